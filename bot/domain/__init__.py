@@ -1,0 +1,1 @@
+"""Platform-neutral core: market data, rules, shocks, views, cards, i18n."""
