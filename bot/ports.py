@@ -33,3 +33,4 @@ class ChatSink(Protocol):
 
 
 # The Store protocol is declared in bot/stores/port.py and re-exported here.
+from bot.stores.port import Store as Store  # noqa: E402

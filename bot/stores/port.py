@@ -1,0 +1,266 @@
+"""The Store port: value types and the one Protocol both stores (SQLite, Redis) implement.
+
+Platform-neutral: nothing here imports sqlite3 or redis. The contract is pinned down by
+`tests/stores/test_store_contract.py`, which runs against both implementations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+Language = Literal["ko", "en"]
+SubscriptionKind = Literal["alert", "digest"]
+PolicyKind = Literal["once_per_session", "once", "cooldown"]
+OutboxState = Literal["pending", "parked", "done"]
+
+_DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class StoreError(Exception):
+    """A store-level failure (bad data, unknown channel)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or opened; the message names the URL without password."""
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by `***` (safe to log and print)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a duration such as `30m`, `2h`, `1d`, `1h30m` or a bare number of seconds."""
+    cleaned = text.strip().lower()
+    if cleaned.isdigit():
+        return int(cleaned)
+    parts = _DURATION_PART.findall(cleaned)
+    if not parts or _DURATION_PART.sub("", cleaned).strip():
+        raise ValueError(f"not a duration: {text!r} (try 30m, 2h or 1d)")
+    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest text `parse_duration` reads back as `seconds`."""
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True, order=True)
+class ChannelRef:
+    """One chat channel: platform + workspace (Slack team / Discord guild) + channel id."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+
+    def __post_init__(self) -> None:
+        for name in ("platform", "workspace_id"):
+            if ":" in getattr(self, name):
+                raise ValueError(f"{name} must not contain ':'")
+        if not (self.platform and self.channel_id):
+            raise ValueError("platform and channel_id are required")
+
+    @property
+    def key(self) -> str:
+        """Stable string key, e.g. `discord:1234:5678`."""
+        return f"{self.platform}:{self.workspace_id}:{self.channel_id}"
+
+    @classmethod
+    def from_key(cls, key: str) -> ChannelRef:
+        """Inverse of `key`."""
+        platform, workspace_id, channel_id = key.split(":", 2)
+        return cls(platform, workspace_id, channel_id)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A channel the bot talks to, with its language, time zone and activity."""
+
+    ref: ChannelRef
+    language: Language = "en"
+    timezone: str = "UTC"
+    active: bool = True
+    inactive_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TriggerPolicy:
+    """When a rule may alert a channel again (TradingView's trigger options)."""
+
+    kind: PolicyKind = "once_per_session"
+    cooldown_seconds: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind == "cooldown" and self.cooldown_seconds <= 0:
+            raise ValueError("a cooldown needs a positive duration")
+
+    @classmethod
+    def parse(cls, text: str) -> TriggerPolicy:
+        """Read `once`, `session` / `once_per_session`, `cooldown=30m` (or `cooldown 2h`)."""
+        cleaned = text.strip().lower()
+        if cleaned in ("", "session", "once_per_session", "once-per-session"):
+            return cls()
+        if cleaned == "once":
+            return cls(kind="once")
+        match = re.fullmatch(r"cooldown\s*[=: ]\s*(.+)", cleaned)
+        if match:
+            return cls(kind="cooldown", cooldown_seconds=parse_duration(match.group(1)))
+        raise ValueError(f"unknown trigger policy {text!r} (once, session, cooldown=30m)")
+
+    def text(self) -> str:
+        """The form `parse` reads back."""
+        if self.kind == "cooldown":
+            return f"cooldown={format_duration(self.cooldown_seconds)}"
+        return "once" if self.kind == "once" else "session"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A channel's subscription to an alert rule (preset or custom) or to a digest."""
+
+    channel: ChannelRef
+    rule_id: str
+    kind: SubscriptionKind = "alert"
+    expression: str | None = None
+    """Rule expression text, for custom rules only."""
+    policy: TriggerPolicy = field(default_factory=TriggerPolicy)
+    expires: date | None = None
+    """Last day (inclusive, UTC) on which the subscription alerts."""
+    digest_time: str | None = None
+    """`HH:MM` for digests."""
+    digest_zone: str | None = None
+
+    def __post_init__(self) -> None:
+        if "|" in self.rule_id or not self.rule_id:
+            raise ValueError("rule_id must be non-empty and contain no '|'")
+
+    def expired(self, now: datetime) -> bool:
+        """True once `now` (UTC) is past the expiry date."""
+        return self.expires is not None and now.date() > self.expires
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One firing of a rule: what the renderer needs later, as JSON-serialisable figures."""
+
+    rule_id: str
+    session: date
+    severity_rank: int
+    severity: str
+    fired_at: datetime
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def alert_id(self) -> str:
+        """Identity of this firing: rule, session, tier and firing time."""
+        stamp = self.fired_at.strftime("%Y%m%dT%H%M%S%f")
+        return f"{self.rule_id}|{self.session.isoformat()}|{self.severity_rank}|{stamp}"
+
+
+def idempotency_key(alert_id: str, channel: ChannelRef) -> str:
+    """24 hex chars per (alert, channel); fits Discord's 25-char message nonce."""
+    digest = hashlib.blake2b(f"{alert_id}\n{channel.key}".encode(), digest_size=12)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One delivery of one alert to one channel."""
+
+    id: str
+    idempotency_key: str
+    channel: ChannelRef
+    rule_id: str
+    alert_id: str
+    payload: Mapping[str, Any]
+    attempts: int = 0
+    """Failed delivery attempts so far."""
+    last_error: str | None = None
+    state: OutboxState = "pending"
+
+
+class Store(Protocol):
+    """Persistent state: channels, subscriptions, trigger state, alert history, outbox."""
+
+    url: str
+
+    async def open(self) -> None:
+        """Connect and migrate; raises StoreUnavailable with the redacted URL."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def upsert_channel(self, channel: Channel) -> None:
+        """Create or replace a channel."""
+
+    async def get_channel(self, ref: ChannelRef) -> Channel | None:
+        """The channel, or None."""
+
+    async def set_language(self, ref: ChannelRef, language: Language) -> None:
+        """Change a known channel's language (StoreError if unknown)."""
+
+    async def deactivate(self, ref: ChannelRef, reason: str) -> None:
+        """Stop alerting a channel, remembering why (StoreError if unknown)."""
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        """Create or replace (channel, kind, rule_id); the channel must exist."""
+
+    async def remove_subscription(
+        self, ref: ChannelRef, kind: SubscriptionKind, rule_id: str
+    ) -> bool:
+        """Remove one subscription; False if there was none."""
+
+    async def list_subscriptions(self, ref: ChannelRef) -> list[Subscription]:
+        """A channel's subscriptions, sorted by (kind, rule_id)."""
+
+    async def recipients(
+        self, rule_id: str, *, kind: SubscriptionKind = "alert", now: datetime | None = None
+    ) -> list[Subscription]:
+        """Subscriptions to `rule_id` of active channels, not expired at `now`, by channel key."""
+
+    async def claim_and_enqueue(
+        self, alerts: Sequence[tuple[Subscription, AlertEvent]], now: datetime
+    ) -> list[OutboxItem]:
+        """Apply each trigger policy atomically; persist state and outbox items together."""
+
+    async def observe_false(
+        self, rule_id: str, channels: Sequence[ChannelRef], now: datetime
+    ) -> None:
+        """Record that the rule's condition is false for these channels (re-arms cooldowns)."""
+
+    async def lease(
+        self, worker_id: str, limit: int = 100, lease_seconds: float = 60.0
+    ) -> list[OutboxItem]:
+        """Items to deliver: new ones, and ones leased more than `lease_seconds` ago.
+
+        Every worker should use the same lease duration; an item whose lease ran out (its
+        worker died, or its delivery failed) is taken over by the next `lease` call.
+        """
+
+    async def mark_delivered(self, item: OutboxItem) -> None:
+        """The platform accepted the item: it is done."""
+
+    async def mark_failed(self, item: OutboxItem, error: str, max_attempts: int = 5) -> OutboxItem:
+        """Count a failure; park after `max_attempts`, else retry once the lease has run out."""
+
+    async def list_outbox(self) -> list[OutboxItem]:
+        """Pending and parked items, oldest first."""
+
+    async def alert_history(self, ref: ChannelRef, limit: int = 20) -> list[AlertEvent]:
+        """Alerts enqueued for a channel, newest first."""

@@ -1,0 +1,83 @@
+"""Lua scripts of the Redis store: each runs atomically inside Redis.
+
+The claim script mirrors `bot.stores.triggers.may_fire` / `after_fire`; the contract tests hold
+both to the same behaviour. Key names follow docs/stores.md. The scripts build key names from
+the prefix, so the store targets a single Redis (optionally replicated), not Redis Cluster.
+"""
+
+from __future__ import annotations
+
+CLAIM = r"""
+-- ARGV: prefix, rule_id, alert_id, session, rank, now, alert_json, alert_ttl, history_len,
+--       then per item: channel_key, policy_kind, cooldown_seconds, idempotency_key
+-- Returns a flat list: item index (0-based), stream entry id, ...
+local p, rule, alert, session = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local rank, now = tonumber(ARGV[5]), tonumber(ARGV[6])
+local tkey, inactive, stream = p .. 'trigger:' .. rule, p .. 'channels:inactive', p .. 'outbox'
+local history_len = tonumber(ARGV[9])
+local out = {}
+local n = 0
+for i = 10, #ARGV, 4 do
+  local ckey, kind, cooldown, idem = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  if redis.call('SISMEMBER', inactive, ckey) == 0 then
+    local st = redis.call('HGET', tkey, ckey)
+    local allow, count = true, 1
+    if st then
+      local s, r, f, a, c = string.match(st, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+      r, f, count = tonumber(r), tonumber(f), tonumber(c) + 1
+      if s == session and rank > r then allow = true
+      elseif kind == 'once' then allow = false
+      elseif kind == 'once_per_session' then allow = session > s
+      else allow = (a == '1') and (now - f >= cooldown) end
+    end
+    if allow then
+      redis.call('HSET', tkey, ckey, session .. '|' .. ARGV[5] .. '|' .. ARGV[6] .. '|0|' .. count)
+      local id = redis.call('XADD', stream, '*', 'a', alert, 'c', ckey, 'k', idem, 'r', rule)
+      local hkey = p .. 'history:' .. ckey
+      redis.call('LPUSH', hkey, alert)
+      redis.call('LTRIM', hkey, 0, history_len - 1)
+      out[n + 1] = (i - 10) / 4
+      out[n + 2] = id
+      n = n + 2
+    end
+  end
+end
+if n > 0 then redis.call('SET', p .. 'alert:' .. alert, ARGV[7], 'EX', ARGV[8]) end
+return out
+"""
+
+OBSERVE_FALSE = r"""
+-- ARGV: prefix, rule_id, channel_key...   Re-arms cooldowns of channels that have fired.
+local tkey = ARGV[1] .. 'trigger:' .. ARGV[2]
+for i = 3, #ARGV do
+  local st = redis.call('HGET', tkey, ARGV[i])
+  if st then
+    local s, r, f, a, c = string.match(st, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+    if a ~= '1' then redis.call('HSET', tkey, ARGV[i], s .. '|' .. r .. '|' .. f .. '|1|' .. c) end
+  end
+end
+return 0
+"""
+
+MARK_FAILED = r"""
+-- ARGV: prefix, group, entry_id, item_json, error, max_attempts
+-- Returns {state, attempts}; state is 'done' if the entry is already gone.
+local p, group, id = ARGV[1], ARGV[2], ARGV[3]
+local stream, errors = p .. 'outbox', p .. 'outbox:errors'
+if #redis.call('XRANGE', stream, id, id) == 0 then return {'done', 0} end
+local attempts = 1
+local seen = redis.call('HGET', errors, id)
+if seen then attempts = cjson.decode(seen)['attempts'] + 1 end
+if attempts >= tonumber(ARGV[6]) then
+  local item = cjson.decode(ARGV[4])
+  item['attempts'] = attempts
+  item['last_error'] = ARGV[5]
+  redis.call('HSET', p .. 'outbox:parked', id, cjson.encode(item))
+  redis.call('HDEL', errors, id)
+  redis.call('XACK', stream, group, id)
+  redis.call('XDEL', stream, id)
+  return {'parked', attempts}
+end
+redis.call('HSET', errors, id, cjson.encode({attempts = attempts, last_error = ARGV[5]}))
+return {'pending', attempts}
+"""

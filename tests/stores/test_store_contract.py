@@ -1,0 +1,233 @@
+"""The Store contract: every test runs against SQLite and against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.stores import Store, StoreError, open_store
+from bot.stores.port import (
+    AlertEvent,
+    Channel,
+    ChannelRef,
+    Subscription,
+    TriggerPolicy,
+    idempotency_key,
+)
+
+DAY1 = date(2025, 1, 27)
+DAY2 = date(2025, 1, 28)
+T0 = datetime(2025, 1, 27, 15, 0, tzinfo=UTC)
+ALPHA = ChannelRef("discord", "guild1", "alpha")
+BETA = ChannelRef("slack", "T01", "beta")
+
+
+def event(
+    session: date = DAY1, rank: int = 1, at: datetime = T0, rule_id: str = "deepseek"
+) -> AlertEvent:
+    """A DeepSeek-style firing."""
+    names = {1: "warning", 2: "shock", 3: "crash"}
+    return AlertEvent(rule_id, session, rank, names[rank], at, {"SOX": -9.15, "NVDA": -16.97})
+
+
+async def subscribe(store: Store, ref: ChannelRef = ALPHA, policy: str = "session") -> Subscription:
+    """A channel subscribed to the `deepseek` preset."""
+    await store.upsert_channel(Channel(ref, language="ko", timezone="Asia/Seoul"))
+    sub = Subscription(ref, "deepseek", policy=TriggerPolicy.parse(policy))
+    await store.add_subscription(sub)
+    return sub
+
+
+async def fires(
+    store: Store, sub: Subscription, ev: AlertEvent, now: datetime | None = None
+) -> bool:
+    """Whether this firing claims an outbox item for the subscription's channel."""
+    return len(await store.claim_and_enqueue([(sub, ev)], now or ev.fired_at)) == 1
+
+
+async def test_channel_round_trips_with_language_timezone_and_activity(store: Store) -> None:
+    await store.upsert_channel(Channel(ALPHA, language="ko", timezone="Asia/Seoul"))
+    assert await store.get_channel(ALPHA) == Channel(ALPHA, "ko", "Asia/Seoul", True, None)
+    await store.set_language(ALPHA, "en")
+    await store.deactivate(ALPHA, "bot removed from guild")
+    assert await store.get_channel(ALPHA) == Channel(
+        ALPHA, "en", "Asia/Seoul", False, "bot removed from guild"
+    )
+    assert await store.get_channel(BETA) is None
+
+
+async def test_changing_an_unknown_channel_is_refused(store: Store) -> None:
+    with pytest.raises(StoreError):
+        await store.set_language(BETA, "ko")
+    with pytest.raises(StoreError):
+        await store.deactivate(BETA, "gone")
+    with pytest.raises(StoreError):
+        await store.add_subscription(Subscription(BETA, "deepseek"))
+
+
+async def test_subscriptions_are_listed_per_channel_and_removed(store: Store) -> None:
+    await store.upsert_channel(Channel(ALPHA))
+    custom = Subscription(
+        ALPHA,
+        "my-nvda",
+        expression="NVDA < -10% and SPX > -2%",
+        policy=TriggerPolicy.parse("cooldown=2h"),
+        expires=date(2025, 3, 1),
+    )
+    digest = Subscription(
+        ALPHA, "daily", kind="digest", digest_time="08:30", digest_zone="Asia/Seoul"
+    )
+    preset = Subscription(ALPHA, "deepseek")
+    for sub in (custom, digest, preset):
+        await store.add_subscription(sub)
+    assert await store.list_subscriptions(ALPHA) == [preset, custom, digest]
+    assert await store.remove_subscription(ALPHA, "alert", "my-nvda") is True
+    assert await store.remove_subscription(ALPHA, "alert", "my-nvda") is False
+    assert await store.list_subscriptions(ALPHA) == [preset, digest]
+    assert await store.recipients("daily", kind="digest") == [digest]
+
+
+async def test_recipients_are_active_unexpired_subscribers_of_the_rule(store: Store) -> None:
+    gamma, delta = ChannelRef("discord", "g2", "gamma"), ChannelRef("discord", "g2", "delta")
+    alpha = await subscribe(store, ALPHA)
+    await subscribe(store, BETA)
+    await store.deactivate(BETA, "missing permissions")
+    await store.upsert_channel(Channel(gamma))
+    await store.add_subscription(Subscription(gamma, "deepseek", expires=date(2025, 1, 26)))
+    await store.upsert_channel(Channel(delta))
+    last_day = Subscription(delta, "deepseek", expires=DAY1)
+    await store.add_subscription(last_day)
+    await store.add_subscription(Subscription(delta, "other-rule"))
+    assert await store.recipients("deepseek", now=T0) == [last_day, alpha], "by channel key"
+
+
+async def test_once_per_session_alerts_once_per_channel_per_session(store: Store) -> None:
+    sub = await subscribe(store)
+    assert await fires(store, sub, event(DAY1))
+    assert not await fires(store, sub, event(DAY1, at=T0 + timedelta(minutes=5)))
+    assert await fires(store, sub, event(DAY2, at=T0 + timedelta(days=1)))
+
+
+async def test_higher_severity_tier_in_the_same_session_alerts_once_more(store: Store) -> None:
+    sub = await subscribe(store)
+    assert await fires(store, sub, event(rank=1))
+    assert await fires(store, sub, event(rank=3, at=T0 + timedelta(minutes=1)))
+    assert not await fires(store, sub, event(rank=3, at=T0 + timedelta(minutes=2)))
+    assert not await fires(store, sub, event(rank=2, at=T0 + timedelta(minutes=3)))
+
+
+async def test_once_alerts_only_the_first_time_ever(store: Store) -> None:
+    sub = await subscribe(store, policy="once")
+    assert await fires(store, sub, event(DAY1))
+    await store.observe_false("deepseek", [ALPHA], T0 + timedelta(hours=1))
+    assert not await fires(store, sub, event(DAY2, at=T0 + timedelta(days=1)))
+
+
+async def test_cooldown_rearms_only_after_the_condition_was_false_and_the_time_passed(
+    store: Store,
+) -> None:
+    sub = await subscribe(store, policy="cooldown=30m")
+    assert await fires(store, sub, event(at=T0))
+    assert not await fires(store, sub, event(at=T0 + timedelta(hours=2))), "still true: no re-arm"
+    await store.observe_false("deepseek", [ALPHA], T0 + timedelta(hours=2, minutes=1))
+    assert await fires(store, sub, event(at=T0 + timedelta(hours=2, minutes=5)))
+    await store.observe_false("deepseek", [ALPHA], T0 + timedelta(hours=2, minutes=6))
+    assert not await fires(store, sub, event(at=T0 + timedelta(hours=2, minutes=20))), "flapping"
+    assert await fires(store, sub, event(at=T0 + timedelta(hours=2, minutes=36)))
+
+
+async def test_expired_subscriptions_and_inactive_channels_claim_nothing(store: Store) -> None:
+    sub = await subscribe(store)
+    expired = Subscription(ALPHA, "deepseek", expires=DAY1 - timedelta(days=1))
+    assert await store.claim_and_enqueue([(expired, event())], T0) == []
+    await store.deactivate(ALPHA, "kicked")
+    assert await store.claim_and_enqueue([(sub, event())], T0) == []
+    assert await store.list_outbox() == []
+
+
+async def test_claim_persists_the_alert_and_outbox_item_for_every_recipient(store: Store) -> None:
+    await subscribe(store, ALPHA)
+    await subscribe(store, BETA)
+    ev = event()
+    items = await store.claim_and_enqueue([(s, ev) for s in await store.recipients("deepseek")], T0)
+    assert {i.channel for i in items} == {ALPHA, BETA}
+    listed = await store.list_outbox()
+    assert [(i.id, i.idempotency_key) for i in listed] == [(i.id, i.idempotency_key) for i in items]
+    assert all(i.payload == {"SOX": -9.15, "NVDA": -16.97} and i.state == "pending" for i in listed)
+    assert await store.alert_history(ALPHA) == [ev]
+
+
+async def test_idempotency_key_is_per_alert_and_channel_and_fits_a_discord_nonce() -> None:
+    key = idempotency_key(event().alert_id, ALPHA)
+    assert key == idempotency_key(event().alert_id, ALPHA)
+    assert key != idempotency_key(event().alert_id, BETA)
+    assert key != idempotency_key(event(rank=2).alert_id, ALPHA)
+    assert len(key) <= 25
+
+
+async def test_a_leased_item_is_not_leased_again_until_delivered_or_its_lease_runs_out(
+    store: Store,
+) -> None:
+    sub = await subscribe(store)
+    [item] = await store.claim_and_enqueue([(sub, event())], T0)
+    [leased] = await store.lease("worker-a", limit=10, lease_seconds=0.3)
+    assert leased.id == item.id and leased.idempotency_key == item.idempotency_key
+    assert leased.payload == item.payload and leased.channel == ALPHA
+    assert await store.lease("worker-b", limit=10, lease_seconds=0.3) == []
+    await asyncio.sleep(0.5)
+    [taken_over] = await store.lease("worker-b", limit=10, lease_seconds=0.3)
+    assert taken_over.id == item.id
+    await store.mark_delivered(taken_over)
+    assert await store.list_outbox() == []
+    await asyncio.sleep(0.1)
+    assert await store.lease("worker-c", limit=10, lease_seconds=0.0) == []
+
+
+async def test_a_failing_item_is_retried_then_parked_with_its_last_error(store: Store) -> None:
+    sub = await subscribe(store)
+    await store.claim_and_enqueue([(sub, event())], T0)
+    for attempt in (1, 2):
+        await asyncio.sleep(0.05)
+        [item] = await store.lease("worker", lease_seconds=0.01)
+        failed = await store.mark_failed(item, f"HTTP 503 #{attempt}", max_attempts=3)
+        assert (failed.state, failed.attempts) == ("pending", attempt)
+    await asyncio.sleep(0.05)
+    [item] = await store.lease("worker", lease_seconds=0.01)
+    assert (item.attempts, item.last_error) == (2, "HTTP 503 #2")
+    parked = await store.mark_failed(item, "HTTP 403 Missing Access", max_attempts=3)
+    assert (parked.state, parked.attempts) == ("parked", 3)
+    await asyncio.sleep(0.05)
+    assert await store.lease("worker", lease_seconds=0.01) == []
+    [shown] = await store.list_outbox()
+    assert (shown.state, shown.attempts, shown.last_error) == (
+        "parked",
+        3,
+        "HTTP 403 Missing Access",
+    )
+    assert shown.channel == ALPHA and shown.payload == item.payload
+
+
+async def test_alert_history_lists_a_channels_alerts_newest_first(store: Store) -> None:
+    sub = await subscribe(store)
+    first, second = event(rank=1), event(rank=2, at=T0 + timedelta(minutes=9))
+    await store.claim_and_enqueue([(sub, first)], T0)
+    await store.claim_and_enqueue([(sub, second)], T0 + timedelta(minutes=9))
+    assert await store.alert_history(ALPHA) == [second, first]
+    assert await store.alert_history(ALPHA, limit=1) == [second]
+    assert await store.alert_history(BETA) == []
+
+
+async def test_everything_survives_closing_and_reopening_the_store(store_url: str) -> None:
+    first = await open_store(store_url)
+    sub = await subscribe(first)
+    await first.claim_and_enqueue([(sub, event())], T0)
+    await first.close()
+    again = await open_store(store_url)
+    try:
+        assert await again.list_subscriptions(ALPHA) == [sub]
+        assert len(await again.list_outbox()) == 1
+        assert not await fires(again, sub, event(at=T0 + timedelta(minutes=1)))
+    finally:
+        await again.close()
