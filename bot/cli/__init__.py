@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 # Each module named here exposes `register(subparsers)`; its parser sets `func`
 # (argparse.Namespace -> int exit code).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("replay", "backtest", "outbox")
 
 EXIT_USAGE = 2
 

@@ -1,0 +1,104 @@
+"""A chat platform on 127.0.0.1 that drops resends by nonce, as Discord does with enforce_nonce.
+
+`HttpSink` is a ChatSink that POSTs to it. Requests can be held open (`hold()`) to let a test
+kill the sender while its delivery is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+
+@dataclass
+class FakePlatform:
+    """Records accepted messages per channel; a nonce seen before returns the first message."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _release: asyncio.Event | None = None
+    _keep_held: bool = True
+    _runner: web.AppRunner | None = None
+    url: str = ""
+
+    def hold(self, keep: bool) -> None:
+        """Hold the next request open until `release()`; then accept it only if `keep`."""
+        self._release = asyncio.Event()
+        self._keep_held = keep
+        self.arrived.clear()
+
+    def release(self) -> None:
+        """Let the held request finish."""
+        if self._release is not None:
+            self._release.set()
+
+    def delivered(self, channel_id: str) -> list[str]:
+        """Nonces accepted in a channel, in order."""
+        return [m["nonce"] for m in self.messages if m["channel_id"] == channel_id]
+
+    async def _post(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        channel_id = request.match_info["channel_id"]
+        body = await request.json()
+        for message in self.messages:
+            if message["channel_id"] == channel_id and message["nonce"] == body["nonce"]:
+                return web.json_response(message)
+        held, self._release = self._release, None
+        if held is not None:
+            self.arrived.set()
+            await held.wait()
+            if not self._keep_held:
+                return web.json_response({"message": "lost"}, status=500)
+        message = {"id": str(len(self.messages) + 1), "channel_id": channel_id, **body}
+        self.messages.append(message)
+        return web.json_response(message)
+
+    async def start(self) -> None:
+        """Serve on a free loopback port."""
+        app = web.Application()
+        app.router.add_post("/api/v10/channels/{channel_id}/messages", self._post)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/api/v10"
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        self.release()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+class HttpSink:
+    """ChatSink posting Discord-style messages (`nonce` + `enforce_nonce`) to a base URL."""
+
+    platform = "discord"
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._session: aiohttp.ClientSession | None = None
+
+    async def deliver(
+        self, channel_id: str, payload: Mapping[str, Any], idempotency_key: str
+    ) -> None:
+        """POST the message; raise unless the platform accepted it."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        body = {"content": dict(payload), "nonce": idempotency_key, "enforce_nonce": True}
+        url = f"{self.base_url}/channels/{channel_id}/messages"
+        async with self._session.post(url, json=body) as response:
+            if response.status >= 300:
+                raise RuntimeError(f"HTTP {response.status}")
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
