@@ -1,0 +1,49 @@
+"""Composition root: reads settings once and builds the core services everything shares."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.domain.market import MarketData
+from bot.domain.rules.presets import Rule, load_presets
+from bot.domain.symbols import Instrument, UnknownSymbolError
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Core:
+    """Market data, presets and settings: the platform-neutral services."""
+
+    settings: Settings
+    market: MarketData
+    presets: dict[str, Rule]
+    warnings: tuple[str, ...]
+
+    def watchlist(self) -> list[Instrument]:
+        """The instruments the replay shows, from `[replay] watch`; unknown names are skipped."""
+        names = self.settings.raw.get("replay", {}).get("watch", [])
+        watch = []
+        for name in names:
+            try:
+                instrument = self.market.symbols.resolve(str(name))
+            except UnknownSymbolError:
+                log.warning("replay watch list: unknown symbol %r skipped", name)
+                continue
+            if self.market.has(instrument.symbol) or (
+                instrument.proxy and self.market.has(instrument.proxy)
+            ):
+                watch.append(instrument)
+        return watch
+
+
+def build_core(settings: Settings, data_dir: Path | None = None) -> Core:
+    """Load market history (the shipped one, or `data_dir`) and the presets."""
+    directory = data_dir or settings.history_dir
+    source = "shipped history" if data_dir is None else f"data from {directory}"
+    market, warnings = MarketData.load(directory, settings.raw.get("aliases", {}), source)
+    presets = load_presets(settings.raw, market.symbols)
+    return Core(settings, market, presets, tuple(warnings))

@@ -1,0 +1,52 @@
+"""Helpers shared by the CLI commands: loading the core, dates, formatting."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bot.app import Core, build_core
+from bot.cli import UsageError
+from bot.domain.history import HistoryError
+from bot.domain.i18n import format_pct
+from bot.domain.metrics import Unavailable
+from bot.domain.rules.presets import PresetError
+from bot.domain.sessions import SessionError, parse_day
+from bot.settings import SettingsError, load_settings
+
+
+def load_core(args: argparse.Namespace, data_dir: Path | None = None) -> Core:
+    """Settings + market data; bad config or data becomes a UsageError (exit 2)."""
+    if data_dir is not None and not data_dir.is_dir():
+        raise UsageError(f"--data {data_dir}: not a directory")
+    if not getattr(args, "verbose", False):
+        logging.getLogger("bot.domain.history").setLevel(logging.ERROR)
+    try:
+        core = build_core(load_settings(), data_dir)
+    except (HistoryError, PresetError, SettingsError) as exc:
+        raise UsageError(str(exc)) from None
+    if core.warnings and getattr(args, "verbose", False):
+        for warning in core.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return core
+
+
+def parse_cli_day(text: str | None, flag: str) -> pd.Timestamp | None:
+    """A --from/--to date, or None."""
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(parse_day(text))
+    except SessionError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def pct(value: float | Unavailable | None) -> str:
+    """A move in percent for console output (English conventions)."""
+    if isinstance(value, Unavailable):
+        return "n/a"
+    return format_pct(value, "en")

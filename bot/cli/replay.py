@@ -1,0 +1,143 @@
+"""`python -m bot replay DATE`: replay a session's real prints through every preset."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.cli import UsageError
+from bot.cli.common import load_core, pct
+from bot.domain.metrics import Unavailable
+from bot.domain.replay import Replay, ReplayStep, history_sessions, replay_session
+from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
+from bot.domain.sessions import SessionError, resolve_session
+from bot.domain.snapshot import Quote, Snapshot
+from bot.domain.symbols import Instrument
+
+NEW_YORK = ZoneInfo("America/New_York")
+STAGE_NAMES = {"previous_close": "previous close", "open": "open", "close": "close"}
+
+
+def register(subparsers: Any) -> None:
+    """Add the `replay` sub-command."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay one session's real prints (previous close, open, close) through the presets",
+    )
+    parser.add_argument("date", help="the NYSE session, YYYY-MM-DD (e.g. 2025-01-27)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay the session and print what fired, then the next session's outcome."""
+    core = load_core(args)
+    sessions = history_sessions(core.market)
+    try:
+        session = resolve_session(args.date, sessions)
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
+    rules = CompiledRules(list(core.presets.values()))
+    replay = replay_session(core.market, rules, session, core.watchlist(), sessions)
+    print("\n".join(render_replay(replay)))
+    return 0
+
+
+def _day(stamp: Any) -> str:
+    return stamp.strftime("%a %Y-%m-%d")
+
+
+def _level(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _row(instrument: Instrument, snapshot: Snapshot) -> str:
+    reading = snapshot.read(instrument, "pct")
+    quote = snapshot.quote(reading.symbol)
+    name = (
+        f"{reading.label} [{reading.symbol}]"
+        if reading.symbol != instrument.label
+        else reading.label
+    )
+    if isinstance(quote, Unavailable):
+        return f"  {name:<22} n/a — {quote}"
+    if isinstance(reading.value, Unavailable):
+        return f"  {name:<22} n/a — {reading.value}"
+    assert isinstance(quote, Quote)
+    span = f"{_level(quote.low)}–{_level(quote.high)}" if quote.low is not None else "—"
+    z = quote.metric("z")
+    z_text = f"{z:+.1f}".replace("-", "−") if isinstance(z, float) else "—"
+    gap = quote.metric("gap")
+    adjusted = " (adj.)" if quote.adjusted_levels else ""
+    return (
+        f"  {name:<22} {_level(quote.previous_close):>12} {_level(quote.open):>12} "
+        f"{_level(quote.last):>12} {pct(reading.value):>9} {pct(gap):>9} {z_text:>6}  "
+        f"{span}{adjusted}"
+    )
+
+
+def _inputs(outcome: RuleOutcome) -> str:
+    return " · ".join(f"{item.label}.{item.metric} {pct(item.value)}" for item in outcome.inputs)
+
+
+def _step_lines(index: int, step: ReplayStep, previous: dict[str, int]) -> list[str]:
+    when = step.moment.astimezone(NEW_YORK).strftime("%a %Y-%m-%d %H:%M ET")
+    lines = [f"[{index}/3] {STAGE_NAMES[step.stage]} — {when}"]
+    for outcome in step.outcomes:
+        rule_id = outcome.rule.id
+        if outcome.fired and outcome.tier is not None:
+            rank = outcome.tier.rank
+            if rule_id not in previous:
+                verb = "FIRED"
+            elif rank > previous[rule_id]:
+                verb = "ESCALATED"
+            else:
+                verb = "still firing"
+            previous[rule_id] = max(rank, previous.get(rule_id, 0))
+            lines.append(
+                f"  {verb} {rule_id} [{outcome.tier.name}] — {outcome.rule.description_en}"
+            )
+            lines.append(f"        {_inputs(outcome)}")
+        else:
+            lines.append(f"  not fired {rule_id}: {outcome.why_not()} ({_inputs(outcome)})")
+    return lines
+
+
+def render_replay(replay: Replay) -> list[str]:
+    """The replay as console lines."""
+    close = replay.close
+    next_day = (
+        _day(replay.next_session) if replay.next_session is not None else "not in the history"
+    )
+    lines = [
+        f"Sputnik replay — NYSE session {_day(replay.session)} "
+        f"({_source(close)}; real prints only)",
+        f"previous session {_day(replay.previous_session)} · next session {next_day}",
+        "",
+        "Session figures: move = close vs previous close; the day's low–high is a range, "
+        "not a path",
+        f"  {'symbol':<22} {'prev close':>12} {'open':>12} {'close':>12} {'move':>9} "
+        f"{'gap':>9} {'z':>6}  low–high",
+    ]
+    lines += [_row(instrument, close) for instrument in replay.watch]
+    lines.append("")
+    fired_so_far: dict[str, int] = {}
+    # The previous close belongs to the previous session: its firings are not today's.
+    for index, step in enumerate(replay.steps, start=1):
+        lines += _step_lines(index, step, fired_so_far if step.stage != "previous_close" else {})
+    lines.append("")
+    fired = sorted({outcome.rule.id for step in replay.steps[1:] for outcome in step.fired})
+    lines.append(f"Fired on {replay.session.date()}: {', '.join(fired) if fired else 'nothing'}")
+    if replay.next_snapshot is not None and replay.next_session is not None:
+        moves = [f"{item.label} {pct(item.value)}" for item in replay.moves(replay.next_snapshot)]
+        lines.append(f"Next session {_day(replay.next_session)}: " + ", ".join(moves))
+    else:
+        lines.append("Next session: not in the history yet")
+    return lines
+
+
+def _source(snapshot: Snapshot) -> str:
+    for quote in snapshot.quotes.values():
+        if isinstance(quote, Quote):
+            return quote.source
+    return "history"

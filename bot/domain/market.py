@@ -1,0 +1,200 @@
+"""Market data over shipped (or user-supplied) history: metric tables, snapshots, columns.
+
+Files are named by Yahoo symbol (`^SOX.csv`, `DIA.csv`) or by alias (`SOX.csv`); an
+alias-named file serves the alias's symbol. Korean symbols follow XKRX, the rest XNYS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from bot.domain.history import SymbolHistory, load_history_dir
+from bot.domain.metrics import MetricTable, Unavailable, compute_metrics, explain_unavailable
+from bot.domain.snapshot import Quote, Reading, Snapshot
+from bot.domain.symbols import Instrument, SymbolBook
+from bot.feeds.calendar import NYSE, session_calendar
+
+Stage = Literal["previous_close", "open", "close"]
+_MOVE_METRICS = ("pct", "gap", "intraday", "z")
+
+
+class MarketDataError(ValueError):
+    """Market data that cannot serve a request (no such file, no such session)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One instrument's metric over a date index, with the symbol used per session."""
+
+    values: np.ndarray
+    via_proxy: np.ndarray
+
+
+class MarketData:
+    """Histories by Yahoo symbol, their metric tables (computed lazily) and aliases."""
+
+    def __init__(
+        self, histories: Mapping[str, SymbolHistory], symbols: SymbolBook, source: str
+    ) -> None:
+        self.histories = dict(histories)
+        self.symbols = symbols
+        self.source = source
+        self._tables: dict[str, MetricTable] = {}
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        aliases: Mapping[str, Any],
+        source: str = "shipped history",
+        only: Iterable[str] | None = None,
+    ) -> tuple[MarketData, list[str]]:
+        """Load every CSV in `directory` (or only the stems in `only`); returns warnings too."""
+        histories, warnings = load_history_dir(directory, only)
+        alias_book = SymbolBook.from_config(aliases, ())
+        by_symbol: dict[str, SymbolHistory] = {}
+        for stem, history in histories.items():
+            symbol = stem
+            if stem.upper() in alias_book.aliases:
+                symbol = alias_book.aliases[stem.upper()].symbol
+                if symbol in histories:
+                    continue  # the Yahoo-named file wins over an alias-named one
+            by_symbol[symbol] = history
+        return cls(by_symbol, SymbolBook.from_config(aliases, by_symbol), source), warnings
+
+    # ------------------------------------------------------------ tables
+
+    def has(self, symbol: str) -> bool:
+        """True if there is a file for this Yahoo symbol."""
+        return symbol in self.histories
+
+    def table(self, symbol: str) -> MetricTable | None:
+        """The symbol's metric table (computed on first use), or None without data."""
+        if symbol not in self.histories:
+            return None
+        if symbol not in self._tables:
+            self._tables[symbol] = compute_metrics(self.histories[symbol])
+        return self._tables[symbol]
+
+    def sessions(self, symbol: str) -> pd.DatetimeIndex:
+        """Sessions on which the symbol has a close."""
+        table = self.table(symbol)
+        if table is None:
+            return pd.DatetimeIndex([])
+        return pd.DatetimeIndex(table.frame.index[table.frame["close"].notna()])
+
+    def column(self, instrument: Instrument, metric: str, index: pd.DatetimeIndex) -> Column:
+        """The metric aligned on `index`, the proxy filling sessions the index lacks."""
+        values = np.full(len(index), np.nan)
+        via_proxy = np.zeros(len(index), dtype=bool)
+        primary = self.table(instrument.symbol)
+        if primary is not None:
+            values = primary.frame[metric].reindex(index).to_numpy(dtype=float, copy=True)
+        if instrument.proxy and (proxy := self.table(instrument.proxy)) is not None:
+            fill = proxy.frame[metric].reindex(index).to_numpy(dtype=float)
+            use = np.isnan(values) & ~np.isnan(fill)
+            values[use] = fill[use]
+            via_proxy = use
+        return Column(values, via_proxy)
+
+    # ------------------------------------------------------------ snapshots
+
+    def stage_moment(self, session: pd.Timestamp, stage: Stage) -> datetime:
+        """The UTC moment of a stage of an NYSE session."""
+        calendar = session_calendar(NYSE)
+        if stage == "previous_close":
+            return pd.Timestamp(
+                calendar.previous_close(calendar.session_open(session))
+            ).to_pydatetime()
+        column = "open" if stage == "open" else "close"
+        return pd.Timestamp(calendar.schedule.at[session, column]).to_pydatetime()
+
+    def snapshot(self, session: pd.Timestamp, stage: Stage) -> Snapshot:
+        """Every symbol as it stood at a stage of an NYSE session, from real prints only."""
+        moment = self.stage_moment(session, stage)
+        reference = session
+        if stage == "previous_close":
+            calendar = session_calendar(NYSE)
+            reference = pd.Timestamp(calendar.previous_session(session))
+        quotes = {symbol: self.quote_at(symbol, moment, reference) for symbol in self.histories}
+        return Snapshot(moment, reference, quotes)
+
+    def quote_at(
+        self, symbol: str, moment: datetime, reference: pd.Timestamp
+    ) -> Quote | Unavailable:
+        """The symbol's latest real print at `moment` (its open or its close)."""
+        table = self.table(symbol)
+        if table is None:
+            return Unavailable("no_data", f"no data for {symbol}")
+        schedule = session_calendar(table.calendar).schedule
+        stamp = pd.Timestamp(moment)
+        opened = schedule.index[schedule["open"] <= stamp]
+        if len(opened) == 0:
+            return explain_unavailable(table, reference, "close")
+        session = pd.Timestamp(opened[-1])
+        if session > table.last_date or session not in table.frame.index:
+            return explain_unavailable(table, min(session, reference), "close")
+        closed = bool(schedule.at[session, "close"] <= stamp)
+        row = table.frame.loc[session]
+        if pd.isna(row["close"]):
+            return explain_unavailable(table, session, "close")
+        state: Literal["open", "close"] = "close" if closed else "open"
+        as_of = schedule.at[session, "close" if closed else "open"]
+        metrics = self._metrics(table, session, row, state)
+        if session.normalize() != reference.normalize():
+            stale = Unavailable(
+                "stale",
+                f"{symbol} last traded {session.date()} ({table.calendar} closed "
+                f"on {reference.date()})",
+            )
+            metrics.update({name: stale for name in _MOVE_METRICS})
+        return Quote(
+            symbol=symbol,
+            session=session,
+            state=state,
+            as_of=pd.Timestamp(as_of).to_pydatetime(),
+            source=self.source,
+            last=_number(row["close"] if closed else row["open"]),
+            previous_close=_number(row["prev_close"]),
+            open=_number(row["open"]),
+            high=_number(row["high"]) if closed else None,
+            low=_number(row["low"]) if closed else None,
+            metrics=metrics,
+            adjusted_levels=table.adjusted_levels,
+        )
+
+    def _metrics(
+        self, table: MetricTable, session: pd.Timestamp, row: pd.Series, state: str
+    ) -> dict[str, Reading]:
+        values: dict[str, float] = {
+            name: float(row[name])
+            for name in ("pct", "gap", "intraday", "vol20", "z", "prev_close")
+        }
+        values["last"] = float(row["close"])
+        if state == "open":
+            opening = float(row["open"])
+            values["last"] = opening
+            values["pct"] = values["gap"]
+            values["intraday"] = 0.0 if not np.isnan(opening) else np.nan
+            vol = values["vol20"]
+            values["z"] = values["pct"] / vol if vol and not np.isnan(vol) else np.nan
+        readings: dict[str, Reading] = {}
+        no_open = state == "open" and bool(np.isnan(float(row["open"])))
+        for name, value in values.items():
+            if not np.isnan(value):
+                readings[name] = value
+                continue
+            metric = "gap" if no_open and name in _MOVE_METRICS else name
+            readings[name] = explain_unavailable(table, session, metric)
+        return readings
+
+
+def _number(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)

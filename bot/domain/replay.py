@@ -1,0 +1,94 @@
+"""Replay one NYSE session through the real pipeline: snapshot → rules, at each real print.
+
+The prints are the ones the history really has — the previous close, the open and the
+close. High and low are shown only as the day's range: the order in which they were
+reached is unknown, so no intraday path is invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from bot.domain.market import MarketData, Stage
+from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
+from bot.domain.snapshot import Resolved, Snapshot
+from bot.domain.symbols import Instrument
+from bot.feeds.calendar import NYSE, session_calendar
+
+STAGES: tuple[Stage, ...] = ("previous_close", "open", "close")
+
+
+@dataclass(frozen=True)
+class ReplayStep:
+    """The rules' outcomes at one real print."""
+
+    stage: Stage
+    moment: datetime
+    snapshot: Snapshot
+    outcomes: tuple[RuleOutcome, ...]
+
+    @property
+    def fired(self) -> tuple[RuleOutcome, ...]:
+        """The outcomes that fired at this print."""
+        return tuple(outcome for outcome in self.outcomes if outcome.fired)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A whole session replayed, with the next session's outcome."""
+
+    session: pd.Timestamp
+    previous_session: pd.Timestamp
+    next_session: pd.Timestamp | None
+    steps: tuple[ReplayStep, ...]
+    watch: tuple[Instrument, ...]
+    next_snapshot: Snapshot | None
+
+    @property
+    def close(self) -> Snapshot:
+        """The snapshot at the session's close."""
+        return self.steps[-1].snapshot
+
+    def moves(self, snapshot: Snapshot) -> list[Resolved]:
+        """The watched instruments' `pct` at a snapshot (proxies named)."""
+        return [snapshot.read(instrument, "pct") for instrument in self.watch]
+
+
+def history_sessions(market: MarketData, reference: str = "^SOX") -> pd.DatetimeIndex:
+    """The NYSE sessions a replay may use: those where the reference symbol has a close."""
+    sessions = market.sessions(reference)
+    if len(sessions) == 0:
+        sessions = pd.DatetimeIndex(
+            sorted({day for symbol in market.histories for day in market.sessions(symbol)})
+        )
+    return sessions
+
+
+def replay_session(
+    market: MarketData,
+    rules: CompiledRules,
+    session: pd.Timestamp,
+    watch: Sequence[Instrument],
+    sessions: pd.DatetimeIndex,
+) -> Replay:
+    """Evaluate every rule at each real print of `session`, then look at the next session."""
+    calendar = session_calendar(NYSE)
+    steps = []
+    for stage in STAGES:
+        snapshot = market.snapshot(session, stage)
+        steps.append(ReplayStep(stage, snapshot.moment, snapshot, tuple(rules.evaluate(snapshot))))
+    position = int(sessions.searchsorted(session))
+    next_session = sessions[position + 1] if position + 1 < len(sessions) else None
+    next_snapshot = market.snapshot(next_session, "close") if next_session is not None else None
+    return Replay(
+        session=session,
+        previous_session=pd.Timestamp(calendar.previous_session(session)),
+        next_session=next_session,
+        steps=tuple(steps),
+        watch=tuple(watch),
+        next_snapshot=next_snapshot,
+    )

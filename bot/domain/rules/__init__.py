@@ -1,0 +1,1 @@
+"""The shock-rule language: parse → validated tree → compiled evaluators."""

@@ -1,0 +1,148 @@
+"""Rules with names, descriptions and severity tiers: the built-in presets and custom rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.rules.parser import Node, RuleError, kind_of, metric_refs, parse_rule
+from bot.domain.symbols import SymbolBook
+
+TIER_RANKS: Mapping[str, int] = {"notice": 1, "warning": 2, "critical": 3}
+_PRESET_FIELDS = {"expr", "magnitude", "tiers", "description_en", "description_ko"}
+_ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class PresetError(ValueError):
+    """A preset in config with a missing or wrong field."""
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A severity tier: reached when the rule's magnitude is at least `threshold`."""
+
+    name: str
+    threshold: float
+
+    @property
+    def rank(self) -> int:
+        """1 (notice) … 3 (critical): a higher rank in the same session escalates."""
+        return TIER_RANKS[self.name]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A checked rule: its text and tree, plus optional magnitude, tiers and descriptions."""
+
+    id: str
+    text: str
+    tree: Node
+    magnitude: Node | None = None
+    tiers: tuple[Tier, ...] = (Tier("warning", 0.0),)
+    description_en: str = ""
+    description_ko: str = ""
+
+    @property
+    def labels(self) -> list[str]:
+        """The instrument labels the rule reads, once each, in source order."""
+        seen: dict[str, None] = {}
+        for ref in metric_refs(self.tree):
+            seen.setdefault(ref.instrument.label, None)
+        return list(seen)
+
+    def tier_for(self, magnitude: float | None) -> Tier:
+        """The highest tier the magnitude reaches (the lowest tier when it is unknown)."""
+        chosen = self.tiers[0]
+        if magnitude is None:
+            return chosen
+        for tier in self.tiers:
+            if magnitude >= tier.threshold:
+                chosen = tier
+        return chosen
+
+    def description(self, locale: str) -> str:
+        """The one-line description in `locale` ("ko" or "en")."""
+        return self.description_ko if locale == "ko" else self.description_en
+
+
+def custom_rule(text: str, symbols: SymbolBook, rule_id: str = "custom") -> Rule:
+    """A rule typed by a user: parsed and checked, one default tier."""
+    tree = parse_rule(text, symbols)
+    if not metric_refs(tree):
+        raise RuleError("a rule must read at least one symbol, e.g. SOX.pct <= -5", 1, text)
+    return Rule(rule_id, text, tree)
+
+
+def _parse_tiers(preset_id: str, raw: Any) -> tuple[Tier, ...]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise PresetError(
+            f"preset '{preset_id}': field 'tiers' must be a table like {{warning = 5}}"
+        )
+    tiers = []
+    for name, threshold in raw.items():
+        if name not in TIER_RANKS:
+            raise PresetError(
+                f"preset '{preset_id}': tier '{name}' must be one of {', '.join(TIER_RANKS)}"
+            )
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool):
+            raise PresetError(f"preset '{preset_id}': tier '{name}' needs a number")
+        tiers.append(Tier(name, float(threshold)))
+    tiers.sort(key=lambda tier: tier.rank)
+    thresholds = [tier.threshold for tier in tiers]
+    if thresholds != sorted(thresholds):
+        raise PresetError(f"preset '{preset_id}': tier thresholds must rise with severity")
+    return tuple(tiers)
+
+
+def build_preset(preset_id: str, raw: Mapping[str, Any], symbols: SymbolBook) -> Rule:
+    """Check one `[presets.NAME]` table and parse its expressions."""
+    if not _ID_RE.match(preset_id):
+        raise PresetError(f"preset name '{preset_id}' must be lower_snake_case")
+    unknown = set(raw) - _PRESET_FIELDS
+    if unknown:
+        raise PresetError(f"preset '{preset_id}': unknown field '{sorted(unknown)[0]}'")
+    for name in ("expr", "description_en", "description_ko"):
+        if not isinstance(raw.get(name), str) or not raw[name].strip():
+            raise PresetError(f"preset '{preset_id}': field '{name}' is missing or empty")
+    try:
+        rule = custom_rule(raw["expr"], symbols, preset_id)
+        magnitude = None
+        if "magnitude" in raw:
+            magnitude = parse_rule_number(str(raw["magnitude"]), symbols)
+    except RuleError as exc:
+        raise PresetError(f"preset '{preset_id}': {exc}") from None
+    tiers = _parse_tiers(preset_id, raw.get("tiers", {"warning": 0}))
+    return Rule(
+        preset_id,
+        rule.text,
+        rule.tree,
+        magnitude,
+        tiers,
+        raw["description_en"].strip(),
+        raw["description_ko"].strip(),
+    )
+
+
+def parse_rule_number(text: str, symbols: SymbolBook) -> Node:
+    """Parse a numeric expression (a preset's magnitude) with the rule grammar."""
+    tree = parse_rule(f"({text}) == 0", symbols)
+    # The wrapper makes the grammar accept a number; take its left side back out.
+    left = getattr(tree, "left", None)
+    if left is None or kind_of(left) != "number":
+        raise RuleError("magnitude must be a number expression", 1, text)
+    return left  # type: ignore[no-any-return]
+
+
+def load_presets(raw: Mapping[str, Any], symbols: SymbolBook) -> dict[str, Rule]:
+    """All presets from the merged config's `[presets]` table, by name."""
+    section = raw.get("presets", {})
+    if not isinstance(section, Mapping):
+        raise PresetError("[presets] must be a table of tables")
+    presets: dict[str, Rule] = {}
+    for preset_id, table in section.items():
+        if not isinstance(table, Mapping):
+            raise PresetError(f"preset '{preset_id}' must be a table")
+        presets[preset_id] = build_preset(preset_id, table, symbols)
+    return presets

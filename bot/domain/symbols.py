@@ -1,0 +1,100 @@
+"""Instruments and their aliases: `SOX` → `^SOX`, `DJI` → `^DJI` with proxy `DIA`.
+
+Aliases are market facts and live in config (`[aliases]` in the packaged defaults and
+`config.toml`); this module only turns them into a lookup with "did you mean" help.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """What a rule or a command names: an alias or a Yahoo symbol, with an optional proxy."""
+
+    label: str
+    """How outputs name it: the alias (`DJI`) or the Yahoo symbol (`NVDA`)."""
+    symbol: str
+    """The Yahoo symbol of the real series (`^DJI`)."""
+    proxy: str | None = None
+    """The Yahoo symbol used when `symbol` has no data (`DIA`)."""
+
+    @property
+    def key(self) -> str:
+        """A stable identity for caching and slot tables."""
+        return f"{self.symbol}|{self.proxy or ''}"
+
+
+class UnknownSymbolError(LookupError):
+    """A name that is neither an alias nor a known Yahoo symbol."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        hint = f" — did you mean {' or '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown symbol '{name}'{hint}")
+
+
+class SymbolBook:
+    """Resolves aliases and Yahoo symbols to instruments."""
+
+    def __init__(self, aliases: Mapping[str, Instrument], known_symbols: Iterable[str]) -> None:
+        self._aliases = {name.upper(): inst for name, inst in aliases.items()}
+        self._known = {s.upper(): s for s in known_symbols}
+        for inst in self._aliases.values():
+            self._known.setdefault(inst.symbol.upper(), inst.symbol)
+            if inst.proxy:
+                self._known.setdefault(inst.proxy.upper(), inst.proxy)
+        self._by_symbol = {inst.symbol.upper(): inst for inst in self._aliases.values()}
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], known_symbols: Iterable[str]) -> SymbolBook:
+        """Build from an `[aliases]` table: `DJI = { symbol = "^DJI", proxy = "DIA" }`."""
+        aliases: dict[str, Instrument] = {}
+        for name, spec in section.items():
+            if isinstance(spec, str):
+                aliases[name] = Instrument(name.upper(), spec)
+            else:
+                aliases[name] = Instrument(name.upper(), str(spec["symbol"]), spec.get("proxy"))
+        return cls(aliases, known_symbols)
+
+    @property
+    def aliases(self) -> Mapping[str, Instrument]:
+        """Alias name → instrument."""
+        return self._aliases
+
+    def is_known(self, name: str) -> bool:
+        """True if `name` resolves."""
+        return name.upper() in self._aliases or name.upper() in self._known
+
+    def resolve(self, name: str, *, quoted: bool = False) -> Instrument:
+        """An alias (unquoted, case-insensitive) or a Yahoo symbol (quoted or plain)."""
+        upper = name.strip().upper()
+        if not quoted and upper in self._aliases:
+            return self._aliases[upper]
+        if upper in self._by_symbol:
+            return self._by_symbol[upper]
+        if upper in self._known:
+            symbol = self._known[upper]
+            return Instrument(symbol, symbol)
+        if quoted and upper in self._aliases:
+            return self._aliases[upper]
+        raise UnknownSymbolError(name, self.suggest(name))
+
+    def suggest(self, name: str, limit: int = 2) -> list[str]:
+        """Close matches among aliases and known symbols, best first."""
+        behind_aliases = {inst.symbol.upper() for inst in self._aliases.values()}
+        pool = list(self._aliases) + [
+            s
+            for s in self._known.values()
+            if s.upper() not in self._aliases and s.upper() not in behind_aliases
+        ]
+        upper = name.upper()
+        matches = difflib.get_close_matches(upper, [p.upper() for p in pool], n=limit, cutoff=0.6)
+        by_upper = {p.upper(): p for p in pool}
+        prefix = [p for p in pool if p.upper().startswith(upper) and p.upper() not in matches]
+        return [by_upper[m] for m in matches] + prefix[: max(0, limit - len(matches))]
