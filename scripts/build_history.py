@@ -60,31 +60,31 @@ def num(text: str) -> float | None:
     return None if text == "" else float(text)
 
 
-def read_rows(path: Path, encoding: str = "utf-8", skip: int = 0) -> list[dict[str, str]]:
-    """A CSV file as dicts keyed by its header (after `skip` leading lines)."""
+def read_rows(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
+    """A CSV file as dicts keyed by its header."""
     with path.open(encoding=encoding, newline="") as fh:
-        for _ in range(skip):
-            next(fh)
         return list(csv.DictReader(fh))
+
+
+def ohlcv(r: dict[str, str], adj: str | None = None, volume: bool = True) -> Row:
+    """A row from lower- or title-case OHLCV keys; adj_close = close unless `adj` names it."""
+    get = {k.lower(): v for k, v in r.items()}
+    close = num(get["close"])
+    return (
+        get["date"][:10],
+        num(get["open"]),
+        num(get["high"]),
+        num(get["low"]),
+        close,
+        close if adj is None else num(get[adj]),
+        num(get["volume"]) if volume else None,
+    )
 
 
 def investing(src: Path, symbol: str, name: str, blank_volume: bool = False) -> Series:
     """investing-yahoo/ OHLCV with adj_close (Investing.com rows, then Yahoo rows)."""
     raw = read_rows(src / "investing-yahoo" / f"{name}.csv")
-    rows: list[Row] = []
-    for r in raw:
-        vol = None if blank_volume else num(r["volume"])
-        rows.append(
-            (
-                r["date"],
-                num(r["open"]),
-                num(r["high"]),
-                num(r["low"]),
-                num(r["close"]),
-                num(r["adj_close"]),
-                vol,
-            )
-        )
+    rows = [ohlcv(r, adj="adj_close", volume=not blank_volume) for r in raw]
     feeds = _feed_spans(raw)
     levels = "real (split-adjusted history)" if symbol != "^SOX" else "real index levels"
     if symbol in ("SPY", "QQQ"):
@@ -108,20 +108,7 @@ def _feed_spans(raw: list[dict[str, str]]) -> str:
 
 def yahoo_long(src: Path, symbol: str) -> Series:
     """yahoo-long/ split/dividend-adjusted OHLCV (CRLF): close = adj_close."""
-    rows: list[Row] = []
-    for r in read_rows(src / "yahoo-long" / f"{symbol}.csv"):
-        close = num(r["close"])
-        rows.append(
-            (
-                r["date"],
-                num(r["open"]),
-                num(r["high"]),
-                num(r["low"]),
-                close,
-                close,
-                num(r["volume"]),
-            )
-        )
+    rows = [ohlcv(r) for r in read_rows(src / "yahoo-long" / f"{symbol}.csv")]
     return Series(
         symbol,
         rows,
@@ -152,21 +139,8 @@ def yfinance_3line(path: Path) -> list[Row]:
         lines = list(csv.reader(fh))
     names = [c.lower() for c in lines[0]]
     assert lines[1][0] == "Ticker" and lines[2][0] == "Date", path
-    rows: list[Row] = []
-    for cells in lines[3:]:
-        r = dict(zip(names, cells, strict=True))
-        close = num(r["close"])
-        rows.append(
-            (
-                cells[0],
-                num(r["open"]),
-                num(r["high"]),
-                num(r["low"]),
-                close,
-                close,
-                num(r["volume"]),
-            )
-        )
+    names[0] = "date"  # the first column, headed "Price", holds the dates
+    rows = [ohlcv(dict(zip(names, cells, strict=True))) for cells in lines[3:]]
     return rows
 
 
@@ -240,20 +214,7 @@ def vix(src: Path) -> Series:
 
 def korea(src: Path, symbol: str) -> Series:
     """yahoo-2025/ auto-adjusted OHLCV for a KRX listing: close = adj_close."""
-    rows: list[Row] = []
-    for r in read_rows(src / "yahoo-2025" / f"{symbol}.csv"):
-        close = num(r["Close"])
-        rows.append(
-            (
-                r["Date"],
-                num(r["Open"]),
-                num(r["High"]),
-                num(r["Low"]),
-                close,
-                close,
-                num(r["Volume"]),
-            )
-        )
+    rows = [ohlcv(r) for r in read_rows(src / "yahoo-2025" / f"{symbol}.csv")]
     s = Series(
         symbol,
         rows,

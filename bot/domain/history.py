@@ -90,7 +90,6 @@ def load_symbol_file(
     data = pd.DataFrame({c: v[keep] for c, v in values.items()}, index=dates)
     sessions = sessions_between(calendar, dates[0], dates[-1])
     frame = data.reindex(sessions).astype("float64")
-    frame.index = pd.DatetimeIndex(sessions, freq=None, name="date")
     missing = tuple(sessions.difference(dates))
     if missing:
         listed = ", ".join(str(d.date()) for d in missing[:_MAX_LISTED])

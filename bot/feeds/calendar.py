@@ -7,6 +7,7 @@ constructed on first use and cached for the life of the process.
 from __future__ import annotations
 
 import functools
+import warnings
 from datetime import date, datetime
 
 import exchange_calendars as xcals
@@ -38,9 +39,12 @@ def _start_for(name: str) -> pd.Timestamp | None:
 def session_calendar(name: str) -> xcals.ExchangeCalendar:
     """The calendar called `name` ("XNYS", "XKRX", ...), built once and cached."""
     start = _start_for(name)
-    if start is None:
-        return xcals.get_calendar(name)
-    return xcals.get_calendar(name, start=start)
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 trips a pandas 3 deprecation while building; not ours to fix.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        if start is None:
+            return xcals.get_calendar(name)
+        return xcals.get_calendar(name, start=start)
 
 
 def calendar_for_symbol(symbol: str) -> str:
@@ -60,7 +64,8 @@ def sessions_between(name: str, start: DateLike, end: DateLike) -> pd.DatetimeIn
     if lo > hi:
         return pd.DatetimeIndex([], dtype="datetime64[ns]", name="date")
     sessions = cal.sessions_in_range(lo, hi)
-    return pd.DatetimeIndex(sessions.tz_localize(None) if sessions.tz else sessions, name="date")
+    naive = sessions.tz_localize(None) if sessions.tz is not None else sessions
+    return pd.DatetimeIndex(naive.to_numpy(dtype="datetime64[ns]"), name="date")  # freq None
 
 
 def _naive_day(value: DateLike) -> pd.Timestamp:
