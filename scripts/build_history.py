@@ -296,6 +296,8 @@ STATIC_NOTES = """\
 - `^SOX`: before ~2005 most opens are filler copies of the previous close (open-to-close and
   gap figures mean nothing there). On 2023-04-26 the open (2906.3) is below the low (2908.4):
   the loader warns about it; the close is fine.
+- `DIA`, `AVGO` (`yahoo-long/`): levels are dividend adjusted: DIA's close on 2025-01-27 reads
+  435.65 on a day it traded near 445.7. Quote levels from unadjusted files only.
 - `^SOX`: the source volume is always 0 (an index has no volume); written as empty.
 - Korean files: KRX was closed 2025-01-27 → 2025-01-30 (Seollal), so there are no rows for those
   days; the DeepSeek reaction shows on 2025-01-31.
