@@ -7,7 +7,7 @@ ISO date and plain numbers; an empty cell means "unknown" and becomes NaN.
 Errors (`HistoryError`, naming the file and the 1-based line, header = line 1), checked in
 this order: header (missing, unknown or repeated column), wrong field count, unparsable date,
 unparsable or non-finite number, non-positive price or negative volume, high < low,
-duplicate date, unsorted dates, no data rows.
+duplicate date, unsorted dates; a file with no data rows, or none on a session, is an error.
 
 Warnings (returned and logged): open or close outside [low, high]; a row on a day with no
 session of the symbol's calendar (the row is dropped); missing sessions (one summary).
