@@ -192,6 +192,13 @@ def format_date(d: date, locale: Locale) -> str:
     return f"{_WEEKDAYS_EN[d.weekday()]} {d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
 
 
+def format_short_date(d: date, locale: Locale) -> str:
+    """Day and month only, for axis ticks: ``1월 27일`` / ``27 Jan``."""
+    if locale == "ko":
+        return f"{d.month}월 {d.day}일"
+    return f"{d.day} {_MONTHS_EN[d.month - 1]}"
+
+
 def format_datetime(dt: datetime, locale: Locale, *, tz: tzinfo | None = None) -> str:
     """Date and 24-hour time, with the zone's abbreviation when known: ``… 16:00 EST``.
 
