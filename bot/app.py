@@ -44,6 +44,9 @@ def build_core(settings: Settings, data_dir: Path | None = None) -> Core:
     """Load market history (the shipped one, or `data_dir`) and the presets."""
     directory = data_dir or settings.history_dir
     source = "shipped history" if data_dir is None else f"data from {directory}"
-    market, warnings = MarketData.load(directory, settings.raw.get("aliases", {}), source)
+    universe = settings.raw.get("universe", {}).get("symbols", [])
+    market, warnings = MarketData.load(
+        directory, settings.raw.get("aliases", {}), source, universe=universe
+    )
     presets = load_presets(settings.raw, market.symbols)
     return Core(settings, market, presets, tuple(warnings))

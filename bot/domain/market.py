@@ -55,6 +55,7 @@ class MarketData:
         aliases: Mapping[str, Any],
         source: str = "shipped history",
         only: Iterable[str] | None = None,
+        universe: Iterable[str] = (),
     ) -> tuple[MarketData, list[str]]:
         """Load every CSV in `directory` (or only the stems in `only`); returns warnings too."""
         histories, warnings = load_history_dir(directory, only)
@@ -67,7 +68,8 @@ class MarketData:
                 if symbol in histories:
                     continue  # the Yahoo-named file wins over an alias-named one
             by_symbol[symbol] = history
-        return cls(by_symbol, SymbolBook.from_config(aliases, by_symbol), source), warnings
+        known = set(by_symbol) | set(universe)
+        return cls(by_symbol, SymbolBook.from_config(aliases, known), source), warnings
 
     # ------------------------------------------------------------ tables
 

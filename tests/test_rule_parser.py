@@ -1,0 +1,189 @@
+"""The rule language: what parses, what is refused, and that hostile input stays contained."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.rules.parser import (
+    MAX_DEPTH,
+    Compare,
+    Logic,
+    MetricRef,
+    RuleError,
+    metric_refs,
+    parse_rule,
+)
+from bot.domain.symbols import Instrument, SymbolBook
+
+ALIASES = {
+    "SOX": {"symbol": "^SOX"},
+    "DJI": {"symbol": "^DJI", "proxy": "DIA"},
+    "SPX": {"symbol": "^GSPC", "proxy": "SPY"},
+    "HYNIX": {"symbol": "000660.KS"},
+}
+
+
+@pytest.fixture(scope="module")
+def book() -> SymbolBook:
+    return SymbolBook.from_config(ALIASES, ["NVDA", "VST", "CEG", "DIA", "SPY"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SOX.pct <= -5 and DJI.pct > 0",
+        "NVDA.pct - SOX.pct <= -5",
+        "NVDA.z <= -4",
+        "abs(SOX.pct) >= 5",
+        "(VST.pct <= -10 or CEG.pct <= -10) and SPX.pct > -2",
+        '"^SOX".pct <= -5',
+        '"000660.KS".pct <= -3',
+        "not SOX.pct > 0",
+        "min(NVDA.pct, SOX.pct, VST.pct) < -3.5",
+        "sox.PCT <= -5% AND dji.pct > 0",
+        "SOX.gap <= -3 or SOX.intraday <= -3",
+        "NVDA.pct / SOX.pct >= 1.5",
+    ],
+)
+def test_valid_rules_parse_into_a_checked_tree(book: SymbolBook, text: str) -> None:
+    tree = parse_rule(text, book)
+    assert isinstance(tree, Compare | Logic) or tree.__class__.__name__ == "Not"
+    assert metric_refs(tree)
+
+
+def test_alias_resolves_with_its_proxy_and_quoted_symbol_to_the_same_instrument(
+    book: SymbolBook,
+) -> None:
+    by_alias = metric_refs(parse_rule("DJI.pct > 0", book))[0]
+    assert by_alias.instrument == Instrument("DJI", "^DJI", "DIA")
+    by_symbol = metric_refs(parse_rule('"^DJI".pct > 0', book))[0]
+    assert by_symbol.instrument == by_alias.instrument
+
+
+def test_unknown_symbol_points_at_the_token_and_suggests_the_alias(book: SymbolBook) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_rule("SOXY.pct <= -5", book)
+    assert str(caught.value) == "unknown symbol 'SOXY' at column 1 — did you mean SOX?"
+    assert caught.value.caret().splitlines()[1] == "^"
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "column"),
+    [
+        ("SOX.pcct <= -5", "unknown metric 'pcct'", 5),
+        ("SOX.pct <= -5 and", "expected a number, a symbol or '('", 18),
+        ("SOX.pct = -5", "use '==' to compare", 9),
+        ("SOX.pct <= -5 && DJI.pct > 0", "use 'and' / 'or'", 15),
+        ("SOX.pct", "a rule must be a comparison", 1),
+        ("SOX.pct <= -5 and 3", "each side of 'and' must be a comparison", 19),
+        ("(SOX.pct <= -5", "expected ')'", 15),
+        ("-5 < SOX.pct < 5", "chained comparisons are not supported", 14),
+        ("sqrt(SOX.pct) > 1", "unknown function 'sqrt'", 1),
+        ("abs(SOX.pct, DJI.pct) > 1", "abs() takes 1 argument(s)", 1),
+        ("SOX <= 1", "expected '.metric' after SOX", 5),
+        ("", "the rule is empty", 1),
+    ],
+)
+def test_invalid_rules_name_the_problem_and_its_column(
+    book: SymbolBook, text: str, message: str, column: int
+) -> None:
+    with pytest.raises(RuleError) as caught:
+        parse_rule(text, book)
+    assert message in str(caught.value)
+    assert caught.value.column == column
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('true')",
+        "SOX.__class__.__mro__ > 0",
+        "SOX.pct.__class__ > 0",
+        "exec('1') > 0",
+        "eval('1') > 0",
+        "open('/etc/passwd') > 0",
+        "lambda: 1",
+        "[x for x in ()]",
+        "SOX.pct <= 1e999",
+        "SOX.pct <= 99999999999999999999999999",
+        "SOX.pct <= 1e10",
+        "SOX.pct ** 2 > 1",
+        "SOX.pct if 1 else 2",
+        "'^SOX; rm -rf /'.pct > 1",
+        "(" * 10_000 + "SOX.pct < 1" + ")" * 10_000,
+        "-" * 10_000 + "1 < SOX.pct",
+        "not " * 5_000 + "SOX.pct < 1",
+        "SOX.pct\x00 < 1",
+    ],
+)
+def test_hostile_input_ends_in_rule_error(book: SymbolBook, text: str) -> None:
+    with pytest.raises(RuleError):
+        parse_rule(text, book)
+
+
+def test_nesting_deeper_than_the_limit_is_refused_before_python_recursion(
+    book: SymbolBook,
+) -> None:
+    depth = MAX_DEPTH + 5
+    text = "(" * depth + "SOX.pct < 1" + ")" * depth
+    assert len(text) < 500
+    with pytest.raises(RuleError, match="nests too deeply"):
+        parse_rule(text, book)
+
+
+def test_numbers_keep_their_value_and_a_percent_sign_is_optional(book: SymbolBook) -> None:
+    tree = parse_rule("SOX.pct <= -5.5%", book)
+    assert isinstance(tree, Compare)
+    assert isinstance(tree.left, MetricRef)
+    assert getattr(tree.right, "value", None) == -5.5
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=600))
+def test_any_text_either_parses_or_raises_rule_error(text: str) -> None:
+    book = SymbolBook.from_config(ALIASES, ["NVDA"])
+    with contextlib.suppress(RuleError):
+        parse_rule(text, book)
+
+
+_TOKENS = st.sampled_from(
+    [
+        "SOX.pct",
+        "DJI.z",
+        '"^SOX".gap',
+        "NVDA.pct",
+        "abs(",
+        "min(",
+        ",",
+        "(",
+        ")",
+        "and",
+        "or",
+        "not",
+        "<=",
+        ">",
+        "==",
+        "-",
+        "+",
+        "*",
+        "/",
+        "5",
+        "-3.5",
+        "1e308",
+        "__import__",
+        ".",
+        "'x'",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_TOKENS, max_size=80))
+def test_token_soup_either_parses_or_raises_rule_error(tokens: list[str]) -> None:
+    book = SymbolBook.from_config(ALIASES, ["NVDA"])
+    with contextlib.suppress(RuleError):
+        parse_rule(" ".join(tokens), book)
