@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 Stance = Literal["bearish", "bullish", "mixed"]
 STANCES: tuple[Stance, ...] = get_args(Stance)
@@ -185,7 +185,7 @@ def view_from_mapping(raw: Mapping[str, Any], path: Path | str) -> ExpertView:
         institution=text("institution"),
         source=text("source"),
         date=_parse_date(raw["date"], path),
-        stance=stance,  # type: ignore[arg-type]  # checked against STANCES above
+        stance=cast(Stance, stance),  # checked against STANCES above
         topics=strings("topics", TOPICS),
         shock_kinds=strings("shock_kinds", SHOCK_KINDS),
         key_figures=strings("key_figures", non_empty=False),
