@@ -135,13 +135,50 @@ class _ScalarCodegen:
         )
 
 
-_SAFE_GLOBALS: Mapping[str, object] = {"__builtins__": {}, "abs": abs, "min": min, "max": max}
+_SAFE_GLOBALS: Mapping[str, object] = {
+    "__builtins__": {},
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "ZeroDivisionError": ZeroDivisionError,
+}
+
+
+def _fast_expression(node: Node, table: SlotTable, reads: dict[int, str]) -> str:
+    """The tree as one plain Python expression, valid when no input is missing."""
+    if isinstance(node, Number):
+        return repr(float(node.value))
+    if isinstance(node, MetricRef):
+        slot = int(table.index(node.instrument, node.metric))
+        return reads.setdefault(slot, f"s{slot}")
+    if isinstance(node, Negate):
+        return f"(-{_fast_expression(node.operand, table, reads)})"
+    if isinstance(node, Not):
+        return f"(not {_fast_expression(node.operand, table, reads)})"
+    if isinstance(node, Arithmetic | Compare):
+        left = _fast_expression(node.left, table, reads)
+        right = _fast_expression(node.right, table, reads)
+        return f"({left} {node.op} {right})"
+    if isinstance(node, Call):
+        args = ", ".join(_fast_expression(arg, table, reads) for arg in node.args)
+        return f"{node.function}({args})"
+    joined = f" {node.op} ".join(_fast_expression(child, table, reads) for child in node.operands)
+    return f"({joined})"
 
 
 def _build(tree: Node, table: SlotTable, name: str) -> Callable[[Sequence[Value]], object]:
+    # Fast path: every input present → one plain expression (a division by zero falls
+    # through). Otherwise the three-valued straight-line code below decides.
+    reads: dict[int, str] = {}
+    fast = _fast_expression(tree, table, reads)
+    lines = [f"def {name}(v):"]
+    lines += [f"    {variable} = v[{slot}]" for slot, variable in reads.items()]
+    present = " and ".join(f"{variable} is not None" for variable in reads.values()) or "True"
+    lines += [f"    if {present}:", "        try:", f"            return {fast}"]
+    lines += ["        except ZeroDivisionError:", "            pass"]
     codegen = _ScalarCodegen(table)
     result, _ = codegen.emit(tree)
-    source = "\n".join([f"def {name}(v):", *codegen.lines, f"    return {result}"])
+    source = "\n".join([*lines, *codegen.lines, f"    return {result}"])
     namespace: dict[str, object] = dict(_SAFE_GLOBALS)
     exec(compile(source, f"<rule {name}>", "exec"), namespace)  # generated from a checked tree
     function = namespace[name]

@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures side by side; nothing here is asserted."""
