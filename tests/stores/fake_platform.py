@@ -63,7 +63,7 @@ class FakePlatform:
         """Serve on a free loopback port."""
         app = web.Application()
         app.router.add_post("/api/v10/channels/{channel_id}/messages", self._post)
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
