@@ -6,12 +6,38 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from bot.stores.port import AlertEvent, OutboxItem, Store, StoreUnavailable, Subscription
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
+
+
+async def retry_store(
+    call: Callable[[], Awaitable[T]],
+    what: str,
+    *,
+    base_delay: float = 0.5,
+    max_delay: float = 30.0,
+    sleep: Sleep = asyncio.sleep,
+) -> T:
+    """Await `call()` until the store answers, backing off exponentially; log the outage."""
+    delay, attempt = base_delay, 0
+    while True:
+        try:
+            result = await call()
+        except StoreUnavailable as exc:
+            attempt += 1
+            log.warning("store outage: %s; %s held, retry %d in %.1fs", exc, what, attempt, delay)
+            await sleep(delay)
+            delay = min(delay * 2, max_delay)
+            continue
+        if attempt:
+            log.warning("store reachable again after %d retries; %s done", attempt, what)
+        return result
 
 
 async def claim_with_retry(
@@ -23,31 +49,18 @@ async def claim_with_retry(
     max_delay: float = 30.0,
     sleep: Sleep = asyncio.sleep,
 ) -> list[OutboxItem]:
-    """`store.claim_and_enqueue`, retried with exponential back-off until the store answers.
+    """`store.claim_and_enqueue`, retried until the store answers.
 
     Trigger state is committed only together with its outbox entries, so a retry after a
     half-seen failure cannot send twice: an already-claimed alert is simply not claimed again.
     """
-    delay = base_delay
-    attempt = 0
-    while True:
-        try:
-            items = await store.claim_and_enqueue(alerts, now)
-        except StoreUnavailable as exc:
-            attempt += 1
-            log.warning(
-                "store outage: %s; holding %d alert deliveries, retry %d in %.1fs",
-                exc,
-                len(alerts),
-                attempt,
-                delay,
-            )
-            await sleep(delay)
-            delay = min(delay * 2, max_delay)
-            continue
-        if attempt:
-            log.warning("store reachable again after %d retries; alerts enqueued", attempt)
-        return items
+    return await retry_store(
+        lambda: store.claim_and_enqueue(alerts, now),
+        f"{len(alerts)} alert deliveries",
+        base_delay=base_delay,
+        max_delay=max_delay,
+        sleep=sleep,
+    )
 
 
 async def enqueue_alert(
@@ -60,23 +73,13 @@ async def enqueue_alert(
     sleep: Sleep = asyncio.sleep,
 ) -> list[OutboxItem]:
     """Find the rule's recipients and claim the alert for each, riding out store outages."""
-    delay = base_delay
-    attempt = 0
-    while True:
-        try:
-            recipients = await store.recipients(event.rule_id, now=now)
-            break
-        except StoreUnavailable as exc:
-            attempt += 1
-            log.warning(
-                "store outage: %s; alert %s held, retry %d in %.1fs",
-                exc,
-                event.alert_id,
-                attempt,
-                delay,
-            )
-            await sleep(delay)
-            delay = min(delay * 2, max_delay)
+    recipients = await retry_store(
+        lambda: store.recipients(event.rule_id, now=now),
+        f"alert {event.alert_id}",
+        base_delay=base_delay,
+        max_delay=max_delay,
+        sleep=sleep,
+    )
     alerts = [(subscription, event) for subscription in recipients]
     return await claim_with_retry(
         store, alerts, now, base_delay=base_delay, max_delay=max_delay, sleep=sleep
