@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from redis import exceptions as rexc
 from redis.asyncio import Redis
@@ -29,9 +28,15 @@ from bot.stores.port import (
     StoreUnavailable,
     Subscription,
     SubscriptionKind,
-    TriggerPolicy,
     idempotency_key,
     redact_url,
+)
+from bot.stores.redis_codec import (
+    event_from_json,
+    event_json,
+    split_redis_url,
+    sub_from_json,
+    sub_json,
 )
 
 P = ParamSpec("P")
@@ -42,15 +47,6 @@ ALERT_TTL_SECONDS = 90 * 86400
 HISTORY_LENGTH = 200
 CLAIM_CHUNK = 1000
 _UNREACHABLE = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError)
-
-
-def split_redis_url(url: str) -> tuple[str, str]:
-    """The URL without our `prefix=` query parameter, and that prefix (default `sputnik:`)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    prefix = next((value for key, value in query if key == "prefix"), "sputnik:")
-    rest = urlencode([(key, value) for key, value in query if key != "prefix"])
-    return urlunsplit(parts._replace(query=rest)), prefix
 
 
 def _translated(
@@ -67,57 +63,6 @@ def _translated(
             raise StoreUnavailable(f"store {redact_url(store.url)} unreachable: {exc}") from exc
 
     return wrapper
-
-
-def _sub_json(sub: Subscription) -> str:
-    return json.dumps(
-        {
-            "e": sub.expression,
-            "p": sub.policy.text(),
-            "x": sub.expires.isoformat() if sub.expires else None,
-            "t": sub.digest_time,
-            "z": sub.digest_zone,
-        }
-    )
-
-
-def _sub_from_json(ckey: str, kind: str, rule_id: str, text: str) -> Subscription:
-    data = json.loads(text)
-    return Subscription(
-        channel=ChannelRef.from_key(ckey),
-        rule_id=rule_id,
-        kind=kind,  # type: ignore[arg-type]
-        expression=data["e"],
-        policy=TriggerPolicy.parse(data["p"]),
-        expires=date.fromisoformat(data["x"]) if data["x"] else None,
-        digest_time=data["t"],
-        digest_zone=data["z"],
-    )
-
-
-def _event_json(event: AlertEvent) -> str:
-    return json.dumps(
-        {
-            "rule_id": event.rule_id,
-            "session": event.session.isoformat(),
-            "severity_rank": event.severity_rank,
-            "severity": event.severity,
-            "fired_at": event.fired_at.isoformat(),
-            "payload": dict(event.payload),
-        }
-    )
-
-
-def _event_from_json(text: str) -> AlertEvent:
-    data = json.loads(text)
-    return AlertEvent(
-        rule_id=data["rule_id"],
-        session=date.fromisoformat(data["session"]),
-        severity_rank=data["severity_rank"],
-        severity=data["severity"],
-        fired_at=datetime.fromisoformat(data["fired_at"]),
-        payload=data["payload"],
-    )
 
 
 class RedisStore:
@@ -236,7 +181,7 @@ class RedisStore:
         s = subscription
         await self._require_channel(s.channel)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.k("rule", s.kind, s.rule_id), s.channel.key, _sub_json(s))
+            pipe.hset(self.k("rule", s.kind, s.rule_id), s.channel.key, sub_json(s))
             pipe.sadd(self.k("chsubs", s.channel.key), f"{s.kind}|{s.rule_id}")
             await pipe.execute()
 
@@ -261,7 +206,7 @@ class RedisStore:
                 pipe.hget(self.k("rule", kind, rule_id), ref.key)
             texts = await pipe.execute()
         return [
-            _sub_from_json(ref.key, member.split("|", 1)[0], member.split("|", 1)[1], text)
+            sub_from_json(ref.key, member.split("|", 1)[0], member.split("|", 1)[1], text)
             for member, text in zip(members, texts, strict=True)
             if text is not None
         ]
@@ -277,7 +222,7 @@ class RedisStore:
             pipe.smembers(self.k("channels", "inactive"))
             subs, inactive = await pipe.execute()
         found = (
-            _sub_from_json(ckey, kind, rule_id, text)
+            sub_from_json(ckey, kind, rule_id, text)
             for ckey, text in sorted(subs.items())
             if ckey not in inactive
         )
@@ -305,7 +250,7 @@ class RedisStore:
                     event.session.isoformat(),
                     event.severity_rank,
                     stamp,
-                    _event_json(event),
+                    event_json(event),
                     ALERT_TTL_SECONDS,
                     HISTORY_LENGTH,
                 ]
@@ -477,4 +422,4 @@ class RedisStore:
         if not alert_ids:
             return []
         texts = await self.redis.mget([self.k("alert", alert_id) for alert_id in alert_ids])
-        return [_event_from_json(text) for text in texts if text]
+        return [event_from_json(text) for text in texts if text]

@@ -35,6 +35,7 @@ from bot.stores.sqlite_schema import migrate
 from bot.stores.triggers import TriggerState, after_fire, may_fire
 
 T = TypeVar("T")
+_CHUNK = 400  # pairs per lookup query (SQLite binds at most 32,766 parameters)
 
 _OUTBOX_SELECT = (
     "SELECT o.id, o.idempotency_key, o.channel_key, a.rule_id, o.alert_id, a.payload,"
@@ -264,16 +265,23 @@ class SqliteStore:
     def _claim(
         self, c: sqlite3.Connection, alerts: list[tuple[Subscription, AlertEvent]], now: float
     ) -> list[OutboxItem]:
-        rule_ids = sorted({s.rule_id for s, _ in alerts})
-        marks = ",".join("?" * len(rule_ids))
-        states = {
-            (row[0], row[1]): TriggerState.decode(row[2])
-            for row in c.execute(
-                f"SELECT channel_key, rule_id, state FROM trigger_state WHERE rule_id IN ({marks})",
-                rule_ids,
-            )
-        }
-        inactive = {row[0] for row in c.execute("SELECT key FROM channels WHERE active = 0")}
+        pairs = sorted({(s.rule_id, s.channel.key) for s, _ in alerts})
+        states: dict[tuple[str, str], TriggerState] = {}
+        inactive: set[str] = set()
+        for start in range(0, len(pairs), _CHUNK):
+            chunk = pairs[start : start + _CHUNK]
+            marks = ",".join("(?,?)" for _ in chunk)
+            flat = [value for pair in chunk for value in pair]
+            for rule_id, ckey, text in c.execute(
+                "SELECT rule_id, channel_key, state FROM trigger_state"
+                f" WHERE (rule_id, channel_key) IN (VALUES {marks})",
+                flat,
+            ):
+                states[(ckey, rule_id)] = TriggerState.decode(text)
+            keys = sorted({ckey for _, ckey in chunk})
+            in_keys = ",".join("?" * len(keys))
+            sql = f"SELECT key FROM channels WHERE active = 0 AND key IN ({in_keys})"
+            inactive.update(row[0] for row in c.execute(sql, keys))
         new_states: list[tuple[str, str, str]] = []
         rows: list[tuple[str, str, str, float]] = []
         items: list[OutboxItem] = []

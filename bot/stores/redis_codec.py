@@ -1,0 +1,73 @@
+"""JSON and URL codecs of the Redis store (subscriptions, alert events, `?prefix=`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bot.stores.port import AlertEvent, ChannelRef, Subscription, TriggerPolicy
+
+
+def split_redis_url(url: str) -> tuple[str, str]:
+    """The URL without our `prefix=` query parameter, and that prefix (default `sputnik:`)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefix = next((value for key, value in query if key == "prefix"), "sputnik:")
+    rest = urlencode([(key, value) for key, value in query if key != "prefix"])
+    return urlunsplit(parts._replace(query=rest)), prefix
+
+
+def sub_json(sub: Subscription) -> str:
+    """A subscription's settings (its channel and rule are in the key)."""
+    return json.dumps(
+        {
+            "e": sub.expression,
+            "p": sub.policy.text(),
+            "x": sub.expires.isoformat() if sub.expires else None,
+            "t": sub.digest_time,
+            "z": sub.digest_zone,
+        }
+    )
+
+
+def sub_from_json(ckey: str, kind: str, rule_id: str, text: str) -> Subscription:
+    """Inverse of `sub_json`."""
+    data = json.loads(text)
+    return Subscription(
+        channel=ChannelRef.from_key(ckey),
+        rule_id=rule_id,
+        kind=kind,  # type: ignore[arg-type]
+        expression=data["e"],
+        policy=TriggerPolicy.parse(data["p"]),
+        expires=date.fromisoformat(data["x"]) if data["x"] else None,
+        digest_time=data["t"],
+        digest_zone=data["z"],
+    )
+
+
+def event_json(event: AlertEvent) -> str:
+    """An alert event as stored under `alert:{alert_id}`."""
+    return json.dumps(
+        {
+            "rule_id": event.rule_id,
+            "session": event.session.isoformat(),
+            "severity_rank": event.severity_rank,
+            "severity": event.severity,
+            "fired_at": event.fired_at.isoformat(),
+            "payload": dict(event.payload),
+        }
+    )
+
+
+def event_from_json(text: str) -> AlertEvent:
+    """Inverse of `event_json`."""
+    data = json.loads(text)
+    return AlertEvent(
+        rule_id=data["rule_id"],
+        session=date.fromisoformat(data["session"]),
+        severity_rank=data["severity_rank"],
+        severity=data["severity"],
+        fired_at=datetime.fromisoformat(data["fired_at"]),
+        payload=data["payload"],
+    )
