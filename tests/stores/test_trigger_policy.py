@@ -1,0 +1,60 @@
+"""Trigger policies as traders write them, and the SQLite schema's versioning."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.stores import open_store
+from bot.stores.port import TriggerPolicy, parse_duration
+from bot.stores.sqlite_schema import MIGRATIONS
+
+
+@pytest.mark.parametrize(
+    ("text", "policy"),
+    [
+        ("", TriggerPolicy()),
+        ("session", TriggerPolicy()),
+        ("once_per_session", TriggerPolicy()),
+        ("once", TriggerPolicy("once")),
+        ("cooldown=30m", TriggerPolicy("cooldown", 1800)),
+        ("cooldown 2h", TriggerPolicy("cooldown", 7200)),
+        ("Cooldown=1d", TriggerPolicy("cooldown", 86400)),
+        ("cooldown=1h30m", TriggerPolicy("cooldown", 5400)),
+    ],
+)
+def test_trigger_policy_is_read_from_tradingview_style_text(
+    text: str, policy: TriggerPolicy
+) -> None:
+    assert TriggerPolicy.parse(text) == policy
+
+
+@pytest.mark.parametrize(
+    "text", ["twice", "cooldown=", "cooldown=soon", "cooldown=0m", "cooldown=5x"]
+)
+def test_nonsense_trigger_policy_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        TriggerPolicy.parse(text)
+
+
+@given(st.integers(min_value=1, max_value=10**7))
+def test_trigger_policy_text_reads_back_as_the_same_policy(seconds: int) -> None:
+    policy = TriggerPolicy("cooldown", seconds)
+    assert TriggerPolicy.parse(policy.text()) == policy
+    assert parse_duration(policy.text().split("=")[1]) == seconds
+
+
+async def test_sqlite_schema_is_versioned_and_reopening_applies_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'sputnik.db'}"
+    for _ in range(2):
+        store = await open_store(url)
+        await store.close()
+    with sqlite3.connect(tmp_path / "sputnik.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
