@@ -38,7 +38,10 @@ start_server() {  # $1 = redis-server binary
 
 stop_server() {
     if [ -n "${STARTED_PIDFILE:-}" ] && [ -f "$STARTED_PIDFILE" ]; then
-        kill "$(cat "$STARTED_PIDFILE")" 2>/dev/null || true
+        local pid
+        pid="$(cat "$STARTED_PIDFILE")"
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     fi
     [ -n "${STARTED_DIR:-}" ] && rm -rf "$STARTED_DIR"
 }
