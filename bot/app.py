@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.market import MarketData
+from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import Rule, load_presets
 from bot.domain.symbols import Instrument, UnknownSymbolError
+from bot.domain.views import load_views
 from bot.settings import Settings
+from bot.stores.port import Store
+from handlers.base import Services
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,12 @@ class Core:
             ):
                 watch.append(instrument)
         return watch
+
+
+def build_services(core: Core, store: Store) -> Services:
+    """Everything the commands need: the core, the store, the views, compiled presets."""
+    views = load_views(core.settings.views_dir)
+    return Services(core, store, views, CompiledRules(list(core.presets.values())))
 
 
 def build_core(settings: Settings, data_dir: Path | None = None) -> Core:

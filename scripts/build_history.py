@@ -36,6 +36,36 @@ REPOS = {
     "yahoo-json": "CIInc/robinhood-options-mobile @ 4f9e104",
     "yahoo-2025": "amars78/workflows @ 6b0ef12",
 }
+# Which files' levels are not the day's printed prices (read by bot.domain.market).
+LEVELS_TOML = """# Which files' price *levels* differ from the day's printed prices (see README.md).
+# Returns are right either way; only levels shown to a user are labelled "adjusted".
+#   true          every level in the file is split/dividend adjusted
+#   "YYYY-MM-DD"  levels before that date are split-adjusted; from it on they are real
+# A file not listed here has real levels (indices, SPY/QQQ `close`).
+[adjusted_levels]
+"NVDA" = "2024-06-10"   # 10-for-1 split
+"SOXX" = "2024-03-07"   # 3-for-1 split
+"AVGO" = true
+"DIA" = true
+"SMH" = true
+"AMD" = true
+"TSM" = true
+"ASML" = true
+"ARM" = true
+"MRVL" = true
+"INTC" = true
+"QCOM" = true
+"AAPL" = true
+"MSFT" = true
+"GOOGL" = true
+"META" = true
+"AMZN" = true
+"ORCL" = true
+"VST" = true
+"CEG" = true
+"000660.KS" = true
+"005930.KS" = true
+"""
 GSPC_CLOSE = "GSPC_close_2023-01-03_to_2025-03-31.csv"
 IXIC_JSON = "yahoo_v8_chart_IXIC_1d_ytd_2025-02-21.json"
 
@@ -327,7 +357,7 @@ def render_readme(series: list[Series]) -> str:
     out = [
         "# Shipped real price history (`data/history/`)",
         "",
-        "Real daily prices copied from the public records in `/work/shared/data/market`, one file",
+        "Real daily prices copied from the public records in `../shared/data/market`, one file",
         "per Yahoo symbol, normalised by `scripts/build_history.py`. Nothing here is synthetic.",
         "",
         "| file | origin | repository @ commit | span | rows | levels | dropped |",
@@ -364,7 +394,7 @@ def render_readme(series: list[Series]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Build every file and the provenance README; print a summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=Path("/work/shared/data/market"))
+    parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data" / "market")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "history")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -372,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     for s in series:
         write_csv(s, args.out)
     (args.out / "README.md").write_text(render_readme(series), encoding="utf-8")
+    (args.out / "levels.toml").write_text(LEVELS_TOML, encoding="utf-8")
     for s in series:
         print(
             f"{s.symbol:10} {len(s.rows):6} rows {s.rows[0][0]}→{s.rows[-1][0]} "

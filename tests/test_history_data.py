@@ -13,7 +13,7 @@ from bot.domain.history import SymbolHistory, load_history_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "data" / "history"
-SHARED = Path("/work/shared/data/market")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "market"
 HEADER = "date,open,high,low,close,adj_close,volume"
 EXPECTED_FILES = {
     "^SOX", "SOXX", "NVDA", "MU", "SPY", "QQQ", "AVGO", "DIA", "SMH", "AMD", "TSM", "ASML",

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 # Each module named here exposes `register(subparsers)`; its parser sets `func`
 # (argparse.Namespace -> int exit code).
-COMMAND_MODULES: tuple[str, ...] = ("replay", "backtest", "outbox")
+COMMAND_MODULES: tuple[str, ...] = ("replay", "backtest", "console", "outbox")
 
 EXIT_USAGE = 2
 
@@ -42,4 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # e.g. `| head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 0
     return code

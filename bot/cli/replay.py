@@ -115,7 +115,7 @@ def render_replay(replay: Replay) -> list[str]:
         f"previous session {_day(replay.previous_session)} · next session {next_day}",
         "",
         "Session figures: move = close vs previous close; the day's low–high is a range, "
-        "not a path",
+        "not a path; (adj.) = adjusted price levels",
         f"  {'symbol':<22} {'prev close':>12} {'open':>12} {'close':>12} {'move':>9} "
         f"{'gap':>9} {'z':>6}  low–high",
     ]

@@ -6,16 +6,17 @@ alias-named file serves the alias's symbol. Korean symbols follow XKRX, the rest
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from bot.domain.history import SymbolHistory, load_history_dir
+from bot.domain.history import HistoryError, SymbolHistory, load_history_dir
 from bot.domain.metrics import MetricTable, Unavailable, compute_metrics, explain_unavailable
 from bot.domain.snapshot import Quote, Reading, Snapshot
 from bot.domain.symbols import Instrument, SymbolBook
@@ -23,6 +24,31 @@ from bot.feeds.calendar import NYSE, session_calendar
 
 Stage = Literal["previous_close", "open", "close"]
 _MOVE_METRICS = ("pct", "gap", "intraday", "z")
+
+
+LEVELS_FILE = "levels.toml"
+
+
+def read_adjusted_levels(path: Path) -> dict[str, bool | pd.Timestamp]:
+    """The optional `levels.toml` beside the CSVs: which files carry adjusted levels."""
+    if not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise HistoryError(path, None, f"unreadable: {exc}") from None
+    levels: dict[str, bool | pd.Timestamp] = {}
+    for symbol, value in raw.get("adjusted_levels", {}).items():
+        if isinstance(value, bool):
+            levels[symbol] = value
+        elif isinstance(value, str):
+            try:
+                levels[symbol] = pd.Timestamp(date.fromisoformat(value))
+            except ValueError:
+                raise HistoryError(path, None, f"{symbol}: {value!r} is not a date") from None
+        else:
+            raise HistoryError(path, None, f"{symbol}: use true or a YYYY-MM-DD date")
+    return levels
 
 
 class MarketDataError(ValueError):
@@ -47,6 +73,7 @@ class MarketData:
         self.symbols = symbols
         self.source = source
         self._tables: dict[str, MetricTable] = {}
+        self.adjusted_levels: dict[str, bool | pd.Timestamp] = {}
 
     @classmethod
     def load(
@@ -69,7 +96,16 @@ class MarketData:
                     continue  # the Yahoo-named file wins over an alias-named one
             by_symbol[symbol] = history
         known = set(by_symbol) | set(universe)
-        return cls(by_symbol, SymbolBook.from_config(aliases, known), source), warnings
+        market = cls(by_symbol, SymbolBook.from_config(aliases, known), source)
+        market.adjusted_levels = read_adjusted_levels(directory / LEVELS_FILE)
+        return market, warnings
+
+    def levels_adjusted(self, symbol: str, session: pd.Timestamp) -> bool:
+        """True when the symbol's printed levels on `session` are not the day's real prices."""
+        rule = self.adjusted_levels.get(symbol, False)
+        if isinstance(rule, pd.Timestamp):
+            return session < rule
+        return bool(rule)
 
     # ------------------------------------------------------------ tables
 
@@ -169,7 +205,7 @@ class MarketData:
             high=_number(row["high"]) if closed else None,
             low=_number(row["low"]) if closed else None,
             metrics=metrics,
-            adjusted_levels=table.adjusted_levels,
+            adjusted_levels=self.levels_adjusted(symbol, session),
         )
 
     def _metrics(

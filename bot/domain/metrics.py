@@ -18,6 +18,8 @@ import pandas as pd
 from bot.domain.history import SymbolHistory
 
 VOL_WINDOW = 20
+MAX_ROUNDING_NOISE = 0.5
+"""Percentage points of possible rounding error above which a move is not trusted."""
 FORWARD_HORIZONS = (1, 5, 20)
 METRIC_COLUMNS = ("pct", "gap", "intraday", "vol20", "z", "last", "prev_close")
 
@@ -58,6 +60,9 @@ def compute_metrics(history: SymbolHistory) -> MetricTable:
     prev_basis = basis.shift(1)
     prev_close = close.shift(1)
     pct = (basis / prev_basis - 1.0) * 100.0
+    noise = _rounding_noise(basis)
+    coarse = _too_coarse(noise, 1).set_axis(basis.index)
+    pct = pct.where(~coarse)
     # The previous close expressed on today's raw-price basis, so an open or an
     # intraday print compares like for like with the adjusted close-to-close move.
     ref_close = prev_basis * close / basis if uses_adj else prev_close
@@ -81,11 +86,13 @@ def compute_metrics(history: SymbolHistory) -> MetricTable:
             "intraday": intraday,
             "vol20": vol20,
             "z": z,
+            "coarse": coarse,
         },
         index=frame.index,
     )
     for horizon in FORWARD_HORIZONS:
-        table[f"fwd{horizon}"] = (basis.shift(-horizon) / basis - 1.0) * 100.0
+        forward = (basis.shift(-horizon) / basis - 1.0) * 100.0
+        table[f"fwd{horizon}"] = forward.where(~_too_coarse(noise, -horizon).set_axis(basis.index))
     present = close.dropna().index
     return MetricTable(
         symbol=history.symbol,
@@ -96,6 +103,25 @@ def compute_metrics(history: SymbolHistory) -> MetricTable:
         adjusted_levels=history.adjusted_levels,
         uses_adj_close=uses_adj,
     )
+
+
+def _rounding_noise(basis: pd.Series) -> np.ndarray:
+    """Possible rounding error of each price, in percent of it (0 for full-precision prices).
+
+    Old split-adjusted series carry prices such as 0.43 rounded to the cent: a move between
+    two of them is uncertain by up to (0.005/p₀ + 0.005/p₁)·100 percentage points.
+    """
+    values = basis.to_numpy(dtype=float)
+    cents = values * 100.0
+    with np.errstate(invalid="ignore"):
+        rounded = np.abs(cents - np.round(cents)) < 1e-6
+    return np.where(rounded, 0.5 / values, 0.0)
+
+
+def _too_coarse(noise: np.ndarray, lag: int) -> pd.Series:
+    """True where a move over `lag` sessions (negative: forward) is within rounding noise."""
+    shifted = pd.Series(noise).shift(lag).fillna(0.0).to_numpy()
+    return pd.Series((noise + shifted) > MAX_ROUNDING_NOISE)
 
 
 def explain_unavailable(table: MetricTable, session: pd.Timestamp, metric: str) -> Unavailable:
@@ -118,6 +144,12 @@ def explain_unavailable(table: MetricTable, session: pd.Timestamp, metric: str) 
         if position == 0 or session == table.first:
             return Unavailable("before_history", f"{symbol}: no session before {day} in the data")
         return Unavailable("missing_previous", f"{symbol}: the session before {day} is missing")
+    if metric in ("pct", "z") and bool(row["coarse"]):
+        return Unavailable(
+            "coarse_prices",
+            f"{symbol}: prices near {row['close']:.2f} rounded to the cent are too coarse "
+            f"for a reliable move on {day}",
+        )
     if metric in ("vol20", "z"):
         return Unavailable(
             "short_history", f"{symbol}: fewer than {VOL_WINDOW} daily moves before {day}"

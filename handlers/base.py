@@ -1,0 +1,150 @@
+"""What every command shares: the invocation, the services, user errors, and `@command`.
+
+A command is one async function: `async def shock(inv: Invocation, symbol: Annotated[str,
+"..."], date: Annotated[str | None, "..."] = None) -> Card`. Its docstring's first line is its
+description on every platform; `Annotated` metadata describes each parameter. `@command`
+only attaches metadata — the registry collects commands when the composition root asks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from bot.domain.cards import Card
+from bot.domain.i18n import Locale
+
+if TYPE_CHECKING:
+    from bot.app import Core
+    from bot.domain.rules.evaluate import CompiledRules
+    from bot.domain.views import ExpertView
+    from bot.stores.port import ChannelRef, Store
+
+Handler = Callable[..., Awaitable[Card]]
+MAX_ARGUMENT_LENGTH = 300
+MAX_COMMAND_LENGTH = 700
+_ATTRIBUTE = "__sputnik_command__"
+
+
+class UserError(Exception):
+    """Input the user can fix: shown as a friendly reply from the message catalog."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(key)
+
+
+@dataclass
+class Services:
+    """The core services commands use (built by the composition root)."""
+
+    core: Core
+    store: Store
+    views: tuple[ExpertView, ...]
+    presets: CompiledRules
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Who ran a command, where, in which language, and whether they administer the channel."""
+
+    user_id: str
+    channel: ChannelRef
+    locale: Locale
+    can_admin: bool
+    services: Services
+    user_name: str = ""
+
+
+ParamKind = Literal["text", "integer"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One typed parameter of a command."""
+
+    name: str
+    kind: ParamKind
+    required: bool
+    variadic: bool
+    description: str
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered command: its name (`shock`, `subscribe alerts`), handler and parameters."""
+
+    name: str
+    handler: Handler
+    params: tuple[Param, ...]
+    description: str
+    admin_only: bool
+
+    @property
+    def usage(self) -> str:
+        """`/shock SYMBOL [DATE]`-style usage line."""
+        parts = [f"/{self.name}"]
+        for param in self.params:
+            label = param.name.upper() + ("…" if param.variadic else "")
+            parts.append(label if param.required else f"[{label}]")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Marker:
+    name: str
+    admin_only: bool
+
+
+def command(name: str, *, admin_only: bool = False) -> Callable[[Handler], Handler]:
+    """Mark an async function as the command `name` (words separated by spaces)."""
+
+    def mark(function: Handler) -> Handler:
+        setattr(function, _ATTRIBUTE, _Marker(name, admin_only))
+        return function
+
+    return mark
+
+
+def _param_from(parameter: inspect.Parameter, hint: Any) -> Param:
+    description = ""
+    if typing.get_origin(hint) is Annotated:
+        hint, *metadata = typing.get_args(hint)
+        description = next((m for m in metadata if isinstance(m, str)), "")
+    optional = False
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(hint))
+        hint = args[0]
+    kind: ParamKind = "integer" if hint is int else "text"
+    variadic = parameter.kind is inspect.Parameter.VAR_POSITIONAL
+    has_default = parameter.default is not inspect.Parameter.empty
+    return Param(
+        name=parameter.name,
+        kind=kind,
+        required=not (optional or has_default or variadic),
+        variadic=variadic,
+        description=description,
+        default=None if not has_default else parameter.default,
+    )
+
+
+def command_from(function: Handler) -> Command | None:
+    """The Command for a marked function (None when it is not one)."""
+    marker = getattr(function, _ATTRIBUTE, None)
+    if not isinstance(marker, _Marker):
+        return None
+    hints = typing.get_type_hints(function, include_extras=True)
+    signature = inspect.signature(function)
+    params = tuple(
+        _param_from(parameter, hints.get(name, str))
+        for name, parameter in list(signature.parameters.items())[1:]
+    )
+    doc = inspect.getdoc(function) or marker.name
+    return Command(marker.name, function, params, doc.splitlines()[0], marker.admin_only)

@@ -1,0 +1,88 @@
+"""Helpers the commands share: symbols and dates from user text, footers, moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from bot.domain.cards import Footer
+from bot.domain.i18n import Locale, format_date, format_pct, t
+from bot.domain.metrics import Unavailable
+from bot.domain.rules.parser import RuleError
+from bot.domain.rules.presets import Rule, custom_rule
+from bot.domain.sessions import SessionError, resolve_session
+from bot.domain.snapshot import Reading, Resolved
+from bot.domain.symbols import Instrument, UnknownSymbolError
+from handlers.base import Invocation, UserError
+
+
+def resolve_symbol(inv: Invocation, text: str) -> Instrument:
+    """An alias or Yahoo symbol the market knows, else a "did you mean" error."""
+    market = inv.services.core.market
+    try:
+        instrument = market.symbols.resolve(text)
+    except UnknownSymbolError as exc:
+        if exc.suggestions:
+            raise UserError(
+                "error.unknown_symbol", symbol=text[:30], suggestion=", ".join(exc.suggestions)
+            ) from None
+        raise UserError("error.unknown_symbol_no_suggestion", symbol=text[:30]) from None
+    if not market.has(instrument.symbol) and not (
+        instrument.proxy and market.has(instrument.proxy)
+    ):
+        raise UserError("error.no_history", symbol=instrument.label)
+    return instrument
+
+
+def resolve_day(inv: Invocation, text: str | None, sessions: pd.DatetimeIndex) -> pd.Timestamp:
+    """The session a user asked for (the latest one when `text` is None)."""
+    if len(sessions) == 0:
+        raise UserError("error.no_history", symbol="?")
+    if text is None:
+        return pd.Timestamp(sessions[-1])
+    try:
+        return resolve_session(text, sessions)
+    except SessionError as exc:
+        locale = inv.locale
+        nearest = ", ".join(format_date(day, locale) for day in exc.nearest)
+        if exc.code == "malformed":
+            raise UserError("error.malformed_date", text=text[:40], example="2025-01-27") from None
+        if exc.code == "out_of_range":
+            first, last = sessions[0].date(), sessions[-1].date()
+            raise UserError(
+                "error.outside_history",
+                date=text[:40],
+                first=format_date(first, locale),
+                last=format_date(last, locale),
+                nearest=nearest,
+            ) from None
+        raise UserError("error.no_session_on_date", date=text[:40], nearest=nearest) from None
+
+
+def parse_user_rule(inv: Invocation, text: str) -> Rule:
+    """A rule typed by a user, or a friendly error that points at the problem."""
+    try:
+        return custom_rule(text, inv.services.core.market.symbols)
+    except RuleError as exc:
+        raise UserError("error.bad_rule", reason=str(exc)) from None
+
+
+def move(reading: Reading | Resolved | float | None, locale: Locale) -> str:
+    """A percentage move, or "n/a" in the locale."""
+    value = reading.value if isinstance(reading, Resolved) else reading
+    if isinstance(value, Unavailable) or value is None:
+        return t("common.na", locale)
+    return format_pct(value, locale)
+
+
+def label(resolved: Resolved, locale: Locale) -> str:
+    """An instrument's name, naming the proxy when one stood in."""
+    if resolved.via_proxy:
+        return t("common.proxy", locale, symbol=resolved.symbol, index=resolved.instrument.label)
+    return resolved.instrument.label
+
+
+def footer(inv: Invocation, source: str, as_of: datetime | None) -> Footer:
+    """Source, as-of time and the not-investment-advice line."""
+    return Footer(source=source, as_of=as_of, disclaimer=t("common.disclaimer", inv.locale))

@@ -1,0 +1,200 @@
+"""The command registry and the one dispatcher every adapter uses.
+
+Adapters hand over either a line of text (`/shock NVDA 2025-01-27`, Slack and the console)
+or already-parsed options (Discord); both paths end in `invoke`, which checks permissions,
+turns a `UserError` into a friendly card in the channel's language and any other exception
+into a logged error with a reference — never a stack trace in a channel.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import logging
+import shlex
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.cards import Card, Severity
+from bot.domain.i18n import Locale, has_message, t
+from bot.stores.port import StoreError
+from handlers.base import (
+    MAX_ARGUMENT_LENGTH,
+    MAX_COMMAND_LENGTH,
+    Command,
+    Invocation,
+    UserError,
+    command_from,
+)
+
+log = logging.getLogger(__name__)
+
+HANDLER_MODULES = (
+    "handlers.shock",
+    "handlers.quote",
+    "handlers.views",
+    "handlers.subscriptions",
+    "handlers.rules",
+    "handlers.channel",
+    "handlers.help",
+)
+_SMART_QUOTES = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "「": '"', "」": '"'}
+)
+
+
+@dataclass(frozen=True)
+class CommandRegistry:
+    """Commands by name (`shock`, `subscribe alerts`)."""
+
+    commands: Mapping[str, Command]
+
+    def __iter__(self) -> Iterator[Command]:
+        return iter(self.commands.values())
+
+    def match(self, words: Sequence[str]) -> tuple[Command, list[str]] | None:
+        """The command named by the longest prefix of `words`, and the remaining words."""
+        for length in (2, 1):
+            name = " ".join(word.lower() for word in words[:length])
+            if len(words) >= length and name in self.commands:
+                return self.commands[name], list(words[length:])
+        return None
+
+    def suggest(self, name: str) -> list[str]:
+        """Close command names, for "did you mean"."""
+        roots = sorted({n.split()[0] for n in self.commands})
+        return difflib.get_close_matches(name.lower(), roots, n=2, cutoff=0.6)
+
+
+def load_registry(modules: Iterable[str] = HANDLER_MODULES) -> CommandRegistry:
+    """Collect every `@command` function from the handler modules."""
+    commands: dict[str, Command] = {}
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        for value in vars(module).values():
+            found = command_from(value) if callable(value) else None
+            if found is not None:
+                commands[found.name] = found
+    return CommandRegistry(commands)
+
+
+def error_card(locale: Locale, key: str, **params: object) -> Card:
+    """A friendly error reply in the channel's language."""
+    text = t(key, locale, **params) if has_message(key) else key
+    return Card(title=t("error.title", locale), severity=Severity.ERROR, text=text)
+
+
+def split_command(text: str) -> list[str]:
+    """Words of a command line; quotes group a rule (smart quotes too)."""
+    cleaned = text.strip().translate(_SMART_QUOTES)
+    if cleaned.startswith("/"):
+        cleaned = cleaned[1:]
+    try:
+        return shlex.split(cleaned)
+    except ValueError:
+        raise UserError("error.unbalanced_quotes") from None
+
+
+def bind_arguments(command: Command, words: Sequence[str]) -> dict[str, Any]:
+    """Positional words and `name=value` words → keyword arguments, checked."""
+    names = {param.name: param for param in command.params}
+    values: dict[str, Any] = {}
+    positional: list[str] = []
+    for word in words:
+        key, sep, given = word.partition("=")
+        if sep and key.lower() in names and not names[key.lower()].variadic:
+            values[key.lower()] = given
+        else:
+            positional.append(word)
+    for param in command.params:
+        if param.variadic:
+            values[param.name] = tuple(positional)
+            positional = []
+        elif param.name not in values and positional:
+            values[param.name] = positional.pop(0)
+    if positional:
+        raise UserError("error.too_many_arguments", usage=command.usage, extra=" ".join(positional))
+    for param in command.params:
+        value = values.get(param.name)
+        if param.required and (value is None or value == () or value == ""):
+            raise UserError("error.missing_argument", name=param.name.upper(), usage=command.usage)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, str) and len(item) > MAX_ARGUMENT_LENGTH:
+                raise UserError(
+                    "error.argument_too_long",
+                    name=param.name,
+                    length=len(item),
+                    limit=MAX_ARGUMENT_LENGTH,
+                )
+        if param.kind == "integer" and isinstance(value, str):
+            if not value.lstrip("-").isdigit():
+                raise UserError("error.not_a_number", name=param.name, text=value[:40])
+            values[param.name] = int(value)
+    return values
+
+
+async def invoke(command: Command, invocation: Invocation, words: Sequence[str]) -> Card:
+    """Run a command; user errors become friendly cards, bugs a logged reference."""
+    try:
+        checked = bind_arguments(command, words)
+        if command.admin_only and not invocation.can_admin:
+            raise UserError("error.permission_denied")
+        variadic = [p.name for p in command.params if p.variadic]
+        rest = checked.pop(variadic[0], ()) if variadic else ()
+        return await command.handler(invocation, *rest, **checked)
+    except UserError as exc:
+        return error_card(invocation.locale, exc.key, **exc.params)
+    except StoreError as exc:
+        log.warning("command /%s: store unavailable: %s", command.name, exc)
+        return error_card(invocation.locale, "error.store_unavailable")
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("command /%s failed (ref %s)", command.name, reference)
+        return error_card(invocation.locale, "error.internal_ref", ref=reference)
+
+
+async def invoke_options(
+    command: Command, invocation: Invocation, options: Mapping[str, Any]
+) -> Card:
+    """Run a command from a platform's parsed options (Discord)."""
+    words: list[str] = []
+    for param in command.params:
+        value = options.get(param.name)
+        if value is None:
+            continue
+        if param.variadic:
+            items = value if isinstance(value, list | tuple) else str(value).split()
+            words.extend(str(item) for item in items)
+        else:
+            words.append(f"{param.name}={value}")
+    return await invoke(command, invocation, words)
+
+
+async def dispatch_text(registry: CommandRegistry, invocation: Invocation, text: str) -> Card:
+    """Run a command line such as `/shock NVDA 2025-01-27`."""
+    locale = invocation.locale
+    if len(text) > MAX_COMMAND_LENGTH:
+        return error_card(
+            locale,
+            "error.argument_too_long",
+            name="command",
+            length=len(text),
+            limit=MAX_COMMAND_LENGTH,
+        )
+    try:
+        words = split_command(text)
+    except UserError as exc:
+        return error_card(locale, exc.key, **exc.params)
+    if not words:
+        return error_card(locale, "error.unknown_command", name="", suggestion="/help")
+    found = registry.match(words)
+    if found is None:
+        hints = registry.suggest(words[0])
+        suggestion = " / ".join(f"/{name}" for name in hints) if hints else "/help"
+        return error_card(
+            locale, "error.unknown_command", name=words[0][:40], suggestion=suggestion
+        )
+    command, rest = found
+    return await invoke(command, invocation, rest)

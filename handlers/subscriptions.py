@@ -1,0 +1,145 @@
+"""`/subscribe alerts|digest …` and `/unsubscribe alerts|digest …` (channel admins only)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.cards import Card, Severity
+from bot.domain.i18n import format_date, t
+from bot.domain.sessions import SessionError, parse_day
+from bot.stores.port import Channel, Subscription, TriggerPolicy
+from handlers.base import Invocation, UserError, command
+from handlers.common import parse_user_rule
+
+_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+DEFAULT_DIGEST_TIME = "08:00"
+CUSTOM_PREFIX = "custom:"
+
+
+async def ensure_channel(inv: Invocation) -> None:
+    """Create the channel record (with the invocation's language) on first use."""
+    store = inv.services.store
+    if await store.get_channel(inv.channel) is None:
+        await store.upsert_channel(Channel(inv.channel, language=inv.locale))
+
+
+def parse_policy(text: str | None) -> TriggerPolicy:
+    """once | session | cooldown=30m (default: once per session)."""
+    try:
+        return TriggerPolicy.parse(text or "")
+    except ValueError:
+        raise UserError("error.bad_policy", text=(text or "")[:40]) from None
+
+
+def parse_until(text: str | None, today: date) -> date | None:
+    """An optional expiry date (inclusive), not in the past."""
+    if text is None:
+        return None
+    try:
+        day = parse_day(text)
+    except SessionError:
+        raise UserError("error.bad_until", text=text[:40]) from None
+    if day < today:
+        raise UserError("error.until_in_past", date=day.isoformat())
+    return day
+
+
+@command("subscribe alerts", admin_only=True)
+async def subscribe_alerts(
+    inv: Invocation,
+    rule: Annotated[str, 'A preset (deepseek) or a quoted rule ("SOX.pct <= -5")'],
+    policy: Annotated[str | None, "once | session | cooldown=30m (default: session)"] = None,
+    until: Annotated[str | None, "Last day to alert, YYYY-MM-DD"] = None,
+) -> Card:
+    """Alert this channel when a preset or a custom rule fires."""
+    locale = inv.locale
+    presets = inv.services.core.presets
+    trigger = parse_policy(policy)
+    expires = parse_until(until, datetime.now(UTC).date())
+    if rule in presets:
+        subscription = Subscription(inv.channel, rule, policy=trigger, expires=expires)
+        shown = rule
+    elif re.fullmatch(r"[a-z_]{2,40}", rule):
+        raise UserError("error.unknown_preset", name=rule, presets=", ".join(presets))
+    else:
+        checked = parse_user_rule(inv, rule)
+        rule_id = CUSTOM_PREFIX + checked.text.strip()
+        subscription = Subscription(
+            inv.channel,
+            rule_id[:200].replace("|", "/"),
+            expression=checked.text,
+            policy=trigger,
+            expires=expires,
+        )
+        shown = checked.text
+    await ensure_channel(inv)
+    await inv.services.store.add_subscription(subscription)
+    until_text = format_date(expires, locale) if expires else t("subscribe.forever", locale)
+    return Card(
+        title=t("subscribe.alerts_title", locale),
+        severity=Severity.NOTICE,
+        text=t(
+            "subscribe.alerts_added", locale, rule=shown, policy=trigger.text(), until=until_text
+        ),
+    )
+
+
+@command("subscribe digest", admin_only=True)
+async def subscribe_digest(
+    inv: Invocation,
+    time: Annotated[str | None, "HH:MM (default 08:00)"] = None,
+    zone: Annotated[str | None, "Time zone, e.g. Asia/Seoul (default: the channel's)"] = None,
+) -> Card:
+    """Send this channel a daily digest at a time of day."""
+    locale = inv.locale
+    at = time or DEFAULT_DIGEST_TIME
+    match = _TIME_RE.match(at)
+    if not match:
+        raise UserError("error.bad_time", text=at[:20])
+    at = f"{int(match.group(1)):02d}:{match.group(2)}"
+    channel = await inv.services.store.get_channel(inv.channel)
+    default_zone = channel.timezone if channel else ("Asia/Seoul" if locale == "ko" else "UTC")
+    name = zone or default_zone
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError("error.bad_timezone", text=name[:40]) from None
+    await ensure_channel(inv)
+    await inv.services.store.add_subscription(
+        Subscription(inv.channel, "digest", kind="digest", digest_time=at, digest_zone=name)
+    )
+    return Card(
+        title=t("subscribe.digest_title", locale),
+        severity=Severity.NOTICE,
+        text=t("subscribe.digest_added", locale, time=at, zone=name),
+    )
+
+
+@command("unsubscribe alerts", admin_only=True)
+async def unsubscribe_alerts(
+    inv: Invocation, rule: Annotated[str, "The preset or quoted rule to stop"]
+) -> Card:
+    """Stop alerts for a preset or custom rule in this channel."""
+    store = inv.services.store
+    candidates = [rule, CUSTOM_PREFIX + rule.strip()]
+    for rule_id in candidates:
+        if await store.remove_subscription(inv.channel, "alert", rule_id.replace("|", "/")):
+            return Card(
+                title=t("subscribe.removed_title", inv.locale),
+                text=t("subscribe.removed", inv.locale, name=rule),
+            )
+    raise UserError("error.not_subscribed", name=rule[:60])
+
+
+@command("unsubscribe digest", admin_only=True)
+async def unsubscribe_digest(inv: Invocation) -> Card:
+    """Stop this channel's daily digest."""
+    if not await inv.services.store.remove_subscription(inv.channel, "digest", "digest"):
+        raise UserError("error.not_subscribed", name="digest")
+    return Card(
+        title=t("subscribe.removed_title", inv.locale),
+        text=t("subscribe.removed", inv.locale, name="digest"),
+    )

@@ -1,0 +1,274 @@
+"""Every slash command end to end through the harness: real core, SQLite store, ko and en."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import Core
+from bot.chat.harness import Harness
+from bot.chat.text import render_text
+from bot.domain.cards import Card, Severity
+from bot.stores.port import ChannelRef, Subscription
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+async def harness(core: Core, tmp_path: Path) -> AsyncIterator[Harness]:
+    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'sputnik.db'}")
+    yield bot
+    await bot.close()
+
+
+def text_of(card: Card) -> str:
+    return render_text(card, "en")
+
+
+async def test_shock_nvda_on_the_deepseek_day_reproduces_the_real_figures(harness: Harness) -> None:
+    card = await harness.run("/shock NVDA 2025-01-27")
+    assert card.severity is Severity.CRITICAL
+    fields = {field.name: field.value for field in card.fields}
+    assert fields["Move"] == "−16.97 %"
+    assert fields["Gap at open"] == "−12.49 %"
+    assert fields["Prev close → close"] == "142.62 → 118.42"
+    assert fields["vs SOX"] == "−7.82 %"
+    assert "SOX −9.15 %" in fields["Indices (proxies named)"]
+    assert "DIA (DJI proxy) +0.68 %" in fields["Indices (proxies named)"]
+    assert "SPX −1.46 %" in fields["Indices (proxies named)"]
+    assert "COMP −3.07 %" in fields["Indices (proxies named)"]
+    assert "deepseek [critical]" in fields["Presets tripped"]
+    assert fields["What followed"].startswith("1-session +8.93 %")
+    assert fields["Most similar past sessions, and what followed"].count("•") == 3
+    assert "Segye Ilbo" in card.text or "KCIF" in card.text
+    assert card.chart_png is not None and card.chart_png.startswith(PNG_SIGNATURE)
+    assert len(card.chart_png) < 150_000
+    assert "Not investment advice" in card.footer.disclaimer
+    assert card.footer.as_of is not None and card.footer.source
+
+
+async def test_shock_in_korean_uses_korean_labels_and_number_style(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    card = await harness.run("/shock NVDA 2025-01-27")
+    fields = {field.name: field.value for field in card.fields}
+    assert card.title == "NVDA 충격 분석 · 2025년 1월 27일 (월)"
+    assert fields["등락률"] == "−16.97%"
+    assert "DIA (DJI 대용) +0.68%" in fields["지수 (대용 표시)"]
+    assert card.footer.disclaimer.startswith("투자 권유 아님")
+
+
+async def test_shock_without_a_date_uses_the_latest_session_with_symbol_and_sox(
+    harness: Harness,
+) -> None:
+    card = await harness.run("/shock NVDA")
+    assert "21 Aug 2026" in card.title
+
+
+async def test_shock_on_a_korean_symbol_names_the_session_after_seollal(harness: Harness) -> None:
+    card = await harness.run("/shock HYNIX 2025-01-31")
+    fields = {field.name: field.value for field in card.fields}
+    assert fields["Move"].startswith("−9.")
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/shock SOXY", "Unknown symbol 'SOXY'. Did you mean SOX, SOXX?"),
+        ("/shock NVDA 2025-13-01", "Can't read '2025-13-01' as a date"),
+        (
+            "/shock NVDA 2025-01-25",
+            "No trading session on 2025-01-25. Nearest sessions: Fri 24 Jan 2025, Mon 27 Jan 2025",
+        ),
+        ("/shock NVDA 2031-01-01", "is outside the history"),
+        ("/shock", "SYMBOL is required. Usage: /shock SYMBOL [DATE]"),
+        ("/shock NVDA 2025-01-27 extra", "Too many arguments (extra)"),
+        ("/shok NVDA", "There is no command 'shok'. Try /shock."),
+        ('/rules test "SOX.pct <= -5 and"', "Couldn't understand the rule: expected a number"),
+        ('/rules test "SOX.pct <= -5', "A quote is not closed"),
+        ("/shock " + "N" * 400, "'symbol' is too long (400 characters, at most 300)."),
+        ("/views nonsense", "No topic 'nonsense'."),
+        ("/lang klingon", "'klingon' is not a supported language."),
+        ("/subscribe alerts deepsek", "No preset 'deepsek'."),
+        ("/subscribe alerts deepseek sometimes", "'sometimes' is not an alert policy."),
+        ("/subscribe alerts deepseek until=2020-01-01", "has already passed"),
+        ("/subscribe digest 25:00", "'25:00' is not a time."),
+        ("/subscribe digest 08:00 Mars/Olympus", "Unknown time zone 'Mars/Olympus'."),
+        ("/unsubscribe alerts chip_crash", "not subscribed to 'chip_crash'"),
+        ('/rules add X "SOX.pct < 1"', "Rule name 'X' is not allowed"),
+        ('/rules add deepseek "SOX.pct < 1"', "'deepseek' is a preset's name."),
+        ("/quote " + " ".join(["NVDA"] * 11), "At most 10 symbols at a time."),
+    ],
+)
+async def test_bad_input_gets_a_friendly_reply_never_a_traceback(
+    harness: Harness, command: str, expected: str
+) -> None:
+    card = await harness.run(command)
+    assert card.severity is Severity.ERROR
+    assert expected in card.text
+    assert "Traceback" not in text_of(card)
+
+
+async def test_bad_input_is_answered_in_the_channels_language(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    card = await harness.run("/shock SOXY")
+    assert card.text == "'SOXY' 종목을 찾을 수 없습니다. 혹시 SOX, SOXX인가요?"
+    card = await harness.run("/shock NVDA 2025-01-25")
+    assert "가까운 거래일: 2025년 1월 24일 (금), 2025년 1월 27일 (월)" in card.text
+
+
+async def test_a_user_without_permission_cannot_change_subscriptions(harness: Harness) -> None:
+    for command in (
+        "/subscribe alerts deepseek",
+        "/subscribe digest",
+        '/rules add mine "SOX.pct < -3"',
+        "/lang ko",
+        "/unsubscribe digest",
+    ):
+        card = await harness.run(command, can_admin=False)
+        assert card.severity is Severity.ERROR
+        assert "permission" in card.text
+    assert await harness.services.store.list_subscriptions(harness.channel) == []
+
+
+async def test_subscribe_alerts_stores_the_policy_and_expiry(harness: Harness) -> None:
+    card = await harness.run("/subscribe alerts deepseek cooldown=2h until=2030-12-31")
+    assert card.severity is Severity.NOTICE
+    [subscription] = await harness.services.store.list_subscriptions(harness.channel)
+    assert subscription.rule_id == "deepseek"
+    assert subscription.policy.text() == "cooldown=2h"
+    assert str(subscription.expires) == "2030-12-31"
+
+
+async def test_subscribe_to_a_quoted_custom_rule_and_unsubscribe_it(harness: Harness) -> None:
+    await harness.run('/subscribe alerts "NVDA.pct - SOX.pct <= -5" once')
+    [subscription] = await harness.services.store.list_subscriptions(harness.channel)
+    assert subscription.expression == "NVDA.pct - SOX.pct <= -5"
+    assert subscription.policy.kind == "once"
+    card = await harness.run('/unsubscribe alerts "NVDA.pct - SOX.pct <= -5"')
+    assert card.severity is not Severity.ERROR
+    assert await harness.services.store.list_subscriptions(harness.channel) == []
+
+
+async def test_subscribe_digest_defaults_and_zone(harness: Harness) -> None:
+    await harness.run("/subscribe digest 7:30 Asia/Seoul")
+    [subscription] = await harness.services.store.list_subscriptions(harness.channel)
+    assert (subscription.kind, subscription.digest_time, subscription.digest_zone) == (
+        "digest",
+        "07:30",
+        "Asia/Seoul",
+    )
+    await harness.run("/unsubscribe digest")
+    assert await harness.services.store.list_subscriptions(harness.channel) == []
+
+
+async def test_rules_add_list_remove(harness: Harness) -> None:
+    await harness.run('/rules add memory_crash "MU.pct <= -8" cooldown=1d')
+    card = await harness.run("/rules list")
+    fields = {field.name: field.value for field in card.fields}
+    assert "deepseek: `SOX.pct <= -5 and DJI.pct > 0`" in fields["Built-in presets"]
+    assert "memory_crash: `MU.pct <= -8` (cooldown=1d)" in fields["This channel's own rules"]
+    await harness.run("/rules remove memory_crash")
+    card = await harness.run("/rules list")
+    assert {f.name: f.value for f in card.fields}["This channel's own rules"] == "none"
+
+
+async def test_rules_test_backtests_and_shows_the_last_five_firings(harness: Harness) -> None:
+    card = await harness.run('/rules test "SOX.pct <= -5 and DJI.pct > 0"')
+    assert "Fired on 22 of" in card.text
+    [field] = card.fields
+    lines = field.value.splitlines()
+    assert len(lines) == 5
+    assert lines[3].startswith("• Mon 27 Jan 2025: SOX −9.15 %, DJI +0.68 %")  # newest first
+    assert "via DJI→DIA" in lines[3]
+
+
+async def test_history_lists_alerts_enqueued_for_the_channel(harness: Harness) -> None:
+    from datetime import UTC, date, datetime
+
+    from bot.stores.port import AlertEvent, Channel
+
+    store = harness.services.store
+    await store.upsert_channel(Channel(harness.channel))
+    subscription = Subscription(harness.channel, "deepseek")
+    await store.add_subscription(subscription)
+    event = AlertEvent(
+        "deepseek", date(2025, 1, 27), 3, "critical", datetime(2025, 1, 27, 21, tzinfo=UTC)
+    )
+    await store.claim_and_enqueue([(subscription, event)], datetime(2025, 1, 27, 21, tzinfo=UTC))
+    card = await harness.run("/history")
+    assert card.fields and "deepseek [critical]" in card.fields[0].name
+
+
+async def test_history_is_empty_for_a_new_channel(harness: Harness) -> None:
+    card = await harness.run("/history")
+    assert card.text == "No alerts have been sent to this channel yet."
+
+
+async def test_quote_shows_latest_figures_and_names_proxies(harness: Harness) -> None:
+    card = await harness.run("/quote NVDA DJI")
+    names = [field.name for field in card.fields]
+    assert names == ["NVDA", "DIA (DJI proxy)"]
+    assert "Close 214.72" in card.fields[0].value
+
+
+async def test_quote_without_symbols_shows_the_main_indices(harness: Harness) -> None:
+    card = await harness.run("/quote")
+    assert [field.name for field in card.fields][:2] == ["SOX", "NVDA"]
+
+
+async def test_views_by_topic_and_all(harness: Harness) -> None:
+    card = await harness.run("/views valuation")
+    assert card.title == "Expert views: Valuation"
+    assert any("Ray Dalio" in field.name for field in card.fields)
+    everything = await harness.run("/views")
+    assert len(everything.fields) == 6 and "more" in everything.text
+
+
+async def test_help_lists_every_command_in_the_channels_language(harness: Harness) -> None:
+    card = await harness.run("/help")
+    usages = [field.name for field in card.fields]
+    for usage in (
+        "/shock SYMBOL [DATE]",
+        "/quote [SYMBOLS…]",
+        "/rules test RULE",
+        "/lang LANGUAGE",
+        "/history",
+    ):
+        assert usage in usages
+    await harness.run("/lang ko")
+    card = await harness.run("/help")
+    assert card.title == "스푸트니크 명령어"
+
+
+async def test_a_bug_in_a_handler_is_logged_and_the_user_sees_a_reference_not_a_trace(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.services.views = None  # type: ignore[assignment]  # sabotage: /views will crash
+    card = await harness.run("/views")
+    assert card.severity is Severity.ERROR
+    assert "Something went wrong on our side" in card.text and "ref" in card.text
+    assert "Traceback" not in card.text and "NoneType" not in card.text
+    assert any("command /views failed" in record.message for record in caplog.records)
+
+
+async def test_the_store_being_down_gets_a_friendly_reply(core: Core, tmp_path: Path) -> None:
+    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'x.db'}")
+    await bot.close()  # the store is closed: every call fails
+    card = await bot.run("/subscribe alerts deepseek")
+    assert card.severity is Severity.ERROR
+    assert "store is unreachable" in card.text
+
+
+def test_every_command_has_a_docstring_description_and_korean_help(core: Core) -> None:
+    from bot.domain.i18n import has_message
+    from handlers.registry import load_registry
+
+    for command in load_registry():
+        assert command.description and command.description.endswith(".")
+        assert has_message("command." + command.name.replace(" ", "_")), command.name
+
+
+def test_channel_refs_are_distinct_per_harness() -> None:
+    assert ChannelRef("test", "local", "harness").key == "test:local:harness"
