@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.stores.port import StoreUnavailable
+
 # Each module named here exposes `register(subparsers)`; its parser sets `func`
 # (argparse.Namespace -> int exit code).
 COMMAND_MODULES: tuple[str, ...] = ("replay", "backtest", "console", "outbox")
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         code: int = args.func(args)
-    except UsageError as exc:
+    except (UsageError, StoreUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. `| head`: the reader left, nothing more to say
