@@ -5,6 +5,7 @@ Run: `make bench` or `.venv/bin/python -m bench rules`. Figures are printed, nev
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import statistics
@@ -20,7 +21,7 @@ from bot.domain.rules.presets import custom_rule
 from bot.settings import load_settings
 
 RULES = 10_000
-REPEATS = 7
+REPEATS = 21
 SYMBOLS = ["SOX", "DJI", "SPX", "COMP", "NVDA", "AVGO", "AMD", "TSM", "MU", "VST", "CEG"]
 Value = float | None
 Handwritten = Callable[[Sequence[Value]], bool | None]
@@ -97,6 +98,7 @@ def best_of(function: Callable[[], object], repeats: int = REPEATS) -> float:
 
 def main() -> None:
     """Print the figures."""
+    logging.getLogger("bot.domain.history").setLevel(logging.ERROR)  # known data warnings
     settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull + ".absent"})
     started = time.perf_counter()
     core = build_core(settings)

@@ -164,3 +164,16 @@ def test_scalar_and_vector_back_ends_agree_including_missing_inputs(
     known = bool(np.asarray(vector.known).reshape(-1)[0])
     value = bool(np.asarray(vector.value).reshape(-1)[0])
     assert (None if not known else value) == expected
+
+
+def test_rules_of_the_same_shape_share_one_code_object(core: Core) -> None:
+    table = SlotTable()
+    first = compile_scalar(
+        custom_rule("SOX.pct <= -5 and DJI.pct > 0", core.market.symbols).tree, table
+    )
+    second = compile_scalar(
+        custom_rule("NVDA.pct <= -7 and SPX.pct > 1", core.market.symbols).tree, table
+    )
+    assert first.__code__ is second.__code__  # type: ignore[attr-defined]
+    assert first([-9.15, 0.68, None, None]) is True
+    assert second([-9.15, 0.68, -16.97, -1.46]) is False

@@ -64,28 +64,43 @@ class SlotTable:
         return self._index[key]
 
 
-class _ScalarCodegen:
-    """Turns a tree into straight-line Python statements, one temp per node."""
+class _Names:
+    """Slot indices and constants become closure parameters (`i0`, `c0`), so rules of the
+    same shape share one code object — as hand-written rules share one function."""
 
     def __init__(self, table: SlotTable) -> None:
         self.table = table
+        self.slots: dict[int, str] = {}
+        self.constants: dict[float, str] = {}
+
+    def slot(self, node: MetricRef) -> str:
+        index = int(self.table.index(node.instrument, node.metric))
+        return self.slots.setdefault(index, f"i{len(self.slots)}")
+
+    def constant(self, value: float) -> str:
+        return self.constants.setdefault(float(value), f"c{len(self.constants)}")
+
+
+class _ScalarCodegen:
+    """Turns a tree into straight-line three-valued Python statements, one temp per node."""
+
+    def __init__(self, names: _Names) -> None:
+        self.names = names
         self.lines: list[str] = []
         self.counter = 0
-        self.constants: dict[str, float] = {}
 
     def temp(self, expression: str) -> str:
         name = f"t{self.counter}"
         self.counter += 1
-        self.lines.append(f"    {name} = {expression}")
+        self.lines.append(f"        {name} = {expression}")
         return name
 
     def emit(self, node: Node) -> tuple[str, bool]:
         """Emit code for node; returns (expression, may_be_none)."""
         if isinstance(node, Number):
-            return repr(float(node.value)), False
+            return self.names.constant(node.value), False
         if isinstance(node, MetricRef):
-            slot = self.table.index(node.instrument, node.metric)
-            return self.temp(f"v[{int(slot)}]"), True
+            return self.temp(f"v[{self.names.slot(node)}]"), True
         if isinstance(node, Negate):
             operand, nullable = self.emit(node.operand)
             return self.guarded([(operand, nullable)], f"-{operand}"), nullable
@@ -142,58 +157,65 @@ _SAFE_GLOBALS: Mapping[str, object] = {
     "max": max,
     "ZeroDivisionError": ZeroDivisionError,
 }
+_FACTORIES: dict[str, Callable[..., Callable[[Sequence[Value]], object]]] = {}
+"""Compiled factories by rule shape (bounded by the number of distinct shapes)."""
 
 
-def _fast_expression(node: Node, table: SlotTable, reads: dict[int, str]) -> str:
+def _fast_expression(node: Node, names: _Names) -> str:
     """The tree as one plain Python expression, valid when no input is missing."""
     if isinstance(node, Number):
-        return repr(float(node.value))
+        return names.constant(node.value)
     if isinstance(node, MetricRef):
-        slot = int(table.index(node.instrument, node.metric))
-        return reads.setdefault(slot, f"s{slot}")
+        return "s" + names.slot(node)[1:]
     if isinstance(node, Negate):
-        return f"(-{_fast_expression(node.operand, table, reads)})"
+        return f"(-{_fast_expression(node.operand, names)})"
     if isinstance(node, Not):
-        return f"(not {_fast_expression(node.operand, table, reads)})"
+        return f"(not {_fast_expression(node.operand, names)})"
     if isinstance(node, Arithmetic | Compare):
-        left = _fast_expression(node.left, table, reads)
-        right = _fast_expression(node.right, table, reads)
+        left = _fast_expression(node.left, names)
+        right = _fast_expression(node.right, names)
         return f"({left} {node.op} {right})"
     if isinstance(node, Call):
-        args = ", ".join(_fast_expression(arg, table, reads) for arg in node.args)
+        args = ", ".join(_fast_expression(arg, names) for arg in node.args)
         return f"{node.function}({args})"
-    joined = f" {node.op} ".join(_fast_expression(child, table, reads) for child in node.operands)
+    joined = f" {node.op} ".join(_fast_expression(child, names) for child in node.operands)
     return f"({joined})"
 
 
-def _build(tree: Node, table: SlotTable, name: str) -> Callable[[Sequence[Value]], object]:
+def _build(tree: Node, table: SlotTable) -> Callable[[Sequence[Value]], object]:
     # Fast path: every input present → one plain expression (a division by zero falls
     # through). Otherwise the three-valued straight-line code below decides.
-    reads: dict[int, str] = {}
-    fast = _fast_expression(tree, table, reads)
-    lines = [f"def {name}(v):"]
-    lines += [f"    {variable} = v[{slot}]" for slot, variable in reads.items()]
-    present = " and ".join(f"{variable} is not None" for variable in reads.values()) or "True"
-    lines += [f"    if {present}:", "        try:", f"            return {fast}"]
-    lines += ["        except ZeroDivisionError:", "            pass"]
-    codegen = _ScalarCodegen(table)
+    names = _Names(table)
+    fast = _fast_expression(tree, names)
+    codegen = _ScalarCodegen(names)
     result, _ = codegen.emit(tree)
-    source = "\n".join([*lines, *codegen.lines, f"    return {result}"])
-    namespace: dict[str, object] = dict(_SAFE_GLOBALS)
-    exec(compile(source, f"<rule {name}>", "exec"), namespace)  # generated from a checked tree
-    function = namespace[name]
-    assert callable(function)
-    return function
+    reads = [f"s{name[1:]}" for name in names.slots.values()]
+    lines = ["    def rule(v):"]
+    lines += [f"        s{name[1:]} = v[{name}]" for name in names.slots.values()]
+    present = " and ".join(f"{read} is not None" for read in reads) or "True"
+    lines += [f"        if {present}:", "            try:", f"                return {fast}"]
+    lines += ["            except ZeroDivisionError:", "                pass"]
+    body = "\n".join([*lines, *codegen.lines, f"        return {result}", "    return rule"])
+    factory = _FACTORIES.get(body)
+    if factory is None:
+        parameters = ", ".join([*names.slots.values(), *names.constants.values()])
+        source = f"def make({parameters}):\n{body}"
+        namespace: dict[str, object] = dict(_SAFE_GLOBALS)
+        exec(compile(source, "<rule>", "exec"), namespace)  # generated from a checked tree
+        factory = namespace["make"]  # type: ignore[assignment]
+        assert callable(factory)
+        _FACTORIES[body] = factory
+    return factory(*names.slots, *names.constants)
 
 
 def compile_scalar(tree: Node, table: SlotTable) -> ScalarRule:
     """A function of the slot values returning True, False or None (unknown)."""
-    return _build(tree, table, "rule")  # type: ignore[return-value]
+    return _build(tree, table)  # type: ignore[return-value]
 
 
 def compile_number(tree: Node, table: SlotTable) -> ScalarNumber:
     """A numeric expression (e.g. a preset's magnitude) over the slot values."""
-    return _build(tree, table, "number")  # type: ignore[return-value]
+    return _build(tree, table)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- vector back end
