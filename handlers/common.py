@@ -83,6 +83,11 @@ def label(resolved: Resolved, locale: Locale) -> str:
     return resolved.instrument.label
 
 
+def price_decimals(symbol: str) -> int:
+    """Decimals a price is shown with: none for won-priced Korean listings."""
+    return 0 if symbol.upper().endswith((".KS", ".KQ")) else 2
+
+
 def footer(inv: Invocation, source: str, as_of: datetime | None) -> Footer:
     """Source, as-of time and the not-investment-advice line."""
     return Footer(source=source, as_of=as_of, disclaimer=t("common.disclaimer", inv.locale))

@@ -8,7 +8,7 @@ from bot.domain.cards import Card, CardField
 from bot.domain.i18n import format_date, format_number, t
 from bot.domain.snapshot import Quote
 from handlers.base import Invocation, UserError, command
-from handlers.common import footer, label, move, resolve_symbol
+from handlers.common import footer, label, move, price_decimals, resolve_symbol
 
 MAX_SYMBOLS = 10
 DEFAULT_SYMBOLS = ("SOX", "NVDA", "SPX", "COMP", "DJI")
@@ -42,7 +42,7 @@ async def quote(
         body = t(
             "quote.line",
             locale,
-            close=format_number(found.last, locale, decimals=2),
+            close=format_number(found.last, locale, decimals=price_decimals(found.symbol)),
             move=move(pct, locale),
             gap=move(found.metric("gap"), locale),
             z=z_text or t("common.na", locale),

@@ -9,9 +9,16 @@ from bot.domain.cards import Card, CardField, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.i18n import Locale, format_date, format_number, format_short_date, t
 from bot.domain.metrics import FORWARD_HORIZONS
-from bot.domain.views import ExpertView, rank_views
+from bot.domain.views import ExpertView, balanced_views, rank_views
 from handlers.base import Invocation, command
-from handlers.common import footer, label, move, resolve_day, resolve_symbol
+from handlers.common import (
+    footer,
+    label,
+    move,
+    price_decimals,
+    resolve_day,
+    resolve_symbol,
+)
 
 _SEVERITY_BY_TIER = {
     "notice": Severity.NOTICE,
@@ -37,7 +44,11 @@ async def shock(
     own = report.metrics["pct"].number
     if not kinds and own is not None and own <= -5:
         kinds = ["chip_crash"]
-    views = rank_views(services.views, shock_kinds=kinds, symbol=subject.symbol, limit=2)
+    topics = {topic for outcome in report.fired for topic in outcome.rule.topics}
+    ranked = rank_views(
+        services.views, shock_kinds=kinds, topics=topics, symbol=subject.symbol, limit=8
+    )
+    views = balanced_views(ranked, limit=2)
     instruments = [subject, *[market.symbols.resolve(name) for name in ("SOX", "DJI")]]
     series, proxies = chart_series(market, instruments, session)
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
@@ -77,7 +88,8 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
         z_text += " " + t("shock_card.vol20", locale, vol=move(vol, locale).lstrip("+"))
     quote = report.quote
     levels = " → ".join(
-        format_number(price, locale, decimals=2) for price in (quote.previous_close, quote.last)
+        format_number(price, locale, decimals=price_decimals(quote.symbol))
+        for price in (quote.previous_close, quote.last)
     )
     if quote.adjusted_levels:
         levels += f" ({t('common.adjusted_prices', locale)})"

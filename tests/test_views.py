@@ -16,6 +16,7 @@ from bot.domain.views import (
     ExpertView,
     UnknownTopicError,
     ViewError,
+    balanced_views,
     load_views,
     rank_views,
     views_for_topic,
@@ -332,3 +333,14 @@ def test_views_for_an_unknown_topic_raises_a_value_error_listing_the_topics(
     with pytest.raises(UnknownTopicError, match="ai-capex") as info:
         views_for_topic(shipped, "crypto")
     assert isinstance(info.value, ValueError)
+
+
+def test_balanced_views_show_both_sides_in_rank_order() -> None:
+    views = load_views(VIEWS_DIR)
+    ranked = rank_views(
+        views, shock_kinds=["deepseek"], topics=["chip-demand"], symbol="NVDA", limit=8
+    )
+    chosen = balanced_views(ranked, limit=2)
+    assert len(chosen) == 2
+    assert len({view.stance for view in chosen}) == 2
+    assert chosen[0] is ranked[0]

@@ -264,3 +264,18 @@ def views_for_topic(views: Sequence[ExpertView], topic: str | None) -> list[Expe
     wanted = normalize_topic(topic) if topic is not None else None
     chosen = [v for v in views if wanted is None or wanted in v.topics]
     return sorted(chosen, key=lambda v: (-v.date.toordinal(), v.id))
+
+
+def balanced_views(ranked: Sequence[ExpertView], limit: int = 2) -> list[ExpertView]:
+    """The best view first, then — so a trader sees both sides — the best of the opposite
+    stance (bullish ↔ bearish), then of any other stance, then the rest, in rank order."""
+    if not ranked or limit <= 0:
+        return []
+    first = ranked[0]
+    opposite = {"bullish": "bearish", "bearish": "bullish"}.get(first.stance)
+    rest = list(ranked[1:])
+    preference = sorted(
+        rest,
+        key=lambda v: (v.stance != opposite, v.stance == first.stance, rest.index(v)),
+    )
+    return [first, *preference[: limit - 1]]

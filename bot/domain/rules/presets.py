@@ -11,7 +11,7 @@ from bot.domain.rules.parser import Node, RuleError, kind_of, metric_refs, parse
 from bot.domain.symbols import SymbolBook
 
 TIER_RANKS: Mapping[str, int] = {"notice": 1, "warning": 2, "critical": 3}
-_PRESET_FIELDS = {"expr", "magnitude", "tiers", "description_en", "description_ko"}
+_PRESET_FIELDS = {"expr", "magnitude", "tiers", "description_en", "description_ko", "topics"}
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -43,6 +43,8 @@ class Rule:
     tiers: tuple[Tier, ...] = (Tier("warning", 0.0),)
     description_en: str = ""
     description_ko: str = ""
+    topics: tuple[str, ...] = ()
+    """Expert-view topics this kind of shock raises (for ranking views)."""
 
     @property
     def labels(self) -> list[str]:
@@ -114,6 +116,9 @@ def build_preset(preset_id: str, raw: Mapping[str, Any], symbols: SymbolBook) ->
     except RuleError as exc:
         raise PresetError(f"preset '{preset_id}': {exc}") from None
     tiers = _parse_tiers(preset_id, raw.get("tiers", {"warning": 0}))
+    topics = raw.get("topics", [])
+    if not isinstance(topics, list) or not all(isinstance(item, str) for item in topics):
+        raise PresetError(f"preset '{preset_id}': field 'topics' must be a list of strings")
     return Rule(
         preset_id,
         rule.text,
@@ -122,6 +127,7 @@ def build_preset(preset_id: str, raw: Mapping[str, Any], symbols: SymbolBook) ->
         tiers,
         raw["description_en"].strip(),
         raw["description_ko"].strip(),
+        tuple(topics),
     )
 
 
