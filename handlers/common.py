@@ -65,7 +65,7 @@ def parse_user_rule(inv: Invocation, text: str) -> Rule:
     try:
         return custom_rule(text, inv.services.core.market.symbols)
     except RuleError as exc:
-        raise UserError("error.bad_rule", reason=str(exc)) from None
+        raise UserError("error.bad_rule", reason=exc.localized(inv.locale)) from None
 
 
 def move(reading: Reading | Resolved | float | None, locale: Locale) -> str:

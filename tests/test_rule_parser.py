@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.i18n import catalog
 from bot.domain.rules.parser import (
+    FUNCTIONS,
     MAX_DEPTH,
+    METRICS,
     Compare,
     Logic,
     MetricRef,
@@ -17,6 +21,7 @@ from bot.domain.rules.parser import (
     metric_refs,
     parse_rule,
 )
+from bot.domain.rules.presets import custom_rule
 from bot.domain.symbols import Instrument, SymbolBook
 
 ALIASES = {
@@ -187,3 +192,92 @@ def test_token_soup_either_parses_or_raises_rule_error(tokens: list[str]) -> Non
     book = SymbolBook.from_config(ALIASES, ["NVDA"])
     with contextlib.suppress(RuleError):
         parse_rule(" ".join(tokens), book)
+
+
+# Every message the parser (and `custom_rule`) can refuse a rule with, driven by an input.
+_ERROR_INPUTS: dict[str, object] = {
+    "empty": "",
+    "not_text": 42,
+    "too_long": "SOX.pct < 1 and " * 40 + "SOX.pct < 1",
+    "too_deep": "(" * (MAX_DEPTH + 5) + "SOX.pct < 1" + ")" * (MAX_DEPTH + 5),
+    "too_complex": "1+" * 150 + "1 < SOX.pct",
+    "unexpected_char": "SOX.pct < 1 $",
+    "unexpected_char_logic": "SOX.pct <= -5 && DJI.pct > 0",
+    "unexpected_char_equals": "SOX.pct = -5",
+    "unexpected_token": "SOX.pct < 1 )",
+    "expected_operand": "SOX.pct <= -5 and )",
+    "expected_operand_end": "SOX.pct <= -5 and",
+    "expected_close_paren": "(SOX.pct < 1 5",
+    "expected_close_paren_end": "(SOX.pct <= -5",
+    "expected_close_call": "abs(SOX.pct 5) > 1",
+    "expected_close_call_end": "abs(SOX.pct",
+    "keyword_needs_comparison": "and SOX.pct < 1",
+    "chained_comparison": "-5 < SOX.pct < 5",
+    "rule_not_comparison": "SOX.pct",
+    "side_not_comparison": "SOX.pct <= -5 and 3",
+    "not_operand_not_comparison": "not SOX.pct",
+    "left_not_number": "(SOX.pct < 1) + 1 < 2",
+    "right_not_number": "1 + (SOX.pct < 1) < 2",
+    "sign_operand_not_number": "-(SOX.pct < 1) < 2",
+    "argument_not_number": "abs((SOX.pct < 1)) > 0",
+    "too_many_digits": "SOX.pct < " + "1" * 30,
+    "number_out_of_range": "SOX.pct < 1e10",
+    "unknown_function": "sqrt(SOX.pct) > 1",
+    "argument_count": "abs(SOX.pct, DJI.pct) > 1",
+    "argument_count_range": "min(SOX.pct) > 1",
+    "not_yahoo_symbol": "'^SOX; rm'.pct > 1",
+    "unknown_symbol": "SOXY.pct <= -5",
+    "unknown_symbol_no_suggestion": "ZZZZZZ.pct <= -5",
+    "expected_metric": "SOX <= 1",
+    "expected_metric_name": "SOX.(1) < 1",
+    "unknown_metric": "SOX.pcct < 1",
+    "unknown_metric_no_suggestion": "SOX.qqqqqq < 1",
+    "no_symbol": "1 < 2",
+}
+# Words a Korean message may keep: the rule language itself and the example in it.
+_RULE_VOCABULARY = {"and", "or", "not", "SOX", "pct", *METRICS, *FUNCTIONS}
+_HELPER_KEYS = {"rule_error.at_column", "rule_error.or"}
+
+
+def _raise_for(text: object, book: SymbolBook) -> RuleError:
+    with pytest.raises(RuleError) as caught:
+        custom_rule(text, book)  # type: ignore[arg-type]
+    return caught.value
+
+
+def test_every_rule_error_message_is_driven_by_an_input_here() -> None:
+    keys = {key for key in catalog() if key.startswith("rule_error.")} - _HELPER_KEYS
+    assert keys == {f"rule_error.{name}" for name in _ERROR_INPUTS}
+
+
+@pytest.mark.parametrize("name", sorted(_ERROR_INPUTS))
+def test_every_rule_error_reads_in_korean_with_its_column(book: SymbolBook, name: str) -> None:
+    error = _raise_for(_ERROR_INPUTS[name], book)
+    assert error.key == f"rule_error.{name}"
+    english, korean = error.localized("en"), error.localized("ko")
+    assert english == str(error)
+    assert korean != english
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in korean), korean
+    if error.column is not None:
+        assert f"at column {error.column}" in english
+        assert f"({error.column}번째 글자)" in korean
+    # Apart from the user's own text (the parameters, quoted pieces) and the rule language,
+    # no English is left in the Korean message.
+    rest = korean
+    for value in error.params.values():
+        for part in value if isinstance(value, tuple) else (str(value),):
+            rest = rest.replace(part, " ")
+    rest = re.sub(r"'[^']*'", " ", rest)
+    leftovers = set(re.findall(r"[A-Za-z_]{2,}", rest)) - _RULE_VOCABULARY
+    assert not leftovers, korean
+
+
+def test_str_of_a_rule_error_is_the_catalogs_english(book: SymbolBook) -> None:
+    error = _raise_for("SOXY.pct <= -5", book)
+    assert error.params == {"symbol": "SOXY", "suggestions": ("SOX",)}
+    template = catalog()["rule_error.unknown_symbol"]["en"]
+    assert template.replace("{symbol}", "SOXY").replace("{suggestions}", "SOX") == error.message
+    assert str(error) == "unknown symbol 'SOXY' at column 1 — did you mean SOX?"
+    assert error.localized("ko") == (
+        "'SOXY'은(는) 알 수 없는 종목입니다 (1번째 글자) — 혹시 SOX인가요?"
+    )

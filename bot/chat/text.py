@@ -7,18 +7,17 @@ from zoneinfo import ZoneInfo
 from bot.domain.cards import Card, Severity
 from bot.domain.i18n import Locale, format_datetime, t
 
-_MARKS = {
-    Severity.INFO: "",
-    Severity.NOTICE: "[notice] ",
-    Severity.WARNING: "[WARNING] ",
-    Severity.CRITICAL: "[CRITICAL] ",
-    Severity.ERROR: "[!] ",
-}
+
+def _mark(severity: Severity, locale: Locale) -> str:
+    """The severity mark before a title (``[CRITICAL] `` / ``[심각] ``); none for info."""
+    if severity is Severity.INFO:
+        return ""
+    return t(f"severity.{severity.value}", locale) + " "
 
 
 def render_text(card: Card, locale: Locale, chart_path: str | None = None) -> str:
     """A card as text: title, fields, text, chart path, footer."""
-    lines = [f"━━ {_MARKS[card.severity]}{card.title} ━━"]
+    lines = [f"━━ {_mark(card.severity, locale)}{card.title} ━━"]
     for field in card.fields:
         value = field.value.replace("\n", "\n    ")
         lines.append(

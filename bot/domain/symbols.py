@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.i18n import t
+
 
 @dataclass(frozen=True)
 class Instrument:
@@ -35,8 +37,12 @@ class UnknownSymbolError(LookupError):
     def __init__(self, name: str, suggestions: list[str]) -> None:
         self.name = name
         self.suggestions = suggestions
-        hint = f" — did you mean {' or '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown symbol '{name}'{hint}")
+        if suggestions:
+            alternatives = t("rule_error.or", "en").join(suggestions)
+            message = t("rule_error.unknown_symbol", "en", symbol=name, suggestions=alternatives)
+        else:
+            message = t("rule_error.unknown_symbol_no_suggestion", "en", symbol=name)
+        super().__init__(message)
 
 
 class SymbolBook:

@@ -23,10 +23,11 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.domain.i18n import CatalogError, Locale, catalog, t
 from bot.domain.symbols import Instrument, SymbolBook, UnknownSymbolError
 
 MAX_RULE_LENGTH = 500
@@ -50,16 +51,68 @@ KEYWORDS = ("and", "or", "not")
 Kind = Literal["number", "bool"]
 
 
-class RuleError(ValueError):
-    """A rule that cannot be parsed or checked; points at the offending column."""
+ParamValue = str | int | tuple[str, ...]
+_HINT = " — "
 
-    def __init__(self, message: str, column: int | None = None, source: str = "") -> None:
-        self.message = message
+
+class RuleError(ValueError):
+    """A rule that cannot be parsed or checked; points at the offending column.
+
+    ``key`` names a message in the ``[rule_error]`` section of the catalog and ``params`` fill
+    it in (a tuple is a list of alternatives, joined with "or" in the reader's language).
+    ``str(exc)`` is the English text, ``exc.localized(locale)`` the text in any locale; the
+    column goes after the message's head, before a hint introduced by " — ".
+
+    ``RuleError("text", column, source)`` without a key still works for messages that never
+    reach a channel (config errors); they stay in English.
+    """
+
+    def __init__(
+        self,
+        message: str | None = None,
+        column: int | None = None,
+        source: str = "",
+        *,
+        key: str | None = None,
+        params: Mapping[str, ParamValue] | None = None,
+    ) -> None:
+        if (message is None) == (key is None):
+            raise TypeError("RuleError takes either a message or a catalog key")
+        self.key = key
+        self.params: dict[str, ParamValue] = dict(params or {})
         self.column = column
         self.source = source
-        where = f" at column {column}" if column is not None else ""
-        head, sep, tail = message.partition(" — ")
-        super().__init__(f"{head}{where}{sep}{tail}")
+        self.message = message if message is not None else self._text("en", with_column=False)
+        super().__init__(self._text("en"))
+
+    def localized(self, locale: Locale) -> str:
+        """The message in ``locale``, with the column ("at column 5" / "5번째 글자")."""
+        return self._text(locale)
+
+    def _text(self, locale: Locale, *, with_column: bool = True) -> str:
+        if self.key is None:
+            assert self.message is not None
+            head, sep, tail = self.message.partition(_HINT)
+            if with_column and self.column is not None:
+                return f"{head} at column {self.column}{sep}{tail}"
+            return self.message
+        try:
+            template = catalog()[self.key][locale]
+        except KeyError:
+            raise CatalogError(f"no message {self.key!r} for locale {locale!r}") from None
+        values = {
+            name: t("rule_error.or", locale).join(value) if isinstance(value, tuple) else value
+            for name, value in self.params.items()
+        }
+        head_template, sep, tail_template = template.partition(_HINT)
+        try:
+            head = head_template.format_map(values)
+            tail = sep + tail_template.format_map(values)
+        except KeyError as exc:
+            raise CatalogError(f"message {self.key!r} needs parameter {exc.args[0]!r}") from None
+        if not with_column or self.column is None:
+            return head + tail
+        return t("rule_error.at_column", locale, head=head, column=self.column, tail=tail)
 
     def caret(self) -> str:
         """The rule with a caret under the offending column (for monospace output)."""
@@ -179,9 +232,14 @@ def tokenize(text: str) -> list[Token]:
         match = _TOKEN_RE.match(text, position)
         if match is None:
             char = text[position]
-            hint = " — use 'and' / 'or'" if char in "&|" else ""
-            hint = " — use '==' to compare" if char == "=" else hint
-            raise RuleError(f"unexpected character {char!r}{hint}", position + 1, text)
+            key = "unexpected_char_logic" if char in "&|" else "unexpected_char"
+            key = "unexpected_char_equals" if char == "=" else key
+            raise RuleError(
+                key=f"rule_error.{key}",
+                params={"char": repr(char)},
+                column=position + 1,
+                source=text,
+            )
         kind = match.lastgroup or ""
         if kind != "space":
             tokens.append(Token(kind, match.group(), position + 1))
@@ -203,9 +261,12 @@ class _Parser:
         self.nodes = 0
 
     # helpers
-    def error(self, message: str, token: Token | None = None) -> RuleError:
+    def error(self, key: str, token: Token | None = None, /, **params: ParamValue) -> RuleError:
+        """A `RuleError` for the message ``rule_error.<key>`` at ``token`` (default: the next)."""
         token = token or self.peek()
-        return RuleError(message, token.column, self.text)
+        return RuleError(
+            key=f"rule_error.{key}", params=params, column=token.column, source=self.text
+        )
 
     def peek(self) -> Token:
         return self.tokens[self.position]
@@ -223,37 +284,40 @@ class _Parser:
         token = self.peek()
         return token.kind == "op" and token.text in ops
 
-    def expect_op(self, op: str, context: str) -> Token:
-        if not self.at_op(op):
-            found = self.peek().text or "end of rule"
-            raise self.error(f"expected '{op}' {context}, found '{found}'")
+    def expect_close(self, key: str, /, **params: ParamValue) -> Token:
+        """Expect ")"; else `rule_error.<key>` (or `<key>_end` at the end of the rule)."""
+        if not self.at_op(")"):
+            found = self.peek()
+            if found.kind == "end":
+                raise self.error(f"{key}_end", **params)
+            raise self.error(key, found=found.text, **params)
         return self.advance()
 
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(f"rule nests too deeply (more than {MAX_DEPTH} levels)")
+            raise self.error("too_deep", limit=MAX_DEPTH)
 
     def count(self) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise self.error(f"rule is too complex (more than {MAX_NODES} parts)")
+            raise self.error("too_complex", limit=MAX_NODES)
 
-    def require(self, node: Node, kind: Kind, token: Token, role: str) -> Node:
+    def require(self, node: Node, kind: Kind, token: Token, key: str, **params: ParamValue) -> Node:
+        """``node`` if it yields ``kind``, else the error ``rule_error.<key>`` at ``token``."""
         if kind_of(node) != kind:
-            wanted = "a comparison (true/false)" if kind == "bool" else "a number"
-            raise self.error(f"{role} must be {wanted}", token)
+            raise self.error(key, token, **params)
         return node
 
     # grammar
     def parse(self) -> Node:
         first = self.peek()
         if first.kind == "end":
-            raise self.error("the rule is empty")
+            raise self.error("empty")
         node = self.parse_or()
         if self.peek().kind != "end":
-            raise self.error(f"unexpected '{self.peek().text}'")
-        return self.require(node, "bool", first, "a rule")
+            raise self.error("unexpected_token", text=self.peek().text)
+        return self.require(node, "bool", first, "rule_not_comparison")
 
     def parse_or(self) -> Node:
         return self.parse_logic("or", self.parse_and)
@@ -270,11 +334,13 @@ class _Parser:
             self.count()
             self.advance()
             token = self.peek()
-            operands.append(self.require(operand(), "bool", token, f"each side of '{word}'"))
+            operands.append(
+                self.require(operand(), "bool", token, "side_not_comparison", word=word)
+            )
         self.depth -= 1
         if len(operands) == 1:
             return first
-        self.require(first, "bool", start, f"each side of '{word}'")
+        self.require(first, "bool", start, "side_not_comparison", word=word)
         return Logic(word, tuple(operands), start.column)
 
     def parse_not(self) -> Node:
@@ -282,7 +348,9 @@ class _Parser:
             self.enter()
             self.count()
             token = self.advance()
-            operand = self.require(self.parse_not(), "bool", self.peek(), "'not'")
+            operand = self.require(
+                self.parse_not(), "bool", self.peek(), "not_operand_not_comparison"
+            )
             self.depth -= 1
             return Not(operand, token.column)
         return self.parse_compare()
@@ -294,13 +362,13 @@ class _Parser:
             return left
         op = self.advance()
         self.count()
-        self.require(left, "number", start, f"the left side of '{op.text}'")
+        self.require(left, "number", start, "left_not_number", op=op.text)
         right_token = self.peek()
         right = self.require(
-            self.parse_sum(), "number", right_token, f"the right side of '{op.text}'"
+            self.parse_sum(), "number", right_token, "right_not_number", op=op.text
         )
         if self.at_op(*COMPARISONS):
-            raise self.error("chained comparisons are not supported — join them with 'and'")
+            raise self.error("chained_comparison")
         return Compare(op.text, left, right, op.column)
 
     def parse_sum(self) -> Node:
@@ -316,9 +384,9 @@ class _Parser:
         while self.at_op(*ops):
             op = self.advance()
             self.count()
-            self.require(node, "number", start, f"the left side of '{op.text}'")
+            self.require(node, "number", start, "left_not_number", op=op.text)
             token = self.peek()
-            right = self.require(operand(), "number", token, f"the right side of '{op.text}'")
+            right = self.require(operand(), "number", token, "right_not_number", op=op.text)
             node = Arithmetic(op.text, node, right, op.column)
         self.depth -= 1
         return node
@@ -329,7 +397,9 @@ class _Parser:
             self.count()
             op = self.advance()
             token = self.peek()
-            operand = self.require(self.parse_unary(), "number", token, f"'{op.text}'")
+            operand = self.require(
+                self.parse_unary(), "number", token, "sign_operand_not_number", op=op.text
+            )
             self.depth -= 1
             if op.text == "+":
                 return operand
@@ -350,7 +420,7 @@ class _Parser:
             self.enter()
             self.advance()
             node = self.parse_or()
-            self.expect_op(")", "to close the '(' at column " + str(token.column))
+            self.expect_close("expected_close_paren", open_column=token.column)
             self.depth -= 1
             return node
         if token.kind == "name":
@@ -359,18 +429,19 @@ class _Parser:
             if self.at_op("("):
                 return self.parse_call(token)
             if lowered in KEYWORDS:
-                raise self.error(f"'{token.text}' needs a comparison before it", token)
+                raise self.error("keyword_needs_comparison", token, word=token.text)
             return self.parse_metric(token, token.text, quoted=False)
-        found = token.text or "end of rule"
-        raise self.error(f"expected a number, a symbol or '(', found '{found}'", token)
+        if token.kind == "end":
+            raise self.error("expected_operand_end", token)
+        raise self.error("expected_operand", token, found=token.text)
 
     def parse_number(self) -> Number:
         token = self.advance()
         if len(token.text) > 24:
-            raise self.error("number has too many digits", token)
+            raise self.error("too_many_digits", token)
         value = float(token.text)
         if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER:
-            raise self.error(f"number {token.text} is out of range (|x| ≤ 1e9)", token)
+            raise self.error("number_out_of_range", token, number=token.text)
         if self.at_op("%"):
             self.advance()
         return Number(value, token.column)
@@ -378,52 +449,69 @@ class _Parser:
     def parse_call(self, name: Token) -> Call:
         lowered = name.text.lower()
         if lowered not in FUNCTIONS:
-            known = ", ".join(FUNCTIONS)
-            raise self.error(f"unknown function '{name.text}' — allowed: {known}", name)
+            allowed = ", ".join(FUNCTIONS)
+            raise self.error("unknown_function", name, function=name.text, allowed=allowed)
         self.enter()
         self.advance()  # "("
         args: list[Node] = []
         if not self.at_op(")"):
             while True:
                 token = self.peek()
-                args.append(self.require(self.parse_sum(), "number", token, "an argument"))
+                args.append(self.require(self.parse_sum(), "number", token, "argument_not_number"))
                 if not self.at_op(","):
                     break
                 self.advance()
-        self.expect_op(")", f"to close {lowered}(")
+        self.expect_close("expected_close_call", function=lowered)
         self.depth -= 1
         low, high = FUNCTIONS[lowered]
         if not low <= len(args) <= high:
-            count = f"{low}" if low == high else f"{low} to {high}"
-            raise self.error(f"{lowered}() takes {count} argument(s), got {len(args)}", name)
+            if low == high:
+                raise self.error("argument_count", name, function=lowered, count=low, got=len(args))
+            raise self.error(
+                "argument_count_range", name, function=lowered, low=low, high=high, got=len(args)
+            )
         return Call(lowered, tuple(args), name.column)
 
     def parse_metric(self, token: Token, name: str, *, quoted: bool) -> MetricRef:
         if quoted and not _YAHOO_SYMBOL_RE.match(name):
-            raise self.error(f"'{name}' is not a Yahoo symbol", token)
+            raise self.error("not_yahoo_symbol", token, name=name)
         try:
             instrument = self.symbols.resolve(name, quoted=quoted)
         except UnknownSymbolError as exc:
-            raise RuleError(str(exc), token.column, self.text) from None
+            if exc.suggestions:
+                raise self.error(
+                    "unknown_symbol", token, symbol=exc.name, suggestions=tuple(exc.suggestions)
+                ) from None
+            raise self.error("unknown_symbol_no_suggestion", token, symbol=exc.name) from None
         if not self.at_op("."):
-            raise self.error(f"expected '.metric' after {name} (e.g. {name}.pct)")
+            raise self.error("expected_metric", name=name)
         self.advance()
         metric_token = self.peek()
         if metric_token.kind != "name":
-            raise self.error("expected a metric name after '.'", metric_token)
+            raise self.error("expected_metric_name", metric_token)
         self.advance()
         metric = metric_token.text.lower()
         if metric not in METRICS:
             close = difflib.get_close_matches(metric, list(METRICS), n=1)
-            hint = f" — did you mean {close[0]}?" if close else f" — one of {', '.join(METRICS)}"
-            raise self.error(f"unknown metric '{metric_token.text}'{hint}", metric_token)
+            if close:
+                raise self.error(
+                    "unknown_metric", metric_token, metric=metric_token.text, suggestion=close[0]
+                )
+            raise self.error(
+                "unknown_metric_no_suggestion",
+                metric_token,
+                metric=metric_token.text,
+                metrics=", ".join(METRICS),
+            )
         return MetricRef(instrument, metric, token.column)
 
 
 def parse_rule(text: str, symbols: SymbolBook) -> Node:
     """Parse and check a rule; raises `RuleError` for anything else."""
     if not isinstance(text, str):
-        raise RuleError("a rule must be text")
+        raise RuleError(key="rule_error.not_text")
     if len(text) > MAX_RULE_LENGTH:
-        raise RuleError(f"rule is too long ({len(text)} characters; at most {MAX_RULE_LENGTH})")
+        raise RuleError(
+            key="rule_error.too_long", params={"length": len(text), "limit": MAX_RULE_LENGTH}
+        )
     return _Parser(text, symbols).parse()

@@ -73,7 +73,7 @@ def custom_rule(text: str, symbols: SymbolBook, rule_id: str = "custom") -> Rule
     """A rule typed by a user: parsed and checked, one default tier."""
     tree = parse_rule(text, symbols)
     if not metric_refs(tree):
-        raise RuleError("a rule must read at least one symbol, e.g. SOX.pct <= -5", 1, text)
+        raise RuleError(key="rule_error.no_symbol", column=1, source=text)
     return Rule(rule_id, text, tree)
 
 
