@@ -40,7 +40,7 @@ async def _measure(command: str, harness: Harness) -> list[float]:
 
 async def _main() -> None:
     logging.getLogger("bot.domain.history").setLevel(logging.ERROR)  # known data warnings
-    core = build_core(load_settings(env={"SPUTNIK_CONFIG": os.devnull + ".absent"}))
+    core = build_core(load_settings(env={"SPUTNIK_CONFIG": os.devnull}))
     with tempfile.TemporaryDirectory() as directory:
         harness = await Harness.start(core, f"sqlite:///{Path(directory) / 'bench.db'}")
         try:

@@ -46,17 +46,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read config {path}: {exc.strerror or exc}") from None
 
 
 def load_settings(config_path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     """Merge the packaged defaults, `config.toml` (if present) and the environment."""
     environ = dict(os.environ) if env is None else env
     raw = _read_toml(DEFAULTS_FILE) if DEFAULTS_FILE.exists() else {}
-    path = config_path or Path(environ.get("SPUTNIK_CONFIG", "config.toml"))
+    named = config_path or (
+        Path(environ["SPUTNIK_CONFIG"]) if environ.get("SPUTNIK_CONFIG") else None
+    )
+    path = named or Path("config.toml")
     if path.exists():
         raw = _merge(raw, _read_toml(path))
-    elif config_path is not None:
-        raise SettingsError(f"config file not found: {path}")
+    elif named is not None:
+        raise SettingsError(f"config file not found: {path} (named by SPUTNIK_CONFIG)")
     store_url = environ.get("SPUTNIK_STORE_URL") or raw.get("store", {}).get("url")
     data = raw.get("data", {})
     return Settings(

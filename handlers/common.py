@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 
 from bot.domain.cards import Footer
-from bot.domain.i18n import Locale, format_date, format_pct, t
+from bot.domain.i18n import Locale, format_date, format_pct, has_message, t
 from bot.domain.metrics import Unavailable
 from bot.domain.rules.parser import RuleError
 from bot.domain.rules.presets import Rule, custom_rule
@@ -81,6 +81,12 @@ def label(resolved: Resolved, locale: Locale) -> str:
     if resolved.via_proxy:
         return t("common.proxy", locale, symbol=resolved.symbol, index=resolved.instrument.label)
     return resolved.instrument.label
+
+
+def unavailable_reason(reason: Unavailable, locale: Locale) -> str:
+    """Why a figure is missing, in the locale (English detail when no translation exists)."""
+    key = f"unavailable_reason.{reason.code}"
+    return t(key, locale) if has_message(key) else reason.detail
 
 
 def price_decimals(symbol: str) -> int:

@@ -1,20 +1,44 @@
-"""`/help`: every command with its description, in the channel's language."""
+"""`/help [COMMAND]`: every command with its description, or one command in detail."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from bot.domain.cards import Card, CardField
-from bot.domain.i18n import has_message, t
-from handlers.base import Invocation, command
+from bot.domain.i18n import Locale, has_message, t
+from handlers.base import Command, Invocation, command
 from handlers.registry import load_registry
 
 
+def _description(found: Command, locale: Locale) -> str:
+    key = "command." + found.name.replace(" ", "_")
+    return t(key, locale) if has_message(key) else found.description
+
+
 @command("help")
-async def help_command(inv: Invocation) -> Card:
+async def help_command(
+    inv: Invocation, *topic: Annotated[str, "A command, e.g. shock or rules test"]
+) -> Card:
     """List the commands and what they do."""
     locale = inv.locale
-    fields = []
-    for found in load_registry():
-        key = "command." + found.name.replace(" ", "_")
-        description = t(key, locale) if has_message(key) else found.description
-        fields.append(CardField(found.usage, description, inline=False))
+    registry = load_registry()
+    wanted = " ".join(word.lstrip("/") for word in topic).lower()
+    chosen = [
+        c for c in registry if wanted and (c.name == wanted or c.name.startswith(wanted + " "))
+    ]
+    if chosen:
+        fields = []
+        for found in chosen:
+            params = "\n".join(
+                f"• {p.name.upper()}: {p.description}" for p in found.params if p.description
+            )
+            fields.append(
+                CardField(
+                    found.usage, f"{_description(found, locale)}\n{params}".strip(), inline=False
+                )
+            )
+        return Card(title=t("help.command_title", locale, name=wanted), fields=tuple(fields))
+    fields = [
+        CardField(found.usage, _description(found, locale), inline=False) for found in registry
+    ]
     return Card(title=t("help.title", locale), text=t("help.intro", locale), fields=tuple(fields))

@@ -25,18 +25,21 @@ async def quote(
     market = inv.services.core.market
     locale = inv.locale
     fields = []
-    latest = None
+    stamps = []
+    used = []
     for text in dict.fromkeys(s.upper() for s in symbols):
         instrument = resolve_symbol(inv, text)
-        symbol = instrument.symbol if market.has(instrument.symbol) else str(instrument.proxy)
-        session = market.sessions(symbol)[-1]
-        snapshot = market.snapshot(session, "close")
-        pct = snapshot.read(instrument, "pct")
-        found = snapshot.quote(pct.symbol)
+        # The latest session of the index or its proxy: an index file that ends early
+        # gives way to its (named) proxy rather than showing an old close.
+        candidates = [s for s in (instrument.symbol, instrument.proxy) if s and market.has(s)]
+        session = max(market.sessions(s)[-1] for s in candidates)
+        pct = market.snapshot(session, "close").read(instrument, "pct")
+        found = market.snapshot(session, "close").quote(pct.symbol)
         if not isinstance(found, Quote):
             fields.append(CardField(instrument.label, t("common.na", locale)))
             continue
-        latest = max(latest, found.as_of) if latest else found.as_of
+        stamps.append(found.as_of)
+        used.append(found.symbol)
         z = found.metric("z")
         z_text = format_number(z, locale, decimals=1, signed=True) if isinstance(z, float) else ""
         body = t(
@@ -49,8 +52,9 @@ async def quote(
             date=format_date(found.session.date(), locale),
         )
         fields.append(CardField(label(pct, locale), body))
+    source = t("common.history_source", locale, symbols=", ".join(used))
     return Card(
         title=t("quote.title", locale),
         fields=tuple(fields),
-        footer=footer(inv, market.source, latest),
+        footer=footer(inv, source, min(stamps) if stamps else None),
     )

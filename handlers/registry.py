@@ -62,6 +62,10 @@ class CommandRegistry:
                 return self.commands[name], list(words[length:])
         return None
 
+    def group(self, root: str) -> list[Command]:
+        """The sub-commands of a group such as `subscribe` (empty for a plain command)."""
+        return [c for c in self.commands.values() if c.name.startswith(root.lower() + " ")]
+
     def suggest(self, name: str) -> list[str]:
         """Close command names, for "did you mean"."""
         roots = sorted({n.split()[0] for n in self.commands})
@@ -190,6 +194,9 @@ async def dispatch_text(registry: CommandRegistry, invocation: Invocation, text:
     if not words:
         return error_card(locale, "error.unknown_command", name="", suggestion="/help")
     found = registry.match(words)
+    if found is None and (members := registry.group(words[0])):
+        usages = " · ".join(member.usage for member in members)
+        return error_card(locale, "error.choose_subcommand", usages=usages)
     if found is None:
         hints = registry.suggest(words[0])
         suggestion = " / ".join(f"/{name}" for name in hints) if hints else "/help"

@@ -74,7 +74,7 @@ async def rules_add(
 async def rules_remove(inv: Invocation, name: Annotated[str, "The rule's name"]) -> Card:
     """Delete one of this channel's custom rules."""
     if not await inv.services.store.remove_subscription(inv.channel, "alert", name):
-        raise UserError("error.not_subscribed", name=name[:60])
+        raise UserError("error.no_such_rule", name=name[:60])
     return Card(
         title=t("rules.removed_title", inv.locale), text=t("rules.removed", inv.locale, name=name)
     )
@@ -90,6 +90,8 @@ async def rules_test(
     core = inv.services.core
     checked = core.presets.get(rule) or parse_user_rule(inv, rule)
     result = run_backtest(core.market, checked)
+    if result.sessions_tested and result.unknown_sessions == result.sessions_tested:
+        raise UserError("rules.undecidable")
     labels = list(result.summary)
     lines = []
     for firing in reversed(result.firings[-LAST_FIRINGS:]):
@@ -110,6 +112,7 @@ async def rules_test(
         sessions=result.sessions_tested,
         symbol=labels[0] if labels else "",
         median=move(summary.median if summary else None, locale),
+        undecided=result.unknown_sessions,
         share=f"{summary.rebound_share:.0%}"
         if summary and summary.rebound_share is not None
         else t("common.na", locale),

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-from bot.domain.analysis import ShockReport, analyse_shock, analysis_sessions, chart_series
+from bot.domain.analysis import (
+    ComparisonRow,
+    ShockReport,
+    analyse_shock,
+    analysis_sessions,
+    chart_series,
+)
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.chart import render_shock_chart
-from bot.domain.i18n import Locale, format_date, format_number, format_short_date, t
-from bot.domain.metrics import FORWARD_HORIZONS
+from bot.domain.i18n import Locale, format_date, format_number, t
+from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
+from bot.domain.rules.evaluate import RuleOutcome
 from bot.domain.views import ExpertView, balanced_views, rank_views
 from handlers.base import Invocation, command
 from handlers.common import (
@@ -18,13 +26,15 @@ from handlers.common import (
     price_decimals,
     resolve_day,
     resolve_symbol,
+    unavailable_reason,
 )
 
-_SEVERITY_BY_TIER = {
+_SEVERITIES = {
     "notice": Severity.NOTICE,
     "warning": Severity.WARNING,
     "critical": Severity.CRITICAL,
 }
+_RANKS = {"notice": 1, "warning": 2, "critical": 3}
 
 
 @command("shock")
@@ -40,41 +50,67 @@ async def shock(
     session = resolve_day(inv, date, analysis_sessions(market, subject))
     report = analyse_shock(market, services.presets, subject, session)
     locale = inv.locale
-    kinds = [outcome.rule.id for outcome in report.fired]
-    own = report.metrics["pct"].number
-    if not kinds and own is not None and own <= -5:
-        kinds = ["chip_crash"]
-    topics = {topic for outcome in report.fired for topic in outcome.rule.topics}
-    ranked = rank_views(
-        services.views, shock_kinds=kinds, topics=topics, symbol=subject.symbol, limit=8
-    )
-    views = balanced_views(ranked, limit=2)
+    z_tier = _z_tier(report, services.core.settings.raw.get("shock", {}))
+    views = _views(inv, report, z_tier)
     instruments = [subject, *[market.symbols.resolve(name) for name in ("SOX", "DJI")]]
     series, proxies = chart_series(market, instruments, session)
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
-    title = t(
-        "shock_card.title", locale, symbol=subject.label, date=format_date(session.date(), locale)
-    )
+    name = label(report.metrics["pct"], locale)
+    title = t("shock_card.title", locale, symbol=name, date=format_date(session.date(), locale))
     chart = render_shock_chart(
         series, shock_date=session.date(), locale=locale, title=title, proxy_notes=notes
     )
+    text = "\n\n".join(_view_lines(view, locale) for view in views)
     return Card(
         title=title,
-        severity=_severity(report),
+        severity=_severity(report, z_tier),
         fields=tuple(_fields(report, locale)),
-        text="\n\n".join(_view_lines(view, locale) for view in views) or t("views.none", locale),
+        text=text or t("shock_card.no_views", locale),
         chart_png=chart,
         chart_name=f"shock-{subject.label}-{session.date()}.png".replace("^", ""),
-        footer=footer(inv, _source(report), report.quote.as_of),
+        footer=footer(inv, _source(report, locale), report.quote.as_of),
     )
 
 
-def _severity(report: ShockReport) -> Severity:
-    ranks = [o.tier for o in report.fired if o.tier is not None]
-    if ranks:
-        return _SEVERITY_BY_TIER[max(ranks, key=lambda tier: tier.rank).name]
+def _z_tier(report: ShockReport, config: Mapping[str, Any]) -> str | None:
+    """The tier the subject's |z| reaches by `[shock] z_tiers` in config, if any."""
     z = report.metrics["z"].number
-    return Severity.WARNING if z is not None and abs(z) >= 3 else Severity.INFO
+    if z is None:
+        return None
+    reached = None
+    for name, threshold in sorted(config.get("z_tiers", {}).items(), key=lambda kv: kv[1]):
+        if abs(z) >= float(threshold) and name in _RANKS:
+            reached = name
+    return reached
+
+
+def _severity(report: ShockReport, z_tier: str | None) -> Severity:
+    """From presets that read the subject, or the size of its own move — never from
+    presets about other symbols."""
+    names = [o.tier.name for o in report.fired_on_subject if o.tier is not None]
+    if z_tier:
+        names.append(z_tier)
+    if not names:
+        return Severity.INFO
+    return _SEVERITIES[max(names, key=lambda name: _RANKS[name])]
+
+
+def _views(inv: Invocation, report: ShockReport, z_tier: str | None) -> list[ExpertView]:
+    """One or two views, both sides where possible — only when there is a shock to explain."""
+    own, market = report.fired_on_subject, report.fired_on_market
+    if not own and not (market and z_tier):
+        return []
+    relevant = own or market
+    kinds = [outcome.rule.id for outcome in relevant]
+    topics = {topic for outcome in relevant for topic in outcome.rule.topics}
+    ranked = rank_views(
+        inv.services.views,
+        shock_kinds=kinds,
+        topics=topics,
+        symbol=report.subject.symbol,
+        limit=8,
+    )
+    return balanced_views(ranked, limit=2)
 
 
 def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
@@ -82,7 +118,9 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
     z = metrics["z"].number
     vol = metrics["vol20"].number
     z_text = (
-        t("common.na", locale) if z is None else format_number(z, locale, decimals=1, signed=True)
+        move(metrics["z"], locale)
+        if z is None
+        else format_number(z, locale, decimals=1, signed=True)
     )
     if vol is not None:
         z_text += " " + t("shock_card.vol20", locale, vol=move(vol, locale).lstrip("+"))
@@ -93,38 +131,64 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
     )
     if quote.adjusted_levels:
         levels += f" ({t('common.adjusted_prices', locale)})"
+    subject = label(metrics["pct"], locale)
     fields = [
         CardField(t("shock_card.move", locale), move(metrics["pct"], locale)),
         CardField(t("shock_card.gap", locale), move(metrics["gap"], locale)),
         CardField(t("shock_card.z", locale), z_text),
-        CardField(t("shock_card.vs_sox", locale), move(report.relative_to_sox, locale)),
         CardField(t("shock_card.close", locale), levels),
         CardField(
-            t("shock_card.benchmarks", locale),
-            " · ".join(f"{label(b, locale)} {move(b, locale)}" for b in report.benchmarks),
+            t("shock_card.comparison", locale),
+            "\n".join(_comparison_line(row, locale) for row in report.rows),
             inline=False,
         ),
-        CardField(t("shock_card.presets", locale), _presets_text(report, locale), inline=False),
+        CardField(
+            t("shock_card.presets_subject", locale, symbol=subject),
+            _presets_text(report.fired_on_subject, locale),
+            inline=False,
+        ),
+        CardField(
+            t("shock_card.presets_market", locale),
+            _presets_text(report.fired_on_market, locale),
+            inline=False,
+        ),
         CardField(
             t("shock_card.next", locale), _forward_text(report.forward, locale), inline=False
         ),
         CardField(t("shock_card.similar", locale), _similar_text(report, locale), inline=False),
     ]
+    notes = _notes(report, locale)
+    if notes:
+        fields.append(CardField(t("shock_card.notes", locale), notes, inline=False))
     return fields
 
 
-def _presets_text(report: ShockReport, locale: Locale) -> str:
-    fired = report.fired
-    if not fired:
+def _comparison_line(row: ComparisonRow, locale: Locale) -> str:
+    z = row.z.number
+    z_text = (
+        t("common.na", locale) if z is None else format_number(z, locale, decimals=1, signed=True)
+    )
+    parts = [
+        f"{label(row.pct, locale)} {move(row.pct, locale)}",
+        t("shock_card.gap_short", locale, gap=move(row.gap, locale)),
+        f"z {z_text}",
+    ]
+    if row.pct.instrument.label != "SOX":
+        parts.append(t("shock_card.vs_sox_short", locale, move=move(row.vs_sox, locale)))
+    return " · ".join(parts)
+
+
+def _presets_text(outcomes: list[RuleOutcome], locale: Locale) -> str:
+    if not outcomes:
         return t("shock_card.no_presets", locale)
     return "\n".join(
         f"• {o.rule.id} [{t('tier.' + o.tier.name, locale) if o.tier else ''}] — "
         f"{o.rule.description(locale)}"
-        for o in fired
+        for o in outcomes
     )
 
 
-def _forward_text(forward: dict[int, float | None], locale: Locale) -> str:
+def _forward_text(forward: Mapping[int, float | None], locale: Locale) -> str:
     return " · ".join(
         t("shock_card.after_sessions", locale, n=h, move=move(forward.get(h), locale))
         for h in FORWARD_HORIZONS
@@ -138,10 +202,20 @@ def _similar_text(report: ShockReport, locale: Locale) -> str:
     for day in report.similar:
         moves = ", ".join(f"{name} {move(value, locale)}" for name, value in day.moves.items())
         lines.append(
-            f"• {format_short_date(day.date.date(), locale)} ({day.date.year}): {moves}\n"
+            f"• {format_date(day.date.date(), locale)}: {moves}\n"
             f"  → {_forward_text(day.forward, locale)}"
         )
     return "\n".join(lines)
+
+
+def _notes(report: ShockReport, locale: Locale) -> str:
+    """Why any of the subject's figures are unavailable."""
+    lines = []
+    for name in ("pct", "gap", "z"):
+        value = report.metrics[name].value
+        if isinstance(value, Unavailable):
+            lines.append(f"• {name}: {unavailable_reason(value, locale)}")
+    return "\n".join(dict.fromkeys(lines))
 
 
 def _view_lines(view: ExpertView, locale: Locale) -> str:
@@ -149,6 +223,6 @@ def _view_lines(view: ExpertView, locale: Locale) -> str:
     return f"**{view.speaker}** ({stance}) — {view.summary(locale)}\n— {view.attribution(locale)}"
 
 
-def _source(report: ShockReport) -> str:
-    symbols = sorted({report.metrics["pct"].symbol, *(b.symbol for b in report.benchmarks)})
-    return f"{report.quote.source}: {', '.join(symbols)}"
+def _source(report: ShockReport, locale: Locale) -> str:
+    symbols = sorted({row.pct.symbol for row in report.rows})
+    return t("common.history_source", locale, symbols=", ".join(symbols))

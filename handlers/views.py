@@ -40,4 +40,9 @@ async def views(
     text = "" if fields else t("views.none", locale)
     if len(chosen) > MAX_VIEWS:
         text = t("views.more", locale, count=len(chosen) - MAX_VIEWS)
-    return Card(title=title, fields=fields, text=text, footer=footer(inv, "data/views", None))
+    return Card(
+        title=title,
+        fields=fields,
+        text=text,
+        footer=footer(inv, t("common.views_source", locale), None),
+    )

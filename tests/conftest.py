@@ -19,7 +19,7 @@ PYTHON = sys.executable
 @pytest.fixture(scope="session")
 def core() -> Core:
     """Settings (without any local config.toml) and the shipped market history."""
-    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull + ".absent"})
+    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
     return build_core(settings)
 
 

@@ -16,7 +16,7 @@ HISTORY = PROJECT_ROOT / "data" / "history"
 
 
 def run_bot(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SPUTNIK_CONFIG": str(cwd / "no-such-config.toml")}
+    env = {**os.environ, "SPUTNIK_CONFIG": os.devnull}
     return subprocess.run(
         [PYTHON, "-m", "bot", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -25,7 +25,7 @@ def run_bot(*args: str, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess
 def test_make_demo_replays_the_deepseek_day_with_the_real_figures() -> None:
     make = shutil.which("make")
     assert make, "make is needed for the README's first command"
-    env = {**os.environ, "SPUTNIK_CONFIG": str(PROJECT_ROOT / "no-such-config.toml")}
+    env = {**os.environ, "SPUTNIK_CONFIG": os.devnull}
     done = subprocess.run(
         [make, "-s", "demo"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600
     )

@@ -34,14 +34,18 @@ async def test_shock_nvda_on_the_deepseek_day_reproduces_the_real_figures(harnes
     assert fields["Move"] == "−16.97 %"
     assert fields["Gap at open"] == "−12.49 %"
     assert fields["Prev close → close"] == "142.62 → 118.42"
-    assert fields["vs SOX"] == "−7.82 %"
-    assert "SOX −9.15 %" in fields["Indices (proxies named)"]
-    assert "DIA (DJI proxy) +0.68 %" in fields["Indices (proxies named)"]
-    assert "SPX −1.46 %" in fields["Indices (proxies named)"]
-    assert "COMP −3.07 %" in fields["Indices (proxies named)"]
-    assert "deepseek [critical]" in fields["Presets tripped"]
+    comparison = fields["Next to the indices (proxies named)"].splitlines()
+    assert comparison[0] == "NVDA −16.97 % · gap −12.49 % · z −5.8 · vs SOX −7.82 %"
+    assert comparison[1] == "SOX −9.15 % · gap −6.25 % · z −5.4"
+    assert comparison[2].startswith("SPX −1.46 %")
+    assert comparison[3].startswith("COMP −3.07 % · gap −3.61 %")
+    assert comparison[4].startswith("DIA (DJI proxy) +0.68 % · gap −0.78 %")
+    assert "nvda_decoupling [critical]" in fields["Presets on NVDA"]
+    assert "deepseek [critical]" in fields["Market presets, same session"]
     assert fields["What followed"].startswith("1-session +8.93 %")
-    assert fields["Most similar past sessions, and what followed"].count("•") == 3
+    similar = fields["Most similar past sessions, and what followed"]
+    assert similar.count("•") == 3
+    assert "SPX (SPY)" in similar and "DJI (DIA)" in similar  # proxies named per session
     assert "Segye Ilbo" in card.text or "KCIF" in card.text
     assert card.chart_png is not None and card.chart_png.startswith(PNG_SIGNATURE)
     assert len(card.chart_png) < 150_000
@@ -55,7 +59,7 @@ async def test_shock_in_korean_uses_korean_labels_and_number_style(harness: Harn
     fields = {field.name: field.value for field in card.fields}
     assert card.title == "NVDA 충격 분석 · 2025년 1월 27일 (월)"
     assert fields["등락률"] == "−16.97%"
-    assert "DIA (DJI 대용) +0.68%" in fields["지수 (대용 표시)"]
+    assert "DIA (DJI 대용) +0.68%" in fields["지수와 비교 (대용 표시)"]
     assert card.footer.disclaimer.startswith("투자 권유 아님")
 
 
@@ -96,6 +100,10 @@ async def test_shock_on_a_korean_symbol_names_the_session_after_seollal(harness:
         ("/subscribe digest 25:00", "'25:00' is not a time."),
         ("/subscribe digest 08:00 Mars/Olympus", "Unknown time zone 'Mars/Olympus'."),
         ("/unsubscribe alerts chip_crash", "not subscribed to 'chip_crash'"),
+        ("/rules remove nothing_here", "This channel has no rule 'nothing_here'."),
+        ("/subscribe", "Use one of: /subscribe alerts RULE [POLICY] [UNTIL]"),
+        ("/rules frob", "Use one of: /rules list"),
+        ('/rules test "SOX.pct / 0 < 1"', "could not be decided on any session"),
         ('/rules add X "SOX.pct < 1"', "Rule name 'X' is not allowed"),
         ('/rules add deepseek "SOX.pct < 1"', "'deepseek' is a preset's name."),
         ("/quote " + " ".join(["NVDA"] * 11), "At most 10 symbols at a time."),
@@ -272,3 +280,51 @@ def test_every_command_has_a_docstring_description_and_korean_help(core: Core) -
 
 def test_channel_refs_are_distinct_per_harness() -> None:
     assert ChannelRef("test", "local", "harness").key == "test:local:harness"
+
+
+async def test_shock_on_a_symbol_that_rose_is_not_loud_because_other_presets_fired(
+    harness: Harness,
+) -> None:
+    card = await harness.run("/shock AAPL 2025-01-27")
+    fields = {field.name: field.value for field in card.fields}
+    assert fields["Move"] == "+3.18 %"
+    assert card.severity is not Severity.CRITICAL
+    assert fields["Presets on AAPL"] == "No preset tripped"
+    assert "deepseek" in fields["Market presets, same session"]
+
+
+async def test_shock_on_a_quiet_day_attaches_no_expert_views(harness: Harness) -> None:
+    card = await harness.run("/shock NVDA 2024-06-10")
+    assert card.severity is Severity.INFO
+    assert card.text.startswith("Not a shock")
+
+
+async def test_shock_explains_unavailable_figures(harness: Harness) -> None:
+    card = await harness.run("/shock NVDA 2012-03-05")
+    fields = {field.name: field.value for field in card.fields}
+    assert fields["Move"] == "n/a"
+    assert "rounded to the cent" in fields["Notes"]
+
+
+async def test_shock_on_an_alias_served_by_a_proxy_names_the_proxy(harness: Harness) -> None:
+    card = await harness.run("/shock DJI 2025-01-27")
+    assert card.title.startswith("DIA (DJI proxy) shock")
+
+
+async def test_shock_shows_both_sides_of_expert_opinion(harness: Harness) -> None:
+    card = await harness.run("/shock NVDA 2025-01-27")
+    assert "(Bullish)" in card.text and "(Bearish)" in card.text
+
+
+async def test_quote_of_an_index_whose_file_ends_early_uses_its_named_proxy(
+    harness: Harness,
+) -> None:
+    card = await harness.run("/quote SPX")
+    assert card.fields[0].name == "SPY (SPX proxy)"
+    assert "21 Aug 2026" in card.fields[0].value
+
+
+async def test_help_for_one_command_describes_its_parameters(harness: Harness) -> None:
+    card = await harness.run("/help shock")
+    assert card.title == "Help: /shock"
+    assert "SYMBOL: Symbol or alias" in card.fields[0].value

@@ -14,7 +14,7 @@ def console(
 ) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     environment.pop("SPUTNIK_STORE_URL", None)
-    environment.update({"SPUTNIK_CONFIG": str(cwd / "none.toml"), **(env or {})})
+    environment.update({"SPUTNIK_CONFIG": os.devnull, **(env or {})})
     return subprocess.run(
         [PYTHON, "-m", "bot", "console", *args],
         input=lines,

@@ -23,16 +23,30 @@ def load_core(args: argparse.Namespace, data_dir: Path | None = None) -> Core:
     """Settings + market data; bad config or data becomes a UsageError (exit 2)."""
     if data_dir is not None and not data_dir.is_dir():
         raise UsageError(f"--data {data_dir}: not a directory")
-    if not getattr(args, "verbose", False):
-        logging.getLogger("bot.domain.history").setLevel(logging.ERROR)
+    # The loader's warnings are printed here, once each, rather than logged.
+    logging.getLogger("bot.domain.history").setLevel(logging.ERROR)
     try:
         core = build_core(load_settings(), data_dir)
     except (HistoryError, PresetError, SettingsError) as exc:
         raise UsageError(str(exc)) from None
-    if core.warnings and getattr(args, "verbose", False):
-        for warning in core.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+    report_warnings(core.warnings, shipped=data_dir is None, verbose=bool(args.verbose))
     return core
+
+
+def report_warnings(warnings: tuple[str, ...], *, shipped: bool, verbose: bool) -> None:
+    """Data warnings to stderr: all of them for a user's own data (or with -v); for the
+    shipped history, whose known defects are documented, a one-line count."""
+    if not warnings:
+        return
+    if shipped and not verbose:
+        print(
+            f"note: the shipped history has {len(warnings)} known data warnings "
+            "(documented in data/history/README.md; -v lists them)",
+            file=sys.stderr,
+        )
+        return
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def parse_cli_day(text: str | None, flag: str) -> pd.Timestamp | None:

@@ -26,8 +26,19 @@ class SimilarSession:
     date: pd.Timestamp
     distance: float
     moves: dict[str, float]
+    """Label (naming a proxy where one served, e.g. `SPX (SPY)`) → move in percent."""
     forward: dict[int, float | None]
     """The subject's return 1, 5 and 20 sessions later (percent)."""
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One instrument on the session: move, gap, z, and the move relative to SOX."""
+
+    pct: Resolved
+    gap: Resolved
+    z: Resolved
+    vs_sox: float | None
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,8 @@ class ShockReport:
     snapshot: Snapshot
     quote: Quote
     metrics: dict[str, Resolved]
-    benchmarks: list[Resolved]
-    relative_to_sox: float | None
+    rows: list[ComparisonRow]
+    """The subject first, then SOX, the S&P 500, the Nasdaq and the Dow (proxies named)."""
     outcomes: list[RuleOutcome]
     similar: list[SimilarSession]
     forward: dict[int, float | None]
@@ -48,8 +59,24 @@ class ShockReport:
 
     @property
     def fired(self) -> list[RuleOutcome]:
-        """The presets this session trips."""
+        """Every preset that fired on this session."""
         return [outcome for outcome in self.outcomes if outcome.fired]
+
+    @property
+    def fired_on_subject(self) -> list[RuleOutcome]:
+        """Fired presets that read the subject itself (these set the card's severity)."""
+        symbols = {self.subject.symbol, self.subject.proxy}
+        return [
+            outcome
+            for outcome in self.fired
+            if any(item.instrument.symbol in symbols for item in outcome.inputs)
+        ]
+
+    @property
+    def fired_on_market(self) -> list[RuleOutcome]:
+        """Fired presets about the rest of the market on the same session."""
+        own = self.fired_on_subject
+        return [outcome for outcome in self.fired if outcome not in own]
 
 
 def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeIndex:
@@ -59,6 +86,15 @@ def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeInd
     if subject.proxy and len(own) == 0:
         own = market.sessions(subject.proxy)
     return own.intersection(market.sessions(sox.symbol))
+
+
+def _row(snapshot: Snapshot, instrument: Instrument, sox: float | None) -> ComparisonRow:
+    pct = snapshot.read(instrument, "pct")
+    own = pct.number
+    relative = own - sox if own is not None and sox is not None else None
+    return ComparisonRow(
+        pct, snapshot.read(instrument, "gap"), snapshot.read(instrument, "z"), relative
+    )
 
 
 def analyse_shock(
@@ -77,10 +113,10 @@ def analyse_shock(
     metrics = {
         name: snapshot.read(subject, name) for name in ("pct", "gap", "intraday", "z", "vol20")
     }
-    benchmarks = [snapshot.read(market.symbols.resolve(name), "pct") for name in BENCHMARKS]
-    sox = benchmarks[0].number
-    own = metrics["pct"].number
-    relative = own - sox if own is not None and sox is not None else None
+    sox = snapshot.read(market.symbols.resolve("SOX"), "pct").number
+    others = [market.symbols.resolve(name) for name in BENCHMARKS]
+    rows = [_row(snapshot, subject, sox)]
+    rows += [_row(snapshot, inst, sox) for inst in others if inst.key != subject.key]
     table = market.table(reading.symbol)
     forward: dict[int, float | None] = {h: None for h in FORWARD_HORIZONS}
     if table is not None and session in table.frame.index:
@@ -93,8 +129,7 @@ def analyse_shock(
         snapshot=snapshot,
         quote=quote,
         metrics=metrics,
-        benchmarks=benchmarks,
-        relative_to_sox=relative,
+        rows=rows,
         outcomes=presets.evaluate(snapshot),
         similar=similar_sessions(market, subject, session, similar_count),
         forward=forward,
@@ -105,14 +140,17 @@ def similar_sessions(
     market: MarketData, subject: Instrument, session: pd.Timestamp, count: int = 3
 ) -> list[SimilarSession]:
     """The `count` earlier sessions nearest to `session` in (subject, SOX, SPX, COMP, DJI)
-    daily moves — Euclidean distance in percentage points; ties go to the later session."""
-    labels = [subject.label, *[name for name in BENCHMARKS if name != subject.label]]
-    instruments = [subject] + [market.symbols.resolve(name) for name in labels[1:]]
+    daily moves — Euclidean distance in percentage points; ties go to the later session.
+    Only sessions with every one of those moves known are compared."""
+    instruments = [subject] + [
+        inst for inst in (market.symbols.resolve(n) for n in BENCHMARKS) if inst.key != subject.key
+    ]
     index = analysis_sessions(market, subject)
     index = index[index <= session]
     if len(index) < 2:
         return []
-    matrix = np.column_stack([market.column(inst, "pct", index).values for inst in instruments])
+    columns = [market.column(inst, "pct", index) for inst in instruments]
+    matrix = np.column_stack([column.values for column in columns])
     target = matrix[-1]
     usable = ~np.isnan(target)
     if not usable[0]:
@@ -126,18 +164,25 @@ def similar_sessions(
         key=lambda i: (distance[i], -i),
     )[:count]
     forward = {h: market.column(subject, f"fwd{h}", index[:-1]).values for h in FORWARD_HORIZONS}
-    chosen_labels = [label for label, keep in zip(labels, usable, strict=True) if keep]
+    kept = [
+        (inst, col) for inst, col, keep in zip(instruments, columns, usable, strict=True) if keep
+    ]
     return [
         SimilarSession(
             date=pd.Timestamp(index[i]),
             distance=float(distance[i]),
             moves={
-                label: float(value) for label, value in zip(chosen_labels, past[i], strict=True)
+                _label(inst, bool(col.via_proxy[i])): float(value)
+                for (inst, col), value in zip(kept, past[i], strict=True)
             },
             forward={h: None if np.isnan(v[i]) else float(v[i]) for h, v in forward.items()},
         )
         for i in order
     ]
+
+
+def _label(instrument: Instrument, via_proxy: bool) -> str:
+    return f"{instrument.label} ({instrument.proxy})" if via_proxy else instrument.label
 
 
 def chart_series(

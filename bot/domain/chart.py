@@ -168,7 +168,11 @@ def build_shock_figure(
 
     _set_session_ticks(ax, sessions, shock_pos, locale)
     ax.set_xlim(-0.8, len(sessions) - 0.2)
-    ax.legend(loc="lower left", frameon=False, prop={"family": list(FONT_STACK), "size": 9})
+    key = ax.legend(
+        loc="best", frameon=True, framealpha=0.9, prop={"family": list(FONT_STACK), "size": 9}
+    )
+    key.get_frame().set_facecolor("white")
+    key.get_frame().set_edgecolor("#dddddd")
     notes = [t("chart.proxy_note", locale, symbol=k, note=v) for k, v in proxy_notes.items()]
     if notes:
         figure.text(
