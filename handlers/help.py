@@ -15,6 +15,11 @@ def _description(found: Command, locale: Locale) -> str:
     return t(key, locale) if has_message(key) else found.description
 
 
+def _param_description(found: Command, name: str, default: str, locale: Locale) -> str:
+    key = f"param.{found.name.replace(' ', '_')}.{name}"
+    return t(key, locale) if has_message(key) else default
+
+
 @command("help")
 async def help_command(
     inv: Invocation, *topic: Annotated[str, "A command, e.g. shock or rules test"]
@@ -30,7 +35,9 @@ async def help_command(
         fields = []
         for found in chosen:
             params = "\n".join(
-                f"• {p.name.upper()}: {p.description}" for p in found.params if p.description
+                f"• {p.name.upper()}: {_param_description(found, p.name, p.description, locale)}"
+                for p in found.params
+                if p.description
             )
             fields.append(
                 CardField(

@@ -110,6 +110,8 @@ def _views(inv: Invocation, report: ShockReport, z_tier: str | None) -> list[Exp
         symbol=report.subject.symbol,
         limit=8,
     )
+    # Views that name the symbol itself come first (stable: rank order otherwise).
+    ranked.sort(key=lambda view: report.subject.symbol not in view.symbols)
     return balanced_views(ranked, limit=2)
 
 
@@ -211,10 +213,10 @@ def _similar_text(report: ShockReport, locale: Locale) -> str:
 def _notes(report: ShockReport, locale: Locale) -> str:
     """Why any of the subject's figures are unavailable."""
     lines = []
-    for name in ("pct", "gap", "z"):
+    for name, key in (("pct", "move"), ("gap", "gap"), ("z", "z")):
         value = report.metrics[name].value
         if isinstance(value, Unavailable):
-            lines.append(f"• {name}: {unavailable_reason(value, locale)}")
+            lines.append(f"• {t('shock_card.' + key, locale)}: {unavailable_reason(value, locale)}")
     return "\n".join(dict.fromkeys(lines))
 
 

@@ -328,3 +328,14 @@ async def test_help_for_one_command_describes_its_parameters(harness: Harness) -
     card = await harness.run("/help shock")
     assert card.title == "Help: /shock"
     assert "SYMBOL: Symbol or alias" in card.fields[0].value
+
+
+def test_every_parameter_description_exists_in_both_languages() -> None:
+    from bot.domain.i18n import has_message, t
+    from handlers.registry import load_registry
+
+    for command in load_registry():
+        for param in command.params:
+            key = f"param.{command.name.replace(' ', '_')}.{param.name}"
+            assert has_message(key), key
+            assert t(key, "en") == param.description, key
