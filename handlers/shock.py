@@ -108,7 +108,7 @@ def _views(inv: Invocation, report: ShockReport, z_tier: str | None) -> list[Exp
         shock_kinds=kinds,
         topics=topics,
         symbol=report.subject.symbol,
-        limit=8,
+        limit=len(inv.services.views),
     )
     # Views that name the symbol itself come first (stable: rank order otherwise).
     ranked.sort(key=lambda view: report.subject.symbol not in view.symbols)
