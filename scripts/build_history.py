@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,19 @@ LEVELS_TOML = """# Which files' price *levels* differ from the day's printed pri
 "CEG" = true
 "000660.KS" = true
 "005930.KS" = true
+
+# Where the source's *open* may be a filler copy of the previous session's close (README.md,
+# "Filler opens"). Inside a span, an open equal to the previous close is not a print: gap,
+# intraday and the open print are unknown on that session (high, low and close are kept).
+#   "YYYY-MM-DD"                      every session before that date
+#   [["YYYY-MM-DD", "YYYY-MM-DD"]]    spans: from the first date (inclusive) to the second
+[filler_opens]
+"^SOX" = [
+  ["1994-05-05", "2005-01-01"],  # filler 1994-05 → 1995-03 and 1997-01 → 2004-12
+  ["2006-04-01", "2006-10-01"],  # filler again 2006-04-06 → 2006-09
+  ["2023-04-26", "2023-04-27"],  # the open (= previous close) lies below the day's low
+]
+"SPY" = [["2015-12-01", "2017-11-01"]]  # Yahoo copies, e.g. 2016-11-07, 2017-05-17
 """
 GSPC_CLOSE = "GSPC_close_2023-01-03_to_2025-03-31.csv"
 IXIC_JSON = "yahoo_v8_chart_IXIC_1d_ytd_2025-02-21.json"
@@ -323,9 +337,9 @@ STATIC_NOTES = """\
 
 ## Known defects kept as they are
 
-- `^SOX`: before ~2005 most opens are filler copies of the previous close (open-to-close and
-  gap figures mean nothing there). On 2023-04-26 the open (2906.3) is below the low (2908.4):
-  the loader warns about it; the close is fine.
+- `^SOX`: before 2005 most opens are filler copies of the previous close (see "Filler opens":
+  the bot treats them as unknown). On 2023-04-26 the open (2906.3, the previous close) is below
+  the low (2908.4): the loader warns about it; the close is fine.
 - `DIA`, `AVGO` (`yahoo-long/`): levels are dividend adjusted: DIA's close on 2025-01-27 reads
   435.65 on a day it traded near 445.7. Quote levels from unadjusted files only.
 - `^SOX`: the source volume is always 0 (an index has no volume); written as empty.
@@ -341,6 +355,70 @@ There is no Dow Jones Industrial Average or Nasdaq-100 index file: no such serie
 shared records. Use `DIA` as the Dow proxy and `QQQ` as the Nasdaq-100 proxy, and name the proxy
 in any output that uses them.
 """
+
+
+FILLER_NOTES = """\
+## Filler opens (`levels.toml` `[filler_opens]`)
+
+Some sources fill a missing open with the previous session's close. Such an open is not a
+print: a gap computed from it reads 0.00 % and "intraday" becomes the close-to-close move.
+Inside the spans listed in `levels.toml`, an open equal to the previous close is treated as
+unknown (gap, intraday and the open print are unavailable, reason `filler_open`); high, low
+and close are kept. Outside them such an open is kept as a real print.
+
+How the spans were chosen: where opens are real, an open exactly equal to the previous close
+is about as frequent as one a single tick above *or* below it (0.1 point for `^SOX`, one cent
+for `SPY`), so "equal" runs at about half of "one tick away". Counted in these files:
+
+| file | period | sessions | open = previous close | open one tick away | reading |
+|---|---|---|---|---|---|
+| `^SOX` | 1994-05 → 1995-03 | 230 | 217 | 4 | filler |
+| `^SOX` | 1995-04 → 1996-12 | 443 | 22 | 38 | real opens; equal ones unknown |
+| `^SOX` | 1997-01 → 2004-11 | 1991 | 1852 | 40 | filler |
+| `^SOX` | 2004-12 → 2005-12 | 274 | 43 | 48 | mostly real (1.8x chance) |
+| `^SOX` | 2006-04 → 2006-09 | 126 | 94 | 6 | filler |
+| `^SOX` | 2006-10 → 2008-12 | 567 | 80 | 135 | real (1.2x chance) |
+| `^SOX` | 2009 → 2026 | 4436 | 47 | 76 | real |
+| `SPY` | 2015-12 → 2017-10 | 484 | 24 | 4 | filler copies |
+| `SPY` | rest | 3952 | 12 | 30 | real |
+
+`SPY`'s copies include 2016-11-07 (+2.2 % close to close, "open" at the day's low) and
+2017-05-17 (-1.8 %, "open" at the day's high). `SOXX`, `MU`, `QQQ`, `DIA` and `AVGO` stay
+near chance level. `NVDA`'s 1,232 equal opens (mostly 2010-2016) are split-adjusted prices of
+0.3-2 rounded to the cent, not filler: the cent-rounding guard makes those gap and intraday
+moves unavailable (reason `coarse_prices`).
+
+The first `^SOX` span runs from the first row to 2005-01-01 in one piece: in 1995-04 → 1996-12
+opens are real at chance level, but an equal one there cannot be told from a filler copy (for
+example 1996-01-15, -7.79 % with the "open" at the previous close), so those 22 are unknown too.
+In 2005 and 2007-2008 a few filler opens may remain unmarked, for the same reason.
+
+Sessions whose open equals the previous close, per file with opens (in / outside the spans):
+
+"""
+
+
+def render_filler_table(series: list[Series]) -> str:
+    """Per file: sessions whose open equals the previous close, inside and outside the spans."""
+    spans = tomllib.loads(LEVELS_TOML)["filler_opens"]
+    lines = ["| file | sessions with an open | open = previous close | in filler spans | outside |"]
+    lines.append("|---|---|---|---|---|")
+    for s in series:
+        rule = spans.get(s.symbol, [])
+        ranges = [("0000-00-00", rule)] if isinstance(rule, str) else [tuple(r) for r in rule]
+        with_open = equal = inside = 0
+        for prev, row in zip(s.rows, s.rows[1:], strict=False):
+            if row[1] is None or prev[4] is None:
+                continue
+            with_open += 1
+            if row[1] == prev[4]:
+                equal += 1
+                inside += any(a <= row[0] < b for a, b in ranges)
+        if with_open:
+            lines.append(
+                f"| `{s.symbol}.csv` | {with_open} | {equal} | {inside} | {equal - inside} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def _move(s: Series, day: str) -> float | None:
@@ -387,7 +465,7 @@ def render_readme(series: list[Series]) -> str:
         "",
     ]
     moves = [f"{s.symbol} {move:+.2%}" for s in series if (move := _move(s, "2025-01-27"))]
-    out += ["; ".join(moves) + ".", "", STATIC_NOTES]
+    out += ["; ".join(moves) + ".", "", FILLER_NOTES + render_filler_table(series), STATIC_NOTES]
     return "\n".join(out)
 
 

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from bot.domain.history import HistoryError, SymbolHistory, load_history_dir
-from bot.domain.metrics import MetricTable, Unavailable, compute_metrics, explain_unavailable
+from bot.domain.metrics import (
+    FillerSpan,
+    MetricTable,
+    Unavailable,
+    compute_metrics,
+    explain_unavailable,
+)
 from bot.domain.snapshot import Quote, Reading, Snapshot
 from bot.domain.symbols import Instrument, SymbolBook
 from bot.feeds.calendar import NYSE, session_calendar
@@ -29,26 +35,60 @@ _MOVE_METRICS = ("pct", "gap", "intraday", "z")
 LEVELS_FILE = "levels.toml"
 
 
-def read_adjusted_levels(path: Path) -> dict[str, bool | pd.Timestamp]:
-    """The optional `levels.toml` beside the CSVs: which files carry adjusted levels."""
+def _read_levels_toml(path: Path) -> dict[str, Any]:
+    """The optional `levels.toml` beside the CSVs, parsed ({} when absent)."""
     if not path.exists():
         return {}
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise HistoryError(path, None, f"unreadable: {exc}") from None
+
+
+def _day(path: Path, symbol: str, value: object) -> pd.Timestamp:
+    if isinstance(value, str):
+        try:
+            return pd.Timestamp(date.fromisoformat(value))
+        except ValueError:
+            pass
+    raise HistoryError(path, None, f"{symbol}: {value!r} is not a YYYY-MM-DD date")
+
+
+def read_adjusted_levels(path: Path) -> dict[str, bool | pd.Timestamp]:
+    """`[adjusted_levels]` of `levels.toml`: which files carry adjusted levels."""
     levels: dict[str, bool | pd.Timestamp] = {}
-    for symbol, value in raw.get("adjusted_levels", {}).items():
+    for symbol, value in _read_levels_toml(path).get("adjusted_levels", {}).items():
         if isinstance(value, bool):
             levels[symbol] = value
         elif isinstance(value, str):
-            try:
-                levels[symbol] = pd.Timestamp(date.fromisoformat(value))
-            except ValueError:
-                raise HistoryError(path, None, f"{symbol}: {value!r} is not a date") from None
+            levels[symbol] = _day(path, symbol, value)
         else:
             raise HistoryError(path, None, f"{symbol}: use true or a YYYY-MM-DD date")
     return levels
+
+
+def read_filler_opens(path: Path) -> dict[str, tuple[FillerSpan, ...]]:
+    """`[filler_opens]` of `levels.toml`: where an open equal to the previous close is filler.
+
+    A value is either "YYYY-MM-DD" (every session before that date) or a list of
+    ["from", "to"] pairs (from inclusive, to exclusive).
+    """
+    spans: dict[str, tuple[FillerSpan, ...]] = {}
+    for symbol, value in _read_levels_toml(path).get("filler_opens", {}).items():
+        if isinstance(value, str):
+            spans[symbol] = ((pd.Timestamp.min, _day(path, symbol, value)),)
+            continue
+        if not isinstance(value, list) or not all(
+            isinstance(pair, list) and len(pair) == 2 for pair in value
+        ):
+            raise HistoryError(
+                path, None, f"{symbol}: use a YYYY-MM-DD date or a list of [from, to] dates"
+            )
+        found = tuple((_day(path, symbol, a), _day(path, symbol, b)) for a, b in value)
+        if any(a >= b for a, b in found):
+            raise HistoryError(path, None, f"{symbol}: a [from, to] span must end after it starts")
+        spans[symbol] = found
+    return spans
 
 
 class MarketDataError(ValueError):
@@ -74,6 +114,8 @@ class MarketData:
         self.source = source
         self._tables: dict[str, MetricTable] = {}
         self.adjusted_levels: dict[str, bool | pd.Timestamp] = {}
+        self.filler_opens: dict[str, tuple[FillerSpan, ...]] = {}
+        """Per symbol, the spans where an open equal to the previous close is filler."""
 
     @classmethod
     def load(
@@ -98,6 +140,7 @@ class MarketData:
         known = set(by_symbol) | set(universe)
         market = cls(by_symbol, SymbolBook.from_config(aliases, known), source)
         market.adjusted_levels = read_adjusted_levels(directory / LEVELS_FILE)
+        market.filler_opens = read_filler_opens(directory / LEVELS_FILE)
         return market, warnings
 
     def levels_adjusted(self, symbol: str, session: pd.Timestamp) -> bool:
@@ -118,7 +161,9 @@ class MarketData:
         if symbol not in self.histories:
             return None
         if symbol not in self._tables:
-            self._tables[symbol] = compute_metrics(self.histories[symbol])
+            self._tables[symbol] = compute_metrics(
+                self.histories[symbol], self.filler_opens.get(symbol, ())
+            )
         return self._tables[symbol]
 
     def sessions(self, symbol: str) -> pd.DatetimeIndex:
@@ -223,13 +268,16 @@ class MarketData:
             values["intraday"] = 0.0 if not np.isnan(opening) else np.nan
             vol = values["vol20"]
             values["z"] = values["pct"] / vol if vol and not np.isnan(vol) else np.nan
+        # At the open every move is the gap (or rests on the open print): explain it so.
+        at_open = {"last": "open", "pct": "gap", "intraday": "open"}
+        if state == "open":
+            at_open["z"] = "gap" if np.isnan(values["gap"]) else "vol20"
         readings: dict[str, Reading] = {}
-        no_open = state == "open" and bool(np.isnan(float(row["open"])))
         for name, value in values.items():
             if not np.isnan(value):
                 readings[name] = value
                 continue
-            metric = "gap" if no_open and name in _MOVE_METRICS else name
+            metric = at_open.get(name, name) if state == "open" else name
             readings[name] = explain_unavailable(table, session, metric)
         return readings
 

@@ -6,10 +6,15 @@ the previous close, `intraday` the last against the open, `vol20` the sample sta
 deviation of the 20 daily `pct` moves *before* the session, and `z = pct / vol20`.
 A metric that cannot be computed is NaN here and is turned into an explicit
 `Unavailable` with its reason by `explain_unavailable` — never compared silently.
+
+Opens a source merely copied from the previous close (`filler_spans`, read from
+`data/history/levels.toml`) are unknown, and a move between cent-rounded prices too coarse
+to trust (`_rounding_noise`) is unknown too — for `pct`, `gap` and `intraday` alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +27,8 @@ MAX_ROUNDING_NOISE = 0.5
 """Percentage points of possible rounding error above which a move is not trusted."""
 FORWARD_HORIZONS = (1, 5, 20)
 METRIC_COLUMNS = ("pct", "gap", "intraday", "vol20", "z", "last", "prev_close")
+FillerSpan = tuple[pd.Timestamp, pd.Timestamp]
+"""[from, to): sessions on which an open equal to the previous close is a filler copy."""
 
 
 @dataclass(frozen=True)
@@ -42,16 +49,21 @@ class MetricTable:
     symbol: str
     calendar: str
     frame: pd.DataFrame
-    """Columns: open high low close prev_close ref_close last pct gap intraday vol20 z
-    plus fwd1 fwd5 fwd20 (forward returns on the return basis)."""
+    """Columns: open high low close prev_close ref_close last pct gap intraday vol20 z,
+    the flags coarse coarse_gap coarse_intraday filler, plus fwd1 fwd5 fwd20 (forward
+    returns on the return basis). `open` is NaN where the source's open is a filler copy."""
     first: pd.Timestamp
     last_date: pd.Timestamp
     adjusted_levels: bool
     uses_adj_close: bool
 
 
-def compute_metrics(history: SymbolHistory) -> MetricTable:
-    """Vectorised metrics over a symbol's full history."""
+def compute_metrics(history: SymbolHistory, filler_spans: Sequence[FillerSpan] = ()) -> MetricTable:
+    """Vectorised metrics over a symbol's full history.
+
+    Within `filler_spans`, an open equal to the previous session's close is a filler copy,
+    not a print: it becomes NaN (so gap and intraday are unknown); high and low are kept.
+    """
     frame = history.frame
     close = frame["close"].astype(float)
     adj = frame["adj_close"].astype(float)
@@ -66,9 +78,14 @@ def compute_metrics(history: SymbolHistory) -> MetricTable:
     # The previous close expressed on today's raw-price basis, so an open or an
     # intraday print compares like for like with the adjusted close-to-close move.
     ref_close = prev_basis * close / basis if uses_adj else prev_close
-    opens = frame["open"].astype(float)
-    gap = (opens / ref_close - 1.0) * 100.0
-    intraday = (close / opens - 1.0) * 100.0
+    filler = _filler_opens(frame["open"].astype(float), prev_close, filler_spans)
+    opens = frame["open"].astype(float).where(~filler)
+    open_noise = _rounding_noise(opens)
+    close_noise = _rounding_noise(close)
+    coarse_gap = _too_coarse_pair(open_noise, close_noise, 1).set_axis(basis.index)
+    coarse_intraday = _too_coarse_pair(open_noise, close_noise, 0).set_axis(basis.index)
+    gap = ((opens / ref_close - 1.0) * 100.0).where(~coarse_gap)
+    intraday = ((close / opens - 1.0) * 100.0).where(~coarse_intraday)
     vol20 = pct.shift(1).rolling(VOL_WINDOW, min_periods=VOL_WINDOW).std(ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = pct / vol20.where(vol20 > 0)
@@ -87,6 +104,9 @@ def compute_metrics(history: SymbolHistory) -> MetricTable:
             "vol20": vol20,
             "z": z,
             "coarse": coarse,
+            "coarse_gap": coarse_gap,
+            "coarse_intraday": coarse_intraday,
+            "filler": filler,
         },
         index=frame.index,
     )
@@ -105,6 +125,16 @@ def compute_metrics(history: SymbolHistory) -> MetricTable:
     )
 
 
+def _filler_opens(
+    opens: pd.Series, prev_close: pd.Series, spans: Sequence[FillerSpan]
+) -> pd.Series:
+    """True on sessions inside a span whose open equals the previous session's close."""
+    inside = np.zeros(len(opens), dtype=bool)
+    for start, end in spans:
+        inside |= (opens.index >= start) & (opens.index < end)
+    return pd.Series(inside, index=opens.index) & (opens == prev_close)
+
+
 def _rounding_noise(basis: pd.Series) -> np.ndarray:
     """Possible rounding error of each price, in percent of it (0 for full-precision prices).
 
@@ -115,13 +145,23 @@ def _rounding_noise(basis: pd.Series) -> np.ndarray:
     cents = values * 100.0
     with np.errstate(invalid="ignore"):
         rounded = np.abs(cents - np.round(cents)) < 1e-6
-    return np.where(rounded, 0.5 / values, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(rounded, 0.5 / values, 0.0)
 
 
 def _too_coarse(noise: np.ndarray, lag: int) -> pd.Series:
     """True where a move over `lag` sessions (negative: forward) is within rounding noise."""
-    shifted = pd.Series(noise).shift(lag).fillna(0.0).to_numpy()
-    return pd.Series((noise + shifted) > MAX_ROUNDING_NOISE)
+    return _too_coarse_pair(noise, noise, lag)
+
+
+def _too_coarse_pair(later: np.ndarray, earlier: np.ndarray, lag: int) -> pd.Series:
+    """True where a move from `earlier` prices (`lag` sessions back) to `later` ones is noise.
+
+    `gap` pairs today's open with yesterday's close (lag 1), `intraday` today's close with
+    today's open (lag 0), `pct` the return basis with itself.
+    """
+    shifted = pd.Series(earlier).shift(lag).fillna(0.0).to_numpy()
+    return pd.Series((later + shifted) > MAX_ROUNDING_NOISE)
 
 
 def explain_unavailable(table: MetricTable, session: pd.Timestamp, metric: str) -> Unavailable:
@@ -138,16 +178,24 @@ def explain_unavailable(table: MetricTable, session: pd.Timestamp, metric: str) 
     position = int(table.frame.index.searchsorted(session))
     if pd.isna(row["close"]):
         return Unavailable("missing_session", f"{symbol}: session {day} is missing from the data")
-    if metric in ("gap", "intraday") and pd.isna(row["open"]):
+    if metric in ("gap", "intraday", "open") and pd.isna(row["open"]):
+        if bool(row["filler"]):
+            return Unavailable(
+                "filler_open",
+                f"{symbol}: the source's open on {day} is a copy of the previous close, "
+                "not a print",
+            )
         return Unavailable("no_open", f"{symbol}: the source has no opening print for {day}")
     if metric in ("pct", "gap", "z", "prev_close") and pd.isna(row["prev_close"]):
         if position == 0 or session == table.first:
             return Unavailable("before_history", f"{symbol}: no session before {day} in the data")
         return Unavailable("missing_previous", f"{symbol}: the session before {day} is missing")
-    if metric in ("pct", "z") and bool(row["coarse"]):
+    flag = {"pct": "coarse", "z": "coarse", "gap": "coarse_gap", "intraday": "coarse_intraday"}
+    if metric in flag and bool(row[flag[metric]]):
+        price = row["close"] if metric in ("pct", "z") else row["open"]
         return Unavailable(
             "coarse_prices",
-            f"{symbol}: prices near {row['close']:.2f} rounded to the cent are too coarse "
+            f"{symbol}: prices near {price:.2f} rounded to the cent are too coarse "
             f"for a reliable move on {day}",
         )
     if metric in ("vol20", "z"):
