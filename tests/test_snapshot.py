@@ -133,3 +133,13 @@ def test_alias_named_file_serves_the_alias(tmp_path: Path) -> None:
     market, _ = MarketData.load(tmp_path, {"SOX": {"symbol": "^SOX"}})
     assert market.has("^SOX")
     assert market.symbols.resolve("SOX").symbol == "^SOX"
+
+
+def test_an_alias_file_beside_its_yahoo_file_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    days = pd.bdate_range("2024-06-03", "2024-06-28")
+    write_csv(tmp_path / "SOX.csv", [f"{d.date()},,,,{100 + i},," for i, d in enumerate(days)])
+    write_csv(tmp_path / "^SOX.csv", [f"{d.date()},,,,{200 + i},," for i, d in enumerate(days)])
+    market, warnings = MarketData.load(tmp_path, {"SOX": {"symbol": "^SOX"}})
+    table = market.table("^SOX")
+    assert table is not None and table.frame["close"].iloc[0] == 200
+    assert any("SOX.csv: ignored" in w for w in warnings)

@@ -134,8 +134,12 @@ class MarketData:
             symbol = stem
             if stem.upper() in alias_book.aliases:
                 symbol = alias_book.aliases[stem.upper()].symbol
-                if symbol in histories:
-                    continue  # the Yahoo-named file wins over an alias-named one
+                if symbol in histories:  # the Yahoo-named file wins over an alias-named one
+                    warnings.append(
+                        f"{history.path}: ignored — {symbol}.csv in the same directory "
+                        f"serves {stem.upper()}"
+                    )
+                    continue
             by_symbol[symbol] = history
         known = set(by_symbol) | set(universe)
         market = cls(by_symbol, SymbolBook.from_config(aliases, known), source)
