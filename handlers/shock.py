@@ -73,13 +73,17 @@ async def shock(
 
 
 def _z_tier(report: ShockReport, config: Mapping[str, Any]) -> str | None:
-    """The tier the subject's |z| reaches by `[shock] z_tiers` in config, if any."""
+    """The tier the subject's own move reaches: by |z| (`[shock] z_tiers`), or by |move|
+    (`[shock] move_tiers`) when z is unavailable (a short history)."""
     z = report.metrics["z"].number
-    if z is None:
+    size, tiers = (abs(z), config.get("z_tiers", {})) if z is not None else (None, {})
+    if z is None and (pct := report.metrics["pct"].number) is not None:
+        size, tiers = abs(pct), config.get("move_tiers", {})
+    if size is None:
         return None
     reached = None
-    for name, threshold in sorted(config.get("z_tiers", {}).items(), key=lambda kv: kv[1]):
-        if abs(z) >= float(threshold) and name in _RANKS:
+    for name, threshold in sorted(tiers.items(), key=lambda kv: kv[1]):
+        if size >= float(threshold) and name in _RANKS:
             reached = name
     return reached
 
@@ -140,7 +144,7 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
         CardField(t("shock_card.z", locale), z_text),
         CardField(t("shock_card.close", locale), levels),
         CardField(
-            t("shock_card.comparison", locale),
+            _comparison_title(report, locale),
             "\n".join(_comparison_line(row, locale) for row in report.rows),
             inline=False,
         ),
@@ -150,7 +154,7 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
             inline=False,
         ),
         CardField(
-            t("shock_card.presets_market", locale),
+            _market_presets_title(report, locale),
             _presets_text(report.fired_on_market, locale),
             inline=False,
         ),
@@ -163,6 +167,30 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
     if notes:
         fields.append(CardField(t("shock_card.notes", locale), notes, inline=False))
     return fields
+
+
+def _window_text(report: ShockReport, locale: Locale) -> str | None:
+    """For a foreign subject: the US sessions its benchmarks cover (None for a US one)."""
+    window = report.market_sessions
+    if len(window) == 1 and window[0] == report.session:
+        return None
+    if len(window) == 0:
+        return t("shock_card.no_us_session", locale)
+    first, last = (format_date(day.date(), locale) for day in (window[0], window[-1]))
+    return t("shock_card.us_window", locale, first=first, last=last, count=len(window))
+
+
+def _comparison_title(report: ShockReport, locale: Locale) -> str:
+    title = t("shock_card.comparison", locale)
+    window = _window_text(report, locale)
+    return f"{title} — {window}" if window else title
+
+
+def _market_presets_title(report: ShockReport, locale: Locale) -> str:
+    window = _window_text(report, locale)
+    if window:
+        return t("shock_card.presets_us_window", locale, window=window)
+    return t("shock_card.presets_market", locale)
 
 
 def _comparison_line(row: ComparisonRow, locale: Locale) -> str:

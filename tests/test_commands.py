@@ -339,3 +339,21 @@ def test_every_parameter_description_exists_in_both_languages() -> None:
             key = f"param.{command.name.replace(' ', '_')}.{param.name}"
             assert has_message(key), key
             assert t(key, "en") == param.description, key
+
+
+async def test_shock_on_a_korean_symbol_compares_with_the_us_sessions_since_its_last_close(
+    harness: Harness, core: Core
+) -> None:
+    card = await harness.run("/shock HYNIX 2025-01-31")
+    fields = {field.name: field.value for field in card.fields}
+    [title] = [name for name in fields if name.startswith("Next to the indices")]
+    assert "US Fri 24 Jan 2025 – Thu 30 Jan 2025 (5 sessions since its previous close)" in title
+    sox = core.market.table("^SOX")
+    assert sox is not None
+    daily = sox.frame["pct"].loc["2025-01-24":"2025-01-30"]  # type: ignore[misc]
+    compounded = ((1 + daily / 100).prod() - 1) * 100
+    assert f"SOX {compounded:.2f} %".replace("-", "−") in fields[title]
+    assert fields[title].splitlines()[0].startswith("HYNIX −9.86 %")
+    [presets] = [value for name, value in fields.items() if name.startswith("US market presets")]
+    assert "deepseek [critical]" in presets
+    assert card.severity is Severity.CRITICAL  # its own −9.86 % (z needs 20 prior moves)

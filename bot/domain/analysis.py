@@ -14,6 +14,7 @@ from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.snapshot import Quote, Resolved, Snapshot
 from bot.domain.symbols import Instrument
+from bot.feeds.calendar import NYSE, session_calendar
 
 BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
 CHART_BEFORE, CHART_AFTER = 50, 10
@@ -47,7 +48,9 @@ class ShockReport:
 
     subject: Instrument
     session: pd.Timestamp
-    snapshot: Snapshot
+    market_sessions: pd.DatetimeIndex
+    """The NYSE sessions the benchmarks cover: the session itself for a US subject; for a
+    Korean one, the US sessions that closed since its previous close (what Seoul reacts to)."""
     quote: Quote
     metrics: dict[str, Resolved]
     rows: list[ComparisonRow]
@@ -79,22 +82,137 @@ class ShockReport:
         return [outcome for outcome in self.fired if outcome not in own]
 
 
+def subject_calendar(market: MarketData, subject: Instrument) -> str:
+    """The exchange calendar of the series that serves the subject."""
+    for symbol in (subject.symbol, subject.proxy):
+        table = market.table(symbol) if symbol else None
+        if table is not None:
+            return table.calendar
+    return NYSE
+
+
 def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeIndex:
-    """Sessions on which both the subject and SOX have a close."""
-    sox = market.symbols.resolve("SOX")
+    """Sessions /shock can explain: a US subject's sessions that SOX also has; all of a
+    foreign subject's own sessions (its benchmarks are the US sessions before it)."""
     own = market.sessions(subject.symbol)
     if subject.proxy and len(own) == 0:
         own = market.sessions(subject.proxy)
-    return own.intersection(market.sessions(sox.symbol))
+    if subject_calendar(market, subject) != NYSE:
+        return own
+    return own.intersection(market.sessions(market.symbols.resolve("SOX").symbol))
+
+
+def _close_bounds(calendar: str, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """UTC close times of each session's previous session and of the session itself."""
+    schedule = session_calendar(calendar).schedule
+    closes = schedule["close"]
+    positions = schedule.index.get_indexer(sessions)
+    ends = closes.iloc[positions].to_numpy()
+    starts = closes.iloc[np.maximum(positions - 1, 0)].to_numpy()
+    return starts, ends
+
+
+def us_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeIndex:
+    """NYSE sessions that closed after `calendar`'s previous close and by its close on `session`."""
+    if calendar == NYSE:
+        return pd.DatetimeIndex([session])
+    starts, ends = _close_bounds(calendar, pd.DatetimeIndex([session]))
+    schedule = session_calendar(NYSE).schedule
+    mask = (schedule["close"].to_numpy() > starts[0]) & (schedule["close"].to_numpy() <= ends[0])
+    return pd.DatetimeIndex(
+        schedule.index[mask].tz_localize(None) if schedule.index.tz else schedule.index[mask]
+    )
+
+
+def window_moves(
+    market: MarketData, instrument: Instrument, calendar: str, sessions: pd.DatetimeIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """An instrument's compounded move (percent) over the NYSE sessions behind each session of
+    `calendar`, and whether a proxy served any of them. For NYSE sessions: the day's move."""
+    if calendar == NYSE:
+        column = market.column(instrument, "pct", sessions)
+        return column.values, column.via_proxy
+    starts, ends = _close_bounds(calendar, sessions)
+    schedule = session_calendar(NYSE).schedule
+    inside = (schedule["close"] > starts.min()) & (schedule["close"] <= ends.max())
+    us_index = pd.DatetimeIndex(schedule.index[inside])
+    close_times = schedule["close"][inside].to_numpy()
+    column = market.column(instrument, "pct", us_index)
+    missing = np.isnan(column.values)
+    logs = np.where(missing, 0.0, np.log1p(np.nan_to_num(column.values) / 100.0))
+    total = np.concatenate(([0.0], np.cumsum(logs)))
+    gaps = np.concatenate(([0], np.cumsum(missing)))
+    proxied = np.concatenate(([0], np.cumsum(column.via_proxy)))
+    first = np.searchsorted(close_times, starts, side="right")
+    last = np.searchsorted(close_times, ends, side="right")
+    valid = (last > first) & (gaps[last] - gaps[first] == 0)
+    values = np.where(valid, np.expm1(total[last] - total[first]) * 100.0, np.nan)
+    return values, (proxied[last] - proxied[first]) > 0
+
+
+def _benchmark_rows(
+    market: MarketData, calendar: str, session: pd.Timestamp, window: pd.DatetimeIndex
+) -> list[ComparisonRow]:
+    instruments = [market.symbols.resolve(name) for name in BENCHMARKS]
+    if len(window) == 1:
+        snapshot = market.snapshot(window[0], "close")
+        sox = snapshot.read(instruments[0], "pct").number
+        return [_row(snapshot, instrument, sox) for instrument in instruments]
+    spans = f"{len(window)} US sessions" if len(window) else "no US session"
+    reason = Unavailable("window", f"the move spans {spans}")
+    rows = []
+    for instrument in instruments:
+        values, via = window_moves(market, instrument, calendar, pd.DatetimeIndex([session]))
+        symbol = instrument.proxy if via[0] and instrument.proxy else instrument.symbol
+        value: float | Unavailable = float(values[0]) if not np.isnan(values[0]) else reason
+        pct = Resolved(instrument, "pct", value, symbol)
+        rows.append(
+            ComparisonRow(
+                pct,
+                Resolved(instrument, "gap", reason, symbol),
+                Resolved(instrument, "z", reason, symbol),
+                None,
+            )
+        )
+    sox = rows[0].pct.number
+    return [ComparisonRow(row.pct, row.gap, row.z, _minus(row.pct.number, sox)) for row in rows]
+
+
+def _minus(value: float | None, other: float | None) -> float | None:
+    return value - other if value is not None and other is not None else None
 
 
 def _row(snapshot: Snapshot, instrument: Instrument, sox: float | None) -> ComparisonRow:
     pct = snapshot.read(instrument, "pct")
-    own = pct.number
-    relative = own - sox if own is not None and sox is not None else None
     return ComparisonRow(
-        pct, snapshot.read(instrument, "gap"), snapshot.read(instrument, "z"), relative
+        pct,
+        snapshot.read(instrument, "gap"),
+        snapshot.read(instrument, "z"),
+        _minus(pct.number, sox),
     )
+
+
+def _window_outcomes(
+    market: MarketData, presets: CompiledRules, window: pd.DatetimeIndex
+) -> list[RuleOutcome]:
+    """Every preset's outcome over the window: a firing (the loudest) wins over a miss."""
+    best: dict[str, RuleOutcome] = {}
+    for day in window:
+        for outcome in presets.evaluate(market.snapshot(day, "close")):
+            held = best.get(outcome.rule.id)
+            louder = (
+                held is None
+                or (outcome.fired and not held.fired)
+                or (
+                    outcome.fired
+                    and held.tier
+                    and outcome.tier
+                    and outcome.tier.rank > held.tier.rank
+                )
+            )
+            if louder:
+                best[outcome.rule.id] = outcome
+    return list(best.values())
 
 
 def analyse_shock(
@@ -105,19 +223,32 @@ def analyse_shock(
     similar_count: int = 3,
 ) -> ShockReport:
     """Build the report for a session the caller already validated."""
-    snapshot = market.snapshot(session, "close")
-    reading = snapshot.read(subject, "pct")
-    quote = snapshot.quote(reading.symbol)
-    if isinstance(quote, Unavailable):
-        raise ValueError(f"no quote for {subject.label} on {session.date()}: {quote}")
-    metrics = {
-        name: snapshot.read(subject, name) for name in ("pct", "gap", "intraday", "z", "vol20")
-    }
-    sox = snapshot.read(market.symbols.resolve("SOX"), "pct").number
-    others = [market.symbols.resolve(name) for name in BENCHMARKS]
-    rows = [_row(snapshot, subject, sox)]
-    rows += [_row(snapshot, inst, sox) for inst in others if inst.key != subject.key]
-    table = market.table(reading.symbol)
+    calendar = subject_calendar(market, subject)
+    names = ("pct", "gap", "intraday", "z", "vol20")
+    if calendar == NYSE:
+        snapshot = market.snapshot(session, "close")
+        metrics = {name: snapshot.read(subject, name) for name in names}
+        found = snapshot.quote(metrics["pct"].symbol)
+    else:
+        moment = pd.Timestamp(session_calendar(calendar).schedule.at[session, "close"])
+        found = market.quote_at(subject.symbol, moment.to_pydatetime(), session)
+        metrics = {
+            name: Resolved(subject, name, found.metric(name), subject.symbol)
+            for name in names
+            if isinstance(found, Quote)
+        }
+    if isinstance(found, Unavailable):
+        raise ValueError(f"no quote for {subject.label} on {session.date()}: {found}")
+    window = us_sessions_between(calendar, session)
+    rows = _benchmark_rows(market, calendar, session, window)
+    own = ComparisonRow(
+        metrics["pct"],
+        metrics["gap"],
+        metrics["z"],
+        _minus(metrics["pct"].number, rows[0].pct.number),
+    )
+    rows = [own, *[row for row in rows if row.pct.instrument.key != subject.key]]
+    table = market.table(metrics["pct"].symbol)
     forward: dict[int, float | None] = {h: None for h in FORWARD_HORIZONS}
     if table is not None and session in table.frame.index:
         for horizon in FORWARD_HORIZONS:
@@ -126,11 +257,11 @@ def analyse_shock(
     return ShockReport(
         subject=subject,
         session=session,
-        snapshot=snapshot,
-        quote=quote,
+        market_sessions=window,
+        quote=found,
         metrics=metrics,
         rows=rows,
-        outcomes=presets.evaluate(snapshot),
+        outcomes=_window_outcomes(market, presets, window),
         similar=similar_sessions(market, subject, session, similar_count),
         forward=forward,
     )
@@ -140,8 +271,10 @@ def similar_sessions(
     market: MarketData, subject: Instrument, session: pd.Timestamp, count: int = 3
 ) -> list[SimilarSession]:
     """The `count` earlier sessions nearest to `session` in (subject, SOX, SPX, COMP, DJI)
-    daily moves — Euclidean distance in percentage points; ties go to the later session.
+    moves — Euclidean distance in percentage points; ties go to the later session. For a
+    foreign subject the benchmarks' moves are those of the US sessions behind each session.
     Only sessions with every one of those moves known are compared."""
+    calendar = subject_calendar(market, subject)
     instruments = [subject] + [
         inst for inst in (market.symbols.resolve(n) for n in BENCHMARKS) if inst.key != subject.key
     ]
@@ -149,8 +282,10 @@ def similar_sessions(
     index = index[index <= session]
     if len(index) < 2:
         return []
-    columns = [market.column(inst, "pct", index) for inst in instruments]
-    matrix = np.column_stack([column.values for column in columns])
+    own = market.column(subject, "pct", index)
+    columns = [(own.values, own.via_proxy)]
+    columns += [window_moves(market, inst, calendar, index) for inst in instruments[1:]]
+    matrix = np.column_stack([values for values, _ in columns])
     target = matrix[-1]
     usable = ~np.isnan(target)
     if not usable[0]:
@@ -165,15 +300,17 @@ def similar_sessions(
     )[:count]
     forward = {h: market.column(subject, f"fwd{h}", index[:-1]).values for h in FORWARD_HORIZONS}
     kept = [
-        (inst, col) for inst, col, keep in zip(instruments, columns, usable, strict=True) if keep
+        (inst, via)
+        for inst, (_, via), keep in zip(instruments, columns, usable, strict=True)
+        if keep
     ]
     return [
         SimilarSession(
             date=pd.Timestamp(index[i]),
             distance=float(distance[i]),
             moves={
-                _label(inst, bool(col.via_proxy[i])): float(value)
-                for (inst, col), value in zip(kept, past[i], strict=True)
+                _label(inst, bool(via[i])): float(value)
+                for (inst, via), value in zip(kept, past[i], strict=True)
             },
             forward={h: None if np.isnan(v[i]) else float(v[i]) for h, v in forward.items()},
         )
