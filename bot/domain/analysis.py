@@ -119,9 +119,7 @@ def us_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeInde
     starts, ends = _close_bounds(calendar, pd.DatetimeIndex([session]))
     schedule = session_calendar(NYSE).schedule
     mask = (schedule["close"].to_numpy() > starts[0]) & (schedule["close"].to_numpy() <= ends[0])
-    return pd.DatetimeIndex(
-        schedule.index[mask].tz_localize(None) if schedule.index.tz else schedule.index[mask]
-    )
+    return pd.DatetimeIndex(schedule.index[mask])  # sessions are tz-naive dates
 
 
 def window_moves(
@@ -271,7 +269,8 @@ def similar_sessions(
     market: MarketData, subject: Instrument, session: pd.Timestamp, count: int = 3
 ) -> list[SimilarSession]:
     """The `count` earlier sessions nearest to `session` in (subject, SOX, SPX, COMP, DJI)
-    moves — Euclidean distance in percentage points; ties go to the later session. For a
+    moves — Euclidean distance in percentage points, closer than a flat day would be; ties
+    go to the later session. For a
     foreign subject the benchmarks' moves are those of the US sessions behind each session.
     Only sessions with every one of those moves known are compared."""
     calendar = subject_calendar(market, subject)
@@ -294,6 +293,8 @@ def similar_sessions(
     complete = ~np.isnan(past).any(axis=1)
     distance = np.sqrt(((past - target[usable]) ** 2).sum(axis=1))
     distance[~complete] = np.inf
+    # A match must be closer than a flat day (all moves 0) would be: otherwise it is not alike.
+    distance[distance >= np.sqrt((target[usable] ** 2).sum())] = np.inf
     order = sorted(
         (i for i in range(len(distance)) if np.isfinite(distance[i])),
         key=lambda i: (distance[i], -i),
