@@ -7,10 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import Core, build_core
 from bot.domain.rules.evaluate import CompiledRules
 from bot.settings import load_settings
+
+# Property tests must not fail on a busy 2-core CI machine because one example ran slowly.
+hypothesis_settings.register_profile("sputnik", deadline=None)
+hypothesis_settings.load_profile("sputnik")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
