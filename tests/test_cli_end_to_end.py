@@ -163,3 +163,32 @@ def test_backtest_bad_input_exits_2_with_a_message(args: tuple[str, ...], messag
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_example_config_loads_and_its_preset_backtests() -> None:
+    env = {**os.environ, "SPUTNIK_CONFIG": str(PROJECT_ROOT / "config.example.toml")}
+    done = subprocess.run(
+        [PYTHON, "-m", "bot", "backtest", "memory_crash", "--from", "2026-01-01", "--json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    firings = json.loads(done.stdout)
+    assert firings and set(firings[0]["moves"]) == {"MU", "SPX"}
+
+
+def test_a_config_named_by_sputnik_config_must_exist() -> None:
+    env = {**os.environ, "SPUTNIK_CONFIG": "/nonexistent/sputnik.toml"}
+    done = subprocess.run(
+        [PYTHON, "-m", "bot", "replay", "2025-01-27"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert "config file not found: /nonexistent/sputnik.toml" in done.stderr

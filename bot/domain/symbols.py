@@ -82,8 +82,9 @@ class SymbolBook:
         upper = name.strip().upper()
         if not quoted and upper in self._aliases:
             return self._aliases[upper]
-        if upper in self._by_symbol:
-            return self._by_symbol[upper]
+        aliased = self._by_symbol.get(upper)
+        if aliased is not None and (aliased.proxy or upper.startswith("^")):
+            return aliased  # an index named by its Yahoo symbol: its alias, with the proxy
         if upper in self._known:
             symbol = self._known[upper]
             return Instrument(symbol, symbol)
