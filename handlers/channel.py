@@ -55,7 +55,8 @@ async def lang(inv: Invocation, language: Annotated[str, "ko or en"]) -> Card:
         raise UserError("error.bad_locale", text=language[:20]) from None
     store = inv.services.store
     if await store.get_channel(inv.channel) is None:
-        await store.upsert_channel(Channel(inv.channel, language=chosen))
+        zone = "Asia/Seoul" if chosen == "ko" else "UTC"
+        await store.upsert_channel(Channel(inv.channel, language=chosen, timezone=zone))
     else:
         await store.set_language(inv.channel, chosen)
     return Card(title=t("lang.title", chosen), severity=Severity.NOTICE, text=t("lang.set", chosen))

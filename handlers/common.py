@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 import pandas as pd
@@ -14,6 +15,7 @@ from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.sessions import SessionError, resolve_session
 from bot.domain.snapshot import Reading, Resolved
 from bot.domain.symbols import Instrument, UnknownSymbolError
+from bot.stores.port import TriggerPolicy, format_duration
 from handlers.base import Invocation, UserError
 
 
@@ -87,6 +89,21 @@ def unavailable_reason(reason: Unavailable, locale: Locale) -> str:
     """Why a figure is missing, in the locale (English detail when no translation exists)."""
     key = f"unavailable_reason.{reason.code}"
     return t(key, locale) if has_message(key) else reason.detail
+
+
+_DURATION_UNITS: Mapping[str, Mapping[str, str]] = {
+    "ko": {"w": "주", "d": "일", "h": "시간", "m": "분", "s": "초"},
+    "en": {"w": "w", "d": "d", "h": "h", "m": "m", "s": "s"},
+}
+
+
+def policy_text(policy: TriggerPolicy, locale: Locale) -> str:
+    """A trigger policy in words: once per session, only once, or a cooldown."""
+    if policy.kind == "cooldown":
+        text = format_duration(policy.cooldown_seconds)
+        duration = text[:-1] + _DURATION_UNITS[locale][text[-1]]
+        return t("policy.cooldown", locale, duration=duration)
+    return t("policy.once" if policy.kind == "once" else "policy.session", locale)
 
 
 def price_decimals(symbol: str) -> int:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from bot.domain.cards import Card, CardField
 from bot.domain.i18n import Locale, has_message, t
-from handlers.base import Command, Invocation, command
+from handlers.base import Command, Invocation, UserError, command
 from handlers.registry import load_registry
 
 
@@ -22,12 +22,12 @@ def _param_description(found: Command, name: str, default: str, locale: Locale) 
 
 @command("help")
 async def help_command(
-    inv: Invocation, *topic: Annotated[str, "A command, e.g. shock or rules test"]
+    inv: Invocation, *command: Annotated[str, "A command, e.g. shock or rules test"]
 ) -> Card:
     """List the commands and what they do."""
     locale = inv.locale
     registry = load_registry()
-    wanted = " ".join(word.lstrip("/") for word in topic).lower()
+    wanted = " ".join(word.lstrip("/") for word in command).lower()
     chosen = [
         c for c in registry if wanted and (c.name == wanted or c.name.startswith(wanted + " "))
     ]
@@ -45,6 +45,10 @@ async def help_command(
                 )
             )
         return Card(title=t("help.command_title", locale, name=wanted), fields=tuple(fields))
+    if wanted:
+        hints = registry.suggest(wanted.split()[0])
+        suggestion = " / ".join(f"/help {name}" for name in hints) if hints else "/help"
+        raise UserError("error.unknown_command", name=wanted[:40], suggestion=suggestion)
     fields = [
         CardField(found.usage, _description(found, locale), inline=False) for found in registry
     ]

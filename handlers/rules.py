@@ -8,9 +8,11 @@ from typing import Annotated
 from bot.domain.backtest import run_backtest
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import format_date, t
+from bot.domain.rules.parser import metric_refs
+from bot.domain.rules.presets import Rule
 from bot.stores.port import Subscription
 from handlers.base import Invocation, UserError, command
-from handlers.common import footer, move, parse_user_rule
+from handlers.common import footer, move, parse_user_rule, policy_text
 from handlers.subscriptions import ensure_channel, parse_policy
 
 _NAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
@@ -28,7 +30,9 @@ async def rules_list(inv: Invocation) -> Card:
     subscriptions = await inv.services.store.list_subscriptions(inv.channel)
     custom = [s for s in subscriptions if s.kind == "alert" and s.expression]
     subscribed = [s.rule_id for s in subscriptions if s.kind == "alert" and not s.expression]
-    custom_lines = "\n".join(f"• {s.rule_id}: `{s.expression}` ({s.policy.text()})" for s in custom)
+    custom_lines = "\n".join(
+        f"• {s.rule_id}: `{s.expression}` ({policy_text(s.policy, locale)})" for s in custom
+    )
     return Card(
         title=t("rules.list_title", locale),
         fields=(
@@ -66,7 +70,13 @@ async def rules_add(
     return Card(
         title=t("rules.added_title", inv.locale),
         severity=Severity.NOTICE,
-        text=t("rules.added", inv.locale, name=name, rule=checked.text, policy=trigger.text()),
+        text=t(
+            "rules.added",
+            inv.locale,
+            name=name,
+            rule=checked.text,
+            policy=policy_text(trigger, inv.locale),
+        ),
     )
 
 
@@ -128,5 +138,17 @@ async def rules_test(
                 inline=False,
             ),
         ),
-        footer=footer(inv, core.market.source, None),
+        footer=footer(
+            inv, t("common.history_source", locale, symbols=", ".join(_symbols(checked))), None
+        ),
     )
+
+
+def _symbols(rule: Rule) -> list[str]:
+    """The Yahoo symbols (and proxies) a rule reads, for the footer's source line."""
+    found: dict[str, None] = {}
+    for ref in metric_refs(rule.tree):
+        for symbol in (ref.instrument.symbol, ref.instrument.proxy):
+            if symbol:
+                found.setdefault(symbol, None)
+    return list(found)

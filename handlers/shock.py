@@ -65,7 +65,7 @@ async def shock(
         title=title,
         severity=_severity(report, z_tier),
         fields=tuple(_fields(report, locale)),
-        text=text or t("shock_card.no_views", locale),
+        text=text or t(_no_views_key(report), locale),
         chart_png=chart,
         chart_name=f"shock-{subject.label}-{session.date()}.png".replace("^", ""),
         footer=footer(inv, _source(report, locale), report.quote.as_of),
@@ -100,13 +100,17 @@ def _severity(report: ShockReport, z_tier: str | None) -> Severity:
 
 
 def _views(inv: Invocation, report: ShockReport, z_tier: str | None) -> list[ExpertView]:
-    """One or two views, both sides where possible — only when there is a shock to explain."""
+    """One or two views, both sides where possible — only when there is a shock to explain:
+    a preset on the symbol, or its own move large enough for a tier (then the market's
+    presets that day, else `[shock] topics`, say what kind of shock it was)."""
     own, market = report.fired_on_subject, report.fired_on_market
-    if not own and not (market and z_tier):
+    if not own and not z_tier:
         return []
     relevant = own or market
     kinds = [outcome.rule.id for outcome in relevant]
     topics = {topic for outcome in relevant for topic in outcome.rule.topics}
+    if not relevant:
+        topics = set(inv.services.core.settings.raw.get("shock", {}).get("topics", []))
     ranked = rank_views(
         inv.services.views,
         shock_kinds=kinds,
@@ -117,6 +121,12 @@ def _views(inv: Invocation, report: ShockReport, z_tier: str | None) -> list[Exp
     # Views that name the symbol itself come first (stable: rank order otherwise).
     ranked.sort(key=lambda view: report.subject.symbol not in view.symbols)
     return balanced_views(ranked, limit=2)
+
+
+def _no_views_key(report: ShockReport) -> str:
+    if report.metrics["pct"].number is None:
+        return "shock_card.no_views_unknown"
+    return "shock_card.no_views"
 
 
 def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
@@ -250,6 +260,8 @@ def _notes(report: ShockReport, locale: Locale) -> str:
 
 def _view_lines(view: ExpertView, locale: Locale) -> str:
     stance = t(f"stance.{view.stance}", locale)
+    if locale == "ko":  # the Korean attribution names the speaker in Korean
+        return f"[{stance}] {view.summary(locale)}\n— {view.attribution(locale)}"
     return f"**{view.speaker}** ({stance}) — {view.summary(locale)}\n— {view.attribution(locale)}"
 
 

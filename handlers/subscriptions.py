@@ -8,11 +8,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cards import Card, Severity
-from bot.domain.i18n import format_date, t
+from bot.domain.i18n import Locale, format_date, t
 from bot.domain.sessions import SessionError, parse_day
 from bot.stores.port import Channel, Subscription, TriggerPolicy
 from handlers.base import Invocation, UserError, command
-from handlers.common import parse_user_rule
+from handlers.common import parse_user_rule, policy_text
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 DEFAULT_DIGEST_TIME = "08:00"
@@ -23,7 +23,8 @@ async def ensure_channel(inv: Invocation) -> None:
     """Create the channel record (with the invocation's language) on first use."""
     store = inv.services.store
     if await store.get_channel(inv.channel) is None:
-        await store.upsert_channel(Channel(inv.channel, language=inv.locale))
+        zone = "Asia/Seoul" if inv.locale == "ko" else "UTC"
+        await store.upsert_channel(Channel(inv.channel, language=inv.locale, timezone=zone))
 
 
 def parse_policy(text: str | None) -> TriggerPolicy:
@@ -34,7 +35,7 @@ def parse_policy(text: str | None) -> TriggerPolicy:
         raise UserError("error.bad_policy", text=(text or "")[:40]) from None
 
 
-def parse_until(text: str | None, today: date) -> date | None:
+def parse_until(text: str | None, today: date, locale: Locale) -> date | None:
     """An optional expiry date (inclusive), not in the past."""
     if text is None:
         return None
@@ -43,7 +44,7 @@ def parse_until(text: str | None, today: date) -> date | None:
     except SessionError:
         raise UserError("error.bad_until", text=text[:40]) from None
     if day < today:
-        raise UserError("error.until_in_past", date=day.isoformat())
+        raise UserError("error.until_in_past", date=format_date(day, locale))
     return day
 
 
@@ -58,7 +59,7 @@ async def subscribe_alerts(
     locale = inv.locale
     presets = inv.services.core.presets
     trigger = parse_policy(policy)
-    expires = parse_until(until, datetime.now(UTC).date())
+    expires = parse_until(until, datetime.now(UTC).date(), locale)
     if rule in presets:
         subscription = Subscription(inv.channel, rule, policy=trigger, expires=expires)
         shown = rule
@@ -82,7 +83,11 @@ async def subscribe_alerts(
         title=t("subscribe.alerts_title", locale),
         severity=Severity.NOTICE,
         text=t(
-            "subscribe.alerts_added", locale, rule=shown, policy=trigger.text(), until=until_text
+            "subscribe.alerts_added",
+            locale,
+            rule=shown,
+            policy=policy_text(trigger, locale),
+            until=until_text,
         ),
     )
 
@@ -101,7 +106,9 @@ async def subscribe_digest(
         raise UserError("error.bad_time", text=at[:20])
     at = f"{int(match.group(1)):02d}:{match.group(2)}"
     channel = await inv.services.store.get_channel(inv.channel)
-    default_zone = channel.timezone if channel else ("Asia/Seoul" if locale == "ko" else "UTC")
+    default_zone = "Asia/Seoul" if locale == "ko" else "UTC"
+    if channel is not None and channel.timezone != "UTC":
+        default_zone = channel.timezone
     name = zone or default_zone
     try:
         ZoneInfo(name)
@@ -138,8 +145,8 @@ async def unsubscribe_alerts(
 async def unsubscribe_digest(inv: Invocation) -> Card:
     """Stop this channel's daily digest."""
     if not await inv.services.store.remove_subscription(inv.channel, "digest", "digest"):
-        raise UserError("error.not_subscribed", name="digest")
+        raise UserError("error.not_subscribed", name=t("subscribe.digest_name", inv.locale))
     return Card(
         title=t("subscribe.removed_title", inv.locale),
-        text=t("subscribe.removed", inv.locale, name="digest"),
+        text=t("subscribe.removed", inv.locale, name=t("subscribe.digest_name", inv.locale)),
     )

@@ -192,3 +192,9 @@ def test_a_config_named_by_sputnik_config_must_exist() -> None:
     )
     assert done.returncode == 2
     assert "config file not found: /nonexistent/sputnik.toml" in done.stderr
+
+
+def test_backtest_over_a_range_with_no_session_exits_2() -> None:
+    done = run_bot("backtest", "deepseek", "--from", "2025-01-20", "--to", "2025-01-20")
+    assert done.returncode == 2
+    assert "no session with data" in done.stderr

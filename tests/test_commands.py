@@ -176,7 +176,7 @@ async def test_rules_add_list_remove(harness: Harness) -> None:
     card = await harness.run("/rules list")
     fields = {field.name: field.value for field in card.fields}
     assert "deepseek: `SOX.pct <= -5 and DJI.pct > 0`" in fields["Built-in presets"]
-    assert "memory_crash: `MU.pct <= -8` (cooldown=1d)" in fields["This channel's own rules"]
+    assert "memory_crash: `MU.pct <= -8` (cooldown 1d" in fields["This channel's own rules"]
     await harness.run("/rules remove memory_crash")
     card = await harness.run("/rules list")
     assert {f.name: f.value for f in card.fields}["This channel's own rules"] == "none"
@@ -347,7 +347,7 @@ async def test_shock_on_a_korean_symbol_compares_with_the_us_sessions_since_its_
     card = await harness.run("/shock HYNIX 2025-01-31")
     fields = {field.name: field.value for field in card.fields}
     [title] = [name for name in fields if name.startswith("Next to the indices")]
-    assert "US Fri 24 Jan 2025 – Thu 30 Jan 2025 (5 sessions since its previous close)" in title
+    assert "US Fri 24 Jan 2025 – Thu 30 Jan 2025 (US sessions since its previous close: 5)" in title
     sox = core.market.table("^SOX")
     assert sox is not None
     daily = sox.frame["pct"].loc["2025-01-24":"2025-01-30"]  # type: ignore[misc]
@@ -357,3 +357,31 @@ async def test_shock_on_a_korean_symbol_compares_with_the_us_sessions_since_its_
     [presets] = [value for name, value in fields.items() if name.startswith("US market presets")]
     assert "deepseek [critical]" in presets
     assert card.severity is Severity.CRITICAL  # its own −9.86 % (z needs 20 prior moves)
+
+
+async def test_korean_replies_name_policies_and_speakers_in_korean(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    card = await harness.run("/subscribe alerts deepseek cooldown=2h")
+    assert "쿨다운 2시간" in card.text and "cooldown" not in card.text
+    card = await harness.run("/shock NVDA 2025-01-27")
+    assert "**" not in card.text and "Kwon Do-hyun" not in card.text
+    card = await harness.run("/unsubscribe digest")
+    assert "일일 요약" in card.text
+
+
+async def test_a_new_korean_channel_gets_seoul_time_for_its_digest(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    await harness.run("/subscribe digest 07:00")
+    [subscription] = await harness.services.store.list_subscriptions(harness.channel)
+    assert subscription.digest_zone == "Asia/Seoul"
+
+
+async def test_help_for_an_unknown_command_says_so(harness: Harness) -> None:
+    card = await harness.run("/help shok")
+    assert card.severity is Severity.ERROR and "/help shock" in card.text
+
+
+async def test_a_large_move_no_preset_explains_still_gets_views(harness: Harness) -> None:
+    card = await harness.run("/shock NVDA 2024-05-23")  # +9.3 % on earnings, no preset
+    assert card.severity is not Severity.INFO
+    assert not card.text.startswith("Not a shock")

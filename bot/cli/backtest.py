@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     except BacktestError as exc:
         where = f" in {args.data}" if args.data else ""
         raise UsageError(f"{exc}{where}") from None
+    if result.sessions_tested == 0:
+        first = start.date() if start is not None else "…"
+        span = f"{first} … {end.date() if end is not None else '…'}"
+        raise UsageError(f"no session with data for the rule's symbols in {span}")
     if args.json:
         print(json.dumps(firings_json(result), ensure_ascii=False, allow_nan=False))
     else:

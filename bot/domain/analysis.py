@@ -326,19 +326,42 @@ def _label(instrument: Instrument, via_proxy: bool) -> str:
 def chart_series(
     market: MarketData, instruments: Sequence[Instrument], session: pd.Timestamp
 ) -> tuple[dict[str, pd.Series], dict[str, str]]:
-    """Closes around the session for a chart, and proxy symbol → the index it stands for."""
+    """Closes around the session on the subject's (first instrument's) sessions, and proxy
+    symbol → the index it stands for. Other markets' closes are the last ones known at each
+    of the subject's closes, so a Korean subject is drawn against what Seoul had seen."""
     series: dict[str, pd.Series] = {}
     notes: dict[str, str] = {}
+    subject = instruments[0]
+    own = _series_symbol(market, subject)
+    table = market.table(own) if own else None
+    if table is None or session not in table.frame.index:
+        return series, notes
+    subject_index = table.frame.index
+    position = int(subject_index.searchsorted(session))
+    window = subject_index[max(0, position - CHART_BEFORE) : position + CHART_AFTER + 1]
+    calendar = subject_calendar(market, subject)
+    _, subject_closes = _close_bounds(calendar, pd.DatetimeIndex(window))
     for instrument in instruments:
-        symbol = instrument.symbol if market.has(instrument.symbol) else instrument.proxy
-        table = market.table(symbol) if symbol else None
-        if symbol is None or table is None or session not in table.frame.index:
+        symbol = _series_symbol(market, instrument)
+        if symbol is None:
             continue
-        position = int(table.frame.index.searchsorted(session))
-        window = table.frame.iloc[max(0, position - CHART_BEFORE) : position + CHART_AFTER + 1]
+        other = market.table(symbol)
+        assert other is not None
+        schedule = session_calendar(other.calendar).schedule
+        closes = other.frame["close"].reindex(schedule.index).to_numpy()
+        known = np.searchsorted(schedule["close"].to_numpy(), subject_closes, side="right") - 1
+        values = np.where(known >= 0, closes[np.maximum(known, 0)], np.nan)
         label = instrument.label
         if symbol != instrument.symbol:
-            label = f"{symbol}"
+            label = symbol
             notes[symbol] = instrument.label
-        series[label] = window["close"]
+        series[label] = pd.Series(values, index=window, dtype=float)
     return series, notes
+
+
+def _series_symbol(market: MarketData, instrument: Instrument) -> str | None:
+    """The instrument's own series if it has one, else its proxy's."""
+    for symbol in (instrument.symbol, instrument.proxy):
+        if symbol and market.has(symbol):
+            return symbol
+    return None

@@ -256,7 +256,7 @@ def _set_session_ticks(
     step = max(1, math.ceil(len(sessions) / 8))
     ticks = set(range(0, len(sessions), step))
     if shock_pos is not None:
-        ticks = {p for p in ticks if abs(p - shock_pos) >= step / 2} | {shock_pos}
+        ticks = {p for p in ticks if abs(p - shock_pos) >= max(2, step / 2)} | {shock_pos}
     ordered = sorted(ticks)
     ax.set_xticks(ordered, [format_short_date(sessions[p].date(), locale) for p in ordered])
     years = sorted({ts.year for ts in sessions})

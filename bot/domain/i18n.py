@@ -113,10 +113,10 @@ def _is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
-def _signed(text: str, value: float, signed: bool) -> str:
+def _signed(text: str, value: float, signed: bool, *, tiny_keeps_sign: bool = False) -> str:
     """Put U+2212 or + in front of an unsigned rendering of ``value``."""
-    if all(ch in "0.," for ch in text):  # rounds to zero: no sign
-        return text
+    if all(ch in "0.," for ch in text) and not (tiny_keeps_sign and value != 0):
+        return text  # exactly zero, or rounds to zero where the direction doesn't matter
     if value < 0:
         return MINUS + text
     return ("+" + text) if signed else text
@@ -156,7 +156,8 @@ def format_pct(
     if _is_missing(value):
         return t("common.na", locale)
     assert value is not None
-    body = _signed(f"{abs(value):,.{decimals}f}", value, signed)
+    # A move's direction matters even when it rounds to zero ("Dow up": +0.00 %).
+    body = _signed(f"{abs(value):,.{decimals}f}", value, signed, tiny_keeps_sign=True)
     return f"{body}%" if locale == "ko" else f"{body} %"
 
 
