@@ -21,6 +21,8 @@ OutboxState = Literal["pending", "parked", "done"]
 
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION_SECONDS = 365 * 86400
+"""The longest duration (cooldown) accepted: 365 days."""
 
 
 class StoreError(Exception):
@@ -46,11 +48,26 @@ def parse_duration(text: str) -> int:
     """Seconds in a duration such as `30m`, `2h`, `1d`, `1h30m` or a bare number of seconds."""
     cleaned = text.strip().lower()
     if cleaned.isdigit():
-        return int(cleaned)
-    parts = _DURATION_PART.findall(cleaned)
-    if not parts or _DURATION_PART.sub("", cleaned).strip():
-        raise ValueError(f"not a duration: {text!r} (try 30m, 2h or 1d)")
-    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+        parts = [(cleaned, "s")]
+    else:
+        parts = _DURATION_PART.findall(cleaned)
+        if not parts or _DURATION_PART.sub("", cleaned).strip():
+            raise ValueError(f"not a duration: {text!r} (try 30m, 2h or 1d)")
+    if any(len(number.lstrip("0")) > 12 for number, _ in parts):
+        check_duration(MAX_DURATION_SECONDS + 1, text)  # too many digits to be sensible
+    seconds = sum(int(number) * _UNIT_SECONDS[unit] for number, unit in parts)
+    check_duration(seconds, text)
+    return seconds
+
+
+def check_duration(seconds: int, text: str | None = None) -> None:
+    """Refuse a duration over 365 days (`MAX_DURATION_SECONDS`) with a clear ValueError."""
+    if seconds > MAX_DURATION_SECONDS:
+        short = None if text is None else text.strip()
+        if short is not None and len(short) > 24:
+            short = short[:20] + "..."
+        shown = repr(short) if short is not None else f"of {seconds} s"
+        raise ValueError(f"duration {shown} is longer than 365 days")
 
 
 def format_duration(seconds: int) -> str:
@@ -109,6 +126,8 @@ class TriggerPolicy:
     def __post_init__(self) -> None:
         if self.kind == "cooldown" and self.cooldown_seconds <= 0:
             raise ValueError("a cooldown needs a positive duration")
+        if self.cooldown_seconds > MAX_DURATION_SECONDS:
+            raise ValueError("a cooldown can be at most 365 days")
 
     @classmethod
     def parse(cls, text: str) -> TriggerPolicy:

@@ -81,3 +81,22 @@ end
 redis.call('HSET', errors, id, cjson.encode({attempts = attempts, last_error = ARGV[5]}))
 return {'pending', attempts}
 """
+
+ADD_SUBSCRIPTION = r"""
+-- ARGV: prefix, kind, rule_id, channel_key, subscription_json
+-- Returns 0 if the channel is unknown, else 1. Replacing an alert subscription with another
+-- policy or expression forgets its trigger state (the new subscription starts afresh).
+local p, kind, rule, ckey, text = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+if redis.call('EXISTS', p .. 'channel:' .. ckey) == 0 then return 0 end
+local rkey = p .. 'rule:' .. kind .. ':' .. rule
+local old = redis.call('HGET', rkey, ckey)
+if old and kind == 'alert' then
+  local before, after = cjson.decode(old), cjson.decode(text)
+  if before['p'] ~= after['p'] or before['e'] ~= after['e'] then
+    redis.call('HDEL', p .. 'trigger:' .. rule, ckey)
+  end
+end
+redis.call('HSET', rkey, ckey, text)
+redis.call('SADD', p .. 'chsubs:' .. ckey, kind .. '|' .. rule)
+return 1
+"""

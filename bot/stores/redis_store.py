@@ -98,6 +98,7 @@ class RedisStore:
         self._claim = self._redis.register_script(redis_lua.CLAIM)
         self._observe = self._redis.register_script(redis_lua.OBSERVE_FALSE)
         self._fail = self._redis.register_script(redis_lua.MARK_FAILED)
+        self._add_sub = self._redis.register_script(redis_lua.ADD_SUBSCRIPTION)
         try:
             await self._redis.ping()
             await self._ensure_group()
@@ -179,11 +180,9 @@ class RedisStore:
     async def add_subscription(self, subscription: Subscription) -> None:
         """Create or replace (channel, kind, rule_id); the channel must exist."""
         s = subscription
-        await self._require_channel(s.channel)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.k("rule", s.kind, s.rule_id), s.channel.key, sub_json(s))
-            pipe.sadd(self.k("chsubs", s.channel.key), f"{s.kind}|{s.rule_id}")
-            await pipe.execute()
+        args = [self.prefix, s.kind, s.rule_id, s.channel.key, sub_json(s)]
+        if not await self._add_sub(keys=[], args=args):
+            raise StoreError(f"unknown channel {s.channel.key}")
 
     @_translated
     async def remove_subscription(
@@ -193,7 +192,9 @@ class RedisStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hdel(self.k("rule", kind, rule_id), ref.key)
             pipe.srem(self.k("chsubs", ref.key), f"{kind}|{rule_id}")
-            removed, _ = await pipe.execute()
+            if kind == "alert":  # a later subscription starts afresh (a new `once` fires)
+                pipe.hdel(self.k("trigger", rule_id), ref.key)
+            removed, *_ = await pipe.execute()
         return bool(removed)
 
     @_translated

@@ -76,6 +76,13 @@ def _item_from_row(row: sqlite3.Row) -> OutboxItem:
     )
 
 
+def _forget_trigger_state(c: sqlite3.Connection, rule_id: str, channel_key: str) -> None:
+    """A new or removed subscription starts from scratch (a fresh `once` fires again)."""
+    c.execute(
+        "DELETE FROM trigger_state WHERE rule_id = ? AND channel_key = ?", (rule_id, channel_key)
+    )
+
+
 class SqliteStore:
     """Store on one SQLite file."""
 
@@ -160,9 +167,16 @@ class SqliteStore:
             int(channel.active),
             channel.inactive_reason,
         )
-        await self._tx(
-            lambda c: c.execute("INSERT OR REPLACE INTO channels VALUES (?,?,?,?,?,?,?,?)", row)
+        # An upsert, never INSERT OR REPLACE: a replaced row would cascade-delete the
+        # channel's subscriptions.
+        sql = (
+            "INSERT INTO channels VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
+            " platform = excluded.platform, workspace_id = excluded.workspace_id,"
+            " channel_id = excluded.channel_id, language = excluded.language,"
+            " timezone = excluded.timezone, active = excluded.active,"
+            " inactive_reason = excluded.inactive_reason"
         )
+        await self._tx(lambda c: c.execute(sql, row))
 
     async def get_channel(self, ref: ChannelRef) -> Channel | None:
         """The channel, or None."""
@@ -217,7 +231,25 @@ class SqliteStore:
                 is None
             ):
                 raise StoreError(f"unknown channel {s.channel.key}")
-            c.execute("INSERT OR REPLACE INTO subscriptions VALUES (?,?,?,?,?,?,?,?)", row)
+            before = c.execute(
+                "SELECT policy, expression FROM subscriptions"
+                " WHERE channel_key = ? AND kind = ? AND rule_id = ?",
+                (s.channel.key, s.kind, s.rule_id),
+            ).fetchone()
+            if (
+                s.kind == "alert"
+                and before is not None
+                and (before["policy"], before["expression"]) != (s.policy.text(), s.expression)
+            ):
+                _forget_trigger_state(c, s.rule_id, s.channel.key)
+            c.execute(
+                "INSERT INTO subscriptions VALUES (?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(channel_key, kind, rule_id) DO UPDATE SET"
+                " expression = excluded.expression, policy = excluded.policy,"
+                " expires = excluded.expires, digest_time = excluded.digest_time,"
+                " digest_zone = excluded.digest_zone",
+                row,
+            )
 
         await self._tx(add)
 
@@ -226,8 +258,14 @@ class SqliteStore:
     ) -> bool:
         """Remove one subscription; False if there was none."""
         sql = "DELETE FROM subscriptions WHERE channel_key = ? AND kind = ? AND rule_id = ?"
-        count = await self._tx(lambda c: c.execute(sql, (ref.key, kind, rule_id)).rowcount)
-        return count > 0
+
+        def remove(c: sqlite3.Connection) -> int:
+            count: int = c.execute(sql, (ref.key, kind, rule_id)).rowcount
+            if kind == "alert":
+                _forget_trigger_state(c, rule_id, ref.key)
+            return count
+
+        return await self._tx(remove) > 0
 
     async def list_subscriptions(self, ref: ChannelRef) -> list[Subscription]:
         """A channel's subscriptions, sorted by (kind, rule_id)."""
