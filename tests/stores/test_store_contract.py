@@ -231,3 +231,43 @@ async def test_everything_survives_closing_and_reopening_the_store(store_url: st
         assert not await fires(again, sub, event(at=T0 + timedelta(minutes=1)))
     finally:
         await again.close()
+
+
+async def test_resaving_a_channel_keeps_its_subscriptions_and_trigger_state(store: Store) -> None:
+    sub = await subscribe(store, policy="once")
+    digest = Subscription(ALPHA, "daily", kind="digest", digest_time="08:30")
+    await store.add_subscription(digest)
+    assert await fires(store, sub, event())
+    await store.deactivate(ALPHA, "kicked")
+    await store.upsert_channel(Channel(ALPHA, language="en", timezone="America/New_York"))
+    assert await store.get_channel(ALPHA) == Channel(ALPHA, "en", "America/New_York", True, None)
+    assert await store.list_subscriptions(ALPHA) == [sub, digest]
+    assert await store.recipients("deepseek", now=T0) == [sub]
+    assert not await fires(store, sub, event(DAY2, at=T0 + timedelta(days=1))), "still `once`"
+
+
+async def test_unsubscribing_forgets_the_trigger_state_so_a_fresh_once_fires_again(
+    store: Store,
+) -> None:
+    sub = await subscribe(store, policy="once")
+    assert await fires(store, sub, event())
+    assert await store.remove_subscription(ALPHA, "alert", "deepseek")
+    again = Subscription(ALPHA, "deepseek", policy=TriggerPolicy.parse("once"))
+    await store.add_subscription(again)
+    assert await fires(store, again, event(DAY2, at=T0 + timedelta(days=1)))
+    assert not await fires(store, again, event(DAY2, at=T0 + timedelta(days=1, minutes=1)))
+
+
+async def test_replacing_a_subscription_with_another_policy_starts_afresh(store: Store) -> None:
+    sub = await subscribe(store, policy="once")
+    assert await fires(store, sub, event())
+    same = Subscription(ALPHA, "deepseek", policy=TriggerPolicy.parse("once"), expires=DAY2)
+    await store.add_subscription(same)
+    assert not await fires(store, same, event(at=T0 + timedelta(minutes=1))), "same policy: kept"
+    cooldown = Subscription(ALPHA, "deepseek", policy=TriggerPolicy.parse("cooldown=30m"))
+    await store.add_subscription(cooldown)
+    assert await fires(store, cooldown, event(at=T0 + timedelta(minutes=2)))
+    # A digest of the same name is another subscription: removing it keeps the alert's state.
+    await store.add_subscription(Subscription(ALPHA, "deepseek", kind="digest", digest_time="8:00"))
+    assert await store.remove_subscription(ALPHA, "digest", "deepseek")
+    assert not await fires(store, cooldown, event(at=T0 + timedelta(hours=1)))

@@ -41,6 +41,25 @@ def test_nonsense_trigger_policy_is_refused(text: str) -> None:
         TriggerPolicy.parse(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cooldown=99999999999d",
+        "cooldown=366d",
+        "cooldown=53w",
+        "cooldown=365d1s",
+        "cooldown=" + "9" * 5000,
+    ],
+)
+def test_cooldown_over_365_days_is_refused_with_a_clear_message(text: str) -> None:
+    with pytest.raises(ValueError, match="longer than 365 days"):
+        TriggerPolicy.parse(text)
+    with pytest.raises(ValueError, match="365 days"):
+        TriggerPolicy("cooldown", 365 * 86400 + 1)
+    assert TriggerPolicy.parse("cooldown=365d") == TriggerPolicy("cooldown", 365 * 86400)
+    assert parse_duration("52w") == 52 * 604800
+
+
 @given(st.integers(min_value=1, max_value=10**7))
 def test_trigger_policy_text_reads_back_as_the_same_policy(seconds: int) -> None:
     policy = TriggerPolicy("cooldown", seconds)
