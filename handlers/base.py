@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from bot.domain.cards import Card
-from bot.domain.i18n import Locale
+from bot.domain.i18n import Locale, has_message, t
 
 if TYPE_CHECKING:
     from bot.app import Core
@@ -75,6 +75,11 @@ class Param:
     description: str
     default: Any = None
 
+    def label(self, locale: Locale = "en") -> str:
+        """The placeholder in usage lines: `SYMBOL` / `종목`."""
+        key = f"param_name.{self.name}"
+        return t(key, locale) if has_message(key) else self.name.upper()
+
 
 @dataclass(frozen=True)
 class Command:
@@ -86,12 +91,11 @@ class Command:
     description: str
     admin_only: bool
 
-    @property
-    def usage(self) -> str:
-        """`/shock SYMBOL [DATE]`-style usage line."""
+    def usage(self, locale: Locale = "en") -> str:
+        """`/shock SYMBOL [DATE]` (Korean: `/shock 종목 [날짜]`)."""
         parts = [f"/{self.name}"]
         for param in self.params:
-            label = param.name.upper() + ("…" if param.variadic else "")
+            label = param.label(locale) + ("…" if param.variadic else "")
             parts.append(label if param.required else f"[{label}]")
         return " ".join(parts)
 

@@ -41,7 +41,9 @@ async def help_command(
             )
             fields.append(
                 CardField(
-                    found.usage, f"{_description(found, locale)}\n{params}".strip(), inline=False
+                    found.usage(locale),
+                    f"{_description(found, locale)}\n{params}".strip(),
+                    inline=False,
                 )
             )
         return Card(title=t("help.command_title", locale, name=wanted), fields=tuple(fields))
@@ -50,6 +52,7 @@ async def help_command(
         suggestion = " / ".join(f"/help {name}" for name in hints) if hints else "/help"
         raise UserError("error.unknown_command", name=wanted[:40], suggestion=suggestion)
     fields = [
-        CardField(found.usage, _description(found, locale), inline=False) for found in registry
+        CardField(found.usage(locale), _description(found, locale), inline=False)
+        for found in registry
     ]
     return Card(title=t("help.title", locale), text=t("help.intro", locale), fields=tuple(fields))

@@ -101,7 +101,7 @@ def split_command(text: str) -> list[str]:
         raise UserError("error.unbalanced_quotes") from None
 
 
-def bind_arguments(command: Command, words: Sequence[str]) -> dict[str, Any]:
+def bind_arguments(command: Command, words: Sequence[str], locale: Locale = "en") -> dict[str, Any]:
     """Positional words and `name=value` words → keyword arguments, checked."""
     names = {param.name: param for param in command.params}
     values: dict[str, Any] = {}
@@ -119,11 +119,17 @@ def bind_arguments(command: Command, words: Sequence[str]) -> dict[str, Any]:
         elif param.name not in values and positional:
             values[param.name] = positional.pop(0)
     if positional:
-        raise UserError("error.too_many_arguments", usage=command.usage, extra=" ".join(positional))
+        raise UserError(
+            "error.too_many_arguments", usage=command.usage(locale), extra=" ".join(positional)
+        )
     for param in command.params:
         value = values.get(param.name)
         if param.required and (value is None or value == () or value == ""):
-            raise UserError("error.missing_argument", name=param.name.upper(), usage=command.usage)
+            raise UserError(
+                "error.missing_argument",
+                name=param.label(locale),
+                usage=command.usage(locale),
+            )
         for item in value if isinstance(value, tuple) else (value,):
             if isinstance(item, str) and len(item) > MAX_ARGUMENT_LENGTH:
                 raise UserError(
@@ -142,7 +148,7 @@ def bind_arguments(command: Command, words: Sequence[str]) -> dict[str, Any]:
 async def invoke(command: Command, invocation: Invocation, words: Sequence[str]) -> Card:
     """Run a command; user errors become friendly cards, bugs a logged reference."""
     try:
-        checked = bind_arguments(command, words)
+        checked = bind_arguments(command, words, invocation.locale)
         if command.admin_only and not invocation.can_admin:
             raise UserError("error.permission_denied")
         variadic = [p.name for p in command.params if p.variadic]
@@ -195,7 +201,7 @@ async def dispatch_text(registry: CommandRegistry, invocation: Invocation, text:
         return error_card(locale, "error.unknown_command", name="", suggestion="/help")
     found = registry.match(words)
     if found is None and (members := registry.group(words[0])):
-        usages = " · ".join(member.usage for member in members)
+        usages = " · ".join(member.usage(locale) for member in members)
         return error_card(locale, "error.choose_subcommand", usages=usages)
     if found is None:
         hints = registry.suggest(words[0])
