@@ -22,6 +22,8 @@ class DeliveryReport:
     delivered: int = 0
     failed: int = 0
     parked: int = 0
+    skipped: int = 0
+    """Leased items not sent because another worker had taken them over meanwhile."""
 
 
 def describe_error(exc: BaseException) -> str:
@@ -34,10 +36,21 @@ async def _deliver_one(
     store: Store,
     sinks: Mapping[str, ChatSink],
     item: OutboxItem,
+    worker_id: str,
     *,
     timeout: float,
     max_attempts: int,
 ) -> str:
+    # The send starts on a fresh lease and ends (timeout < lease) before it can run out, so
+    # no other worker sends the item meanwhile.
+    try:
+        renewed = await store.renew(item, worker_id)
+    except StoreUnavailable as exc:
+        log.warning("could not renew the lease of %s (%s); not sending it now", item.id, exc)
+        return "skipped"
+    if not renewed:
+        log.warning("lease of %s ran out and another worker took it over; not sending", item.id)
+        return "skipped"
     sink = sinks.get(item.channel.platform)
     try:
         if sink is None:
@@ -82,23 +95,39 @@ async def deliver_outbox(
     timeout: float = 30.0,
     concurrency: int = 16,
 ) -> DeliveryReport:
-    """One round: lease up to `limit` items and deliver them; a failing sink is isolated."""
-    items = await store.lease(worker_id, limit=limit, lease_seconds=lease_seconds)
-    gate = asyncio.Semaphore(concurrency)
+    """One round: lease up to `min(limit, concurrency)` items and send them all at once.
 
-    async def run(item: OutboxItem) -> str:
-        async with gate:
-            return await _deliver_one(
-                store, sinks, item, timeout=timeout, max_attempts=max_attempts
-            )
-
-    outcomes = await asyncio.gather(*(run(item) for item in items))
+    No item waits for a free slot while its lease runs: each lease is renewed right before
+    its send, and a send (bounded by `timeout`, which must be shorter than `lease_seconds`)
+    ends before the renewed lease can run out. A failing sink is isolated.
+    """
+    check_timing(timeout, lease_seconds)
+    batch = max(1, min(limit, concurrency))
+    items = await store.lease(
+        worker_id, limit=batch, lease_seconds=lease_seconds, max_attempts=max_attempts
+    )
+    outcomes = await asyncio.gather(
+        *(
+            _deliver_one(store, sinks, item, worker_id, timeout=timeout, max_attempts=max_attempts)
+            for item in items
+        )
+    )
     return DeliveryReport(
         leased=len(items),
         delivered=outcomes.count("delivered"),
         failed=outcomes.count("failed"),
         parked=outcomes.count("parked"),
+        skipped=outcomes.count("skipped"),
     )
+
+
+def check_timing(timeout: float, lease_seconds: float) -> None:
+    """A send must end before its lease can run out, or another worker could send it too."""
+    if not 0 < timeout < lease_seconds:
+        raise ValueError(
+            f"delivery timeout ({timeout:g}s) must be positive and shorter than the lease"
+            f" ({lease_seconds:g}s)"
+        )
 
 
 async def run_delivery_worker(
@@ -110,13 +139,22 @@ async def run_delivery_worker(
     idle_seconds: float = 1.0,
     lease_seconds: float = 60.0,
     max_attempts: int = 5,
+    timeout: float = 30.0,
+    concurrency: int = 16,
 ) -> None:
     """Deliver until `stop` is set; a store outage is logged and waited out with back-off."""
+    check_timing(timeout, lease_seconds)
     backoff = idle_seconds
     while not stop.is_set():
         try:
             report = await deliver_outbox(
-                store, sinks, worker_id, lease_seconds=lease_seconds, max_attempts=max_attempts
+                store,
+                sinks,
+                worker_id,
+                lease_seconds=lease_seconds,
+                max_attempts=max_attempts,
+                timeout=timeout,
+                concurrency=concurrency,
             )
             backoff = idle_seconds
             if report.leased:

@@ -198,6 +198,12 @@ def idempotency_key(alert_id: str, channel: ChannelRef) -> str:
     return digest.hexdigest()
 
 
+def died_error(deaths: int, last_error: str | None = None) -> str:
+    """The last error of an item parked because its workers kept dying while delivering it."""
+    text = f"worker died {deaths} times while delivering"
+    return f"{text} (last error: {last_error})" if last_error else text
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """One delivery of one alert to one channel."""
@@ -264,12 +270,26 @@ class Store(Protocol):
         """Record that the rule's condition is false for these channels (re-arms cooldowns)."""
 
     async def lease(
-        self, worker_id: str, limit: int = 100, lease_seconds: float = 60.0
+        self,
+        worker_id: str,
+        limit: int = 100,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
     ) -> list[OutboxItem]:
         """Items to deliver: new ones, and ones leased more than `lease_seconds` ago.
 
         Every worker should use the same lease duration; an item whose lease ran out (its
-        worker died, or its delivery failed) is taken over by the next `lease` call.
+        worker died, or its delivery failed) is taken over by the next `lease` call. Every
+        lease counts: an item already leased `max_attempts` times (a poison item whose
+        workers keep dying) is parked instead, with last error "worker died N times while
+        delivering".
+        """
+
+    async def renew(self, item: OutboxItem, worker_id: str) -> bool:
+        """Restart the lease of an item `worker_id` holds, right before sending it.
+
+        False (send nothing) if another worker has taken the item over or it is no longer
+        pending; a renewed lease is valid for the full `lease_seconds` again.
         """
 
     async def mark_delivered(self, item: OutboxItem) -> None:

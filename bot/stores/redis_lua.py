@@ -100,3 +100,54 @@ redis.call('HSET', rkey, ckey, text)
 redis.call('SADD', p .. 'chsubs:' .. ckey, kind .. '|' .. rule)
 return 1
 """
+
+TAKE_OVER = r"""
+-- ARGV: prefix, group, consumer, min_idle_ms, count, max_attempts
+-- XAUTOCLAIMs entries whose lease ran out. XAUTOCLAIM counts every delivery, so an entry
+-- delivered more than max_attempts times (its workers keep dying, which records no failure)
+-- is parked instead. Returns the claimed entries still to deliver: {id, {field, value...}}...
+local p, group, me, max = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[6])
+local stream, errors = p .. 'outbox', p .. 'outbox:errors'
+local reply = redis.call('XAUTOCLAIM', stream, group, me, ARGV[4], '0-0', 'COUNT', ARGV[5])
+local out = {}
+for _, entry in ipairs(reply[2]) do
+  local id, fields = entry[1], entry[2]
+  if fields and #fields > 0 then
+    local deliveries = redis.call('XPENDING', stream, group, id, id, 1)[1][4]
+    if deliveries > max then
+      local item = {}
+      for i = 1, #fields, 2 do item[fields[i]] = fields[i + 1] end
+      local failed, last = 0, nil
+      local seen = redis.call('HGET', errors, id)
+      if seen then
+        local failure = cjson.decode(seen)
+        failed, last = failure['attempts'], failure['last_error']
+      end
+      local leases = deliveries - 1
+      local died = string.format('%d', leases - failed)
+      local text = 'worker died ' .. died .. ' times while delivering'
+      if last then text = text .. ' (last error: ' .. last .. ')' end
+      item['attempts'] = leases
+      item['last_error'] = text
+      redis.call('HSET', p .. 'outbox:parked', id, cjson.encode(item))
+      redis.call('HDEL', errors, id)
+      redis.call('XACK', stream, group, id)
+      redis.call('XDEL', stream, id)
+    else
+      out[#out + 1] = entry
+    end
+  end
+end
+return out
+"""
+
+RENEW = r"""
+-- ARGV: prefix, group, consumer, entry_id
+-- Resets the entry's idle time (its lease) if the consumer still owns it: 1, else 0.
+-- XCLAIM ... JUSTID does not count as a delivery.
+local stream, group, me, id = ARGV[1] .. 'outbox', ARGV[2], ARGV[3], ARGV[4]
+local pending = redis.call('XPENDING', stream, group, id, id, 1)
+if #pending == 0 or pending[1][2] ~= me then return 0 end
+redis.call('XCLAIM', stream, group, me, 0, id, 'JUSTID')
+return 1
+"""

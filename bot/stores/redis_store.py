@@ -99,6 +99,8 @@ class RedisStore:
         self._observe = self._redis.register_script(redis_lua.OBSERVE_FALSE)
         self._fail = self._redis.register_script(redis_lua.MARK_FAILED)
         self._add_sub = self._redis.register_script(redis_lua.ADD_SUBSCRIPTION)
+        self._take_over = self._redis.register_script(redis_lua.TAKE_OVER)
+        self._renew = self._redis.register_script(redis_lua.RENEW)
         try:
             await self._redis.ping()
             await self._ensure_group()
@@ -300,21 +302,38 @@ class RedisStore:
 
     @_translated
     async def lease(
-        self, worker_id: str, limit: int = 100, lease_seconds: float = 60.0
+        self,
+        worker_id: str,
+        limit: int = 100,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
     ) -> list[OutboxItem]:
-        """Take over entries idle longer than the lease, then read new ones."""
+        """Take over entries idle longer than the lease (parking poison ones), then new ones."""
         entries: list[Any] = []
+        args = [self.prefix, GROUP, worker_id, int(lease_seconds * 1000), limit, max_attempts]
         try:
-            reply = await self.redis.xautoclaim(
-                self.stream, GROUP, worker_id, int(lease_seconds * 1000), "0-0", count=limit
-            )
-            entries = [entry for entry in reply[1] if entry and entry[1]]
+            reply = await self._take_over(keys=[], args=args)
+            entries = [
+                (entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+                for entry_id, flat in reply
+            ]
         except rexc.ResponseError as exc:
             if "NOGROUP" not in str(exc):
                 raise
         if len(entries) < limit:
             entries += await self._read_group(worker_id, limit - len(entries))
         return await self._items(entries)
+
+    @_translated
+    async def renew(self, item: OutboxItem, worker_id: str) -> bool:
+        """Reset the entry's idle time if `worker_id` still owns it (XCLAIM JUSTID)."""
+        try:
+            renewed = await self._renew(keys=[], args=[self.prefix, GROUP, worker_id, item.id])
+        except rexc.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            return False
+        return bool(renewed)
 
     async def _items(self, entries: list[Any], state: str = "pending") -> list[OutboxItem]:
         if not entries:

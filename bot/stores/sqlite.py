@@ -27,6 +27,7 @@ from bot.stores.port import (
     Subscription,
     SubscriptionKind,
     TriggerPolicy,
+    died_error,
     idempotency_key,
     redact_url,
 )
@@ -38,7 +39,8 @@ _CHUNK = 400  # pairs per lookup query (SQLite binds at most 32,766 parameters)
 
 _OUTBOX_SELECT = (
     "SELECT o.id, o.idempotency_key, o.channel_key, a.rule_id, o.alert_id, a.payload,"
-    " o.attempts, o.last_error, o.state FROM outbox o JOIN alerts a ON a.alert_id = o.alert_id"
+    " o.attempts, o.last_error, o.state, o.leases"
+    " FROM outbox o JOIN alerts a ON a.alert_id = o.alert_id"
 )
 
 
@@ -393,9 +395,16 @@ class SqliteStore:
         await self._tx(rearm)
 
     async def lease(
-        self, worker_id: str, limit: int = 100, lease_seconds: float = 60.0
+        self,
+        worker_id: str,
+        limit: int = 100,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
     ) -> list[OutboxItem]:
-        """Lease new rows, and rows leased longer than `lease_seconds` ago (dead or failed)."""
+        """Lease new rows, and rows leased longer than `lease_seconds` ago (dead or failed).
+
+        A row already leased `max_attempts` times is parked instead (its workers keep dying).
+        """
 
         def take(c: sqlite3.Connection) -> list[sqlite3.Row]:
             now = time.time()
@@ -404,13 +413,35 @@ class SqliteStore:
                 " ORDER BY o.id LIMIT ?",
                 (now - lease_seconds, limit),
             ).fetchall()
+            poison = [row for row in rows if row["leases"] >= max_attempts]
             c.executemany(
-                "UPDATE outbox SET leased_by = ?, leased_at = ? WHERE id = ?",
-                [(worker_id, now, row["id"]) for row in rows],
+                "UPDATE outbox SET state = 'parked', attempts = ?, last_error = ?,"
+                " leased_by = NULL WHERE id = ?",
+                [
+                    (
+                        row["leases"],
+                        died_error(row["leases"] - row["attempts"], row["last_error"]),
+                        row["id"],
+                    )
+                    for row in poison
+                ],
             )
-            return rows
+            live = [row for row in rows if row["leases"] < max_attempts]
+            c.executemany(
+                "UPDATE outbox SET leased_by = ?, leased_at = ?, leases = leases + 1 WHERE id = ?",
+                [(worker_id, now, row["id"]) for row in live],
+            )
+            return live
 
         return [_item_from_row(row) for row in await self._tx(take)]
+
+    async def renew(self, item: OutboxItem, worker_id: str) -> bool:
+        """Restart the lease if `worker_id` still holds the pending row."""
+        sql = "UPDATE outbox SET leased_at = ? WHERE id = ? AND leased_by = ? AND state = 'pending'"
+        count = await self._tx(
+            lambda c: c.execute(sql, (time.time(), int(item.id), worker_id)).rowcount
+        )
+        return bool(count)
 
     async def mark_delivered(self, item: OutboxItem) -> None:
         """The platform accepted the item."""

@@ -59,6 +59,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_pending ON outbox (state, leased_at);
     CREATE INDEX outbox_by_channel ON outbox (channel_key, id);
     """,
+    # 2: how often each outbox row was leased (a worker that dies mid-send records no failure)
+    """
+    ALTER TABLE outbox ADD COLUMN leases INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

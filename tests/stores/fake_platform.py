@@ -21,6 +21,11 @@ class FakePlatform:
 
     messages: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
+    """POSTs received, resends included (`messages` holds what was kept, deduplicated)."""
+    nonces_posted: list[str] = field(default_factory=list)
+    """The nonce of every POST, in arrival order, resends included."""
+    delay: float = 0.0
+    """Seconds each POST takes before it is answered (a slow platform)."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _release: asyncio.Event | None = None
     _keep_held: bool = True
@@ -46,6 +51,9 @@ class FakePlatform:
         self.requests += 1
         channel_id = request.match_info["channel_id"]
         body = await request.json()
+        self.nonces_posted.append(body["nonce"])
+        if self.delay:
+            await asyncio.sleep(self.delay)
         for message in self.messages:
             if message["channel_id"] == channel_id and message["nonce"] == body["nonce"]:
                 return web.json_response(message)

@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from bot.stores import open_store
 from bot.stores.port import AlertEvent, ChannelRef, Subscription
@@ -16,18 +16,23 @@ from tests.stores.fake_platform import HttpSink
 RACE_CHANNEL = ChannelRef("discord", "guild", "race")
 
 
-def race_events(count: int) -> list[AlertEvent]:
-    """`count` distinct firings both racers try to claim."""
-    fired = datetime(2025, 1, 27, 15, 0, tzinfo=UTC)
+def race_events(count: int, racer: int) -> list[AlertEvent]:
+    """`count` firings (one per rule) as racer `racer` sees them.
+
+    Like real processes, each racer fires at its own time, so the racers' alert ids and
+    idempotency keys differ: only the atomic claim (trigger state), not a UNIQUE key, can
+    stop both from winning.
+    """
+    fired = datetime(2025, 1, 27, 15, 0, tzinfo=UTC) + timedelta(milliseconds=racer)
     return [
         AlertEvent(f"rule{n}", date(2025, 1, 27), 1, "shock", fired, {"n": n}) for n in range(count)
     ]
 
 
-async def claim(url: str, count: int, start_at: float) -> None:
+async def claim(url: str, count: int, start_at: float, racer: int) -> None:
     """Claim every race event for the race channel, starting at `start_at`; print wins."""
     store = await open_store(url)
-    events = race_events(count)
+    events = race_events(count, racer)
     await asyncio.sleep(max(0.0, start_at - time.time()))
     won = []
     for event in events:
@@ -38,11 +43,18 @@ async def claim(url: str, count: int, start_at: float) -> None:
     print(json.dumps(won))
 
 
-async def deliver(url: str, platform_url: str, worker_id: str) -> None:
+async def deliver(url: str, platform_url: str, worker_id: str, max_attempts: int = 5) -> None:
     """Deliver one round (the test kills this process while a delivery is in flight)."""
     store = await open_store(url)
     sink = HttpSink(platform_url)
-    report = await deliver_outbox(store, {"discord": sink}, worker_id, lease_seconds=1.0)
+    report = await deliver_outbox(
+        store,
+        {"discord": sink},
+        worker_id,
+        lease_seconds=1.0,
+        timeout=0.8,
+        max_attempts=max_attempts,
+    )
     await sink.close()
     await store.close()
     print(json.dumps(report.__dict__))
@@ -51,8 +63,8 @@ async def deliver(url: str, platform_url: str, worker_id: str) -> None:
 if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "claim":
-        asyncio.run(claim(rest[0], int(rest[1]), float(rest[2])))
+        asyncio.run(claim(rest[0], int(rest[1]), float(rest[2]), int(rest[3])))
     elif command == "deliver":
-        asyncio.run(deliver(rest[0], rest[1], rest[2]))
+        asyncio.run(deliver(rest[0], rest[1], rest[2], *(int(n) for n in rest[3:4])))
     else:
         sys.exit(f"unknown command {command}")

@@ -271,3 +271,55 @@ async def test_replacing_a_subscription_with_another_policy_starts_afresh(store:
     await store.add_subscription(Subscription(ALPHA, "deepseek", kind="digest", digest_time="8:00"))
     assert await store.remove_subscription(ALPHA, "digest", "deepseek")
     assert not await fires(store, cooldown, event(at=T0 + timedelta(hours=1)))
+
+
+async def test_a_lease_is_renewed_only_by_the_worker_that_still_holds_it(store: Store) -> None:
+    sub = await subscribe(store)
+    await store.claim_and_enqueue([(sub, event())], T0)
+    [held] = await store.lease("worker-a", lease_seconds=0.3)
+    assert await store.renew(held, "worker-a")
+    assert not await store.renew(held, "worker-b")
+    await asyncio.sleep(0.2)
+    assert await store.renew(held, "worker-a"), "renewed before it ran out"
+    await asyncio.sleep(0.2)
+    assert await store.lease("worker-b", lease_seconds=0.3) == [], "the renewal restarted it"
+    await asyncio.sleep(0.2)
+    [taken_over] = await store.lease("worker-b", lease_seconds=0.3)
+    assert not await store.renew(held, "worker-a"), "taken over: worker-a must not send it"
+    assert await store.renew(taken_over, "worker-b")
+    await store.mark_delivered(taken_over)
+    assert not await store.renew(taken_over, "worker-b")
+
+
+async def test_an_item_whose_workers_keep_dying_is_parked_not_retried_forever(
+    store: Store,
+) -> None:
+    sub = await subscribe(store)
+    [item] = await store.claim_and_enqueue([(sub, event())], T0)
+    for _ in range(3):  # each worker leases it and dies without recording anything
+        assert [i.id for i in await store.lease("doomed", lease_seconds=0.01, max_attempts=3)] == [
+            item.id
+        ]
+        await asyncio.sleep(0.05)
+    assert await store.lease("next", lease_seconds=0.01, max_attempts=3) == []
+    [parked] = await store.list_outbox()
+    assert (parked.id, parked.state, parked.attempts) == (item.id, "parked", 3)
+    assert parked.last_error == "worker died 3 times while delivering"
+    await asyncio.sleep(0.05)
+    assert await store.lease("next", lease_seconds=0.01, max_attempts=3) == []
+
+
+async def test_recorded_failures_and_worker_deaths_share_the_attempt_budget(store: Store) -> None:
+    sub = await subscribe(store)
+    await store.claim_and_enqueue([(sub, event())], T0)
+    [item] = await store.lease("w", lease_seconds=0.01, max_attempts=3)
+    assert (await store.mark_failed(item, "HTTP 503", max_attempts=3)).state == "pending"
+    for _ in range(2):
+        await asyncio.sleep(0.05)
+        [again] = await store.lease("w", lease_seconds=0.01, max_attempts=3)
+        assert (again.attempts, again.last_error) == (1, "HTTP 503")
+    await asyncio.sleep(0.05)
+    assert await store.lease("w", lease_seconds=0.01, max_attempts=3) == []
+    [parked] = await store.list_outbox()
+    assert (parked.state, parked.attempts) == ("parked", 3)
+    assert parked.last_error == "worker died 2 times while delivering (last error: HTTP 503)"

@@ -63,7 +63,13 @@ async def deliver_until_empty(store: Store, platform: FakePlatform, lease_second
     sink = HttpSink(platform.url)
     try:
         for _ in range(200):
-            await deliver_outbox(store, {"discord": sink}, "worker-b", lease_seconds=lease_seconds)
+            await deliver_outbox(
+                store,
+                {"discord": sink},
+                "worker-b",
+                lease_seconds=lease_seconds,
+                timeout=lease_seconds * 0.8,
+            )
             if not await store.list_outbox():
                 return
             await asyncio.sleep(0.1)
@@ -77,19 +83,23 @@ async def test_two_processes_racing_for_one_alert_exactly_one_wins(store_url: st
     await store.upsert_channel(Channel(RACE_CHANNEL))
     await store.close()
     count, start_at = 200, time.time() + 1.5
-    racers = [
-        await python_module("tests.stores.procs", "claim", store_url, str(count), str(start_at))
-        for _ in range(2)
+    racers = [  # each fires at its own time: distinct alert ids and idempotency keys
+        await python_module(
+            "tests.stores.procs", "claim", store_url, str(count), str(start_at), str(racer)
+        )
+        for racer in range(2)
     ]
     outputs = [await racer.communicate() for racer in racers]
     for racer, (_, err) in zip(racers, outputs, strict=True):
         assert racer.returncode == 0, err.decode()
-    won = [set(json.loads(out)) for out, _ in outputs]
-    assert won[0].isdisjoint(won[1]), "the same alert was claimed twice for one channel"
-    assert won[0] | won[1] == {f"rule{n}" for n in range(count)}
+    won = [json.loads(out) for out, _ in outputs]
+    assert set(won[0]).isdisjoint(won[1]), "the same rule alerted one channel twice"
+    assert sorted(won[0] + won[1]) == sorted(f"rule{n}" for n in range(count)), "one win each"
     store = await open_store(store_url)
-    assert len(await store.list_outbox()) == count
+    outbox = await store.list_outbox()
     await store.close()
+    assert sorted(item.rule_id for item in outbox) == sorted(f"rule{n}" for n in range(count))
+    assert len({item.idempotency_key for item in outbox}) == count
 
 
 @pytest.mark.parametrize("platform_kept_it", [True, False], ids=["accepted", "lost"])
@@ -153,3 +163,86 @@ async def test_outbox_command_lists_pending_items_as_json(store_url: str) -> Non
     [shown] = json.loads(out)
     assert shown["id"] == item.id and shown["state"] == "parked"
     assert (shown["attempts"], shown["last_error"], shown["channel"]) == (1, "HTTP 503", ALPHA.key)
+
+
+async def test_two_workers_and_a_slow_platform_send_every_item_exactly_once(
+    store_url: str, platform: FakePlatform
+) -> None:
+    """A worker leases no more than it sends at once, and renews each lease before sending.
+
+    Items queued behind slow sends used to lose their lease and be sent by a second worker
+    as well; count the POSTs (resends included), not the platform's deduplicated messages.
+    """
+    platform.delay = 0.3
+    store = await open_store(store_url)
+    channels = [ChannelRef("discord", "guild1", f"c{n}") for n in range(40)]
+    for ref in channels:
+        await store.upsert_channel(Channel(ref))
+    event = AlertEvent("deepseek", date(2025, 1, 27), 1, "warning", FIRED, {})
+    items = await store.claim_and_enqueue(
+        [(Subscription(ref, "deepseek"), event) for ref in channels], FIRED
+    )
+    await store.close()
+    assert len(items) == 40
+
+    async def worker(name: str, start_after: float) -> int:
+        await asyncio.sleep(start_after)
+        own = await open_store(store_url)
+        sink = HttpSink(platform.url)
+        sent = 0
+        try:
+            for _ in range(400):
+                report = await deliver_outbox(
+                    own, {"discord": sink}, name, lease_seconds=1.0, timeout=0.8, concurrency=4
+                )
+                sent += report.delivered
+                if not report.leased:
+                    if not await own.list_outbox():
+                        return sent
+                    await asyncio.sleep(0.05)
+            raise AssertionError(f"outbox never emptied: {await own.list_outbox()}")
+        finally:
+            await sink.close()
+            await own.close()
+
+    sent = await asyncio.gather(worker("worker-a", 0.0), worker("worker-b", 1.2))
+    assert sum(sent) == 40 and all(sent), sent
+    assert sorted(platform.nonces_posted) == sorted(i.idempotency_key for i in items), (
+        "every item POSTed exactly once"
+    )
+    assert platform.requests == 40 and len(platform.messages) == 40
+
+
+async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
+    store_url: str, platform: FakePlatform
+) -> None:
+    store = await open_store(store_url)
+    await store.upsert_channel(Channel(ALPHA))
+    event = AlertEvent("deepseek", date(2025, 1, 27), 2, "shock", FIRED, {"SOX": -9.15})
+    [item] = await store.claim_and_enqueue([(Subscription(ALPHA, "deepseek"), event)], FIRED)
+    try:
+        for n in range(2):  # every worker that picks it up dies mid-send
+            platform.hold(keep=False)
+            worker = await python_module(
+                "tests.stores.procs", "deliver", store_url, platform.url, f"w-{n}", "2"
+            )
+            await asyncio.wait_for(platform.arrived.wait(), 30)
+            worker.send_signal(signal.SIGKILL)
+            await worker.wait()
+            platform.release()
+            await asyncio.sleep(1.1)  # its lease runs out
+        sink = HttpSink(platform.url)
+        report = await deliver_outbox(
+            store, {"discord": sink}, "w-last", lease_seconds=1.0, timeout=0.8, max_attempts=2
+        )
+        await sink.close()
+        assert report.leased == 0
+        assert platform.requests == 2 and platform.messages == []
+    finally:
+        await store.close()
+    proc = await python_module("bot", "outbox", "--json", env={"SPUTNIK_STORE_URL": store_url})
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    [shown] = json.loads(out)
+    assert (shown["id"], shown["state"], shown["attempts"]) == (item.id, "parked", 2)
+    assert shown["last_error"] == "worker died 2 times while delivering"
