@@ -310,7 +310,14 @@ class RedisStore:
     ) -> list[OutboxItem]:
         """Take over entries idle longer than the lease (parking poison ones), then new ones."""
         entries: list[Any] = []
-        args = [self.prefix, GROUP, worker_id, int(lease_seconds * 1000), limit, max_attempts]
+        args: list[str | int] = [
+            self.prefix,
+            GROUP,
+            worker_id,
+            int(lease_seconds * 1000),
+            limit,
+            max_attempts,
+        ]
         try:
             reply = await self._take_over(keys=[], args=args)
             entries = [
