@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
 
 
 async def _items(url: str) -> list[OutboxItem]:
-    store = await open_store(url)
+    # An existing store only: run from the wrong directory, a relative SQLite URL must not
+    # create (and report) an empty outbox.
+    store = await open_store(url, create=False)
     try:
         return await store.list_outbox()
     finally:

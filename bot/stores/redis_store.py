@@ -6,7 +6,9 @@ group, and items idle longer than their lease are taken over with XAUTOCLAIM.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from functools import wraps
@@ -47,20 +49,48 @@ ALERT_TTL_SECONDS = 90 * 86400
 HISTORY_LENGTH = 200
 CLAIM_CHUNK = 1000
 _UNREACHABLE = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError, OSError)
+# redis-py >= 5.0.1 raises OutOfMemoryError (the stubs predate it); older ones a ResponseError
+# whose text starts with "OOM", which _REFUSING_CODES matches.
+_OOM: tuple[type[Exception], ...] = tuple(
+    getattr(rexc, name) for name in ("OutOfMemoryError",) if hasattr(rexc, name)
+)
+_REFUSING: tuple[type[Exception], ...] = (rexc.ReadOnlyError, *_OOM)
+"""Replies of a Redis that is up but cannot take writes for now: READONLY (a replica, e.g. a
+demoted master after a Sentinel failover) and OOM (maxmemory reached, noeviction)."""
+_REFUSING_CODES = re.compile(r"\b(READONLY|OOM|MASTERDOWN|NOREPLICAS|MISCONF|TRYAGAIN|LOADING)\b")
+"""The same and other transient refusals, as error codes (also inside pipeline / script errors)."""
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a Redis error means "not now" (retry later) rather than a bug or bad data."""
+    if isinstance(exc, (*_UNREACHABLE, *_REFUSING)):
+        return True
+    return isinstance(exc, rexc.ResponseError) and bool(_REFUSING_CODES.search(str(exc)))
 
 
 def _translated(
     method: Callable[P, Coroutine[Any, Any, T]],
 ) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn connection trouble into StoreUnavailable naming the (redacted) URL."""
+    """Turn connection trouble and refused writes into StoreUnavailable naming the URL."""
 
     @wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(*args, **kwargs)
-        except _UNREACHABLE as exc:
+        except (*_UNREACHABLE, rexc.ResponseError) as exc:
+            if not unavailable(exc):
+                raise
             store: RedisStore = args[0]  # type: ignore[assignment]
-            raise StoreUnavailable(f"store {redact_url(store.url)} unreachable: {exc}") from exc
+            if isinstance(exc, rexc.ResponseError):
+                if isinstance(exc, rexc.ReadOnlyError):
+                    await store.drop_connections()  # reconnect: the address may move on
+                kind = "READONLY" if isinstance(exc, rexc.ReadOnlyError) else "refused"
+                if isinstance(exc, _OOM):
+                    kind = "OOM"
+                text = f"store {redact_url(store.url)} unavailable ({kind}): {exc}"
+            else:
+                text = f"store {redact_url(store.url)} unreachable: {exc}"
+            raise StoreUnavailable(text) from exc
 
     return wrapper
 
@@ -68,8 +98,10 @@ def _translated(
 class RedisStore:
     """Store on one Redis; every key starts with `prefix`."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
+        self.create = create
+        """False: write nothing on open (no consumer group is created), e.g. to list the outbox."""
         self._client_url, self.prefix = split_redis_url(url)
         self._redis: Redis | None = None
         self.stream = f"{self.prefix}outbox"
@@ -103,7 +135,8 @@ class RedisStore:
         self._renew = self._redis.register_script(redis_lua.RENEW)
         try:
             await self._redis.ping()
-            await self._ensure_group()
+            if self.create:
+                await self._ensure_group()
         except (rexc.RedisError, OSError) as exc:
             await self._redis.aclose()  # type: ignore[attr-defined]  # types-redis predates 5.0.1
             self._redis = None
@@ -115,6 +148,12 @@ class RedisStore:
         except rexc.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+
+    async def drop_connections(self) -> None:
+        """Close pooled connections so the next command reconnects (after a failover)."""
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.connection_pool.disconnect()
 
     async def close(self) -> None:
         """Close the connection pool."""

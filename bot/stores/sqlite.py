@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.stores.port import (
@@ -88,9 +89,11 @@ def _forget_trigger_state(c: sqlite3.Connection, rule_id: str, channel_key: str)
 class SqliteStore:
     """Store on one SQLite file."""
 
-    def __init__(self, url: str, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, url: str, busy_timeout_ms: int = 10_000, *, create: bool = True) -> None:
         self.url = url
         self.path = sqlite_path(url)
+        self.create = create
+        """False: open an existing file only (a missing one is StoreUnavailable)."""
         self._busy_timeout_ms = busy_timeout_ms
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
@@ -120,6 +123,9 @@ class SqliteStore:
 
     async def open(self) -> None:
         """Open the file (WAL), check it and apply pending migrations."""
+        if not self.create and not Path(self.path).is_file():
+            where = Path(self.path).absolute()
+            raise StoreUnavailable(f"store {redact_url(self.url)} does not exist (no file {where})")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         loop = asyncio.get_running_loop()
         try:
@@ -130,7 +136,10 @@ class SqliteStore:
             raise StoreUnavailable(f"cannot open store {redact_url(self.url)}: {exc}") from None
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        target, uri = self.path, False
+        if not self.create:  # never create the file, even if it vanished since the check
+            target, uri = Path(self.path).absolute().as_uri() + "?mode=rw", True
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False, uri=uri)
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")

@@ -14,10 +14,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import redis
 
 from bot.stores import Store, open_store
 from bot.stores.port import AlertEvent, Channel, ChannelRef, Subscription
 from jobs.deliver import deliver_outbox
+from tests.stores.conftest import REDIS_URL, redis_store_url
 from tests.stores.fake_platform import FakePlatform, HttpSink
 from tests.stores.procs import RACE_CHANNEL
 
@@ -246,3 +248,33 @@ async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
     [shown] = json.loads(out)
     assert (shown["id"], shown["state"], shown["attempts"]) == (item.id, "parked", 2)
     assert shown["last_error"] == "worker died 2 times while delivering"
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "table"])
+async def test_outbox_command_on_a_missing_sqlite_file_fails_and_creates_nothing(
+    tmp_path: Path, as_json: bool
+) -> None:
+    database = tmp_path / "nowhere" / "sputnik.db"
+    database.parent.mkdir()
+    url = f"sqlite:///{database}"
+    args = ["bot", "outbox", *(["--json"] if as_json else [])]
+    proc = await python_module(*args, env={"SPUTNIK_STORE_URL": url})
+    out, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert out == b"", "nothing on stdout (--json prints only JSON)"
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and url in lines[0] and "does not exist" in lines[0]
+    assert list(database.parent.iterdir()) == [], "no database file created"
+
+
+async def test_outbox_command_on_a_fresh_redis_prefix_writes_nothing(redis_prefix: str) -> None:
+    url = redis_store_url(redis_prefix)
+    proc = await python_module("bot", "outbox", "--json", env={"SPUTNIK_STORE_URL": url})
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert json.loads(out) == []
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert list(client.scan_iter(match=f"{redis_prefix}*")) == []
+    finally:
+        client.close()
