@@ -76,6 +76,7 @@ async def _measure(url: str) -> dict[str, float]:
         while done < DELIVERIES:
             leased = await store.lease("bench", limit=200, lease_seconds=300)
             for item in leased[: DELIVERIES - done]:
+                await store.renew(item, "bench")  # as jobs.deliver does right before a send
                 await store.mark_delivered(item)
                 done += 1
         figures["deliveries_per_s"] = done / (time.perf_counter() - start)
@@ -126,15 +127,15 @@ def main() -> None:
         ("deliveries enqueued", "enqueued", "{:.0f}"),
         ("claims/s, batched (escalation, 10,000)", "batch_claims_per_s", "{:,.0f}"),
         (f"claims/s, one per call ({SINGLE_CLAIMS:,})", "single_claims_per_s", "{:,.0f}"),
-        (f"lease + mark delivered/s ({DELIVERIES:,})", "deliveries_per_s", "{:,.0f}"),
+        (f"lease + renew + mark delivered/s ({DELIVERIES:,})", "deliveries_per_s", "{:,.0f}"),
     ]
-    print(f"{'':46} {'SQLite':>12} {'Redis':>12}")
+    print(f"{'':48} {'SQLite':>12} {'Redis':>12}")
     for label, key, fmt in rows:
         cells = []
         for name in ("SQLite", "Redis"):
             figures = results[name]
             cells.append(fmt.format(figures[key]) if isinstance(figures, dict) else "-")
-        print(f"{label:46} {cells[0]:>12} {cells[1]:>12}")
+        print(f"{label:48} {cells[0]:>12} {cells[1]:>12}")
     for name, figures in results.items():
         if isinstance(figures, str):
             print(f"{name}: {figures}")
