@@ -77,3 +77,34 @@ async def test_sqlite_schema_is_versioned_and_reopening_applies_nothing_twice(
     with sqlite3.connect(tmp_path / "sputnik.db") as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_a_version_1_file_gains_lease_counts_and_its_pending_items_still_deliver(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "sputnik.db"
+    with sqlite3.connect(path) as conn:
+        for statement in MIGRATIONS[0].split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute(
+            "INSERT INTO alerts VALUES ('a1', 'deepseek', '2025-01-27', 2, 'shock', "
+            "'2025-01-27T15:00:00+00:00', '{\"SOX\": -9.15}')"
+        )
+        conn.execute(
+            "INSERT INTO outbox (idempotency_key, alert_id, channel_key, attempts, created_at)"
+            " VALUES ('k1', 'a1', 'discord:g:c', 2, 0)"
+        )
+    store = await open_store(f"sqlite:///{path}")
+    try:
+        [item] = await store.lease("w", max_attempts=3)
+        assert (item.idempotency_key, item.attempts, item.payload) == ("k1", 2, {"SOX": -9.15})
+        assert await store.renew(item, "w")
+        await store.mark_delivered(item)
+        assert await store.list_outbox() == []
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+        assert conn.execute("SELECT leases FROM outbox").fetchone()[0] == 1
