@@ -187,6 +187,8 @@ def _window_text(report: ShockReport, locale: Locale) -> str | None:
     if len(window) == 0:
         return t("shock_card.no_us_session", locale)
     first, last = (format_date(day.date(), locale) for day in (window[0], window[-1]))
+    if len(window) == 1:
+        return t("shock_card.us_window_one", locale, day=first)
     return t("shock_card.us_window", locale, first=first, last=last, count=len(window))
 
 

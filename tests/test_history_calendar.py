@@ -45,3 +45,9 @@ def test_sessions_between_knows_seollal_2025_in_korea() -> None:
 def test_sessions_between_clips_to_the_calendars_bounds() -> None:
     assert sessions_between("XNYS", "1980-01-01", "1990-01-03")[0] == pd.Timestamp("1990-01-02")
     assert len(sessions_between("XNYS", "1980-01-01", "1985-01-01")) == 0
+
+
+def test_krx_was_closed_for_the_2026_local_elections() -> None:
+    krx = session_calendar("XKRX")
+    assert not krx.is_session("2026-06-03")
+    assert krx.is_session("2026-06-04")

@@ -25,8 +25,8 @@ KNOWN_WARNINGS = {
     "^SOX.csv line 7297: open 2906.3 < low 2908.4",
     "^VIX.csv: 3 XNYS session(s) missing from the file (all-NaN rows): "
     "1991-03-01, 1997-01-31, 1997-11-26",
-    "000660.KS.csv: 2 XKRX session(s) missing from the file (all-NaN rows): 2025-09-19, 2026-06-03",
-    "005930.KS.csv: 2 XKRX session(s) missing from the file (all-NaN rows): 2025-09-19, 2026-06-03",
+    "000660.KS.csv: 1 XKRX session(s) missing from the file (all-NaN rows): 2025-09-19",
+    "005930.KS.csv: 1 XKRX session(s) missing from the file (all-NaN rows): 2025-09-19",
 }
 
 

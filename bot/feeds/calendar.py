@@ -35,6 +35,18 @@ def _start_for(name: str) -> pd.Timestamp | None:
     return None
 
 
+class _CorrectedXKRX(XKRXExchangeCalendar):
+    """XKRX with the closures exchange_calendars 4.13 does not know yet."""
+
+    # 2026-06-03: the 9th nationwide local elections, a public holiday on which KRX was
+    # closed (the shipped SK hynix and Samsung records have no row for it).
+    MISSING_HOLIDAYS = (pd.Timestamp("2026-06-03"),)
+
+    @property
+    def adhoc_holidays(self) -> list[pd.Timestamp]:
+        return [*super().adhoc_holidays, *self.MISSING_HOLIDAYS]
+
+
 @functools.cache
 def session_calendar(name: str) -> xcals.ExchangeCalendar:
     """The calendar called `name` ("XNYS", "XKRX", ...), built once and cached."""
@@ -42,6 +54,8 @@ def session_calendar(name: str) -> xcals.ExchangeCalendar:
     with warnings.catch_warnings():
         # exchange_calendars 4.13 trips a pandas 3 deprecation while building; not ours to fix.
         warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        if name == KRX:
+            return _CorrectedXKRX(start=start)
         if start is None:
             return xcals.get_calendar(name)
         return xcals.get_calendar(name, start=start)
