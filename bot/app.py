@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
-from bot.domain.rules.presets import Rule, load_presets
-from bot.domain.symbols import Instrument, UnknownSymbolError
+from bot.domain.rules.presets import load_presets
 from bot.domain.views import load_views
+from bot.services import Core, Services
 from bot.settings import Settings
 from bot.stores.port import Store
-from handlers.base import Services
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Core:
-    """Market data, presets and settings: the platform-neutral services."""
-
-    settings: Settings
-    market: MarketData
-    presets: dict[str, Rule]
-    warnings: tuple[str, ...]
-
-    def watchlist(self) -> list[Instrument]:
-        """The instruments the replay shows, from `[replay] watch`; unknown names are skipped."""
-        names = self.settings.raw.get("replay", {}).get("watch", [])
-        watch = []
-        for name in names:
-            try:
-                instrument = self.market.symbols.resolve(str(name))
-            except UnknownSymbolError:
-                log.warning("replay watch list: unknown symbol %r skipped", name)
-                continue
-            if self.market.has(instrument.symbol) or (
-                instrument.proxy and self.market.has(instrument.proxy)
-            ):
-                watch.append(instrument)
-        return watch
 
 
 def build_services(core: Core, store: Store) -> Services:

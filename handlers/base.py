@@ -19,10 +19,8 @@ from bot.domain.cards import Card
 from bot.domain.i18n import Locale, has_message, t
 
 if TYPE_CHECKING:
-    from bot.app import Core
-    from bot.domain.rules.evaluate import CompiledRules
-    from bot.domain.views import ExpertView
-    from bot.stores.port import ChannelRef, Store
+    from bot.services import Services
+    from bot.stores.port import ChannelRef
 
 Handler = Callable[..., Awaitable[Card]]
 MAX_ARGUMENT_LENGTH = 300
@@ -39,16 +37,6 @@ class UserError(Exception):
         super().__init__(key)
 
 
-@dataclass
-class Services:
-    """The core services commands use (built by the composition root)."""
-
-    core: Core
-    store: Store
-    views: tuple[ExpertView, ...]
-    presets: CompiledRules
-
-
 @dataclass(frozen=True)
 class Invocation:
     """Who ran a command, where, in which language, and whether they administer the channel."""
@@ -62,6 +50,14 @@ class Invocation:
 
 
 ParamKind = Literal["text", "integer"]
+AutocompleteSource = Literal["symbols", "presets", "policies", "rules"]
+
+
+@dataclass(frozen=True)
+class Autocomplete:
+    """`Annotated` metadata: the open set a parameter's values come from (for autocomplete)."""
+
+    source: AutocompleteSource
 
 
 @dataclass(frozen=True)
@@ -74,6 +70,10 @@ class Param:
     variadic: bool
     description: str
     default: Any = None
+    choices: tuple[str, ...] = ()
+    """The closed set of values (from a `Literal` hint), e.g. ("ko", "en")."""
+    autocomplete: AutocompleteSource | None = None
+    """Where suggestions come from for an open set (symbols, presets, policies, rules)."""
 
     def label(self, locale: Locale = "en") -> str:
         """The placeholder in usage lines: `SYMBOL` / `종목`."""
@@ -118,14 +118,20 @@ def command(name: str, *, admin_only: bool = False) -> Callable[[Handler], Handl
 
 def _param_from(parameter: inspect.Parameter, hint: Any) -> Param:
     description = ""
+    source: AutocompleteSource | None = None
     if typing.get_origin(hint) is Annotated:
         hint, *metadata = typing.get_args(hint)
         description = next((m for m in metadata if isinstance(m, str)), "")
+        source = next((m.source for m in metadata if isinstance(m, Autocomplete)), None)
     optional = False
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         optional = len(args) < len(typing.get_args(hint))
         hint = args[0]
+    choices: tuple[str, ...] = ()
+    if typing.get_origin(hint) is Literal:
+        choices = tuple(str(value) for value in typing.get_args(hint))
+        hint = str
     kind: ParamKind = "integer" if hint is int else "text"
     variadic = parameter.kind is inspect.Parameter.VAR_POSITIONAL
     has_default = parameter.default is not inspect.Parameter.empty
@@ -136,6 +142,8 @@ def _param_from(parameter: inspect.Parameter, hint: Any) -> Param:
         variadic=variadic,
         description=description,
         default=None if not has_default else parameter.default,
+        choices=choices,
+        autocomplete=source,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import (
@@ -47,7 +47,7 @@ async def history(inv: Invocation) -> Card:
 
 
 @command("lang", admin_only=True)
-async def lang(inv: Invocation, language: Annotated[str, "ko or en"]) -> Card:
+async def lang(inv: Invocation, language: Annotated[Literal["ko", "en"], "ko or en"]) -> Card:
     """Set this channel's language (Korean or English)."""
     try:
         chosen = parse_locale(language)

@@ -7,7 +7,7 @@ from typing import Annotated
 from bot.domain.cards import Card, CardField
 from bot.domain.i18n import format_date, format_number, t
 from bot.domain.snapshot import Quote
-from handlers.base import Invocation, UserError, command
+from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, label, move, price_decimals, resolve_symbol
 
 MAX_SYMBOLS = 10
@@ -16,7 +16,8 @@ DEFAULT_SYMBOLS = ("SOX", "NVDA", "SPX", "COMP", "DJI")
 
 @command("quote")
 async def quote(
-    inv: Invocation, *symbols: Annotated[str, "Symbols or aliases, e.g. NVDA SOX HYNIX"]
+    inv: Invocation,
+    *symbols: Annotated[str, "Symbols or aliases, e.g. NVDA SOX HYNIX", Autocomplete("symbols")],
 ) -> Card:
     """Latest close, move, gap and z for up to ten symbols (default: the main indices)."""
     symbols = symbols or DEFAULT_SYMBOLS

@@ -11,7 +11,7 @@ from bot.domain.i18n import format_date, t
 from bot.domain.rules.parser import metric_refs
 from bot.domain.rules.presets import Rule
 from bot.stores.port import Subscription
-from handlers.base import Invocation, UserError, command
+from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, move, parse_user_rule, policy_text
 from handlers.subscriptions import ensure_channel, parse_policy
 
@@ -54,7 +54,7 @@ async def rules_add(
     inv: Invocation,
     name: Annotated[str, "A name for the rule: lowercase letters, digits, _"],
     rule: Annotated[str, 'The rule, quoted: "NVDA.pct - SOX.pct <= -5"'],
-    policy: Annotated[str | None, "once | session | cooldown=30m"] = None,
+    policy: Annotated[str | None, "once | session | cooldown=30m", Autocomplete("policies")] = None,
 ) -> Card:
     """Save a custom rule for this channel and alert on it."""
     if not _NAME_RE.match(name):
@@ -81,7 +81,9 @@ async def rules_add(
 
 
 @command("rules remove", admin_only=True)
-async def rules_remove(inv: Invocation, name: Annotated[str, "The rule's name"]) -> Card:
+async def rules_remove(
+    inv: Invocation, name: Annotated[str, "The rule's name", Autocomplete("rules")]
+) -> Card:
     """Delete one of this channel's custom rules."""
     if not await inv.services.store.remove_subscription(inv.channel, "alert", name):
         raise UserError("error.no_such_rule", name=name[:60])
@@ -93,7 +95,9 @@ async def rules_remove(inv: Invocation, name: Annotated[str, "The rule's name"])
 @command("rules test")
 async def rules_test(
     inv: Invocation,
-    rule: Annotated[str, 'A preset or a quoted rule: "SOX.pct <= -5 and DJI.pct > 0"'],
+    rule: Annotated[
+        str, 'A preset or a quoted rule: "SOX.pct <= -5 and DJI.pct > 0"', Autocomplete("presets")
+    ],
 ) -> Card:
     """Backtest a rule over the whole history and show its last five firings."""
     locale = inv.locale

@@ -18,7 +18,7 @@ from bot.domain.i18n import Locale, format_date, format_number, t
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
 from bot.domain.views import ExpertView, balanced_views, rank_views
-from handlers.base import Invocation, command
+from handlers.base import Autocomplete, Invocation, command
 from handlers.common import (
     footer,
     label,
@@ -40,7 +40,7 @@ _RANKS = {"notice": 1, "warning": 2, "critical": 3}
 @command("shock")
 async def shock(
     inv: Invocation,
-    symbol: Annotated[str, "Symbol or alias, e.g. NVDA, SOX, 000660.KS"],
+    symbol: Annotated[str, "Symbol or alias, e.g. NVDA, SOX, 000660.KS", Autocomplete("symbols")],
     date: Annotated[str | None, "Session date YYYY-MM-DD (default: the latest)"] = None,
 ) -> Card:
     """Explain a symbol's move on a session: numbers, context, similar days and expert views."""
@@ -264,7 +264,7 @@ def _view_lines(view: ExpertView, locale: Locale) -> str:
     stance = t(f"stance.{view.stance}", locale)
     if locale == "ko":  # the Korean attribution names the speaker in Korean
         return f"[{stance}] {view.summary(locale)}\n— {view.attribution(locale)}"
-    return f"**{view.speaker}** ({stance}) — {view.summary(locale)}\n— {view.attribution(locale)}"
+    return f"{view.speaker} ({stance}) — {view.summary(locale)}\n— {view.attribution(locale)}"
 
 
 def _source(report: ShockReport, locale: Locale) -> str:

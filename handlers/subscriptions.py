@@ -11,7 +11,7 @@ from bot.domain.cards import Card, Severity
 from bot.domain.i18n import Locale, format_date, t
 from bot.domain.sessions import SessionError, parse_day
 from bot.stores.port import Channel, Subscription, TriggerPolicy
-from handlers.base import Invocation, UserError, command
+from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import parse_user_rule, policy_text
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -51,8 +51,12 @@ def parse_until(text: str | None, today: date, locale: Locale) -> date | None:
 @command("subscribe alerts", admin_only=True)
 async def subscribe_alerts(
     inv: Invocation,
-    rule: Annotated[str, 'A preset (deepseek) or a quoted rule ("SOX.pct <= -5")'],
-    policy: Annotated[str | None, "once | session | cooldown=30m (default: session)"] = None,
+    rule: Annotated[
+        str, 'A preset (deepseek) or a quoted rule ("SOX.pct <= -5")', Autocomplete("presets")
+    ],
+    policy: Annotated[
+        str | None, "once | session | cooldown=30m (default: session)", Autocomplete("policies")
+    ] = None,
     until: Annotated[str | None, "Last day to alert, YYYY-MM-DD"] = None,
 ) -> Card:
     """Alert this channel when a preset or a custom rule fires."""
@@ -127,7 +131,8 @@ async def subscribe_digest(
 
 @command("unsubscribe alerts", admin_only=True)
 async def unsubscribe_alerts(
-    inv: Invocation, rule: Annotated[str, "The preset or quoted rule to stop"]
+    inv: Invocation,
+    rule: Annotated[str, "The preset or quoted rule to stop", Autocomplete("presets")],
 ) -> Card:
     """Stop alerts for a preset or custom rule in this channel."""
     store = inv.services.store

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from bot.app import Core, build_core
+from bot.app import build_core
 from bot.domain.rules.evaluate import CompiledRules
+from bot.services import Core
 from bot.settings import load_settings
 
 # Property tests must not fail on a busy 2-core CI machine because one example ran slowly.

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Core
 from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.cards import Card, Severity
+from bot.services import Core
 from bot.stores.port import ChannelRef, Subscription
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

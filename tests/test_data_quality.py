@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.app import Core
 from bot.domain.backtest import run_backtest
 from bot.domain.history import HistoryError
 from bot.domain.market import read_filler_opens
@@ -21,6 +20,7 @@ from bot.domain.metrics import MetricTable, Unavailable, explain_unavailable
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import custom_rule
 from bot.domain.snapshot import Quote
+from bot.services import Core
 
 HISTORY = Path(__file__).resolve().parent.parent / "data" / "history"
 SOX_CUTOFF = pd.Timestamp("2005-01-01")

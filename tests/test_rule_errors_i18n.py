@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Core
 from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.cards import Card, Footer, Severity
+from bot.services import Core
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.app import Core
 from bot.domain.backtest import run_backtest
 from bot.domain.rules.compiler import SlotTable, compile_scalar, evaluate_vector
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.parser import metric_refs
 from bot.domain.rules.presets import PresetError, build_preset, custom_rule
+from bot.services import Core
 
 DEEPSEEK_DAY = pd.Timestamp("2025-01-27")
 NEXT_DAY = pd.Timestamp("2025-01-28")

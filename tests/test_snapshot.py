@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.app import Core
 from bot.domain.market import MarketData
 from bot.domain.metrics import Unavailable
 from bot.domain.snapshot import Quote
+from bot.services import Core
 
 DEEPSEEK_DAY = pd.Timestamp("2025-01-27")
 

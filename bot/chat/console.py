@@ -12,8 +12,8 @@ from bot.chat.session import channel_locale, run_command_line
 from bot.chat.text import render_text
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
+from bot.services import Services
 from bot.stores.port import Channel, ChannelRef
-from handlers.base import Services
 from handlers.registry import CommandRegistry
 
 CONSOLE_CHANNEL = ChannelRef("console", "local", "console")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.app import Core, build_services
+from bot.app import build_services
 from bot.chat.session import run_command_line
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
+from bot.services import Core, Services
 from bot.stores import open_store
 from bot.stores.port import ChannelRef
-from handlers.base import Services
 from handlers.registry import CommandRegistry, load_registry
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
+from bot.services import Services
 from bot.stores.port import ChannelRef, StoreError
-from handlers.base import Invocation, Services
+from handlers.base import Invocation
 from handlers.registry import CommandRegistry, dispatch_text
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.domain.cards import Card, Severity
+from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale, format_datetime, t
 
 
@@ -15,16 +15,34 @@ def _mark(severity: Severity, locale: Locale) -> str:
     return t(f"severity.{severity.value}", locale) + " "
 
 
-def render_text(card: Card, locale: Locale, chart_path: str | None = None) -> str:
-    """A card as text: title, fields, text, chart path, footer."""
-    lines = [f"━━ {_mark(card.severity, locale)}{card.title} ━━"]
-    for field in card.fields:
+def _field_lines(fields: tuple[CardField, ...]) -> list[str]:
+    lines = []
+    for field in fields:
         value = field.value.replace("\n", "\n    ")
         lines.append(
             f"{field.name}: {value}" if "\n" not in value else f"{field.name}:\n    {value}"
         )
+    return lines
+
+
+def render_text(
+    card: Card, locale: Locale, chart_path: str | None = None, zone: str | None = None
+) -> str:
+    """A card as text: banner, title, fields, sections, text, chart path, footer.
+
+    Times are shown in `zone` (the channel's time zone); without one, Seoul time for a
+    Korean channel and New York time otherwise.
+    """
+    lines = [card.banner] if card.banner else []
+    lines.append(f"━━ {_mark(card.severity, locale)}{card.title} ━━")
+    lines += _field_lines(card.fields)
+    for section in card.sections:
+        lines += ["", f"── {_mark(section.severity, locale)}{section.title}"]
+        lines += _field_lines(section.fields)
+        if section.text:
+            lines.append(section.text)
     if card.text:
-        lines += ["", card.text.replace("**", "")]
+        lines += ["", card.text]
     if chart_path:
         lines += ["", f"{t('chart.saved', locale)}: {chart_path}"]
     footer = card.footer
@@ -32,9 +50,9 @@ def render_text(card: Card, locale: Locale, chart_path: str | None = None) -> st
     if footer.source:
         parts.append(f"{t('common.source', locale)}: {footer.source}")
     if footer.as_of:
-        zone = ZoneInfo("Asia/Seoul" if locale == "ko" else "America/New_York")
+        tz = ZoneInfo(zone or ("Asia/Seoul" if locale == "ko" else "America/New_York"))
         parts.append(
-            t("common.as_of_time", locale, time=format_datetime(footer.as_of, locale, tz=zone))
+            t("common.as_of_time", locale, time=format_datetime(footer.as_of, locale, tz=tz))
         )
     if footer.disclaimer:
         parts.append(footer.disclaimer)

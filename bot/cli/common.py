@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.app import Core, build_core
+from bot.app import build_core
 from bot.cli import UsageError
 from bot.domain.history import HistoryError
 from bot.domain.i18n import format_pct
 from bot.domain.metrics import Unavailable
 from bot.domain.rules.presets import PresetError
 from bot.domain.sessions import SessionError, parse_day
+from bot.services import Core
 from bot.settings import SettingsError, load_settings
 
 

@@ -36,8 +36,24 @@ class Footer:
 
 
 @dataclass(frozen=True)
+class CardSection:
+    """One part of a grouped message (one fired rule of an alert card), in display order."""
+
+    title: str
+    severity: Severity = Severity.INFO
+    fields: tuple[CardField, ...] = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Card:
-    """A rendered answer: title, severity, fields, free text, optional chart PNG, footer."""
+    """A rendered answer: title, severity, fields, free text, optional chart PNG, footer.
+
+    Plain text only: no platform markup. `banner` is a short line shown above everything
+    ("replay of 2025-01-27", "delayed — fired 09:31"); `sections` hold the parts of a
+    grouped alert, most severe first. `mention` is what to ping (a Discord role id, a Slack
+    user group or `@here`), set only on alerts to a channel whose admin asked for it.
+    """
 
     title: str
     severity: Severity = Severity.INFO
@@ -46,3 +62,6 @@ class Card:
     chart_png: bytes | None = None
     chart_name: str = "chart.png"
     footer: Footer = field(default_factory=Footer)
+    sections: tuple[CardSection, ...] = ()
+    banner: str = ""
+    mention: str | None = None

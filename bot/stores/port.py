@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +18,8 @@ Language = Literal["ko", "en"]
 SubscriptionKind = Literal["alert", "digest"]
 PolicyKind = Literal["once_per_session", "once", "cooldown"]
 OutboxState = Literal["pending", "parked", "done"]
+MessageKind = Literal["alert", "digest", "notice"]
+PrintKind = Literal["pre", "open", "intraday", "close", "post"]
 
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -114,6 +116,8 @@ class Channel:
     timezone: str = "UTC"
     active: bool = True
     inactive_reason: str | None = None
+    mention: str | None = None
+    """Who alerts ping (a Discord role id, a Slack user group or `@here`); nobody if None."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +180,12 @@ class Subscription:
 
 @dataclass(frozen=True)
 class AlertEvent:
-    """One firing of a rule: what the renderer needs later, as JSON-serialisable figures."""
+    """One firing of a rule: what the renderer needs later, as JSON-serialisable figures.
+
+    Language-neutral: `payload` holds the figures the rule read (with the proxies named),
+    never rendered text. `print_id` names the print it fired on; the alerts of one print
+    for one channel travel as one message.
+    """
 
     rule_id: str
     session: date
@@ -184,6 +193,9 @@ class AlertEvent:
     severity: str
     fired_at: datetime
     payload: Mapping[str, Any] = field(default_factory=dict)
+    print_id: str = ""
+    """The print's identity, e.g. `2025-01-27T21:00:00+00:00/close` (see `print_id`)."""
+    print_kind: PrintKind = "close"
 
     @property
     def alert_id(self) -> str:
@@ -193,9 +205,28 @@ class AlertEvent:
 
 
 def idempotency_key(alert_id: str, channel: ChannelRef) -> str:
-    """24 hex chars per (alert, channel); fits Discord's 25-char message nonce."""
+    """24 hex chars per (alert or print, channel); fits Discord's 25-char message nonce."""
     digest = hashlib.blake2b(f"{alert_id}\n{channel.key}".encode(), digest_size=12)
     return digest.hexdigest()
+
+
+def print_id(moment: datetime, kind: str) -> str:
+    """The identity of one print: its time (UTC ISO) and kind."""
+    return f"{moment.astimezone(UTC).isoformat()}/{kind}"
+
+
+def chart_key(print_ref: str, lead_symbol: str, language: str) -> str:
+    """Where a print's chart for one lead symbol and language is stored (once)."""
+    return f"{print_ref}|{lead_symbol}|{language}"
+
+
+def retry_delay(attempts: int) -> float:
+    """Back-off after the n-th failed attempt: min(30 s · 2ⁿ⁻¹, 15 min)."""
+    return float(min(30 * 2 ** max(attempts - 1, 0), 900))
+
+
+UNKNOWN_OUTCOME_RETRY_SECONDS = 90.0
+"""A send whose outcome is unknown (a timeout) is retried within 2 minutes (dedupe window)."""
 
 
 def died_error(deaths: int, last_error: str | None = None) -> str:
@@ -206,18 +237,30 @@ def died_error(deaths: int, last_error: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """One delivery of one alert to one channel."""
+    """One message to one channel: an alert group (one print), a digest or a notice.
+
+    An alert item refers to its group's events by id (`alert_ids`, stored once per print);
+    the worker builds the Card for the channel at delivery. Digests and notices carry a
+    language-neutral `payload`. Times `created_at` / `due_at` are real epoch seconds.
+    """
 
     id: str
     idempotency_key: str
     channel: ChannelRef
     rule_id: str
+    """The first alert's rule (alerts), or the subscription's rule id (digests)."""
     alert_id: str
+    """The first alert's id (alerts); empty for digests and notices."""
     payload: Mapping[str, Any]
     attempts: int = 0
     """Failed delivery attempts so far."""
     last_error: str | None = None
     state: OutboxState = "pending"
+    kind: MessageKind = "alert"
+    alert_ids: tuple[str, ...] = ()
+    print_id: str = ""
+    created_at: float = 0.0
+    due_at: float = 0.0
 
 
 class Store(Protocol):
@@ -262,7 +305,12 @@ class Store(Protocol):
     async def claim_and_enqueue(
         self, alerts: Sequence[tuple[Subscription, AlertEvent]], now: datetime
     ) -> list[OutboxItem]:
-        """Apply each trigger policy atomically; persist state and outbox items together."""
+        """Apply each trigger policy atomically; persist state, events and messages together.
+
+        Each claimed event is stored once (language-neutral, versioned JSON); each channel
+        gets one alert item per print (`print_id`) listing its alerts' ids, with one
+        idempotency key per (print, channel). Returns the items created or extended.
+        """
 
     async def observe_false(
         self, rule_id: str, channels: Sequence[ChannelRef], now: datetime
@@ -275,8 +323,12 @@ class Store(Protocol):
         limit: int = 100,
         lease_seconds: float = 60.0,
         max_attempts: int = 5,
+        platforms: Collection[str] | None = None,
     ) -> list[OutboxItem]:
-        """Items to deliver: new ones, and ones leased more than `lease_seconds` ago.
+        """Due items to deliver: new ones, and ones leased more than `lease_seconds` ago.
+
+        Only items whose channel is on one of `platforms` (all when None): a worker leases
+        what it has a sink for, and items for other platforms wait, untouched.
 
         Every worker should use the same lease duration; an item whose lease ran out (its
         worker died, or its delivery failed) is taken over by the next `lease` call. Every
@@ -295,11 +347,74 @@ class Store(Protocol):
     async def mark_delivered(self, item: OutboxItem) -> None:
         """The platform accepted the item: it is done."""
 
-    async def mark_failed(self, item: OutboxItem, error: str, max_attempts: int = 5) -> OutboxItem:
-        """Count a failure; park after `max_attempts`, else retry once the lease has run out."""
+    async def mark_failed(
+        self,
+        item: OutboxItem,
+        error: str,
+        max_attempts: int = 5,
+        retry_in: float | None = None,
+    ) -> OutboxItem:
+        """Count a failure; park after `max_attempts`, else due again after `retry_in` seconds
+        (default `retry_delay(attempts)`); the lease is released."""
 
     async def list_outbox(self) -> list[OutboxItem]:
         """Pending and parked items, oldest first."""
 
     async def alert_history(self, ref: ChannelRef, limit: int = 20) -> list[AlertEvent]:
         """Alerts enqueued for a channel, newest first."""
+
+    # --- the outbound path (issue 7) ------------------------------------------------------
+
+    async def alert_events(self, alert_ids: Sequence[str]) -> list[AlertEvent]:
+        """The stored events with these ids, in the order asked (unknown ids left out)."""
+
+    async def put_chart(self, key: str, png: bytes) -> None:
+        """Store a chart once under `key` (`chart_key(...)`); a second put is a no-op."""
+
+    async def get_chart(self, key: str) -> bytes | None:
+        """A stored chart, or None."""
+
+    async def enqueue_message(
+        self,
+        kind: MessageKind,
+        channel: ChannelRef,
+        payload: Mapping[str, Any],
+        idempotency_key: str,
+        *,
+        rule_id: str = "",
+        due_at: float | None = None,
+    ) -> OutboxItem | None:
+        """Queue a digest or notice; None (nothing queued) if `idempotency_key` exists."""
+
+    async def reschedule(self, item: OutboxItem, due_at: float, reason: str) -> None:
+        """Release the lease; the item is due again at `due_at`, no attempt counted."""
+
+    async def park(self, item: OutboxItem, reason: str) -> None:
+        """Stop delivering one item, keeping it (with `reason`) for `outbox` to show."""
+
+    async def park_channel(self, ref: ChannelRef, reason: str) -> int:
+        """Park every pending item of a channel with `reason`; how many."""
+
+    async def purge_channel(self, ref: ChannelRef) -> None:
+        """Forget a channel: its subscriptions, trigger state, history and pending items."""
+
+    async def purge_workspace(self, platform: str, workspace_id: str) -> int:
+        """Purge every channel of a workspace (guild removed, app uninstalled); how many."""
+
+    async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
+        """True for exactly one caller per (job id, scheduled time), so N instances run it once.
+
+        The claim expires after `ttl_seconds` (it is never deleted early).
+        """
+
+    async def custom_rules(self, now: datetime) -> list[Subscription]:
+        """Alert subscriptions with an expression, of active channels, not expired at `now`."""
+
+    async def set_mention(self, ref: ChannelRef, mention: str | None) -> None:
+        """Set (or clear) who the channel's alerts ping (StoreError if unknown)."""
+
+    async def last_digest(self, subscription: Subscription) -> datetime | None:
+        """When the subscription's previous digest was queued (None: never)."""
+
+    async def record_digest(self, subscription: Subscription, at: datetime) -> bool:
+        """Remember that a digest slot `at` was queued; False if it already was."""

@@ -1,0 +1,67 @@
+"""The value types every layer shares: `Core` (market facts, presets, settings) and `Services`.
+
+Both the composition root (`bot/app.py`) and the handlers import this module; it imports
+neither of them, so there is no cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.domain.market import MarketData
+from bot.domain.rules.evaluate import CompiledRules
+from bot.domain.rules.presets import Rule
+from bot.domain.symbols import Instrument, UnknownSymbolError
+from bot.domain.views import ExpertView
+from bot.ports import Clock
+from bot.settings import Settings
+from bot.stores.port import Store
+
+log = logging.getLogger(__name__)
+
+
+class SystemClock:
+    """The wall clock (UTC)."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Core:
+    """Market data, presets and settings: the platform-neutral services."""
+
+    settings: Settings
+    market: MarketData
+    presets: dict[str, Rule]
+    warnings: tuple[str, ...]
+
+    def watchlist(self) -> list[Instrument]:
+        """The instruments the replay shows, from `[replay] watch`; unknown names are skipped."""
+        names = self.settings.raw.get("replay", {}).get("watch", [])
+        watch = []
+        for name in names:
+            try:
+                instrument = self.market.symbols.resolve(str(name))
+            except UnknownSymbolError:
+                log.warning("replay watch list: unknown symbol %r skipped", name)
+                continue
+            if self.market.has(instrument.symbol) or (
+                instrument.proxy and self.market.has(instrument.proxy)
+            ):
+                watch.append(instrument)
+        return watch
+
+
+@dataclass
+class Services:
+    """The core services commands use (built by the composition root)."""
+
+    core: Core
+    store: Store
+    views: tuple[ExpertView, ...]
+    presets: CompiledRules
+    clock: Clock = field(default_factory=SystemClock)
