@@ -84,5 +84,24 @@ class ChatSink(Protocol):
         ...
 
 
+class PlatformRuntime(Protocol):
+    """A chat platform's adapter as the composition root runs it (Discord, Slack).
+
+    Each platform module under `bot/chat/` offers `build_runtime(settings, services,
+    registry, env) -> PlatformRuntime | None` (None when its tokens are not set).
+    """
+
+    platform: str
+    sink: ChatSink
+
+    async def start(self) -> None:
+        """Connect (gateway, socket, HTTP server); returns once it is serving."""
+        ...
+
+    async def close(self) -> None:
+        """Disconnect and release resources."""
+        ...
+
+
 # The Store protocol is declared in bot/stores/port.py and re-exported here.
 from bot.stores.port import Store as Store  # noqa: E402

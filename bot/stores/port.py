@@ -196,6 +196,8 @@ class AlertEvent:
     print_id: str = ""
     """The print's identity, e.g. `2025-01-27T21:00:00+00:00/close` (see `print_id`)."""
     print_kind: PrintKind = "close"
+    expires_at: datetime | None = None
+    """Trading time (the Clock's) after which an undelivered alert is stale: the next open."""
 
     @property
     def alert_id(self) -> str:
@@ -261,6 +263,8 @@ class OutboxItem:
     print_id: str = ""
     created_at: float = 0.0
     due_at: float = 0.0
+    expires_at: datetime | None = None
+    """Trading time after which the worker parks it as expired (alerts: the next open)."""
 
 
 class Store(Protocol):

@@ -11,7 +11,17 @@ from bot.domain.rules.parser import Node, RuleError, kind_of, metric_refs, parse
 from bot.domain.symbols import SymbolBook
 
 TIER_RANKS: Mapping[str, int] = {"notice": 1, "warning": 2, "critical": 3}
-_PRESET_FIELDS = {"expr", "magnitude", "tiers", "description_en", "description_ko", "topics"}
+_PRESET_FIELDS = {
+    "expr",
+    "magnitude",
+    "tiers",
+    "description_en",
+    "description_ko",
+    "topics",
+    "lead",
+    "sessions",
+}
+MARKET_SESSIONS = ("pre", "regular", "post")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -45,6 +55,22 @@ class Rule:
     description_ko: str = ""
     topics: tuple[str, ...] = ()
     """Expert-view topics this kind of shock raises (for ranking views)."""
+    lead: str | None = None
+    """The instrument label an alert's chart shows (default: the first one its magnitude
+    reads, else the first one the rule reads)."""
+    sessions: tuple[str, ...] = ("regular",)
+    """Market sessions in which the rule may fire: `pre`, `regular`, `post`."""
+
+    @property
+    def lead_label(self) -> str:
+        """The instrument label the alert's chart leads with."""
+        if self.lead:
+            return self.lead
+        if self.magnitude is not None:
+            refs = metric_refs(self.magnitude)
+            if refs:
+                return refs[0].instrument.label
+        return self.labels[0]
 
     @property
     def labels(self) -> list[str]:
@@ -119,6 +145,23 @@ def build_preset(preset_id: str, raw: Mapping[str, Any], symbols: SymbolBook) ->
     topics = raw.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(item, str) for item in topics):
         raise PresetError(f"preset '{preset_id}': field 'topics' must be a list of strings")
+    sessions = raw.get("sessions", ["regular"])
+    if (
+        not isinstance(sessions, list)
+        or not sessions
+        or not all(item in MARKET_SESSIONS for item in sessions)
+    ):
+        raise PresetError(
+            f"preset '{preset_id}': field 'sessions' must list some of {', '.join(MARKET_SESSIONS)}"
+        )
+    lead = raw.get("lead")
+    if lead is not None:
+        if not isinstance(lead, str) or not lead.strip():
+            raise PresetError(f"preset '{preset_id}': field 'lead' must be a symbol")
+        try:
+            lead = symbols.resolve(lead.strip()).label
+        except Exception:
+            raise PresetError(f"preset '{preset_id}': unknown lead symbol {lead!r}") from None
     return Rule(
         preset_id,
         rule.text,
@@ -128,6 +171,8 @@ def build_preset(preset_id: str, raw: Mapping[str, Any], symbols: SymbolBook) ->
         raw["description_en"].strip(),
         raw["description_ko"].strip(),
         tuple(topics),
+        lead,
+        tuple(sessions),
     )
 
 
