@@ -9,17 +9,20 @@ from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import load_presets
 from bot.domain.views import load_views
-from bot.services import Core, Services
+from bot.ports import Clock
+from bot.services import Core, Services, SystemClock
 from bot.settings import Settings
 from bot.stores.port import Store
 
 log = logging.getLogger(__name__)
 
 
-def build_services(core: Core, store: Store) -> Services:
-    """Everything the commands need: the core, the store, the views, compiled presets."""
+def build_services(core: Core, store: Store, *, clock: Clock | None = None) -> Services:
+    """Everything the commands need: the core, the store, the views, compiled presets, the
+    trading clock (the wall clock unless a replay hands in its own)."""
     views = load_views(core.settings.views_dir)
-    return Services(core, store, views, CompiledRules(list(core.presets.values())))
+    compiled = CompiledRules(list(core.presets.values()))
+    return Services(core, store, views, compiled, clock or SystemClock())
 
 
 def build_core(settings: Settings, data_dir: Path | None = None) -> Core:

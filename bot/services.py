@@ -30,6 +30,21 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ManualClock:
+    """A clock that stands still until told otherwise (replays step it print by print)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        """The time it was set to."""
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        """Move to `moment` (never backwards)."""
+        self._now = max(self._now, moment.astimezone(UTC))
+
+
 @dataclass(frozen=True)
 class Core:
     """Market data, presets and settings: the platform-neutral services."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,7 +63,7 @@ async def subscribe_alerts(
     locale = inv.locale
     presets = inv.services.core.presets
     trigger = parse_policy(policy)
-    expires = parse_until(until, datetime.now(UTC).date(), locale)
+    expires = parse_until(until, inv.services.clock.now().date(), locale)
     if rule in presets:
         subscription = Subscription(inv.channel, rule, policy=trigger, expires=expires)
         shown = rule

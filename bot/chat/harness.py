@@ -1,49 +1,114 @@
-"""A test harness in the spirit of errbot's `testbot`: run a command end to end, get the Card.
+"""A test harness in the spirit of errbot's `testbot`: run commands end to end, get the Card,
+and capture every message the bot delivers, in order.
 
 harness = await Harness.start(core, "sqlite:///tmp/x.db")
-card = await harness.run("/shock NVDA 2025-01-27")
+card = await harness.run("/subscribe alerts deepseek")
+received = await harness.replay_print("2025-01-27", "close")   # through the real outbox
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
 
 from bot.app import build_services
+from bot.chat.console_sink import ConsoleSink, Delivery
 from bot.chat.session import run_command_line
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
-from bot.services import Core, Services
+from bot.domain.market import Stage
+from bot.services import Core, ManualClock, Services
 from bot.stores import open_store
-from bot.stores.port import ChannelRef
+from bot.stores.port import ChannelRef, PrintKind
 from handlers.registry import CommandRegistry, load_registry
+from jobs.deliver import deliver_outbox
+from jobs.evaluate import ClaimReport, PrintTick, RuleBook, evaluate_and_claim
+from jobs.render import CardRenderer
+
+HARNESS_PLATFORM = "test"
 
 
 @dataclass
 class Harness:
-    """One in-process channel driving the real handlers, store and core."""
+    """One in-process channel driving the real handlers, store, claim, outbox and worker."""
 
     services: Services
     registry: CommandRegistry
-    channel: ChannelRef = field(default_factory=lambda: ChannelRef("test", "local", "harness"))
+    clock: ManualClock
+    channel: ChannelRef = field(
+        default_factory=lambda: ChannelRef(HARNESS_PLATFORM, "local", "harness")
+    )
     locale: Locale = "en"
+    sink: ConsoleSink = field(default_factory=lambda: ConsoleSink(platform=HARNESS_PLATFORM))
+    book: RuleBook | None = None
 
     @classmethod
-    async def start(cls, core: Core, store_url: str, locale: Locale = "en") -> Harness:
-        """Open the store and build the services and registry."""
+    async def start(
+        cls,
+        core: Core,
+        store_url: str,
+        locale: Locale = "en",
+        *,
+        now: datetime | None = None,
+    ) -> Harness:
+        """Open the store and build the services (on a manual clock) and the registry."""
         store = await open_store(store_url)
-        return cls(build_services(core, store), load_registry(), locale=locale)
+        clock = ManualClock(now or datetime(2025, 1, 2, tzinfo=UTC))
+        return cls(build_services(core, store, clock=clock), load_registry(), clock, locale=locale)
 
-    async def run(self, text: str, *, can_admin: bool = True, user_id: str = "tester") -> Card:
-        """Run one command line as `user_id`."""
+    async def run(
+        self,
+        text: str,
+        *,
+        can_admin: bool = True,
+        user_id: str = "tester",
+        channel: ChannelRef | None = None,
+    ) -> Card:
+        """Run one command line as `user_id` (in this channel, or another one)."""
         return await run_command_line(
             self.services,
             self.registry,
-            self.channel,
+            channel or self.channel,
             text,
             user_id=user_id,
             can_admin=can_admin,
             default_locale=self.locale,
         )
+
+    async def claim_print(self, session: str, stage: Stage) -> ClaimReport:
+        """Evaluate and claim one of the history's real prints (`open` or `close`)."""
+        market = self.services.core.market
+        snapshot = market.snapshot(pd.Timestamp(session), stage)
+        self.clock.set(snapshot.moment)
+        kind: PrintKind = "open" if stage == "open" else "close"
+        if self.book is None:
+            core = self.services.core
+            self.book = RuleBook(core.market.symbols, list(core.presets.values()))
+        tick = PrintTick(snapshot, kind, frozenset(snapshot.quotes))
+        return await evaluate_and_claim(self.services, tick, book=self.book)
+
+    async def deliver(self) -> list[Delivery]:
+        """Run the delivery worker until the outbox has nothing due; what it delivered now."""
+        before = len(self.sink.delivered)
+        renderer = CardRenderer(self.services)
+        sinks = {HARNESS_PLATFORM: self.sink}
+        while (
+            await deliver_outbox(self.services.store, sinks, renderer, "harness", clock=self.clock)
+        ).leased:
+            pass
+        return self.sink.delivered[before:]
+
+    async def replay_print(self, session: str, stage: Stage) -> list[Delivery]:
+        """Claim one real print and deliver: the messages channels received from it."""
+        await self.claim_print(session, stage)
+        return await self.deliver()
+
+    def received(self, channel: ChannelRef | None = None) -> list[Delivery]:
+        """Every message a channel (this one by default) received so far, in order."""
+        ref = channel or self.channel
+        return [d for d in self.sink.delivered if d.channel.ref == ref]
 
     async def close(self) -> None:
         """Close the store."""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.chat.console_sink import Delivery
 from bot.cli import UsageError
 from bot.cli.common import load_core, pct
 from bot.domain.metrics import Unavailable
@@ -14,6 +16,7 @@ from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.sessions import SessionError, resolve_session
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import Instrument
+from jobs.replay_pipeline import REPLAY_CHANNEL, replay_deliveries
 
 NEW_YORK = ZoneInfo("America/New_York")
 STAGE_NAMES = {"previous_close": "previous close", "open": "open", "close": "close"}
@@ -40,7 +43,22 @@ def run(args: argparse.Namespace) -> int:
     rules = CompiledRules(list(core.presets.values()))
     replay = replay_session(core.market, rules, session, core.watchlist(), sessions)
     print("\n".join(render_replay(replay)))
+    print("\n".join(delivered_lines(asyncio.run(replay_deliveries(core, replay)))))
     return 0
+
+
+def delivered_lines(deliveries: list[Delivery]) -> list[str]:
+    """What a channel subscribed to every preset received, message by message."""
+    count = len(deliveries)
+    lines = [
+        "",
+        f"Delivered to a channel subscribed to every preset ({REPLAY_CHANNEL.ref.key}, "
+        f"{REPLAY_CHANNEL.timezone}): {count} message{'s' if count != 1 else ''}, through "
+        "the claim, the outbox, the delivery worker and the console sink",
+    ]
+    for number, delivery in enumerate(deliveries, start=1):
+        lines += ["", f"── message {number}/{count} ──", delivery.text]
+    return lines
 
 
 def _day(stamp: Any) -> str:

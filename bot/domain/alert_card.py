@@ -1,0 +1,253 @@
+"""Alert cards: one message for the alerts that fired for one channel on one print.
+
+Built in the core for the channel's language and time zone from the stored, language-neutral
+`AlertEvent`s: the preset's description as the title, the severity, the figures the rule read
+(proxies named), which print it was and when in the channel's zone, one expert view that fits
+this kind of shock, what followed the most similar past sessions, and the lead symbol's chart
+(rendered once per print, lead symbol and language by the caller, see `jobs/render.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.cards import Card, CardField, CardSection, Footer, Severity
+from bot.domain.i18n import Locale, format_date, format_datetime, format_pct, t
+from bot.domain.rules.presets import Rule
+from bot.domain.views import ExpertView, rank_views
+from bot.stores.port import AlertEvent
+
+SEVERITIES: Mapping[str, Severity] = {
+    "notice": Severity.NOTICE,
+    "warning": Severity.WARNING,
+    "critical": Severity.CRITICAL,
+}
+DELAYED_AFTER_SECONDS = 300.0
+"""A message delivered more than 5 minutes (real time) after its print arrived says so."""
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What an alert card needs besides its events: presets, views, the channel's settings."""
+
+    presets: Mapping[str, Rule]
+    views: Sequence[ExpertView]
+    locale: Locale
+    timezone: str = "UTC"
+    source: str = ""
+    replay_of: date | None = None
+    """Set when the alert comes from a replay: every replayed message says so."""
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The channel's zone (UTC when the name is unknown)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def ordered(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> list[AlertEvent]:
+    """Most severe first, then by preset order in config, custom rules last."""
+    order = {rule_id: index for index, rule_id in enumerate(presets)}
+    return sorted(
+        events,
+        key=lambda e: (-e.severity_rank, order.get(e.rule_id, len(order)), e.rule_id),
+    )
+
+
+def figures_text(event: AlertEvent, locale: Locale) -> str:
+    """The figures a rule read: `SOX −9.15 % · DJI (proxy DIA) +0.68 %`."""
+    parts = []
+    for item in event.payload.get("inputs", []):
+        name = str(item.get("label", "?"))
+        if item.get("proxy"):
+            name = t("alert.proxy_label", locale, index=name, symbol=item.get("symbol", "?"))
+        metric = str(item.get("metric", "pct"))
+        shown = name if metric == "pct" else f"{name}.{metric}"
+        value = item.get("value")
+        parts.append(f"{shown} {format_pct(value, locale) if value is not None else '—'}")
+    return " · ".join(dict.fromkeys(parts))
+
+
+def rule_title(event: AlertEvent, presets: Mapping[str, Rule], locale: Locale) -> str:
+    """A preset's description in the locale, or a custom rule's text."""
+    rule = presets.get(event.rule_id)
+    if rule is not None and rule.description(locale):
+        return rule.description(locale)
+    expression = event.payload.get("expression") or event.rule_id.removeprefix("custom:")
+    return t("alert.custom_title", locale, rule=str(expression))
+
+
+def print_text(event: AlertEvent, locale: Locale, zone: ZoneInfo) -> str:
+    """Which print it was and when, in the channel's zone: `close · Mon 27 Jan 2025 16:00 EST`."""
+    kind = t(f"alert.print_{event.print_kind}", locale)
+    return f"{kind} · {format_datetime(event.fired_at, locale, tz=zone)}"
+
+
+def _view_block(
+    events: Sequence[AlertEvent], context: AlertContext
+) -> tuple[ExpertView, str] | None:
+    """One expert view that fits these shocks, with the episode it is about."""
+    kinds = [event.rule_id for event in events]
+    topics = {
+        topic
+        for event in events
+        for topic in getattr(context.presets.get(event.rule_id), "topics", ())
+    }
+    if not topics or not context.views:
+        return None
+    leads = [str(event.payload.get("lead", "")) for event in events]
+    ranked = rank_views(context.views, shock_kinds=kinds, topics=topics, symbol=leads[0], limit=1)
+    if not ranked:
+        return None
+    view = ranked[0]
+    session = events[0].session
+    episode = getattr(view, "episode", None)
+    if episode is not None and str(episode) != session.isoformat():
+        label = t(
+            "alert.view_about",
+            context.locale,
+            episode=format_date(date.fromisoformat(str(episode)), context.locale),
+            said=format_date(view.date, context.locale),
+        )
+    else:
+        label = t("alert.view_said", context.locale, said=format_date(view.date, context.locale))
+    return view, label
+
+
+def _similar_text(event: AlertEvent, locale: Locale) -> str | None:
+    """What followed the most similar past sessions (stored with the event at claim time)."""
+    rows = event.payload.get("similar")
+    if rows is None:
+        return None
+    if not rows:
+        return t("alert.no_similar", locale)
+    lines = []
+    for row in rows:
+        day = date.fromisoformat(str(row["date"]))
+        moves = " · ".join(
+            f"{name} {format_pct(value, locale)}" for name, value in row.get("moves", {}).items()
+        )
+        forward = row.get("forward", {})
+        after = ", ".join(
+            t(
+                "alert.after_one" if n == "1" else "alert.after_sessions",
+                locale,
+                n=n,
+                move=format_pct(forward.get(n), locale),
+            )
+            for n in ("1", "5", "20")
+        )
+        lines.append(f"{format_date(day, locale)}: {moves}\n  → {after}")
+    return "\n".join(lines)
+
+
+def _section(event: AlertEvent, context: AlertContext) -> CardSection:
+    locale = context.locale
+    return CardSection(
+        title=rule_title(event, context.presets, locale),
+        severity=SEVERITIES.get(event.severity, Severity.WARNING),
+        fields=(CardField(t("alert.figures", locale), figures_text(event, locale), inline=False),),
+    )
+
+
+def banner_text(
+    events: Sequence[AlertEvent],
+    context: AlertContext,
+    *,
+    arrived_at: float,
+    delivered_at: float,
+) -> str:
+    """ "Replay of 2025-01-27" and/or "delayed — fired 09:31" (real time since the print)."""
+    parts = []
+    if context.replay_of is not None:
+        parts.append(
+            t(
+                "alert.replay_of",
+                context.locale,
+                date=format_date(context.replay_of, context.locale),
+            )
+        )
+    if arrived_at and delivered_at - arrived_at > DELAYED_AFTER_SECONDS:
+        fired = events[0].fired_at.astimezone(zone_of(context.timezone))
+        parts.append(t("alert.delayed", context.locale, time=f"{fired:%H:%M}"))
+    return " · ".join(parts)
+
+
+def build_alert_card(
+    events: Sequence[AlertEvent],
+    context: AlertContext,
+    *,
+    chart_png: bytes | None = None,
+    arrived_at: float = 0.0,
+    delivered_at: float = 0.0,
+    mention: str | None = None,
+) -> Card:
+    """The one message for the alerts of one print for one channel."""
+    if not events:
+        raise ValueError("an alert card needs at least one event")
+    locale = context.locale
+    zone = zone_of(context.timezone)
+    group = ordered(events, context.presets)
+    top = group[0]
+    shared: list[CardField] = [CardField(t("alert.print", locale), print_text(top, locale, zone))]
+    if top.payload.get("market_session") == "pre":
+        shared.append(CardField(t("alert.session", locale), t("alert.pre_market", locale)))
+    similar = _similar_text(top, locale)
+    if similar is not None:
+        lead = str(top.payload.get("lead", ""))
+        shared.append(CardField(t("alert.similar", locale, symbol=lead), similar, inline=False))
+    fitting = _view_block(group, context)
+    text = ""
+    if fitting is not None:
+        view, label = fitting
+        text = f"{view.speaker} — {label}\n{view.summary(locale)}\n— {view.attribution(locale)}"
+    sections: tuple[CardSection, ...] = ()
+    fields = shared
+    if len(group) == 1:
+        title = rule_title(top, context.presets, locale)
+        fields = [CardField(t("alert.figures", locale), figures_text(top, locale), inline=False)]
+        fields += shared
+    else:
+        title = t(
+            "alert.group_title",
+            locale,
+            n=len(group),
+            print=t(f"alert.print_{top.print_kind}", locale),
+        )
+        sections = tuple(_section(event, context) for event in group)
+    lead = str(top.payload.get("lead", "chart"))
+    return Card(
+        title=title,
+        severity=SEVERITIES.get(top.severity, Severity.WARNING),
+        fields=tuple(fields),
+        text=text,
+        chart_png=chart_png,
+        chart_name=f"alert-{lead}-{top.session.isoformat()}-{top.print_kind}-{locale}.png".replace(
+            "^", ""
+        ),
+        footer=Footer(
+            source=context.source,
+            as_of=top.fired_at,
+            disclaimer=t("common.disclaimer", locale),
+        ),
+        sections=sections,
+        banner=banner_text(group, context, arrived_at=arrived_at, delivered_at=delivered_at),
+        mention=mention,
+    )
+
+
+def lead_of(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> str:
+    """The lead symbol label of the group's chart: the most severe alert's."""
+    return str(ordered(events, presets)[0].payload.get("lead", "SOX"))
+
+
+def payload_datetime(payload: Mapping[str, Any], key: str) -> datetime | None:
+    """A stored ISO time back as a datetime (None when absent)."""
+    value = payload.get(key)
+    return datetime.fromisoformat(str(value)) if value else None

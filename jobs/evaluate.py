@@ -1,0 +1,331 @@
+"""Evaluate → claim: one print's snapshot through the rules that read what changed, into the outbox.
+
+A print (pre-market, open, intraday, close, post) arrives as a `PrintTick`. Only the rules
+that read a symbol whose price changed are evaluated: the presets, and the custom rules some
+active channel subscribes to (the store lists them). Each fired rule becomes an `AlertEvent`
+with the figures it read (proxies named) and is claimed per subscribed channel under the
+trigger policies; a rule whose condition is false re-arms (`observe_false`); a rule whose
+inputs are stale or missing neither fires nor re-arms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from bot.domain.analysis import similar_sessions
+from bot.domain.metrics import Unavailable
+from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
+from bot.domain.rules.parser import RuleError, metric_refs
+from bot.domain.rules.presets import Rule, custom_rule
+from bot.domain.snapshot import Snapshot
+from bot.domain.symbols import SymbolBook
+from bot.feeds.calendar import NYSE, session_calendar
+from bot.services import Services
+from bot.stores.port import (
+    AlertEvent,
+    ChannelRef,
+    OutboxItem,
+    PrintKind,
+    Store,
+    Subscription,
+    print_id,
+)
+from jobs.enqueue import claim_with_retry, retry_store
+
+log = logging.getLogger(__name__)
+
+EVENT_VERSION = 1
+_MARKET_SESSION: Mapping[str, str] = {
+    "pre": "pre",
+    "open": "regular",
+    "intraday": "regular",
+    "close": "regular",
+    "post": "post",
+}
+
+
+@dataclass(frozen=True)
+class PrintTick:
+    """One print: the market as of it, its kind, and which symbols moved or went stale."""
+
+    snapshot: Snapshot
+    kind: PrintKind
+    changed: frozenset[str]
+    """Yahoo symbols whose price changed with this print."""
+    expires_at: datetime | None = None
+    """When an undelivered alert of this print goes stale (default: the next NYSE open)."""
+    stale: frozenset[str] = frozenset()
+    """Symbols whose quote is older than its staleness limit: rules reading them are skipped."""
+
+    @property
+    def market_session(self) -> str:
+        """`pre`, `regular` or `post`: what a preset's `sessions` is compared with."""
+        return _MARKET_SESSION[self.kind]
+
+    @property
+    def id(self) -> str:
+        """The print's identity (time and kind)."""
+        return print_id(self.snapshot.moment, self.kind)
+
+
+@dataclass(frozen=True)
+class ClaimReport:
+    """What one print did: rules evaluated, events fired, messages queued, rules re-armed."""
+
+    evaluated: int = 0
+    fired: tuple[AlertEvent, ...] = ()
+    items: tuple[OutboxItem, ...] = ()
+    rearmed: tuple[str, ...] = ()
+    skipped_stale: tuple[str, ...] = ()
+
+
+@dataclass
+class RuleBook:
+    """Compiled rules by id, and which rules read each Yahoo symbol (own series or proxy).
+
+    Custom rules are compiled once per expression and kept; the book is refreshed from the
+    store's subscriptions at each print, so a new subscription is evaluated at the next one.
+    """
+
+    symbols: SymbolBook
+    presets: Sequence[Rule]
+    _compiled: dict[str, tuple[Rule, CompiledRules]] = field(default_factory=dict)
+    _by_symbol: dict[str, set[str]] = field(default_factory=dict)
+    _custom_text: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for rule in self.presets:
+            self._add(rule)
+
+    def _add(self, rule: Rule) -> None:
+        self._compiled[rule.id] = (rule, CompiledRules([rule]))
+        for symbol in _symbols_read(rule):
+            self._by_symbol.setdefault(symbol, set()).add(rule.id)
+
+    def _remove(self, rule_id: str) -> None:
+        self._compiled.pop(rule_id, None)
+        self._custom_text.pop(rule_id, None)
+        for ids in self._by_symbol.values():
+            ids.discard(rule_id)
+
+    def sync_custom(self, subscriptions: Iterable[Subscription]) -> None:
+        """Make the custom rules exactly those of `subscriptions` (compiling new ones)."""
+        wanted = {s.rule_id: s.expression for s in subscriptions if s.expression}
+        for rule_id in [r for r in self._custom_text if r not in wanted]:
+            self._remove(rule_id)
+        for rule_id, text in wanted.items():
+            if text is None or self._custom_text.get(rule_id) == text:
+                continue
+            try:
+                rule = custom_rule(text, self.symbols, rule_id)
+            except RuleError as exc:
+                log.warning("custom rule %r no longer parses (%s); skipped", rule_id[:60], exc)
+                continue
+            self._remove(rule_id)
+            self._add(rule)
+            self._custom_text[rule_id] = text
+
+    def reading(self, changed: Iterable[str]) -> list[tuple[Rule, CompiledRules]]:
+        """The rules that read any of `changed`, presets first in config order."""
+        ids: set[str] = set()
+        for symbol in changed:
+            ids |= self._by_symbol.get(symbol, set())
+        order = {rule.id: index for index, rule in enumerate(self.presets)}
+        chosen = sorted(ids, key=lambda rule_id: (order.get(rule_id, len(order)), rule_id))
+        return [self._compiled[rule_id] for rule_id in chosen if rule_id in self._compiled]
+
+
+def _symbols_read(rule: Rule) -> set[str]:
+    """The Yahoo symbols a rule reads: each instrument's own series and its proxy."""
+    found: set[str] = set()
+    for ref in metric_refs(rule.tree):
+        found.add(ref.instrument.symbol)
+        if ref.instrument.proxy:
+            found.add(ref.instrument.proxy)
+    return found
+
+
+def next_open_after(moment: datetime) -> datetime | None:
+    """The next NYSE session's open strictly after `moment` (None past the calendar)."""
+    calendar = session_calendar(NYSE)
+    try:
+        stamp = calendar.next_open(pd.Timestamp(moment).floor("min"))
+    except Exception:  # outside the calendar's bounds
+        return None
+    return pd.Timestamp(stamp).to_pydatetime()
+
+
+def event_payload(outcome: RuleOutcome, rule: Rule, tick: PrintTick) -> dict[str, Any]:
+    """The language-neutral figures of one firing (versioned JSON)."""
+    inputs = []
+    for item in outcome.inputs:
+        value = item.value
+        inputs.append(
+            {
+                "label": item.instrument.label,
+                "metric": item.metric,
+                "symbol": item.symbol,
+                "index_symbol": item.instrument.symbol,
+                "proxy": item.via_proxy,
+                "value": None if isinstance(value, Unavailable) else round(float(value), 6),
+            }
+        )
+    payload: dict[str, Any] = {
+        "v": EVENT_VERSION,
+        "inputs": inputs,
+        "magnitude": None if outcome.magnitude is None else round(outcome.magnitude, 6),
+        "lead": rule.lead_label,
+        "market_session": tick.market_session,
+        "print_at": tick.snapshot.moment.isoformat(),
+    }
+    if not rule.description_en:  # a custom rule: its text is its title
+        payload["expression"] = rule.text
+    return payload
+
+
+def similar_rows(
+    services: Services, rule: Rule, session: pd.Timestamp
+) -> list[dict[str, Any]] | None:
+    """The three most similar past sessions for the rule's lead symbol (None: not computable)."""
+    market = services.core.market
+    try:
+        lead = market.symbols.resolve(rule.lead_label)
+    except Exception:
+        return None
+    symbol = lead.symbol if market.has(lead.symbol) else lead.proxy
+    if symbol is None or session not in market.sessions(symbol):
+        return None
+    rows = []
+    for day in similar_sessions(market, lead, session):
+        rows.append(
+            {
+                "date": day.date.date().isoformat(),
+                "moves": {name: round(value, 4) for name, value in day.moves.items()},
+                "forward": {
+                    str(h): None if v is None else round(v, 4) for h, v in day.forward.items()
+                },
+            }
+        )
+    return rows
+
+
+def _stale_inputs(outcome: RuleOutcome, stale: frozenset[str]) -> bool:
+    return any(item.symbol in stale for item in outcome.inputs)
+
+
+async def _recipients(store: Store, rule_id: str, moment: datetime) -> list[Subscription]:
+    return await retry_store(
+        lambda: store.recipients(rule_id, now=moment), f"recipients of {rule_id}"
+    )
+
+
+async def _rearm(
+    store: Store, rule_id: str, channels: Sequence[ChannelRef], moment: datetime
+) -> None:
+    await retry_store(lambda: store.observe_false(rule_id, channels, moment), f"re-arm {rule_id}")
+
+
+@dataclass(frozen=True)
+class PrintOutcome:
+    """The engine's verdict on one print: fired events, rules now false, rules skipped."""
+
+    fired: tuple[AlertEvent, ...]
+    false_rules: tuple[str, ...]
+    skipped_stale: tuple[str, ...]
+    evaluated: int
+
+
+def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> PrintOutcome:
+    """Evaluate the rules of `book` that read a changed symbol (no store access)."""
+    expires = tick.expires_at or next_open_after(tick.snapshot.moment)
+    fired: list[AlertEvent] = []
+    false_rules: list[str] = []
+    skipped: list[str] = []
+    evaluated = 0
+    for rule, compiled in book.reading(tick.changed):
+        if tick.market_session not in rule.sessions:
+            continue
+        outcome = compiled.evaluate(tick.snapshot)[0]
+        evaluated += 1
+        if _stale_inputs(outcome, tick.stale):
+            skipped.append(rule.id)
+            continue
+        if outcome.truth is None:
+            continue
+        if outcome.truth is False:
+            false_rules.append(rule.id)
+            continue
+        assert outcome.tier is not None
+        payload = event_payload(outcome, rule, tick)
+        similar = similar_rows(services, rule, tick.snapshot.session)
+        if similar is not None:
+            payload["similar"] = similar
+        fired.append(
+            AlertEvent(
+                rule_id=rule.id,
+                session=tick.snapshot.session.date(),
+                severity_rank=outcome.tier.rank,
+                severity=outcome.tier.name,
+                fired_at=tick.snapshot.moment,
+                payload=payload,
+                print_id=tick.id,
+                print_kind=tick.kind,
+                expires_at=expires,
+            )
+        )
+    return PrintOutcome(tuple(fired), tuple(false_rules), tuple(skipped), evaluated)
+
+
+async def evaluate_and_claim(
+    services: Services,
+    tick: PrintTick,
+    *,
+    book: RuleBook | None = None,
+    now: datetime | None = None,
+) -> ClaimReport:
+    """Evaluate the rules that read what changed, claim the firings, re-arm the false ones.
+
+    `book` keeps compiled custom rules across prints (the live runner holds one); `now` is
+    the trading time of the claim (default: the services' clock).
+    """
+    store = services.store
+    moment = now or services.clock.now()
+    rules = book or RuleBook(services.core.market.symbols, list(services.core.presets.values()))
+    custom = await retry_store(lambda: store.custom_rules(moment), "custom rules")
+    rules.sync_custom(custom)
+    custom_by_rule: dict[str, list[Subscription]] = {}
+    for subscription in custom:
+        custom_by_rule.setdefault(subscription.rule_id, []).append(subscription)
+    verdict = evaluate_print(services, tick, rules)
+
+    async def recipients_of(rule_id: str) -> list[Subscription]:
+        found = custom_by_rule.get(rule_id)
+        return found if found is not None else await _recipients(store, rule_id, moment)
+
+    rearmed: list[str] = []
+    for rule_id in verdict.false_rules:
+        recipients = await recipients_of(rule_id)
+        if recipients:
+            await _rearm(store, rule_id, [s.channel for s in recipients], moment)
+            rearmed.append(rule_id)
+    claims: list[tuple[Subscription, AlertEvent]] = []
+    for event in verdict.fired:
+        claims += [(subscription, event) for subscription in await recipients_of(event.rule_id)]
+    items = await claim_with_retry(store, claims, moment) if claims else []
+    fired = verdict.fired
+    if fired:
+        log.info(
+            "print=%s fired=%s queued=%d",
+            tick.id,
+            ",".join(f"{e.rule_id}[{e.severity}]" for e in fired),
+            len(items),
+        )
+    return ClaimReport(
+        verdict.evaluated, fired, tuple(items), tuple(rearmed), verdict.skipped_stale
+    )

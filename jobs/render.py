@@ -1,0 +1,170 @@
+"""Outbox item → Card for one channel, at delivery: alerts, digests and notices.
+
+Alert items name their group's events; the events are read once from the store and the
+Card is built for the channel's language and time zone. The lead symbol's chart is
+rendered once per (print, lead symbol, language) and stored, so a group going to 10,000
+channels renders two charts (one per language), not 10,000. Chart rendering runs off the
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from bot.domain.alert_card import AlertContext, build_alert_card, lead_of
+from bot.domain.analysis import chart_series
+from bot.domain.cards import Card, Severity
+from bot.domain.chart import render_shock_chart
+from bot.domain.i18n import Locale, format_date, t
+from bot.services import Services
+from bot.stores.port import AlertEvent, Channel, OutboxItem, chart_key
+
+log = logging.getLogger(__name__)
+
+CardBuilder = Callable[[OutboxItem, Channel], Awaitable[Card | None]]
+RealTime = Callable[[], float]
+
+
+def legacy_inputs(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Figures of an event stored before events carried `inputs` (`{"SOX": -9.15}`)."""
+    return [
+        {"label": str(name), "metric": "pct", "symbol": str(name), "proxy": False, "value": value}
+        for name, value in payload.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+
+
+def readable(event: AlertEvent) -> AlertEvent:
+    """The event with figures the card builder reads, whatever version stored it."""
+    if "inputs" in event.payload:
+        return event
+    payload = dict(event.payload)
+    payload["inputs"] = legacy_inputs(event.payload)
+    return AlertEvent(
+        event.rule_id,
+        event.session,
+        event.severity_rank,
+        event.severity,
+        event.fired_at,
+        payload,
+        event.print_id,
+        event.print_kind,
+        event.expires_at,
+    )
+
+
+def render_alert_chart(
+    services: Services, events: Sequence[AlertEvent], locale: Locale
+) -> bytes | None:
+    """The lead symbol against SOX and the Dow (proxy named) around the session, or None."""
+    market = services.core.market
+    presets = services.core.presets
+    lead_label = lead_of(events, presets)
+    try:
+        lead = market.symbols.resolve(lead_label)
+        others = [market.symbols.resolve(name) for name in ("SOX", "DJI")]
+    except Exception:
+        return None
+    instruments = [lead, *[inst for inst in others if inst.key != lead.key]]
+    session = pd.Timestamp(events[0].session)
+    series, proxies = chart_series(market, instruments, session)
+    if not series:
+        return None
+    notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
+    title = t(
+        "shock_card.title", locale, symbol=lead.label, date=format_date(session.date(), locale)
+    )
+    return render_shock_chart(
+        series, shock_date=session.date(), locale=locale, title=title, proxy_notes=notes
+    )
+
+
+@dataclass
+class CardRenderer:
+    """Builds the Card of any outbox item for its channel (the delivery worker's `build_card`)."""
+
+    services: Services
+    replay_of: date | None = None
+    source: str = ""
+    real_time: RealTime = time.time
+    charts_rendered: int = 0
+    _chart_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    async def __call__(self, item: OutboxItem, channel: Channel) -> Card | None:
+        """The Card to send, or None when the item cannot be rendered (it is then parked)."""
+        if item.kind == "alert":
+            return await self.alert(item, channel)
+        if item.kind == "digest":
+            return self.digest(item, channel)
+        return notice_card(item.payload, channel.language)
+
+    async def alert(self, item: OutboxItem, channel: Channel) -> Card | None:
+        """The group's one message for this channel."""
+        ids = item.alert_ids or ((item.alert_id,) if item.alert_id else ())
+        events = [readable(event) for event in await self.services.store.alert_events(ids)]
+        if not events:
+            return None
+        locale: Locale = channel.language
+        chart = await self.chart(item, events, locale)
+        context = AlertContext(
+            presets=self.services.core.presets,
+            views=self.services.views,
+            locale=locale,
+            timezone=channel.timezone,
+            source=self.source or t("alert.source_history", locale),
+            replay_of=self.replay_of,
+        )
+        return build_alert_card(
+            events,
+            context,
+            chart_png=chart,
+            arrived_at=item.created_at,
+            delivered_at=self.real_time(),
+            mention=channel.mention,
+        )
+
+    async def chart(
+        self, item: OutboxItem, events: Sequence[AlertEvent], locale: Locale
+    ) -> bytes | None:
+        """The stored chart of (print, lead, language), rendered off the loop the first time."""
+        store = self.services.store
+        key = chart_key(
+            item.print_id or item.alert_id, lead_of(events, self.services.core.presets), locale
+        )
+        lock = self._chart_locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            stored = await store.get_chart(key)
+            if stored is not None:
+                return stored
+            png = await asyncio.to_thread(render_alert_chart, self.services, events, locale)
+            if png is None:
+                return None
+            self.charts_rendered += 1
+            await store.put_chart(key, png)
+            return png
+
+    def digest(self, item: OutboxItem, channel: Channel) -> Card | None:
+        """A digest card from its language-neutral payload (bot/domain/digest_card.py)."""
+        try:
+            module = importlib.import_module("bot.domain.digest_card")
+        except ModuleNotFoundError:
+            log.warning("no digest card builder; digest %s not rendered", item.id)
+            return None
+        card: Card = module.build_digest_card(self.services, channel, item.payload)
+        return card
+
+
+def notice_card(payload: Mapping[str, Any], locale: Locale) -> Card:
+    """A plain notice: its title and text in the channel's language."""
+    title = str(payload.get(f"title_{locale}") or payload.get("title") or "Sputnik")
+    text = str(payload.get(f"text_{locale}") or payload.get("text") or "")
+    return Card(title=title, severity=Severity.INFO, text=text)
