@@ -302,9 +302,10 @@ class Store(Protocol):
         """A channel's subscriptions, sorted by (kind, rule_id)."""
 
     async def recipients(
-        self, rule_id: str, *, kind: SubscriptionKind = "alert", now: datetime | None = None
+        self, rule_id: str, *, now: datetime, kind: SubscriptionKind = "alert"
     ) -> list[Subscription]:
-        """Subscriptions to `rule_id` of active channels, not expired at `now`, by channel key."""
+        """Subscriptions to `rule_id` of active channels, not expired at `now` (the Clock's
+        trading time, from the caller), by channel key."""
 
     async def claim_and_enqueue(
         self, alerts: Sequence[tuple[Subscription, AlertEvent]], now: datetime

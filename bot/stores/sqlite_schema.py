@@ -2,9 +2,112 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: tuple[str, ...] = (
+from bot.stores.codec import event_from_doc, event_json
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
+V3_TABLES = """
+    ALTER TABLE channels ADD COLUMN mention TEXT;
+    CREATE TABLE events (alert_id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE alert_groups (id INTEGER PRIMARY KEY, ids TEXT NOT NULL UNIQUE);
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        channel_key TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        group_id INTEGER REFERENCES alert_groups(id),
+        print_id TEXT NOT NULL DEFAULT '',
+        payload TEXT,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        leased_by TEXT,
+        leased_at REAL NOT NULL DEFAULT 0,
+        leases INTEGER NOT NULL DEFAULT 0,
+        created_at REAL NOT NULL,
+        due_at REAL NOT NULL,
+        expires_at TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries (state, platform, due_at);
+    CREATE INDEX deliveries_by_channel ON deliveries (channel_key, id);
+    CREATE TABLE charts (key TEXT PRIMARY KEY, png BLOB NOT NULL, created_at REAL NOT NULL);
+    CREATE TABLE runs (key TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
+    CREATE TABLE digests (
+        channel_key TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        PRIMARY KEY (channel_key, rule_id)
+    ) WITHOUT ROWID
+"""
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _to_deliveries(conn: sqlite3.Connection) -> None:
+    """Schema 3: events stored once, grouped deliveries; schema-2 rows become one-alert items.
+
+    A pending row whose event cannot be read is parked with `outbox item from schema 2: ...`.
+    """
+    _script(conn, V3_TABLES)
+    docs: dict[str, str] = {}
+    broken: dict[str, str] = {}
+    for row in conn.execute("SELECT * FROM alerts"):
+        alert_id = row[0]
+        try:
+            doc = {
+                "rule_id": row[1],
+                "session": row[2],
+                "severity_rank": row[3],
+                "severity": row[4],
+                "fired_at": row[5],
+                "payload": json.loads(row[6]),
+            }
+            docs[alert_id] = event_json(event_from_doc(doc))
+        except (ValueError, TypeError) as exc:
+            broken[alert_id] = f"unreadable alert event ({type(exc).__name__}: {exc})"
+    conn.executemany("INSERT INTO events VALUES (?,?)", list(docs.items()))
+    rows = conn.execute(
+        "SELECT id, idempotency_key, alert_id, channel_key, state, attempts, last_error,"
+        " leased_by, leased_at, leases, created_at FROM outbox ORDER BY id"
+    ).fetchall()
+    groups: dict[str, int] = {}
+    for oid, key, alert_id, ckey, state, attempts, error, by, at, leases, created in rows:
+        platform = ckey.split(":", 1)[0] if ":" in ckey else ""
+        if alert_id not in groups:
+            text = json.dumps([alert_id])
+            conn.execute("INSERT OR IGNORE INTO alert_groups (ids) VALUES (?)", (text,))
+            found = conn.execute("SELECT id FROM alert_groups WHERE ids = ?", (text,)).fetchone()
+            groups[alert_id] = found[0]
+        reason = broken.get(alert_id)
+        if reason is None and alert_id not in docs:
+            reason = f"alert event {alert_id} is missing"
+        if reason is None and ckey.count(":") < 2:
+            reason = f"bad channel key {ckey!r}"
+        rule_id = alert_id.split("|", 1)[0]
+        if state == "pending" and reason is not None:
+            state, error, by = "parked", f"outbox item from schema 2: {reason}", None
+        conn.execute(
+            "INSERT INTO deliveries (id, idempotency_key, kind, channel_key, platform, rule_id,"
+            " group_id, state, attempts, last_error, leased_by, leased_at, leases, created_at,"
+            " due_at) VALUES (?,?,'alert',?,?,?,?,?,?,?,?,?,?,?,?)",
+            (oid, key, ckey, platform, rule_id, groups[alert_id], state, attempts, error, by,
+             at, leases, created, created),
+        )  # fmt: skip
+    conn.execute("DROP TABLE outbox")
+    conn.execute("DROP TABLE alerts")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: channels, subscriptions, trigger state, alerts, outbox
     """
     CREATE TABLE channels (
@@ -63,6 +166,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE outbox ADD COLUMN leases INTEGER NOT NULL DEFAULT 0;
     """,
+    # 3: events once per print, grouped deliveries (alert/digest/notice), charts, run claims,
+    #    digest slots, channel mentions
+    _to_deliveries,
 )
 
 
@@ -73,9 +179,10 @@ def migrate(conn: sqlite3.Connection) -> int:
         raise sqlite3.DatabaseError(
             f"database schema version {version} is newer than this program ({len(MIGRATIONS)})"
         )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        for statement in script.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        if isinstance(step, str):
+            _script(conn, step)
+        else:
+            step(conn)
         conn.execute(f"PRAGMA user_version = {number}")
     return len(MIGRATIONS)

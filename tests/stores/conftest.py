@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,29 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return redis_store_url(prefix)
 
 
+@dataclass
+class RealTime:
+    """The stores' real-time source (leases, due times, back-off), advanced by the test."""
+
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of real time pass, without sleeping."""
+        self.now += seconds
+
+
 @pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    """An open store of each kind."""
-    opened = await open_store(store_url)
+def real_time() -> RealTime:
+    """A real-time source that stands still until the test advances it."""
+    return RealTime()
+
+
+@pytest.fixture
+async def store(store_url: str, real_time: RealTime) -> AsyncIterator[Store]:
+    """An open store of each kind, on the test's real-time source."""
+    opened = await open_store(store_url, time_source=real_time)
     yield opened
     await opened.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from bot.stores.port import (
     TriggerPolicy,
     idempotency_key,
 )
+from tests.stores.conftest import RealTime
 
 DAY1 = date(2025, 1, 27)
 DAY2 = date(2025, 1, 28)
@@ -86,7 +86,7 @@ async def test_subscriptions_are_listed_per_channel_and_removed(store: Store) ->
     assert await store.remove_subscription(ALPHA, "alert", "my-nvda") is True
     assert await store.remove_subscription(ALPHA, "alert", "my-nvda") is False
     assert await store.list_subscriptions(ALPHA) == [preset, digest]
-    assert await store.recipients("daily", kind="digest") == [digest]
+    assert await store.recipients("daily", kind="digest", now=T0) == [digest]
 
 
 async def test_recipients_are_active_unexpired_subscribers_of_the_rule(store: Store) -> None:
@@ -151,11 +151,14 @@ async def test_claim_persists_the_alert_and_outbox_item_for_every_recipient(stor
     await subscribe(store, ALPHA)
     await subscribe(store, BETA)
     ev = event()
-    items = await store.claim_and_enqueue([(s, ev) for s in await store.recipients("deepseek")], T0)
+    recipients = await store.recipients("deepseek", now=T0)
+    items = await store.claim_and_enqueue([(s, ev) for s in recipients], T0)
     assert {i.channel for i in items} == {ALPHA, BETA}
     listed = await store.list_outbox()
     assert [(i.id, i.idempotency_key) for i in listed] == [(i.id, i.idempotency_key) for i in items]
-    assert all(i.payload == {"SOX": -9.15, "NVDA": -16.97} and i.state == "pending" for i in listed)
+    assert all(i.alert_ids == (ev.alert_id,) and i.state == "pending" for i in listed)
+    assert all(i.kind == "alert" and i.rule_id == "deepseek" for i in listed)
+    assert await store.alert_events([ev.alert_id]) == [ev]
     assert await store.alert_history(ALPHA) == [ev]
 
 
@@ -168,45 +171,46 @@ async def test_idempotency_key_is_per_alert_and_channel_and_fits_a_discord_nonce
 
 
 async def test_a_leased_item_is_not_leased_again_until_delivered_or_its_lease_runs_out(
-    store: Store,
+    store: Store, real_time: RealTime
 ) -> None:
     sub = await subscribe(store)
     [item] = await store.claim_and_enqueue([(sub, event())], T0)
     [leased] = await store.lease("worker-a", limit=10, lease_seconds=0.3)
     assert leased.id == item.id and leased.idempotency_key == item.idempotency_key
-    assert leased.payload == item.payload and leased.channel == ALPHA
+    assert leased.alert_ids == item.alert_ids and leased.channel == ALPHA
     assert await store.lease("worker-b", limit=10, lease_seconds=0.3) == []
-    await asyncio.sleep(0.5)
+    real_time.advance(0.5)
     [taken_over] = await store.lease("worker-b", limit=10, lease_seconds=0.3)
     assert taken_over.id == item.id
     await store.mark_delivered(taken_over)
     assert await store.list_outbox() == []
-    await asyncio.sleep(0.1)
+    real_time.advance(0.1)
     assert await store.lease("worker-c", limit=10, lease_seconds=0.0) == []
 
 
-async def test_a_failing_item_is_retried_then_parked_with_its_last_error(store: Store) -> None:
+async def test_a_failing_item_is_retried_then_parked_with_its_last_error(
+    store: Store, real_time: RealTime
+) -> None:
     sub = await subscribe(store)
     await store.claim_and_enqueue([(sub, event())], T0)
     for attempt in (1, 2):
-        await asyncio.sleep(0.05)
-        [item] = await store.lease("worker", lease_seconds=0.01)
+        [item] = await store.lease("worker", lease_seconds=60)
         failed = await store.mark_failed(item, f"HTTP 503 #{attempt}", max_attempts=3)
         assert (failed.state, failed.attempts) == ("pending", attempt)
-    await asyncio.sleep(0.05)
-    [item] = await store.lease("worker", lease_seconds=0.01)
+        real_time.advance(900)
+    [item] = await store.lease("worker", lease_seconds=60)
     assert (item.attempts, item.last_error) == (2, "HTTP 503 #2")
     parked = await store.mark_failed(item, "HTTP 403 Missing Access", max_attempts=3)
     assert (parked.state, parked.attempts) == ("parked", 3)
-    await asyncio.sleep(0.05)
-    assert await store.lease("worker", lease_seconds=0.01) == []
+    real_time.advance(900)
+    assert await store.lease("worker", lease_seconds=60) == []
     [shown] = await store.list_outbox()
     assert (shown.state, shown.attempts, shown.last_error) == (
         "parked",
         3,
         "HTTP 403 Missing Access",
     )
-    assert shown.channel == ALPHA and shown.payload == item.payload
+    assert shown.channel == ALPHA and shown.alert_ids == item.alert_ids
 
 
 async def test_alert_history_lists_a_channels_alerts_newest_first(store: Store) -> None:
@@ -273,17 +277,19 @@ async def test_replacing_a_subscription_with_another_policy_starts_afresh(store:
     assert not await fires(store, cooldown, event(at=T0 + timedelta(hours=1)))
 
 
-async def test_a_lease_is_renewed_only_by_the_worker_that_still_holds_it(store: Store) -> None:
+async def test_a_lease_is_renewed_only_by_the_worker_that_still_holds_it(
+    store: Store, real_time: RealTime
+) -> None:
     sub = await subscribe(store)
     await store.claim_and_enqueue([(sub, event())], T0)
     [held] = await store.lease("worker-a", lease_seconds=0.3)
     assert await store.renew(held, "worker-a")
     assert not await store.renew(held, "worker-b")
-    await asyncio.sleep(0.2)
+    real_time.advance(0.2)
     assert await store.renew(held, "worker-a"), "renewed before it ran out"
-    await asyncio.sleep(0.2)
+    real_time.advance(0.2)
     assert await store.lease("worker-b", lease_seconds=0.3) == [], "the renewal restarted it"
-    await asyncio.sleep(0.2)
+    real_time.advance(0.2)
     [taken_over] = await store.lease("worker-b", lease_seconds=0.3)
     assert not await store.renew(held, "worker-a"), "taken over: worker-a must not send it"
     assert await store.renew(taken_over, "worker-b")
@@ -292,7 +298,7 @@ async def test_a_lease_is_renewed_only_by_the_worker_that_still_holds_it(store: 
 
 
 async def test_an_item_whose_workers_keep_dying_is_parked_not_retried_forever(
-    store: Store,
+    store: Store, real_time: RealTime
 ) -> None:
     sub = await subscribe(store)
     [item] = await store.claim_and_enqueue([(sub, event())], T0)
@@ -300,25 +306,28 @@ async def test_an_item_whose_workers_keep_dying_is_parked_not_retried_forever(
         assert [i.id for i in await store.lease("doomed", lease_seconds=0.01, max_attempts=3)] == [
             item.id
         ]
-        await asyncio.sleep(0.05)
+        real_time.advance(0.05)
     assert await store.lease("next", lease_seconds=0.01, max_attempts=3) == []
     [parked] = await store.list_outbox()
     assert (parked.id, parked.state, parked.attempts) == (item.id, "parked", 3)
     assert parked.last_error == "worker died 3 times while delivering"
-    await asyncio.sleep(0.05)
+    real_time.advance(0.05)
     assert await store.lease("next", lease_seconds=0.01, max_attempts=3) == []
 
 
-async def test_recorded_failures_and_worker_deaths_share_the_attempt_budget(store: Store) -> None:
+async def test_recorded_failures_and_worker_deaths_share_the_attempt_budget(
+    store: Store, real_time: RealTime
+) -> None:
     sub = await subscribe(store)
     await store.claim_and_enqueue([(sub, event())], T0)
     [item] = await store.lease("w", lease_seconds=0.01, max_attempts=3)
     assert (await store.mark_failed(item, "HTTP 503", max_attempts=3)).state == "pending"
+    real_time.advance(30)
     for _ in range(2):
-        await asyncio.sleep(0.05)
+        real_time.advance(0.05)
         [again] = await store.lease("w", lease_seconds=0.01, max_attempts=3)
         assert (again.attempts, again.last_error) == (1, "HTTP 503")
-    await asyncio.sleep(0.05)
+    real_time.advance(0.05)
     assert await store.lease("w", lease_seconds=0.01, max_attempts=3) == []
     [parked] = await store.list_outbox()
     assert (parked.state, parked.attempts) == ("parked", 3)

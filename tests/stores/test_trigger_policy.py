@@ -99,12 +99,14 @@ async def test_a_version_1_file_gains_lease_counts_and_its_pending_items_still_d
     store = await open_store(f"sqlite:///{path}")
     try:
         [item] = await store.lease("w", max_attempts=3)
-        assert (item.idempotency_key, item.attempts, item.payload) == ("k1", 2, {"SOX": -9.15})
+        assert (item.idempotency_key, item.attempts, item.alert_ids) == ("k1", 2, ("a1",))
+        [alert] = await store.alert_events(item.alert_ids)
+        assert (alert.rule_id, alert.payload) == ("deepseek", {"SOX": -9.15})
         assert await store.renew(item, "w")
         await store.mark_delivered(item)
         assert await store.list_outbox() == []
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
-        assert conn.execute("SELECT leases FROM outbox").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+        assert conn.execute("SELECT leases FROM deliveries").fetchone()[0] == 1

@@ -1,0 +1,438 @@
+"""The SQLite store's outbound path: claims, events once, grouped deliveries, leases."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.stores.codec import earliest, event_from_json, event_json, stamp, unstamp
+from bot.stores.port import (
+    AlertEvent,
+    ChannelRef,
+    MessageKind,
+    OutboxItem,
+    Subscription,
+    died_error,
+    idempotency_key,
+    retry_delay,
+)
+from bot.stores.sqlite_base import SqliteBase
+from bot.stores.triggers import TriggerState, after_fire, may_fire
+
+CHUNK = 400  # values per IN (...) query (SQLite binds at most 32,766 parameters)
+
+ITEM_SELECT = "SELECT d.*, g.ids FROM deliveries d LEFT JOIN alert_groups g ON g.id = d.group_id"
+
+
+def item_from_row(row: sqlite3.Row) -> OutboxItem:
+    """An outbox item from a `deliveries` row joined with its alert group."""
+    alert_ids = tuple(json.loads(row["ids"])) if row["ids"] else ()
+    return OutboxItem(
+        id=str(row["id"]),
+        idempotency_key=row["idempotency_key"],
+        channel=ChannelRef.from_key(row["channel_key"]),
+        rule_id=row["rule_id"],
+        alert_id=alert_ids[0] if alert_ids else "",
+        payload=json.loads(row["payload"]) if row["payload"] else {},
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        state=row["state"],
+        kind=row["kind"],
+        alert_ids=alert_ids,
+        print_id=row["print_id"],
+        created_at=row["created_at"],
+        due_at=row["due_at"],
+        expires_at=unstamp(row["expires_at"]),
+    )
+
+
+def chunks(values: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
+    """`values` in slices of at most `size`."""
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+@dataclass
+class _Group:
+    """The alerts one claim adds to one channel's message for one print."""
+
+    channel: ChannelRef
+    print_ref: str
+    rule_id: str
+    alert_ids: list[str] = field(default_factory=list)
+    expires: list[datetime | None] = field(default_factory=list)
+
+
+class _Groups:
+    """Interns alert-id lists: 10,000 channels of one print share one `alert_groups` row."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.ids: dict[tuple[str, ...], int] = {}
+
+    def id_of(self, alert_ids: Sequence[str]) -> int:
+        key = tuple(alert_ids)
+        if key not in self.ids:
+            text = json.dumps(list(key), separators=(",", ":"))
+            self.conn.execute("INSERT OR IGNORE INTO alert_groups (ids) VALUES (?)", (text,))
+            row = self.conn.execute("SELECT id FROM alert_groups WHERE ids = ?", (text,)).fetchone()
+            self.ids[key] = row[0]
+        return self.ids[key]
+
+
+class SqliteOutbox(SqliteBase):
+    """Claims and the delivery outbox on SQLite."""
+
+    async def claim_and_enqueue(
+        self, alerts: Sequence[tuple[Subscription, AlertEvent]], now: datetime
+    ) -> list[OutboxItem]:
+        """Apply each trigger policy; persist state, events and grouped rows in one transaction."""
+        live = [(s, e) for s, e in alerts if s.kind == "alert" and not s.expired(now)]
+        if not live:
+            return []
+        return await self._tx(lambda c: self._claim(c, live, now.timestamp()))
+
+    def _load_states(
+        self, c: sqlite3.Connection, alerts: list[tuple[Subscription, AlertEvent]]
+    ) -> tuple[dict[tuple[str, str], TriggerState], set[str]]:
+        pairs = sorted({(s.rule_id, s.channel.key) for s, _ in alerts})
+        states: dict[tuple[str, str], TriggerState] = {}
+        inactive: set[str] = set()
+        for chunk in chunks(pairs):
+            marks = ",".join("(?,?)" for _ in chunk)
+            flat = [value for pair in chunk for value in pair]
+            for rule_id, ckey, text in c.execute(
+                "SELECT rule_id, channel_key, state FROM trigger_state"
+                f" WHERE (rule_id, channel_key) IN (VALUES {marks})",
+                flat,
+            ):
+                states[(ckey, rule_id)] = TriggerState.decode(text)
+            keys = sorted({ckey for _, ckey in chunk})
+            in_keys = ",".join("?" * len(keys))
+            sql = f"SELECT key FROM channels WHERE active = 0 AND key IN ({in_keys})"
+            inactive.update(row[0] for row in c.execute(sql, keys))
+        return states, inactive
+
+    def _claim(
+        self, c: sqlite3.Connection, alerts: list[tuple[Subscription, AlertEvent]], now: float
+    ) -> list[OutboxItem]:
+        states, inactive = self._load_states(c, alerts)
+        new_states: list[tuple[str, str, str]] = []
+        events: dict[str, AlertEvent] = {}
+        groups: dict[tuple[str, str], _Group] = {}
+        for sub, event in alerts:
+            ckey = sub.channel.key
+            session = event.session.isoformat()
+            state = states.get((ckey, sub.rule_id))
+            if ckey in inactive or not may_fire(
+                sub.policy, state, session, event.severity_rank, now
+            ):
+                continue
+            state = after_fire(state, session, event.severity_rank, now)
+            states[(ckey, sub.rule_id)] = state
+            new_states.append((ckey, sub.rule_id, state.encode()))
+            events[event.alert_id] = event
+            print_ref = event.print_id or event.alert_id
+            group = groups.setdefault(
+                (ckey, print_ref), _Group(sub.channel, event.print_id, sub.rule_id)
+            )
+            if event.alert_id not in group.alert_ids:
+                group.alert_ids.append(event.alert_id)
+                group.expires.append(event.expires_at)
+        c.executemany("INSERT OR REPLACE INTO trigger_state VALUES (?,?,?)", new_states)
+        c.executemany(
+            "INSERT OR IGNORE INTO events VALUES (?,?)",
+            [(alert_id, event_json(e)) for alert_id, e in events.items()],
+        )
+        return self._write_groups(c, list(groups.items()))
+
+    def _write_groups(
+        self, c: sqlite3.Connection, groups: list[tuple[tuple[str, str], _Group]]
+    ) -> list[OutboxItem]:
+        real_now = self.time()
+        keys = [idempotency_key(ref, group.channel) for (_, ref), group in groups]
+        existing: dict[str, sqlite3.Row] = {}
+        for chunk in chunks(keys):
+            sql = f"{ITEM_SELECT} WHERE d.idempotency_key IN ({','.join('?' * len(chunk))})"
+            existing.update((row["idempotency_key"], row) for row in c.execute(sql, chunk))
+        interned = _Groups(c)
+        appended: list[tuple[int, str | None, int]] = []
+        inserts: list[tuple[Any, ...]] = []
+        for key, ((_, _ref), group) in zip(keys, groups, strict=True):
+            row = existing.get(key)
+            if row is not None and row["state"] == "pending" and row["leased_by"] is None:
+                ids = [*json.loads(row["ids"]), *group.alert_ids]
+                ids = list(dict.fromkeys(ids))
+                expires = earliest([unstamp(row["expires_at"]), *group.expires])
+                gid = interned.id_of(ids)
+                appended.append((gid, stamp(expires) if expires else None, row["id"]))
+                continue
+            if row is not None:  # sent or being sent: the new alerts get a message of their own
+                key = idempotency_key(f"{group.print_ref}#{group.alert_ids[0]}", group.channel)
+            expires = earliest(group.expires)
+            inserts.append(
+                (
+                    key,
+                    group.channel.key,
+                    group.channel.platform,
+                    group.rule_id,
+                    interned.id_of(group.alert_ids),
+                    group.print_ref,
+                    real_now,
+                    real_now,
+                    stamp(expires) if expires else None,
+                )
+            )
+        c.executemany("UPDATE deliveries SET group_id = ?, expires_at = ? WHERE id = ?", appended)
+        before = c.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
+        c.executemany(
+            "INSERT OR IGNORE INTO deliveries (idempotency_key, kind, channel_key, platform,"
+            " rule_id, group_id, print_id, created_at, due_at, expires_at)"
+            " VALUES (?,'alert',?,?,?,?,?,?,?,?)",
+            inserts,
+        )
+        # The write lock is ours: every row above `before` was inserted just now.
+        touched = [row_id for _, _, row_id in appended]
+        rows = c.execute(f"{ITEM_SELECT} WHERE d.id > ? ORDER BY d.id", (before,)).fetchall()
+        for chunk in chunks(touched):
+            sql = f"{ITEM_SELECT} WHERE d.id IN ({','.join('?' * len(chunk))})"
+            rows += c.execute(sql, chunk).fetchall()
+        return [item_from_row(row) for row in sorted(rows, key=lambda r: r["id"])]
+
+    async def observe_false(
+        self, rule_id: str, channels: Sequence[ChannelRef], now: datetime
+    ) -> None:
+        """Re-arm cooldowns: the condition has been false for these channels."""
+        rows = [(rule_id, ref.key) for ref in channels]
+
+        def rearm(c: sqlite3.Connection) -> None:
+            sql = "SELECT state FROM trigger_state WHERE rule_id = ? AND channel_key = ?"
+            updates = []
+            for rule, ckey in rows:
+                found = c.execute(sql, (rule, ckey)).fetchone()
+                if found is not None:
+                    state = TriggerState.decode(found[0])
+                    if not state.armed:
+                        rearmed = TriggerState(
+                            state.session, state.rank, state.fired_at, True, state.count
+                        )
+                        updates.append((rearmed.encode(), rule, ckey))
+            c.executemany(
+                "UPDATE trigger_state SET state = ? WHERE rule_id = ? AND channel_key = ?", updates
+            )
+
+        await self._tx(rearm)
+
+    async def enqueue_message(
+        self,
+        kind: MessageKind,
+        channel: ChannelRef,
+        payload: Mapping[str, Any],
+        idempotency_key: str,
+        *,
+        rule_id: str = "",
+        due_at: float | None = None,
+    ) -> OutboxItem | None:
+        """Queue a digest or notice; None if `idempotency_key` exists already."""
+        now = self.time()
+        row = (
+            idempotency_key,
+            kind,
+            channel.key,
+            channel.platform,
+            rule_id,
+            json.dumps(dict(payload), ensure_ascii=False),
+            now,
+            now if due_at is None else due_at,
+        )
+
+        def add(c: sqlite3.Connection) -> sqlite3.Row | None:
+            cursor = c.execute(
+                "INSERT OR IGNORE INTO deliveries (idempotency_key, kind, channel_key, platform,"
+                " rule_id, payload, created_at, due_at) VALUES (?,?,?,?,?,?,?,?)",
+                row,
+            )
+            if not cursor.rowcount:
+                return None
+            found: sqlite3.Row = c.execute(
+                f"{ITEM_SELECT} WHERE d.id = ?", (cursor.lastrowid,)
+            ).fetchone()
+            return found
+
+        found = await self._tx(add)
+        return None if found is None else item_from_row(found)
+
+    async def lease(
+        self,
+        worker_id: str,
+        limit: int = 100,
+        lease_seconds: float = 60.0,
+        max_attempts: int = 5,
+        platforms: Collection[str] | None = None,
+    ) -> list[OutboxItem]:
+        """Lease due rows, and rows leased longer than `lease_seconds` ago (dead workers).
+
+        A row already leased `max_attempts` times is parked instead (its workers keep dying).
+        """
+        wanted = None if platforms is None else sorted(platforms)
+        if wanted == []:
+            return []
+
+        def take(c: sqlite3.Connection) -> list[sqlite3.Row]:
+            now = self.time()
+            where = "d.state = 'pending' AND d.due_at <= ?"
+            args: list[Any] = [now]
+            if wanted is not None:
+                where += f" AND d.platform IN ({','.join('?' * len(wanted))})"
+                args += wanted
+            where += " AND (d.leased_by IS NULL OR d.leased_at <= ?)"
+            args += [now - lease_seconds, limit]
+            sql = f"{ITEM_SELECT} WHERE {where} ORDER BY d.id LIMIT ?"
+            rows = c.execute(sql, args).fetchall()
+            poison = [row for row in rows if row["leases"] >= max_attempts]
+            c.executemany(
+                "UPDATE deliveries SET state = 'parked', attempts = ?, last_error = ?,"
+                " leased_by = NULL WHERE id = ?",
+                [
+                    (
+                        row["leases"],
+                        died_error(row["leases"] - row["attempts"], row["last_error"]),
+                        row["id"],
+                    )
+                    for row in poison
+                ],
+            )
+            live = [row for row in rows if row["leases"] < max_attempts]
+            c.executemany(
+                "UPDATE deliveries SET leased_by = ?, leased_at = ?, leases = leases + 1"
+                " WHERE id = ?",
+                [(worker_id, now, row["id"]) for row in live],
+            )
+            return live
+
+        return [item_from_row(row) for row in await self._tx(take)]
+
+    async def renew(self, item: OutboxItem, worker_id: str) -> bool:
+        """Restart the lease if `worker_id` still holds the pending row."""
+        sql = (
+            "UPDATE deliveries SET leased_at = ? WHERE id = ? AND leased_by = ?"
+            " AND state = 'pending'"
+        )
+        count = await self._tx(
+            lambda c: c.execute(sql, (self.time(), int(item.id), worker_id)).rowcount
+        )
+        return bool(count)
+
+    async def _update(self, sql: str, args: tuple[Any, ...]) -> int:
+        count: int = await self._tx(lambda c: c.execute(sql, args).rowcount)
+        return count
+
+    async def mark_delivered(self, item: OutboxItem) -> None:
+        """The platform accepted the item."""
+        sql = "UPDATE deliveries SET state = 'done', leased_by = NULL WHERE id = ?"
+        await self._update(sql, (int(item.id),))
+
+    async def mark_failed(
+        self,
+        item: OutboxItem,
+        error: str,
+        max_attempts: int = 5,
+        retry_in: float | None = None,
+    ) -> OutboxItem:
+        """Count a failure; park after `max_attempts`, else due again after `retry_in`."""
+
+        def fail(c: sqlite3.Connection) -> OutboxItem:
+            found = c.execute("SELECT attempts FROM deliveries WHERE id = ?", (int(item.id),))
+            attempts = (found.fetchone() or [item.attempts])[0] + 1
+            delay = retry_delay(attempts) if retry_in is None else retry_in
+            c.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, leased_by = NULL,"
+                " due_at = ?, state = CASE WHEN attempts + 1 >= ? THEN 'parked' ELSE state END"
+                " WHERE id = ? AND state = 'pending'",
+                (error[:1000], self.time() + delay, max_attempts, int(item.id)),
+            )
+            row = c.execute(f"{ITEM_SELECT} WHERE d.id = ?", (int(item.id),)).fetchone()
+            return item_from_row(row)
+
+        return await self._tx(fail)
+
+    async def reschedule(self, item: OutboxItem, due_at: float, reason: str) -> None:
+        """Release the lease; due again at `due_at`; the lease counts as no attempt."""
+        await self._update(
+            "UPDATE deliveries SET leased_by = NULL, due_at = ?, last_error = ?,"
+            " leases = max(leases - 1, attempts) WHERE id = ? AND state = 'pending'",
+            (due_at, reason[:1000], int(item.id)),
+        )
+
+    async def park(self, item: OutboxItem, reason: str) -> None:
+        """Stop delivering one item, keeping it with `reason`."""
+        await self._update(
+            "UPDATE deliveries SET state = 'parked', last_error = ?, leased_by = NULL"
+            " WHERE id = ? AND state = 'pending'",
+            (reason[:1000], int(item.id)),
+        )
+
+    async def park_channel(self, ref: ChannelRef, reason: str) -> int:
+        """Park every pending item of a channel with `reason`; how many."""
+        return await self._update(
+            "UPDATE deliveries SET state = 'parked', last_error = ?, leased_by = NULL"
+            " WHERE channel_key = ? AND state = 'pending'",
+            (reason[:1000], ref.key),
+        )
+
+    async def list_outbox(self) -> list[OutboxItem]:
+        """Pending and parked items, oldest first."""
+        sql = f"{ITEM_SELECT} WHERE d.state IN ('pending', 'parked') ORDER BY d.id"
+        return [item_from_row(row) for row in await self._run(lambda c: c.execute(sql).fetchall())]
+
+    async def alert_events(self, alert_ids: Sequence[str]) -> list[AlertEvent]:
+        """The stored events with these ids, in the order asked (unknown ids left out)."""
+        wanted = list(dict.fromkeys(alert_ids))
+
+        def read(c: sqlite3.Connection) -> dict[str, str]:
+            found: dict[str, str] = {}
+            for chunk in chunks(wanted):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT alert_id, doc FROM events WHERE alert_id IN ({marks})"
+                found.update((row[0], row[1]) for row in c.execute(sql, chunk))
+            return found
+
+        docs = await self._run(read)
+        return [event_from_json(docs[a]) for a in alert_ids if a in docs]
+
+    async def alert_history(self, ref: ChannelRef, limit: int = 20) -> list[AlertEvent]:
+        """Alerts enqueued for a channel, newest first."""
+        sql = (
+            "SELECT g.ids FROM deliveries d JOIN alert_groups g ON g.id = d.group_id"
+            " WHERE d.channel_key = ? AND d.kind = 'alert' ORDER BY d.id DESC LIMIT ?"
+        )
+        rows = await self._run(lambda c: c.execute(sql, (ref.key, limit)).fetchall())
+        ids = [alert_id for row in rows for alert_id in reversed(json.loads(row[0]))]
+        return (await self.alert_events(list(dict.fromkeys(ids))))[:limit]
+
+    async def put_chart(self, key: str, png: bytes) -> None:
+        """Store a chart once under `key`."""
+        sql = "INSERT OR IGNORE INTO charts VALUES (?,?,?)"
+        await self._update(sql, (key, png, self.time()))
+
+    async def get_chart(self, key: str) -> bytes | None:
+        """A stored chart, or None."""
+        sql = "SELECT png FROM charts WHERE key = ?"
+        row = await self._run(lambda c: c.execute(sql, (key,)).fetchone())
+        return None if row is None else bytes(row[0])
+
+    async def prune(self, older_than_seconds: float = 7 * 86400) -> int:
+        """Delete delivered rows and charts older than that (not their events); how many rows."""
+        cutoff = self.time() - older_than_seconds
+
+        def prune(c: sqlite3.Connection) -> int:
+            count: int = c.execute(
+                "DELETE FROM deliveries WHERE state = 'done' AND created_at < ?", (cutoff,)
+            ).rowcount
+            c.execute("DELETE FROM charts WHERE created_at < ?", (cutoff,))
+            return count
+
+        return await self._tx(prune)
