@@ -1,17 +1,39 @@
-"""Outbox → chat sinks: lease, deliver with the idempotency key, mark done or failed."""
+"""Outbox → chat sinks: lease, build the Card for the channel, pace, send, settle the outcome.
+
+Trading time (expiry) comes from the injected `Clock`; leases, send timeouts and back-off are
+real time (`time_source`, `asyncio`), so an accelerated replay clock never expires a lease
+mid-send.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from bot.ports import ChatSink
-from bot.stores.port import OutboxItem, Store, StoreUnavailable
+from bot.domain.cards import Card
+from bot.ports import ChatSink, Clock, Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
+from bot.stores.port import (
+    UNKNOWN_OUTCOME_RETRY_SECONDS,
+    Channel,
+    OutboxItem,
+    Store,
+    StoreUnavailable,
+    retry_delay,
+)
 
 log = logging.getLogger(__name__)
+
+BuildCard = Callable[[OutboxItem, Channel], Awaitable[Card | None]]
+"""Builds the Card of one item for one channel (its language and zone); None: nothing to send."""
+TimeSource = Callable[[], float]
+
+EXPIRED = "expired: undelivered at the next session's open"
+OUTCOMES = ("delivered", "retried", "failed", "parked", "gone", "expired", "skipped")
 
 
 @dataclass(frozen=True)
@@ -20,8 +42,13 @@ class DeliveryReport:
 
     leased: int = 0
     delivered: int = 0
+    retried: int = 0
+    """Due again later because the platform asked us to wait (no attempt counted)."""
     failed: int = 0
     parked: int = 0
+    gone: int = 0
+    """Sent to a channel the platform says is gone: the channel was deactivated."""
+    expired: int = 0
     skipped: int = 0
     """Leased items not sent because another worker had taken them over meanwhile."""
 
@@ -32,93 +59,98 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-async def _deliver_one(
-    store: Store,
-    sinks: Mapping[str, ChatSink],
-    item: OutboxItem,
-    worker_id: str,
-    *,
-    timeout: float,
-    max_attempts: int,
-) -> str:
-    # The send starts on a fresh lease and ends (timeout < lease) before it can run out, so
-    # no other worker sends the item meanwhile.
+@dataclass(frozen=True)
+class _Round:
+    store: Store
+    build_card: BuildCard
+    worker_id: str
+    clock: Clock
+    timeout: float
+    max_attempts: int
+    time_source: TimeSource
+
+
+async def _park(job: _Round, item: OutboxItem, reason: str, outcome: str = "parked") -> str:
+    log.warning("parked %s for %s: %s", item.id, item.channel.key, reason)
+    await job.store.park(item, reason)
+    return outcome
+
+
+async def _send(
+    sink: ChatSink, channel: Channel, card: Card, item: OutboxItem, timeout: float
+) -> DeliveryOutcome:
     try:
-        renewed = await store.renew(item, worker_id)
-    except StoreUnavailable as exc:
-        log.warning("could not renew the lease of %s (%s); not sending it now", item.id, exc)
-        return "skipped"
-    if not renewed:
-        log.warning("lease of %s ran out and another worker took it over; not sending", item.id)
-        return "skipped"
-    sink = sinks.get(item.channel.platform)
-    try:
-        if sink is None:
-            raise LookupError(f"no sink for platform {item.channel.platform!r}")
-        await asyncio.wait_for(
-            sink.deliver(item.channel.channel_id, item.payload, item.idempotency_key), timeout
-        )
-    except Exception as exc:
-        error = describe_error(exc)
-        log.warning("delivery of %s to %s failed: %s", item.id, item.channel.key, error)
-        try:
-            failed = await store.mark_failed(item, error, max_attempts)
-        except StoreUnavailable as store_exc:
-            log.warning("could not record the failure (%s); the lease will expire", store_exc)
-            return "failed"
-        if failed.state == "parked":
-            log.error(
-                "parked %s for %s after %d attempts: %s",
-                item.id,
-                item.channel.key,
-                failed.attempts,
-                error,
-            )
-            return "parked"
-        return "failed"
-    try:
+        return await asyncio.wait_for(sink.send(channel, card, item.idempotency_key), timeout)
+    except TimeoutError:
+        return Failed(f"no answer within {timeout:g}s", unknown_outcome=True)
+    except Exception as exc:  # a sink bug or a library error: one line, never a traceback
+        return Failed(describe_error(exc))
+
+
+async def _settle(job: _Round, item: OutboxItem, channel: Channel, outcome: DeliveryOutcome) -> str:
+    store = job.store
+    if isinstance(outcome, Delivered):
         await store.mark_delivered(item)
-    except StoreUnavailable as exc:
-        # Redelivered after the lease; the platform drops it by its idempotency key.
-        log.warning("delivered %s but could not mark it (%s)", item.id, exc)
-    return "delivered"
-
-
-async def deliver_outbox(
-    store: Store,
-    sinks: Mapping[str, ChatSink],
-    worker_id: str,
-    *,
-    limit: int = 100,
-    lease_seconds: float = 60.0,
-    max_attempts: int = 5,
-    timeout: float = 30.0,
-    concurrency: int = 16,
-) -> DeliveryReport:
-    """One round: lease up to `min(limit, concurrency)` items and send them all at once.
-
-    No item waits for a free slot while its lease runs: each lease is renewed right before
-    its send, and a send (bounded by `timeout`, which must be shorter than `lease_seconds`)
-    ends before the renewed lease can run out. A failing sink is isolated.
-    """
-    check_timing(timeout, lease_seconds)
-    batch = max(1, min(limit, concurrency))
-    items = await store.lease(
-        worker_id, limit=batch, lease_seconds=lease_seconds, max_attempts=max_attempts
+        return "delivered"
+    if isinstance(outcome, RetryAfter):
+        due = job.time_source() + max(0.0, outcome.seconds)
+        await store.reschedule(item, due, f"retry after {outcome.seconds:g}s: {outcome.reason}")
+        return "retried"
+    if isinstance(outcome, Gone):
+        log.warning("channel %s is gone (%s): deactivated", channel.ref.key, outcome.reason)
+        await store.deactivate(channel.ref, outcome.reason)
+        await store.park_channel(channel.ref, outcome.reason)
+        return "gone"
+    unknown = outcome.unknown_outcome
+    retry_in = UNKNOWN_OUTCOME_RETRY_SECONDS if unknown else retry_delay(item.attempts + 1)
+    log.warning(
+        "delivery of %s to %s failed%s: %s",
+        item.id,
+        item.channel.key,
+        " (outcome unknown)" if unknown else "",
+        outcome.error,
     )
-    outcomes = await asyncio.gather(
-        *(
-            _deliver_one(store, sinks, item, worker_id, timeout=timeout, max_attempts=max_attempts)
-            for item in items
+    failed = await store.mark_failed(item, outcome.error, job.max_attempts, retry_in=retry_in)
+    if failed.state == "parked":
+        log.error(
+            "parked %s for %s after %d attempts: %s",
+            item.id,
+            item.channel.key,
+            failed.attempts,
+            outcome.error,
         )
-    )
-    return DeliveryReport(
-        leased=len(items),
-        delivered=outcomes.count("delivered"),
-        failed=outcomes.count("failed"),
-        parked=outcomes.count("parked"),
-        skipped=outcomes.count("skipped"),
-    )
+        return "parked"
+    return "failed"
+
+
+async def _deliver_one(job: _Round, sink: ChatSink, item: OutboxItem) -> str:
+    store = job.store
+    try:
+        channel = await store.get_channel(item.channel)
+        if channel is None:
+            return await _park(job, item, "channel unknown (purged)")
+        if not channel.active:
+            return await _park(job, item, f"channel inactive: {channel.inactive_reason or '?'}")
+        if item.expires_at is not None and job.clock.now() >= item.expires_at:
+            return await _park(job, item, EXPIRED, "expired")
+        try:
+            card = await job.build_card(item, channel)
+        except Exception as exc:
+            error = f"could not build the card: {describe_error(exc)}"
+            log.error("delivery of %s: %s", item.id, error)
+            return await _settle(job, item, channel, Failed(error))
+        if card is None:
+            return await _park(job, item, "nothing to send (its alerts are no longer stored)")
+        await sink.pace(channel)  # before the renewal: waiting for a budget eats no lease
+        if not await store.renew(item, job.worker_id):
+            log.warning("lease of %s ran out and another worker took it over; not sending", item.id)
+            return "skipped"
+        outcome = await _send(sink, channel, card, item, job.timeout)
+        return await _settle(job, item, channel, outcome)
+    except StoreUnavailable as exc:
+        # Nothing lost: the lease runs out and the item is delivered later (same key).
+        log.warning("store outage while delivering %s (%s); its lease will run out", item.id, exc)
+        return "skipped"
 
 
 def check_timing(timeout: float, lease_seconds: float) -> None:
@@ -130,32 +162,56 @@ def check_timing(timeout: float, lease_seconds: float) -> None:
         )
 
 
-async def run_delivery_worker(
+async def deliver_outbox(
     store: Store,
     sinks: Mapping[str, ChatSink],
+    build_card: BuildCard,
     worker_id: str,
-    stop: asyncio.Event,
     *,
-    idle_seconds: float = 1.0,
+    clock: Clock,
+    limit: int = 100,
     lease_seconds: float = 60.0,
     max_attempts: int = 5,
     timeout: float = 30.0,
     concurrency: int = 16,
-) -> None:
-    """Deliver until `stop` is set; a store outage is logged and waited out with back-off."""
+    time_source: TimeSource = time.time,
+) -> DeliveryReport:
+    """One round: lease up to `min(limit, concurrency)` due items of the sinks' platforms and
+    deliver them all at once.
+
+    Items for platforms without a sink here are not leased (they wait, untouched). Each lease
+    is renewed right after the platform's pacer allowed the send, and only the send is bounded
+    by `timeout` (shorter than `lease_seconds`), so no item is sent on a lapsed lease.
+    """
     check_timing(timeout, lease_seconds)
+    if not sinks:
+        return DeliveryReport()
+    batch = max(1, min(limit, concurrency))
+    items = await store.lease(
+        worker_id,
+        limit=batch,
+        lease_seconds=lease_seconds,
+        max_attempts=max_attempts,
+        platforms=sorted(sinks),
+    )
+    job = _Round(store, build_card, worker_id, clock, timeout, max_attempts, time_source)
+    outcomes = await asyncio.gather(
+        *(_deliver_one(job, sinks[item.channel.platform], item) for item in items)
+    )
+    counts = {name: outcomes.count(name) for name in OUTCOMES}
+    return DeliveryReport(leased=len(items), **counts)
+
+
+async def _platform_loop(
+    deliver_round: Callable[[], Awaitable[DeliveryReport]],
+    worker_id: str,
+    stop: asyncio.Event,
+    idle_seconds: float,
+) -> None:
     backoff = idle_seconds
     while not stop.is_set():
         try:
-            report = await deliver_outbox(
-                store,
-                sinks,
-                worker_id,
-                lease_seconds=lease_seconds,
-                max_attempts=max_attempts,
-                timeout=timeout,
-                concurrency=concurrency,
-            )
+            report = await deliver_round()
             backoff = idle_seconds
             if report.leased:
                 continue
@@ -163,6 +219,50 @@ async def run_delivery_worker(
             log.warning(
                 "store outage in delivery worker %s: %s; retry in %.1fs", worker_id, exc, backoff
             )
-            backoff = min(backoff * 2, 30.0)
+            backoff = min(max(backoff, 0.05) * 2, 30.0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), backoff)
+
+
+async def run_delivery_worker(
+    store: Store,
+    sinks: Mapping[str, ChatSink],
+    build_card: BuildCard,
+    worker_id: str,
+    stop: asyncio.Event,
+    *,
+    clock: Clock,
+    idle_seconds: float = 1.0,
+    limit: int = 100,
+    lease_seconds: float = 60.0,
+    max_attempts: int = 5,
+    timeout: float = 30.0,
+    concurrency: int = 16,
+    time_source: TimeSource = time.time,
+) -> None:
+    """Deliver until `stop` is set: one lease loop per platform, so a slow or failing platform
+    never holds back another's deliveries; a store outage is waited out with back-off."""
+    check_timing(timeout, lease_seconds)
+    loops = [
+        _platform_loop(
+            functools.partial(
+                deliver_outbox,
+                store,
+                {platform: sink},
+                build_card,
+                f"{worker_id}/{platform}",
+                clock=clock,
+                limit=limit,
+                lease_seconds=lease_seconds,
+                max_attempts=max_attempts,
+                timeout=timeout,
+                concurrency=concurrency,
+                time_source=time_source,
+            ),
+            f"{worker_id}/{platform}",
+            stop,
+            idle_seconds,
+        )
+        for platform, sink in sorted(sinks.items())
+    ]
+    await asyncio.gather(*loops)

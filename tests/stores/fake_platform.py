@@ -1,18 +1,38 @@
 """A chat platform on 127.0.0.1 that drops resends by nonce, as Discord does with enforce_nonce.
 
 `HttpSink` is a ChatSink that POSTs to it. Requests can be held open (`hold()`) to let a test
-kill the sender while its delivery is in flight.
+kill the sender while its delivery is in flight. `title_card` and `FixedClock` are the
+caller-supplied card builder and trading clock the delivery worker takes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from bot.domain.cards import Card
+from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
+from bot.stores.port import Channel, OutboxItem
+
+
+async def title_card(item: OutboxItem, channel: Channel) -> Card:
+    """A minimal card builder: the item's kind, rule and alert count as the title."""
+    return Card(title=f"{item.kind} {item.rule_id} ({len(item.alert_ids)}) for {channel.language}")
+
+
+@dataclass
+class FixedClock:
+    """Trading time that moves only when the test says so."""
+
+    moment: datetime = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
 
 
 @dataclass
@@ -26,6 +46,8 @@ class FakePlatform:
     """The nonce of every POST, in arrival order, resends included."""
     delay: float = 0.0
     """Seconds each POST takes before it is answered (a slow platform)."""
+    answers: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+    """channel id → (HTTP status, headers) answered instead of accepting (429, 404, 500)."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _release: asyncio.Event | None = None
     _keep_held: bool = True
@@ -54,6 +76,9 @@ class FakePlatform:
         self.nonces_posted.append(body["nonce"])
         if self.delay:
             await asyncio.sleep(self.delay)
+        if channel_id in self.answers:
+            status, headers = self.answers[channel_id]
+            return web.json_response({"message": "no"}, status=status, headers=headers)
         for message in self.messages:
             if message["channel_id"] == channel_id and message["nonce"] == body["nonce"]:
                 return web.json_response(message)
@@ -86,25 +111,36 @@ class FakePlatform:
 
 
 class HttpSink:
-    """ChatSink posting Discord-style messages (`nonce` + `enforce_nonce`) to a base URL."""
+    """ChatSink posting Discord-style messages (`nonce` + `enforce_nonce`) to a base URL.
+
+    2xx → Delivered; 429 → RetryAfter(Retry-After); 403/404 → Gone; anything else → Failed.
+    """
 
     platform = "discord"
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
         self._session: aiohttp.ClientSession | None = None
+        self.paced = 0
 
-    async def deliver(
-        self, channel_id: str, payload: Mapping[str, Any], idempotency_key: str
-    ) -> None:
-        """POST the message; raise unless the platform accepted it."""
+    async def pace(self, channel: Channel) -> None:
+        """No budgets on the fake platform; counts the calls."""
+        self.paced += 1
+
+    async def send(self, channel: Channel, card: Card, idempotency_key: str) -> DeliveryOutcome:
+        """POST the message and map the answer to an outcome."""
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        body = {"content": dict(payload), "nonce": idempotency_key, "enforce_nonce": True}
-        url = f"{self.base_url}/channels/{channel_id}/messages"
+        body = {"content": card.title, "nonce": idempotency_key, "enforce_nonce": True}
+        url = f"{self.base_url}/channels/{channel.ref.channel_id}/messages"
         async with self._session.post(url, json=body) as response:
-            if response.status >= 300:
-                raise RuntimeError(f"HTTP {response.status}")
+            if response.status < 300:
+                return Delivered(str((await response.json())["id"]))
+            if response.status == 429:
+                return RetryAfter(float(response.headers.get("Retry-After", "1")))
+            if response.status in (403, 404):
+                return Gone(f"HTTP {response.status}")
+            return Failed(f"HTTP {response.status}")
 
     async def close(self) -> None:
         """Close the HTTP session."""

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.stores import open_store
 from bot.stores.port import AlertEvent, ChannelRef, Subscription
 from jobs.deliver import deliver_outbox
-from tests.stores.fake_platform import HttpSink
+from tests.stores.fake_platform import FixedClock, HttpSink, title_card
 
 RACE_CHANNEL = ChannelRef("discord", "guild", "race")
 
@@ -50,7 +50,9 @@ async def deliver(url: str, platform_url: str, worker_id: str, max_attempts: int
     report = await deliver_outbox(
         store,
         {"discord": sink},
+        title_card,
         worker_id,
+        clock=FixedClock(),
         lease_seconds=1.0,
         timeout=0.8,
         max_attempts=max_attempts,

@@ -88,9 +88,9 @@ async def test_a_script_error_that_is_not_an_outage_is_not_retried(own_redis: Ow
     store = await open_store(own_redis.url)
     admin = redis.Redis(port=own_redis.port)
     try:
-        admin.set("restart:outbox", "not a stream")  # WRONGTYPE: a bug or bad data, not an outage
+        admin.set("restart:dq:discord", "not a sorted set")  # WRONGTYPE: bad data, not an outage
         with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
-            await store.lease("w")
+            await store.lease("w", platforms=["discord"])
     finally:
         admin.close()
         await store.close()

@@ -20,7 +20,7 @@ from bot.stores import Store, open_store
 from bot.stores.port import AlertEvent, Channel, ChannelRef, Subscription
 from jobs.deliver import deliver_outbox
 from tests.stores.conftest import REDIS_URL, redis_store_url
-from tests.stores.fake_platform import FakePlatform, HttpSink
+from tests.stores.fake_platform import FakePlatform, FixedClock, HttpSink, title_card
 from tests.stores.procs import RACE_CHANNEL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,9 @@ async def deliver_until_empty(store: Store, platform: FakePlatform, lease_second
             await deliver_outbox(
                 store,
                 {"discord": sink},
+                title_card,
                 "worker-b",
+                clock=FixedClock(),
                 lease_seconds=lease_seconds,
                 timeout=lease_seconds * 0.8,
             )
@@ -195,7 +197,14 @@ async def test_two_workers_and_a_slow_platform_send_every_item_exactly_once(
         try:
             for _ in range(400):
                 report = await deliver_outbox(
-                    own, {"discord": sink}, name, lease_seconds=1.0, timeout=0.8, concurrency=4
+                    own,
+                    {"discord": sink},
+                    title_card,
+                    name,
+                    clock=FixedClock(),
+                    lease_seconds=1.0,
+                    timeout=0.8,
+                    concurrency=4,
                 )
                 sent += report.delivered
                 if not report.leased:
@@ -235,7 +244,14 @@ async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
             await asyncio.sleep(1.1)  # its lease runs out
         sink = HttpSink(platform.url)
         report = await deliver_outbox(
-            store, {"discord": sink}, "w-last", lease_seconds=1.0, timeout=0.8, max_attempts=2
+            store,
+            {"discord": sink},
+            title_card,
+            "w-last",
+            clock=FixedClock(),
+            lease_seconds=1.0,
+            timeout=0.8,
+            max_attempts=2,
         )
         await sink.close()
         assert report.leased == 0
