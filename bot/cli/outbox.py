@@ -1,4 +1,9 @@
-"""`python -m bot outbox [--json]`: pending and parked deliveries, attempts and last error."""
+"""`python -m bot outbox [--json]`: pending and parked deliveries (alerts, digests, notices).
+
+Shows kind, platform, due time, attempts and last error. Which platforms have a worker with
+a sink running is not knowable here, so every item shows its platform: items for a platform
+no worker serves stay pending.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.settings import load_settings
@@ -34,15 +40,24 @@ async def _items(url: str) -> list[OutboxItem]:
         await store.close()
 
 
+def _due(item: OutboxItem) -> str:
+    return datetime.fromtimestamp(item.due_at, UTC).isoformat(timespec="seconds")
+
+
 def _as_dict(item: OutboxItem) -> dict[str, Any]:
     return {
         "id": item.id,
+        "kind": item.kind,
         "state": item.state,
+        "platform": item.channel.platform,
+        "channel": item.channel.key,
+        "due": _due(item),
         "attempts": item.attempts,
         "last_error": item.last_error,
-        "channel": item.channel.key,
         "rule_id": item.rule_id,
-        "alert_id": item.alert_id,
+        "alert_ids": list(item.alert_ids),
+        "print_id": item.print_id,
+        "expires_at": item.expires_at.isoformat() if item.expires_at else None,
         "idempotency_key": item.idempotency_key,
     }
 
@@ -60,10 +75,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     pending = sum(item.state == "pending" for item in items)
     print(f"outbox of {redact_url(url)}: {pending} pending, {len(items) - pending} parked")
+    platforms = sorted({item.channel.platform for item in items if item.state == "pending"})
+    if platforms:
+        # Which platforms have a running worker is not knowable here: show them all.
+        print(f"pending for platforms: {', '.join(platforms)} (each needs a worker with its sink)")
     for item in items:
         error = f"  last error: {item.last_error}" if item.last_error else ""
         print(
-            f"{item.state:8} {item.id:>18}  attempts={item.attempts}  {item.channel.key}"
+            f"{item.state:8} {item.kind:6} {item.id:>24}  {item.channel.platform:8}"
+            f" due {_due(item)}  attempts={item.attempts}  {item.channel.key}"
             f"  {item.rule_id}{error}"
         )
     return 0
