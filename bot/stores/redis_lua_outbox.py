@@ -1,9 +1,11 @@
 """Lua scripts of the Redis store's delivery outbox (layout 2, see docs/stores.md).
 
-Each item is a hash `P delivery:ID` (ID = its idempotency key) with fields `kind`, `c`
-channel key, `r` rule, `a` alert ids (newline-separated), `p` print id, `pl` payload JSON,
+Each item is a hash `P delivery:ID` (ID = its idempotency key) with fields `kind` (absent for
+alerts), `c` channel key, `r` rule, `g` alert group (`P group:G` holds the alert ids,
+newline-separated, once for every channel that gets them), `p` print id, `pl` payload JSON,
 `cr` created, `due`, `x` expiry (fixed-width UTC ISO), `att` failed attempts, `err` last
 error, `by` lessee, `at` leased at, `lsec` lease seconds, `ls` leases, `st` state, `n` order.
+Absent counters are 0. Values stay short (≤ 64 bytes) so Redis keeps each hash compact.
 `P dq:PLATFORM` is a sorted set of the platform's pending ids scored by the real time at which
 each is available: its due time, or the end of its lease.
 """
@@ -19,11 +21,30 @@ local function park_item(p, id, ikey, q, att, err)
   redis.call('ZREM', q, id)
   redis.call('ZADD', p .. 'deliveries:parked', n, id)
 end
+local GROUP_TTL = 7776000  -- 90 days, as the alert events
+local groups_set = {}
+local function group_ref(p, ids)
+  if ids == '' then return '' end
+  local g = string.sub(redis.sha1hex(ids), 1, 16)
+  if not groups_set[g] then
+    redis.call('SET', p .. 'group:' .. g, ids, 'EX', GROUP_TTL)
+    groups_set[g] = true
+  end
+  return g
+end
+local function group_ids(p, g)
+  if not g or g == '' then return '' end
+  return redis.call('GET', p .. 'group:' .. g) or ''
+end
+local function reply(p, id, ikey, out)
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGETALL', ikey)
+  out[#out + 1] = group_ids(p, redis.call('HGET', ikey, 'g'))
+end
 local function new_item(p, id, fields, ckey, due)
   local ikey = p .. 'delivery:' .. id
   local n = redis.call('INCR', p .. 'deliveries:seq')
-  redis.call('HSET', ikey, 'n', n, 'c', ckey, 'st', 'pending', 'att', 0, 'ls', 0, 'due', due,
-    unpack(fields))
+  redis.call('HSET', ikey, 'n', n, 'c', ckey, 'st', 'pending', 'due', due, unpack(fields))
   local platform = platform_of(ckey)
   redis.call('ZADD', p .. 'dq:' .. platform, due, id)
   redis.call('SADD', p .. 'deliveries:platforms', platform)
@@ -37,7 +58,7 @@ CLAIM = (
 -- ARGV: prefix, trading_now, real_now, history_len, alert_ttl, n_events,
 --   per event (7): alert_id, rule_id, session, rank, json, expires, print_id
 --   per pair (5): event index (1-based), channel_key, policy_kind, cooldown_seconds, key
--- Returns per touched item: id, then HGETALL of it.
+-- Returns per touched item: id, its HGETALL, its alert ids.
 local p, tnow_text, rnow = ARGV[1], ARGV[2], ARGV[3]
 local tnow, history_len, ttl, ne = tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local ev, i = {}, 7
@@ -79,9 +100,6 @@ while i <= #ARGV do
         g.seen[e.id] = true
         g.ids[#g.ids + 1] = e.id
         if e.exp ~= '' and (g.exp == '' or e.exp < g.exp) then g.exp = e.exp end
-        local hkey = p .. 'history:' .. ckey
-        redis.call('LPUSH', hkey, e.id)
-        redis.call('LTRIM', hkey, 0, history_len - 1)
       end
     end
   end
@@ -93,23 +111,29 @@ local out = {}
 for _, key in ipairs(order) do
   local g = groups[key]
   local id, ikey = key, p .. 'delivery:' .. key
-  local f = redis.call('HMGET', ikey, 'st', 'by', 'a', 'x')
+  local added = group_ref(p, table.concat(g.ids, '\n'))
+  local hkey = p .. 'history:' .. g.ckey
+  redis.call('LPUSH', hkey, added)
+  redis.call('LTRIM', hkey, 0, history_len - 1)
+  local f = redis.call('HMGET', ikey, 'st', 'by', 'g', 'x')
   if f[1] == 'pending' and (f[2] == false or f[2] == '') then
     local ids, seen = {}, {}
-    for old in string.gmatch(f[3] or '', '[^\n]+') do ids[#ids + 1] = old; seen[old] = true end
+    for old in string.gmatch(group_ids(p, f[3]), '[^\n]+') do
+      ids[#ids + 1] = old
+      seen[old] = true
+    end
     for _, new in ipairs(g.ids) do if not seen[new] then ids[#ids + 1] = new end end
     local exp = f[4] or ''
     if g.exp ~= '' and (exp == '' or g.exp < exp) then exp = g.exp end
-    redis.call('HSET', ikey, 'a', table.concat(ids, '\n'), 'x', exp)
+    redis.call('HSET', ikey, 'g', group_ref(p, table.concat(ids, '\n')), 'x', exp)
   else
     if f[1] then  -- sent or being sent: the new alerts get a message of their own
       id = string.sub(redis.sha1hex(key .. '#' .. g.ids[1]), 1, 24)
     end
-    ikey = new_item(p, id, {'kind', 'alert', 'r', g.rule, 'a', table.concat(g.ids, '\n'),
-      'p', g.pid, 'cr', rnow, 'x', g.exp}, g.ckey, rnow)
+    ikey = new_item(p, id, {'r', g.rule, 'g', added, 'p', g.pid, 'cr', rnow, 'x', g.exp},
+      g.ckey, rnow)
   end
-  out[#out + 1] = id
-  out[#out + 1] = redis.call('HGETALL', ikey)
+  reply(p, id, ikey, out)
 end
 return out
 """
@@ -119,12 +143,14 @@ ENQUEUE = (
     COMMON
     + r"""
 -- ARGV: prefix, id, kind, channel_key, rule_id, payload_json, now, due
--- Returns the item's HGETALL, or false if the id (idempotency key) exists already.
+-- Returns {id, HGETALL, ''}, or false if the id (idempotency key) exists already.
 local p, id = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. 'delivery:' .. id) == 1 then return false end
-local ikey = new_item(p, id, {'kind', ARGV[3], 'r', ARGV[5], 'pl', ARGV[6], 'cr', ARGV[7],
-  'a', '', 'p', '', 'x', ''}, ARGV[4], ARGV[8])
-return redis.call('HGETALL', ikey)
+local ikey = new_item(p, id, {'kind', ARGV[3], 'r', ARGV[5], 'pl', ARGV[6], 'cr', ARGV[7]},
+  ARGV[4], ARGV[8])
+local out = {}
+reply(p, id, ikey, out)
+return out
 """
 )
 
@@ -133,7 +159,7 @@ LEASE = (
     + r"""
 -- ARGV: prefix, worker, now, lease_seconds, limit, max_attempts, platform...
 -- Leases due items (and items whose lease ran out); parks items leased max_attempts times.
--- Returns per leased item: id, HGETALL.
+-- Returns per leased item: id, HGETALL, alert ids.
 local p, me, now, lsec = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local limit, max = tonumber(ARGV[5]), tonumber(ARGV[6])
 local out, taken = {}, 0
@@ -157,8 +183,7 @@ for j = 7, #ARGV do
         redis.call('HSET', ikey, 'by', me, 'at', ARGV[3], 'lsec', ARGV[4], 'ls', leases + 1)
         redis.call('ZADD', q, fmt(now + lsec), id)
         taken = taken + 1
-        out[#out + 1] = id
-        out[#out + 1] = redis.call('HGETALL', ikey)
+        reply(p, id, ikey, out)
       end
     end
   end
@@ -187,11 +212,15 @@ SETTLE = (
 -- ARGV: prefix, id, action, now, then per action:
 --   done: keep_seconds            fail: error, max_attempts, retry_in ('' = back-off)
 --   reschedule: due, reason       park: reason
--- Returns the item's HGETALL afterwards (empty if it is gone).
+-- Returns {id, HGETALL, alert ids} afterwards (an empty hash if it is gone).
 local p, id, action, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ikey = p .. 'delivery:' .. id
 local f = redis.call('HMGET', ikey, 'st', 'c', 'att', 'ls')
-if f[1] ~= 'pending' then return redis.call('HGETALL', ikey) end
+local out = {}
+if f[1] ~= 'pending' then
+  reply(p, id, ikey, out)
+  return out
+end
 local q = p .. 'dq:' .. platform_of(f[2])
 local att, leases = tonumber(f[3]) or 0, tonumber(f[4]) or 0
 if action == 'done' then
@@ -216,7 +245,8 @@ elseif action == 'reschedule' then
 else
   park_item(p, id, ikey, q, att, ARGV[5])
 end
-return redis.call('HGETALL', ikey)
+reply(p, id, ikey, out)
+return out
 """
 )
 
@@ -282,8 +312,7 @@ local function move(entry_id, item, state, att, err)
   end
   local rule = item['r']
   if type(rule) ~= 'string' then rule = string.match(a, '^([^|]*)') or '' end
-  local ikey = new_item(p, k, {'kind', 'alert', 'r', rule, 'a', a, 'p', '', 'cr', now, 'x', ''},
-    c, now)
+  local ikey = new_item(p, k, {'r', rule, 'g', group_ref(p, a), 'cr', now}, c, now)
   redis.call('HSET', ikey, 'att', att, 'ls', att)
   if err then redis.call('HSET', ikey, 'err', err) end
   if state == 'parked' then park_item(p, k, ikey, p .. 'dq:' .. platform_of(c), att, err) end

@@ -33,10 +33,12 @@ def _fields(flat: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def item_from_hash(item_id: str, flat: Sequence[str] | Mapping[str, str]) -> OutboxItem:
-    """An outbox item from its hash (a HGETALL reply, flat or as a mapping)."""
+def item_from_hash(
+    item_id: str, flat: Sequence[str] | Mapping[str, str], ids: str | None
+) -> OutboxItem:
+    """An outbox item from its hash (a HGETALL reply, flat or as a mapping) and alert ids."""
     data = _fields(flat)
-    alert_ids = tuple(a for a in data.get("a", "").split("\n") if a)
+    alert_ids = tuple(a for a in (ids or "").split("\n") if a)
     return OutboxItem(
         id=item_id,
         idempotency_key=item_id,
@@ -56,15 +58,23 @@ def item_from_hash(item_id: str, flat: Sequence[str] | Mapping[str, str]) -> Out
     )
 
 
-def _ordered(pairs: Sequence[tuple[str, Any]]) -> list[OutboxItem]:
-    """Items from (id, hash) pairs, oldest first (by their sequence number `n`), once each."""
-    found = {item_id: flat for item_id, flat in pairs if flat}
-    order = sorted(found, key=lambda item_id: int(_fields(found[item_id]).get("n") or 0))
-    return [item_from_hash(item_id, found[item_id]) for item_id in order]
+Found = tuple[str, Any, str | None]
+"""(id, hash, alert ids) of one item, as the scripts return them."""
+
+
+def _ordered(found: Sequence[Found]) -> list[OutboxItem]:
+    """Items, oldest first (by their sequence number `n`), once each."""
+    by_id = {item_id: (flat, ids) for item_id, flat, ids in found if flat}
+    order = sorted(by_id, key=lambda item_id: int(_fields(by_id[item_id][0]).get("n") or 0))
+    return [item_from_hash(item_id, *by_id[item_id]) for item_id in order]
+
+
+def _triples(reply: Sequence[Any]) -> list[Found]:
+    return [(reply[n], reply[n + 1], reply[n + 2]) for n in range(0, len(reply), 3)]
 
 
 def _items(reply: Sequence[Any]) -> list[OutboxItem]:
-    return _ordered([(reply[n], reply[n + 1]) for n in range(0, len(reply), 2)])
+    return _ordered(_triples(reply))
 
 
 class RedisOutbox(RedisBase):
@@ -114,8 +124,7 @@ class RedisOutbox(RedisBase):
                     args += [sub.policy.cooldown_seconds, key]
                 await self._scripts["claim"](keys=[], args=args, client=pipe)
             replies = await pipe.execute() if any(calls) else []
-        touched = [(r[n], r[n + 1]) for r in replies for n in range(0, len(r), 2)]
-        return _ordered(touched)
+        return _ordered([found for reply in replies for found in _triples(reply)])
 
     @_translated
     async def observe_false(
@@ -142,7 +151,7 @@ class RedisOutbox(RedisBase):
         due = repr(now if due_at is None else due_at)
         args = [self.prefix, idempotency_key, kind, channel.key, rule_id, text, repr(now), due]
         reply = await self.script("enqueue", args)
-        return item_from_hash(idempotency_key, reply) if reply else None
+        return _items(reply)[0] if reply else None
 
     @_translated
     async def lease(
@@ -171,10 +180,9 @@ class RedisOutbox(RedisBase):
         return bool(await self.script("renew", args))
 
     async def _settle(self, item: OutboxItem, action: str, *args: Any) -> OutboxItem | None:
-        reply = await self.script(
-            "settle", [self.prefix, item.id, action, repr(self.time()), *args]
-        )
-        return item_from_hash(item.id, reply) if reply else None
+        now = repr(self.time())
+        found = _items(await self.script("settle", [self.prefix, item.id, action, now, *args]))
+        return found[0] if found else None
 
     @_translated
     async def mark_delivered(self, item: OutboxItem) -> None:
@@ -224,7 +232,11 @@ class RedisOutbox(RedisBase):
             for item_id in ids:
                 pipe.hgetall(self.k("delivery", item_id))
             hashes = await pipe.execute()
-        return _ordered(list(zip(ids, hashes, strict=True)))
+        refs = sorted({h["g"] for h in hashes if h.get("g")})
+        texts = await self.redis.mget([self.k("group", g) for g in refs]) if refs else []
+        groups = dict(zip(refs, texts, strict=True))
+        found = [(i, h, groups.get(h.get("g", ""))) for i, h in zip(ids, hashes, strict=True)]
+        return _ordered(found)
 
     @_translated
     async def alert_events(self, alert_ids: Sequence[str]) -> list[AlertEvent]:
@@ -237,8 +249,10 @@ class RedisOutbox(RedisBase):
     @_translated
     async def alert_history(self, ref: ChannelRef, limit: int = 20) -> list[AlertEvent]:
         """Alerts enqueued for a channel, newest first."""
-        alert_ids = await self.redis.lrange(self.k("history", ref.key), 0, limit - 1)
-        return await self.alert_events(alert_ids)
+        refs = await self.redis.lrange(self.k("history", ref.key), 0, limit - 1)
+        texts = await self.redis.mget([self.k("group", g) for g in refs]) if refs else []
+        ids = [a for text in texts if text for a in reversed(text.split("\n"))]
+        return await self.alert_events(list(dict.fromkeys(ids))[:limit])
 
     @_translated
     async def put_chart(self, key: str, png: bytes) -> None:
