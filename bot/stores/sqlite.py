@@ -2,7 +2,8 @@
 
 All database work runs on one private thread per store; several processes may share the
 file (claims and leases take `BEGIN IMMEDIATE`, the write lock). The outbound path lives in
-`sqlite_outbox.py`, the connection in `sqlite_base.py`.
+`sqlite_outbox.py` (claims, events, charts) and `sqlite_leases.py`, the connection in
+`sqlite_base.py`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.stores.port import (
     TriggerPolicy,
 )
 from bot.stores.sqlite_base import sqlite_path
+from bot.stores.sqlite_leases import SqliteLeases
 from bot.stores.sqlite_outbox import SqliteOutbox
 
 __all__ = ["SqliteStore", "sqlite_path"]
@@ -47,7 +49,7 @@ def _forget_trigger_state(c: sqlite3.Connection, rule_id: str, channel_key: str)
     )
 
 
-class SqliteStore(SqliteOutbox):
+class SqliteStore(SqliteOutbox, SqliteLeases):
     """Store on one SQLite file."""
 
     # -- channels -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.stores.port import StoreError, StoreUnavailable, redact_url
 from bot.stores.sqlite_schema import migrate
@@ -66,6 +66,10 @@ class SqliteBase:
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await self._run(lambda conn: self._write(conn, fn))
+
+    async def _update(self, sql: str, args: tuple[Any, ...]) -> int:
+        count: int = await self._tx(lambda c: c.execute(sql, args).rowcount)
+        return count
 
     async def open(self) -> None:
         """Open the file (WAL), check it and apply pending migrations."""
