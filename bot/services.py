@@ -41,8 +41,8 @@ class ManualClock:
         return self._now
 
     def set(self, moment: datetime) -> None:
-        """Move to `moment` (never backwards)."""
-        self._now = max(self._now, moment.astimezone(UTC))
+        """Move to `moment`."""
+        self._now = moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,16 @@ def test_make_demo_replays_the_deepseek_day_with_the_real_figures() -> None:
     assert "Next session Tue 2025-01-28: SOX +1.11 %, NVDA +8.93 %" in out
     # The prints come in order and the open is evaluated before the close.
     assert out.index("[1/3] previous close") < out.index("[2/3] open") < out.index("[3/3] close")
+    # It ends with what a channel subscribed to every preset received: two messages.
+    delivered = out[out.index("Delivered to a channel subscribed to every preset") :]
+    assert "2 messages" in delivered.splitlines()[0]
+    first, second = delivered.split("── message 1/2 ──")[1].split("── message 2/2 ──")
+    assert "2 alerts at the open" in first and "4 alerts at the close" in second
+    order = ["DeepSeek-style shock", "NVIDIA decouples", "AI-power unwind", "Chip crash"]
+    positions = [second.index(f"] {title}") for title in order]
+    assert positions == sorted(positions)
+    assert "Figures: SOX −9.15 % · DJI (proxy DIA) +0.68 %" in second
+    assert "Replay of Mon 27 Jan 2025 (not live)" in second
 
 
 def test_replay_works_for_any_session_in_the_history() -> None:
