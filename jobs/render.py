@@ -30,6 +30,8 @@ from bot.stores.port import AlertEvent, Channel, OutboxItem, chart_key
 
 log = logging.getLogger(__name__)
 
+CACHE_SIZE = 64
+"""Groups and charts kept in memory per process (a fan-out reads each once)."""
 CardBuilder = Callable[[OutboxItem, Channel], Awaitable[Card | None]]
 RealTime = Callable[[], float]
 
@@ -98,6 +100,8 @@ class CardRenderer:
     real_time: RealTime = time.time
     charts_rendered: int = 0
     _chart_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _events: dict[tuple[str, ...], list[AlertEvent]] = field(default_factory=dict)
+    _charts: dict[str, bytes | None] = field(default_factory=dict)
 
     async def __call__(self, item: OutboxItem, channel: Channel) -> Card | None:
         """The Card to send, or None when the item cannot be rendered (it is then parked)."""
@@ -109,8 +113,8 @@ class CardRenderer:
 
     async def alert(self, item: OutboxItem, channel: Channel) -> Card | None:
         """The group's one message for this channel."""
-        ids = item.alert_ids or ((item.alert_id,) if item.alert_id else ())
-        events = [readable(event) for event in await self.services.store.alert_events(ids)]
+        ids = tuple(item.alert_ids or ((item.alert_id,) if item.alert_id else ()))
+        events = await self.events(ids)
         if not events:
             return None
         locale: Locale = channel.language
@@ -132,6 +136,16 @@ class CardRenderer:
             mention=channel.mention,
         )
 
+    async def events(self, ids: tuple[str, ...]) -> list[AlertEvent]:
+        """A group's events, read from the store once per process (events never change)."""
+        cached = self._events.get(ids)
+        if cached is None:
+            cached = [readable(event) for event in await self.services.store.alert_events(ids)]
+            if len(self._events) >= CACHE_SIZE:
+                self._events.pop(next(iter(self._events)))
+            self._events[ids] = cached
+        return cached
+
     async def chart(
         self, item: OutboxItem, events: Sequence[AlertEvent], locale: Locale
     ) -> bytes | None:
@@ -140,16 +154,22 @@ class CardRenderer:
         key = chart_key(
             item.print_id or item.alert_id, lead_of(events, self.services.core.presets), locale
         )
+        if key in self._charts:
+            return self._charts[key]
         lock = self._chart_locks.setdefault(key, asyncio.Lock())
         async with lock:
-            stored = await store.get_chart(key)
-            if stored is not None:
-                return stored
-            png = await asyncio.to_thread(render_alert_chart, self.services, events, locale)
+            if key in self._charts:
+                return self._charts[key]
+            png = await store.get_chart(key)
             if png is None:
-                return None
-            self.charts_rendered += 1
-            await store.put_chart(key, png)
+                png = await asyncio.to_thread(render_alert_chart, self.services, events, locale)
+                if png is not None:
+                    self.charts_rendered += 1
+                    await store.put_chart(key, png)
+            if len(self._charts) >= CACHE_SIZE:
+                self._charts.pop(next(iter(self._charts)))
+            self._charts[key] = png
+            self._chart_locks.pop(key, None)
             return png
 
     def digest(self, item: OutboxItem, channel: Channel) -> Card | None:
