@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from bot.domain.cards import Card, CardField, Severity
+from bot.domain.cards import Card, CardField
 from bot.domain.i18n import (
     LocaleError,
     format_date,
@@ -59,4 +59,4 @@ async def lang(inv: Invocation, language: Annotated[Literal["ko", "en"], "ko or 
         await store.upsert_channel(Channel(inv.channel, language=chosen, timezone=zone))
     else:
         await store.set_language(inv.channel, chosen)
-    return Card(title=t("lang.title", chosen), severity=Severity.NOTICE, text=t("lang.set", chosen))
+    return Card(title=t("lang.title", chosen), text=t("lang.set", chosen))

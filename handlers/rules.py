@@ -69,7 +69,7 @@ async def rules_add(
     )
     return Card(
         title=t("rules.added_title", inv.locale),
-        severity=Severity.NOTICE,
+        severity=Severity.INFO,
         text=t(
             "rules.added",
             inv.locale,

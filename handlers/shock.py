@@ -10,14 +10,16 @@ from bot.domain.analysis import (
     ShockReport,
     analyse_shock,
     analysis_sessions,
+    card_tier,
     chart_series,
+    own_move_tier,
 )
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.i18n import Locale, format_date, format_number, t
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
-from bot.domain.views import ExpertView, balanced_views, rank_views
+from bot.domain.views import ViewMatch, balanced_matches, fitting_views
 from handlers.base import Autocomplete, Invocation, command
 from handlers.common import (
     footer,
@@ -34,7 +36,6 @@ _SEVERITIES = {
     "warning": Severity.WARNING,
     "critical": Severity.CRITICAL,
 }
-_RANKS = {"notice": 1, "warning": 2, "critical": 3}
 
 
 @command("shock")
@@ -50,8 +51,8 @@ async def shock(
     session = resolve_day(inv, date, analysis_sessions(market, subject))
     report = analyse_shock(market, services.presets, subject, session)
     locale = inv.locale
-    z_tier = _z_tier(report, services.core.settings.raw.get("shock", {}))
-    views = _views(inv, report, z_tier)
+    own_tier = _own_tier(report, services.core.settings.raw.get("shock", {}))
+    views = _views(inv, report, own_tier)
     instruments = [subject, *[market.symbols.resolve(name) for name in ("SOX", "DJI")]]
     series, proxies = chart_series(market, instruments, session)
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
@@ -60,70 +61,56 @@ async def shock(
     chart = render_shock_chart(
         series, shock_date=session.date(), locale=locale, title=title, proxy_notes=notes
     )
-    text = "\n\n".join(_view_lines(view, locale) for view in views)
+    text = "\n\n".join(_view_lines(match, locale) for match in views or [])
     return Card(
         title=title,
-        severity=_severity(report, z_tier),
+        severity=_severity(report, own_tier),
         fields=tuple(_fields(report, locale)),
-        text=text or t(_no_views_key(report), locale),
+        text=text or t(_no_views_key(report, views), locale),
         chart_png=chart,
         chart_name=f"shock-{subject.label}-{session.date()}.png".replace("^", ""),
         footer=footer(inv, _source(report, locale), report.quote.as_of),
     )
 
 
-def _z_tier(report: ShockReport, config: Mapping[str, Any]) -> str | None:
-    """The tier the subject's own move reaches: by |z| (`[shock] z_tiers`), or by |move|
-    (`[shock] move_tiers`) when z is unavailable (a short history)."""
-    z = report.metrics["z"].number
-    size, tiers = (abs(z), config.get("z_tiers", {})) if z is not None else (None, {})
-    if z is None and (pct := report.metrics["pct"].number) is not None:
-        size, tiers = abs(pct), config.get("move_tiers", {})
-    if size is None:
-        return None
-    reached = None
-    for name, threshold in sorted(tiers.items(), key=lambda kv: kv[1]):
-        if size >= float(threshold) and name in _RANKS:
-            reached = name
-    return reached
+def _own_tier(report: ShockReport, config: Mapping[str, Any]) -> str | None:
+    """The tier the subject's own move reaches (|z| tier or |move| tier, the higher)."""
+    return own_move_tier(report.metrics["z"].number, report.metrics["pct"].number, config)
 
 
-def _severity(report: ShockReport, z_tier: str | None) -> Severity:
-    """From presets that read the subject, or the size of its own move — never from
-    presets about other symbols."""
-    names = [o.tier.name for o in report.fired_on_subject if o.tier is not None]
-    if z_tier:
-        names.append(z_tier)
-    if not names:
-        return Severity.INFO
-    return _SEVERITIES[max(names, key=lambda name: _RANKS[name])]
+def _severity(report: ShockReport, own: str | None) -> Severity:
+    """The subject's own tier, lifted by presets that read it only when its own move is at
+    least a notice — never set by presets about other symbols."""
+    tier = card_tier(own, [o.tier.name if o.tier else None for o in report.fired_on_subject])
+    return _SEVERITIES[tier] if tier else Severity.INFO
 
 
-def _views(inv: Invocation, report: ShockReport, z_tier: str | None) -> list[ExpertView]:
-    """One or two views, both sides where possible — only when there is a shock to explain:
-    a preset on the symbol, or its own move large enough for a tier (then the market's
-    presets that day, else `[shock] topics`, say what kind of shock it was)."""
+def _views(inv: Invocation, report: ShockReport, own_tier: str | None) -> list[ViewMatch] | None:
+    """One or two views that fit the shock, both sides where possible; None when there is
+    no shock to explain (no preset on the symbol and its own move below notice)."""
     own, market = report.fired_on_subject, report.fired_on_market
-    if not own and not z_tier:
-        return []
-    relevant = own or market
-    kinds = [outcome.rule.id for outcome in relevant]
-    topics = {topic for outcome in relevant for topic in outcome.rule.topics}
-    if not relevant:
+    if not own and not own_tier:
+        return None
+    fired = own + market
+    topics = {topic for outcome in fired for topic in outcome.rule.topics}
+    if not fired:
         topics = set(inv.services.core.settings.raw.get("shock", {}).get("topics", []))
-    ranked = rank_views(
+    matches = fitting_views(
         inv.services.views,
-        shock_kinds=kinds,
+        session=report.session.date(),
+        kinds=[outcome.rule.id for outcome in fired],
         topics=topics,
-        symbol=report.subject.symbol,
-        limit=len(inv.services.views),
+        symbols=[report.subject.symbol],
+        market_sessions=[day.date() for day in report.market_sessions],
     )
-    # Views that name the symbol itself come first (stable: rank order otherwise).
-    ranked.sort(key=lambda view: report.subject.symbol not in view.symbols)
-    return balanced_views(ranked, limit=2)
+    # Views that name the symbol itself come first (stable: fit order otherwise).
+    matches.sort(key=lambda match: report.subject.symbol not in match.view.symbols)
+    return balanced_matches(matches, limit=2)
 
 
-def _no_views_key(report: ShockReport) -> str:
+def _no_views_key(report: ShockReport, matches: list[ViewMatch] | None) -> str:
+    if matches is not None:
+        return "shock_card.no_fitting_views"
     if report.metrics["pct"].number is None:
         return "shock_card.no_views_unknown"
     return "shock_card.no_views"
@@ -260,8 +247,12 @@ def _notes(report: ShockReport, locale: Locale) -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-def _view_lines(view: ExpertView, locale: Locale) -> str:
+def _view_lines(match: ViewMatch, locale: Locale) -> str:
+    view = match.view
     stance = t(f"stance.{view.stance}", locale)
+    context = match.context(locale)
+    if context:
+        stance = f"{stance}; {context}"
     if locale == "ko":  # the Korean attribution names the speaker in Korean
         return f"[{stance}] {view.summary(locale)}\n— {view.attribution(locale)}"
     return f"{view.speaker} ({stance}) — {view.summary(locale)}\n— {view.attribution(locale)}"

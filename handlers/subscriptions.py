@@ -85,7 +85,7 @@ async def subscribe_alerts(
     until_text = format_date(expires, locale) if expires else t("subscribe.forever", locale)
     return Card(
         title=t("subscribe.alerts_title", locale),
-        severity=Severity.NOTICE,
+        severity=Severity.INFO,
         text=t(
             "subscribe.alerts_added",
             locale,
@@ -124,7 +124,7 @@ async def subscribe_digest(
     )
     return Card(
         title=t("subscribe.digest_title", locale),
-        severity=Severity.NOTICE,
+        severity=Severity.INFO,
         text=t("subscribe.digest_added", locale, time=at, zone=name),
     )
 

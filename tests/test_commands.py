@@ -142,7 +142,7 @@ async def test_a_user_without_permission_cannot_change_subscriptions(harness: Ha
 
 async def test_subscribe_alerts_stores_the_policy_and_expiry(harness: Harness) -> None:
     card = await harness.run("/subscribe alerts deepseek cooldown=2h until=2030-12-31")
-    assert card.severity is Severity.NOTICE
+    assert card.severity is Severity.INFO
     [subscription] = await harness.services.store.list_subscriptions(harness.channel)
     assert subscription.rule_id == "deepseek"
     assert subscription.policy.text() == "cooldown=2h"

@@ -17,6 +17,7 @@ from bot.domain.views import (
     UnknownTopicError,
     ViewError,
     balanced_views,
+    fitting_views,
     load_views,
     rank_views,
     views_for_topic,
@@ -50,6 +51,7 @@ speaker = "Jane Doe"
 institution = "Example Research"
 source = "Example Daily"
 date = 2025-01-29
+episode = 2025-01-27
 stance = "bearish"
 topics = ["valuation"]
 shock_kinds = ["deepseek"]
@@ -169,7 +171,7 @@ def test_a_new_view_is_added_by_dropping_a_file(tmp_path: Path) -> None:
     ("field", "line", "reason"),
     [
         ("summary_en", None, "missing"),
-        ("stance", 'stance = "gloomy"', "must be one of bearish, bullish, mixed"),
+        ("stance", 'stance = "gloomy"', "must be one of bearish, bullish, mixed, fact"),
         ("topics", 'topics = ["valuation", "moon-phase"]', "unknown value 'moon-phase'"),
         ("shock_kinds", 'shock_kinds = ["flash_crash"]', "unknown value 'flash_crash'"),
         ("date", 'date = "2025-13-40"', "not an ISO date"),
@@ -195,7 +197,7 @@ def test_a_wrong_stance_reads_exactly_as_documented(tmp_path: Path) -> None:
     _write(tmp_path, "x.toml", _replace_line("stance", 'stance = "gloomy"'))
     with pytest.raises(ViewError) as info:
         load_views(tmp_path)
-    expected = "x.toml: field 'stance': must be one of bearish, bullish, mixed"
+    expected = "x.toml: field 'stance': must be one of bearish, bullish, mixed, fact"
     assert str(info.value) == f"{tmp_path}/{expected}"
 
 
@@ -221,7 +223,7 @@ def test_a_toml_syntax_error_is_a_view_error_naming_the_file_and_line(tmp_path: 
         load_views(tmp_path)
     message = str(info.value)
     assert message.startswith(f"{path}: invalid TOML")
-    assert "line 6" in message
+    assert "line 7" in message
 
 
 def test_files_that_are_not_toml_are_ignored(tmp_path: Path) -> None:
@@ -250,7 +252,7 @@ def test_a_deepseek_shock_on_nvda_ranks_the_nvda_views_first_then_by_id(
     # the default two: one bearish, one bullish
     top_two = rank_views(shipped, shock_kinds={"deepseek"}, symbol="nvda")
     assert [(v.id, v.stance) for v in top_two] == [
-        ("deepseek-v3-development-cost", "bearish"),
+        ("deepseek-v3-development-cost", "fact"),
         ("kcif-efficiency-lifts-chip-demand", "bullish"),
     ]
 
@@ -344,3 +346,67 @@ def test_balanced_views_show_both_sides_in_rank_order() -> None:
     assert len(chosen) == 2
     assert len({view.stance for view in chosen}) == 2
     assert chosen[0] is ranked[0]
+
+
+# --- views in context ------------------------------------------------------------------------
+
+
+def test_andreessens_sputnik_moment_is_mixed_and_deepseeks_cost_report_is_a_fact(
+    shipped: tuple[ExpertView, ...],
+) -> None:
+    by_id = {view.id: view for view in shipped}
+    assert by_id["andreessen-sputnik-moment"].stance == "mixed"
+    assert by_id["deepseek-v3-development-cost"].stance == "fact"
+    readme = (VIEWS_DIR / "README.md").read_text(encoding="utf-8")
+    for stance in ("bearish", "bullish", "mixed", "fact"):
+        assert f"`{stance}`" in readme
+
+
+def test_every_seed_view_names_the_deepseek_episode(shipped: tuple[ExpertView, ...]) -> None:
+    for view in shipped:
+        assert view.episode == date(2025, 1, 27), view.id
+        assert view.episode_name_en == "DeepSeek shock" and view.episode_name_ko == "딥시크 충격"
+
+
+def test_a_view_without_an_episode_is_refused(tmp_path: Path) -> None:
+    _write(tmp_path, "v.toml", _replace_line("episode", None))
+    with pytest.raises(ViewError, match="field 'episode': missing"):
+        load_views(tmp_path)
+
+
+def test_views_fit_their_own_episode_without_a_label(shipped: tuple[ExpertView, ...]) -> None:
+    matches = fitting_views(
+        shipped, session=date(2025, 1, 27), kinds=["chip_crash"], symbols=["NVDA"]
+    )
+    assert len(matches) == len(shipped)
+    assert all(match.own_episode and match.context("en") == "" for match in matches)
+    assert matches[0].view.id == "deepseek-v3-development-cost"
+
+
+def test_a_korean_session_reacting_to_the_episode_is_its_own_episode(
+    shipped: tuple[ExpertView, ...],
+) -> None:
+    matches = fitting_views(
+        shipped,
+        session=date(2025, 2, 3),
+        kinds=[],
+        market_sessions=[date(2025, 1, 31)],
+    )
+    assert matches and all(match.own_episode for match in matches)
+
+
+def test_a_covid_chip_crash_finds_no_view_about_deepseek(shipped: tuple[ExpertView, ...]) -> None:
+    found = fitting_views(
+        shipped, session=date(2020, 3, 16), kinds=["chip_crash"], topics=["valuation"]
+    )
+    assert found == []
+    assert fitting_views(shipped, session=date(2024, 8, 5), kinds=[], topics=["valuation"]) == []
+
+
+def test_a_later_deepseek_style_shock_labels_the_view_with_its_episode(
+    shipped: tuple[ExpertView, ...],
+) -> None:
+    [first, *_] = fitting_views(shipped, session=date(2026, 7, 1), kinds=["deepseek"])
+    assert not first.own_episode
+    assert first.context("en") == "said about the 2025-01-27 DeepSeek shock (2025-01-29)"
+    assert first.context("ko") == "2025-01-27 딥시크 충격에 대한 발언 (2025-01-29)"

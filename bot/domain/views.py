@@ -3,7 +3,13 @@
 A view is what one named source said about a shock, summarised in Korean and English with its exact
 figures and attribution. Add a view by dropping a file into the directory; ``load_views`` checks
 every field and names the file and field of anything wrong. ``stance`` is the view's lean on the
-names a DeepSeek-style shock hits (US AI chips and AI-capex plays): bearish, bullish or mixed.
+names a DeepSeek-style shock hits (US AI chips and AI-capex plays): bearish, bullish, mixed, or
+fact (figures or events reported without a lean); see ``data/views/README.md``.
+
+Each view names the ``episode`` it is about (the first session of a shock, named in
+``episodes.toml`` beside the views). ``fitting_views`` attaches a view to its own episode's
+sessions, and elsewhere only where its shock kinds match the shock — then labelled with its
+episode ("said about the 2025-01-27 DeepSeek shock (2025-01-29)").
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-Stance = Literal["bearish", "bullish", "mixed"]
+from bot.domain.i18n import Locale, t
+
+Day = date
+"""A calendar date (``ExpertView.date`` shadows the type inside the class)."""
+Stance = Literal["bearish", "bullish", "mixed", "fact"]
 STANCES: tuple[Stance, ...] = get_args(Stance)
 
 TOPICS: tuple[str, ...] = (
@@ -48,6 +58,7 @@ _REQUIRED: dict[str, str] = {
     "institution": "str",
     "source": "str",
     "date": "date",
+    "episode": "date",
     "stance": "str",
     "topics": "list",
     "shock_kinds": "list",
@@ -57,7 +68,11 @@ _REQUIRED: dict[str, str] = {
     "attribution_ko": "str",
     "attribution_en": "str",
 }
-_OPTIONAL: dict[str, str] = {"symbols": "list", "date_note": "str"}
+_OPTIONAL: dict[str, str] = {"symbols": "list", "date_note": "str", "speaker_ko": "str"}
+EPISODES_FILE = "episodes.toml"
+"""Names and spans of the episodes, beside the views (not itself a view)."""
+EPISODE_SPAN_DAYS = 4
+"""Without a `through` date, an episode explains the sessions of this many days after it."""
 _ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SYMBOL_PATTERN = re.compile(r"^[A-Z0-9^][A-Z0-9.\-^=]{0,14}$")
 
@@ -100,6 +115,26 @@ class ExpertView:
     attribution_en: str
     symbols: tuple[str, ...] = ()
     date_note: str = ""
+    episode: Day | None = None
+    """The first session of the shock the view is about."""
+    episode_through: Day | None = None
+    """The last session (any market's) that episode explains."""
+    episode_name_en: str = ""
+    episode_name_ko: str = ""
+    speaker_ko: str = ""
+
+    def speaker_name(self, locale: Locale) -> str:
+        """The speaker's name in ``locale`` (the Korean name where the file gives one)."""
+        return self.speaker_ko if locale == "ko" and self.speaker_ko else self.speaker
+
+    def about_session(self, day: Day) -> bool:
+        """True when ``day`` is one of the sessions of the view's own episode."""
+        if self.episode is None:
+            return False
+        through = self.episode_through or date.fromordinal(
+            self.episode.toordinal() + EPISODE_SPAN_DAYS
+        )
+        return self.episode <= day <= through
 
     def summary(self, locale: Literal["ko", "en"]) -> str:
         """The summary in ``locale``."""
@@ -110,11 +145,48 @@ class ExpertView:
         return self.attribution_ko if locale == "ko" else self.attribution_en
 
 
+@dataclass(frozen=True)
+class Episode:
+    """A shock episode the views speak about: its first and last session and its name."""
+
+    start: date
+    through: date | None
+    name_en: str
+    name_ko: str
+
+
+def load_episodes(path: Path) -> dict[date, Episode]:
+    """``episodes.toml``: ``["2025-01-27"] name_en = … name_ko = … through = 2025-01-31``."""
+    if not path.exists():
+        return {}
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+        raise ViewError(path, None, f"unreadable: {exc}") from None
+    episodes: dict[date, Episode] = {}
+    for key, table in raw.items():
+        start = _parse_date(key, path, "episode")
+        if not isinstance(table, Mapping):
+            raise ViewError(path, key, "must be a table with name_en, name_ko and through")
+        names = {}
+        for name in ("name_en", "name_ko"):
+            value = table.get(name, "")
+            if not isinstance(value, str) or not value.strip():
+                raise ViewError(path, f"{key}.{name}", "must be a non-empty string")
+            names[name] = value.strip()
+        through = _parse_date(table["through"], path, "through") if "through" in table else None
+        episodes[start] = Episode(start, through, names["name_en"], names["name_ko"])
+    return episodes
+
+
 def load_views(directory: Path) -> tuple[ExpertView, ...]:
-    """Read every ``*.toml`` in ``directory``, sorted by id; any bad file raises ViewError."""
+    """Read every view ``*.toml`` in ``directory``, sorted by id; any bad file raises ViewError."""
+    episodes = load_episodes(directory / EPISODES_FILE)
     views: dict[str, tuple[ExpertView, Path]] = {}
     for path in sorted(directory.glob("*.toml")):
-        view = parse_view(path)
+        if path.name == EPISODES_FILE:
+            continue
+        view = parse_view(path, episodes)
         if view.id in views:
             other = views[view.id][1]
             raise ViewError(path, "id", f"duplicate id {view.id!r}, also used by {other}")
@@ -122,7 +194,7 @@ def load_views(directory: Path) -> tuple[ExpertView, ...]:
     return tuple(views[key][0] for key in sorted(views))
 
 
-def parse_view(path: Path) -> ExpertView:
+def parse_view(path: Path, episodes: Mapping[date, Episode] | None = None) -> ExpertView:
     """Read and validate one view file."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -130,11 +202,16 @@ def parse_view(path: Path) -> ExpertView:
         raise ViewError(path, None, f"invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ViewError(path, None, f"cannot read file: {exc}") from None
-    return view_from_mapping(raw, path)
+    return view_from_mapping(raw, path, episodes)
 
 
-def view_from_mapping(raw: Mapping[str, Any], path: Path | str) -> ExpertView:
-    """Validate a parsed TOML table as a view; ``path`` is only used in error messages."""
+def view_from_mapping(
+    raw: Mapping[str, Any], path: Path | str, episodes: Mapping[date, Episode] | None = None
+) -> ExpertView:
+    """Validate a parsed TOML table as a view; ``path`` is only used in error messages.
+
+    ``episodes`` (from ``episodes.toml``) names the view's episode and says how far it spans.
+    """
     for name in raw:
         if name not in _REQUIRED and name not in _OPTIONAL:
             known = ", ".join([*_REQUIRED, *_OPTIONAL])
@@ -179,12 +256,14 @@ def view_from_mapping(raw: Mapping[str, Any], path: Path | str) -> ExpertView:
     for symbol in symbols:
         if not _SYMBOL_PATTERN.match(symbol):
             raise ViewError(path, "symbols", f"{symbol!r} is not an upper-case ticker")
+    episode = _parse_date(raw["episode"], path, "episode")
+    named = (episodes or {}).get(episode)
     return ExpertView(
         id=view_id,
         speaker=text("speaker"),
         institution=text("institution"),
         source=text("source"),
-        date=_parse_date(raw["date"], path),
+        date=_parse_date(raw["date"], path, "date"),
         stance=cast(Stance, stance),  # checked against STANCES above
         topics=strings("topics", TOPICS),
         shock_kinds=strings("shock_kinds", SHOCK_KINDS),
@@ -195,13 +274,18 @@ def view_from_mapping(raw: Mapping[str, Any], path: Path | str) -> ExpertView:
         attribution_en=text("attribution_en"),
         symbols=symbols,
         date_note=text("date_note"),
+        episode=episode,
+        episode_through=named.through if named else None,
+        episode_name_en=named.name_en if named else "",
+        episode_name_ko=named.name_ko if named else "",
+        speaker_ko=text("speaker_ko"),
     )
 
 
-def _parse_date(value: object, path: Path | str) -> date:
+def _parse_date(value: object, path: Path | str, field: str) -> date:
     """A TOML local date (``2025-01-29``) or an ISO date string."""
     if isinstance(value, datetime):
-        raise ViewError(path, "date", "must be a date without a time, e.g. 2025-01-29")
+        raise ViewError(path, field, "must be a date without a time, e.g. 2025-01-29")
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -209,7 +293,7 @@ def _parse_date(value: object, path: Path | str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ViewError(path, "date", f"{value!r} is not an ISO date like 2025-01-29")
+    raise ViewError(path, field, f"{value!r} is not an ISO date like 2025-01-29")
 
 
 def normalize_topic(topic: str) -> str:
@@ -279,3 +363,75 @@ def balanced_views(ranked: Sequence[ExpertView], limit: int = 2) -> list[ExpertV
         key=lambda v: (v.stance != opposite, v.stance == first.stance, rest.index(v)),
     )
     return [first, *preference[: limit - 1]]
+
+
+@dataclass(frozen=True)
+class ViewMatch:
+    """A view that fits a shock, and whether the shock is the view's own episode."""
+
+    view: ExpertView
+    own_episode: bool
+
+    def context(self, locale: Locale) -> str:
+        """What the view was said about, when shown outside its own episode ("" inside it).
+
+        E.g. "said about the 2025-01-27 DeepSeek shock (2025-01-29)" /
+        "2025-01-27 딥시크 충격에 대한 발언 (2025-01-29)".
+        """
+        view = self.view
+        if self.own_episode or view.episode is None:
+            return ""
+        name = view.episode_name_ko if locale == "ko" else view.episode_name_en
+        return t(
+            "views_context.said_about",
+            locale,
+            episode=view.episode.isoformat(),
+            name=name or t("views_context.unnamed", locale),
+            date=view.date.isoformat(),
+        )
+
+
+def fitting_views(
+    views: Sequence[ExpertView],
+    *,
+    session: date,
+    kinds: Collection[str],
+    topics: Collection[str] = (),
+    symbols: Collection[str] = (),
+    market_sessions: Collection[date] = (),
+) -> list[ViewMatch]:
+    """The views that fit a shock on ``session``, best first; [] when nothing fits.
+
+    A view fits its own episode's sessions (``session``, or for a Korean subject any of the
+    US ``market_sessions`` it reacts to, inside the episode). Elsewhere it fits only when one
+    of its ``shock_kinds`` is among ``kinds`` (the presets that fired) — topics and symbols
+    only rank, they never make a view fit. Order: own episode first, then ``relevance``
+    (kinds, topics, the first of ``symbols``), then the newer view, then the id.
+    """
+    days = {session, *market_sessions}
+    wanted = set(kinds)
+    symbol = next(iter(symbols), None)
+    matches: list[tuple[int, ViewMatch]] = []
+    for view in views:
+        own = any(view.about_session(day) for day in days)
+        if not own and not set(view.shock_kinds) & wanted:
+            continue
+        score = relevance(view, shock_kinds=wanted, topics=topics, symbol=symbol)
+        score += sum(3 for other in list(symbols)[1:] if other.upper() in view.symbols)
+        matches.append((score, ViewMatch(view, own)))
+    matches.sort(
+        key=lambda item: (
+            not item[1].own_episode,
+            -item[0],
+            -item[1].view.date.toordinal(),
+            item[1].view.id,
+        )
+    )
+    return [match for _, match in matches]
+
+
+def balanced_matches(matches: Sequence[ViewMatch], limit: int = 2) -> list[ViewMatch]:
+    """``balanced_views`` over matches: the best first, then the other side where there is one."""
+    by_id = {match.view.id: match for match in matches}
+    chosen = balanced_views([match.view for match in matches], limit)
+    return [by_id[view.id] for view in chosen]
