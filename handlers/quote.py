@@ -53,9 +53,11 @@ async def quote(
             date=format_date(found.session.date(), locale),
         )
         fields.append(CardField(label(pct, locale), body))
-    source = t("common.history_source", locale, symbols=", ".join(used))
+    source = t("common.history_source", locale, symbols=", ".join(dict.fromkeys(used)))
+    # Each quote names its own session; the footer's as-of only when they all agree.
+    as_of = stamps[0] if stamps and len(set(stamps)) == 1 else None
     return Card(
         title=t("quote.title", locale),
         fields=tuple(fields),
-        footer=footer(inv, source, min(stamps) if stamps else None),
+        footer=footer(inv, source, as_of),
     )

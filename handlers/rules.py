@@ -7,9 +7,8 @@ from typing import Annotated
 
 from bot.domain.backtest import run_backtest
 from bot.domain.cards import Card, CardField, Severity
+from bot.domain.formatting import format_metric
 from bot.domain.i18n import format_date, t
-from bot.domain.rules.parser import metric_refs
-from bot.domain.rules.presets import Rule
 from bot.stores.port import Subscription
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, move, parse_user_rule, policy_text
@@ -109,13 +108,22 @@ async def rules_test(
     labels = list(result.summary)
     lines = []
     for firing in reversed(result.firings[-LAST_FIRINGS:]):
-        moves = ", ".join(f"{name} {move(firing.moves[name], locale)}" for name in labels)
+        inputs = ", ".join(
+            f"{name} "
+            + format_metric(
+                name.rsplit(".", 1)[1],
+                value,
+                locale,
+                thresholds=result.thresholds.get(name, ()),
+            )
+            for name, value in firing.inputs.items()
+        )
         after = t(
             "rules.after", locale, move=move(firing.forward[labels[0]][5], locale), symbol=labels[0]
         )
         proxies = ", ".join(f"{k}→{v}" for k, v in firing.proxies.items())
         lines.append(
-            f"• {format_date(firing.date.date(), locale)}: {moves}; {after}"
+            f"• {format_date(firing.date.date(), locale)}: {inputs}; {after}"
             + (f" ({t('rules.via', locale, proxies=proxies)})" if proxies else "")
         )
     summary = result.summary[labels[0]][5] if labels else None
@@ -131,6 +139,14 @@ async def rules_test(
         if summary and summary.rebound_share is not None
         else t("common.na", locale),
     )
+    if not result.firings:
+        stats = t(
+            "rules.no_match",
+            locale,
+            sessions=result.sessions_tested,
+            undecided=result.unknown_sessions,
+        )
+    stats += " " + t("rules.evaluated_at_close", locale)
     return Card(
         title=t("rules.test_title", locale, rule=checked.text),
         severity=Severity.INFO,
@@ -143,16 +159,6 @@ async def rules_test(
             ),
         ),
         footer=footer(
-            inv, t("common.history_source", locale, symbols=", ".join(_symbols(checked))), None
+            inv, t("common.history_source", locale, symbols=", ".join(result.sources)), None
         ),
     )
-
-
-def _symbols(rule: Rule) -> list[str]:
-    """The Yahoo symbols (and proxies) a rule reads, for the footer's source line."""
-    found: dict[str, None] = {}
-    for ref in metric_refs(rule.tree):
-        for symbol in (ref.instrument.symbol, ref.instrument.proxy):
-            if symbol:
-                found.setdefault(symbol, None)
-    return list(found)

@@ -16,6 +16,7 @@ from bot.domain.analysis import (
 )
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.chart import render_shock_chart
+from bot.domain.formatting import proxy_suffix
 from bot.domain.i18n import Locale, format_date, format_number, t
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
@@ -124,6 +125,7 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
         move(metrics["z"], locale)
         if z is None
         else format_number(z, locale, decimals=1, signed=True)
+        + proxy_suffix(metrics["z"], metrics["pct"].symbol)
     )
     if vol is not None:
         z_text += " " + t("shock_card.vol20", locale, vol=move(vol, locale).lstrip("+"))
@@ -137,7 +139,10 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
     subject = label(metrics["pct"], locale)
     fields = [
         CardField(t("shock_card.move", locale), move(metrics["pct"], locale)),
-        CardField(t("shock_card.gap", locale), move(metrics["gap"], locale)),
+        CardField(
+            t("shock_card.gap", locale),
+            move(metrics["gap"], locale) + proxy_suffix(metrics["gap"], metrics["pct"].symbol),
+        ),
         CardField(t("shock_card.z", locale), z_text),
         CardField(t("shock_card.close", locale), levels),
         CardField(
@@ -197,10 +202,11 @@ def _comparison_line(row: ComparisonRow, locale: Locale) -> str:
     z_text = (
         t("common.na", locale) if z is None else format_number(z, locale, decimals=1, signed=True)
     )
+    shown = row.pct.symbol
     parts = [
         f"{label(row.pct, locale)} {move(row.pct, locale)}",
-        t("shock_card.gap_short", locale, gap=move(row.gap, locale)),
-        f"z {z_text}",
+        t("shock_card.gap_short", locale, gap=move(row.gap, locale)) + proxy_suffix(row.gap, shown),
+        f"z {z_text}" + (proxy_suffix(row.z, shown) if z is not None else ""),
     ]
     if row.pct.instrument.label != "SOX":
         parts.append(t("shock_card.vs_sox_short", locale, move=move(row.vs_sox, locale)))
@@ -259,5 +265,4 @@ def _view_lines(match: ViewMatch, locale: Locale) -> str:
 
 
 def _source(report: ShockReport, locale: Locale) -> str:
-    symbols = sorted({row.pct.symbol for row in report.rows})
-    return t("common.history_source", locale, symbols=", ".join(symbols))
+    return t("common.history_source", locale, symbols=", ".join(report.sources))

@@ -187,8 +187,8 @@ async def test_rules_test_backtests_and_shows_the_last_five_firings(harness: Har
     assert "Fired on 22 of" in card.text
     [field] = card.fields
     lines = field.value.splitlines()
-    assert len(lines) == 5
-    assert lines[3].startswith("• Mon 27 Jan 2025: SOX −9.15 %, DJI +0.68 %")  # newest first
+    assert len(lines) == 5  # newest first
+    assert lines[3].startswith("• Mon 27 Jan 2025: SOX.pct −9.15 %, DJI.pct +0.68 %")
     assert "via DJI→DIA" in lines[3]
 
 

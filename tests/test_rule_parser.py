@@ -281,3 +281,24 @@ def test_str_of_a_rule_error_is_the_catalogs_english(book: SymbolBook) -> None:
     assert error.localized("ko") == (
         "'SOXY'은(는) 알 수 없는 종목입니다 (1번째 글자) — 혹시 SOX인가요?"
     )
+
+
+def test_a_rule_copied_from_the_bots_output_parses_with_unicode_minus_and_comparisons() -> None:
+    from bot.domain.symbols import SymbolBook
+
+    book = SymbolBook.from_config({"SOX": "^SOX", "DJI": {"symbol": "^DJI", "proxy": "DIA"}}, ())
+    typed = parse_rule("SOX.pct ≤ \u22125 and DJI.pct ≥ 0 and SOX.z \u2260 1", book)
+    ascii_rule = parse_rule("SOX.pct <= -5 and DJI.pct >= 0 and SOX.z != 1", book)
+    assert _shape(typed) == _shape(ascii_rule)
+
+
+def _shape(node: object) -> object:
+    """The tree without columns (they differ by where the typographic forms sit)."""
+    if hasattr(node, "__dataclass_fields__"):
+        return (
+            type(node).__name__,
+            tuple(_shape(getattr(node, f)) for f in node.__dataclass_fields__ if f != "column"),
+        )
+    if isinstance(node, tuple):
+        return tuple(_shape(item) for item in node)
+    return node

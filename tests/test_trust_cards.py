@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.analysis import card_tier, own_move_tier
 from bot.domain.cards import Card, Severity
+from bot.domain.formatting import decimals_near, format_move
 from bot.services import Core
 
 TIERS = {
@@ -104,3 +106,103 @@ async def test_plain_confirmations_carry_no_warning_mark(harness: Harness, comma
     card = await harness.run(command)
     assert card.severity is Severity.INFO
     assert "[주의]" not in render_text(card, "ko") and "[notice]" not in render_text(card, "en")
+
+
+# --- item 2: sources named everywhere, proxies used consistently ------------------------------
+
+
+async def test_a_gap_the_proxy_supplied_names_the_proxy(harness: Harness) -> None:
+    card = await harness.run("/shock SPX 2025-01-27")  # ^GSPC has no 2025 opens; SPY has
+    fields = fields_of(card)
+    assert fields["Gap at open"] == "−2.16 % (proxy SPY)"
+    comparison = fields["Next to the indices (proxies named)"].splitlines()
+    assert comparison[0].startswith("SPX −1.46 % · gap −2.16 % (proxy SPY) · z −1.6")
+
+
+async def test_shock_on_an_index_outside_its_own_file_uses_its_named_proxy(
+    harness: Harness,
+) -> None:
+    card = await harness.run("/shock SPX 2020-03-16")
+    assert card.title.startswith("SPY (SPX proxy) shock")
+    assert fields_of(card)["Move"] == "−10.94 %"
+    assert card.chart_png is not None
+
+
+async def test_sources_are_the_series_actually_read_once_each(harness: Harness) -> None:
+    card = await harness.run("/shock SOX 1994-05-05")
+    assert card.footer.source == "Shipped price history (^SOX)"
+    card = await harness.run("/rules test deepseek")
+    assert card.footer.source == "Shipped price history (^SOX, DIA)"
+    card = await harness.run("/quote COMP NDX")
+    assert card.footer.source == "Shipped price history (QQQ)"
+
+
+async def test_quotes_of_different_sessions_each_show_their_own_date(harness: Harness) -> None:
+    card = await harness.run("/quote")
+    fields = fields_of(card)
+    assert "Fri 25 Sep 2026" in fields["DIA (DJI proxy)"]
+    assert "Fri 21 Aug 2026" in fields["SOX"]
+    assert card.footer.as_of is None  # no single as-of for quotes of different sessions
+
+
+# --- item 4: backtests show what the rule tested ------------------------------------------------
+
+
+async def test_rules_test_lists_the_metric_the_rule_read_not_the_move(harness: Harness) -> None:
+    card = await harness.run('/rules test "NVDA.gap <= -10"')
+    assert "• Mon 5 Aug 2024: NVDA.gap −14.18 %" in card.fields[0].value
+    assert "Evaluated at each session's close." in card.text
+
+
+async def test_a_rule_that_never_fired_says_no_session_matched(harness: Harness) -> None:
+    card = await harness.run('/rules test "NVDA.pct <= -90"')
+    assert card.text.startswith("No session matched")
+    assert "median" not in card.text
+
+
+def test_the_backtest_table_and_json_carry_each_input_as_evaluated(core: Core) -> None:
+    from bot.cli.backtest import firings_json, render_backtest
+    from bot.domain.backtest import run_backtest
+    from bot.domain.rules.presets import custom_rule
+
+    rule = custom_rule("NVDA.z <= -4", core.market.symbols)
+    result = run_backtest(core.market, rule)
+    lines = render_backtest(result)
+    assert "evaluated at each session's close" in lines[1]
+    header = next(line for line in lines if line.startswith("date"))
+    assert "NVDA.z" in header
+    [first, *_] = firings_json(result)
+    assert first["inputs"]["NVDA.z"] <= -4
+
+
+def test_a_backtest_at_the_open_finds_the_opening_crash_the_close_does_not(core: Core) -> None:
+    from bot.domain.backtest import run_backtest
+
+    rule = core.presets["chip_crash"]
+    day = pd.Timestamp("2024-08-05")
+    at_close = run_backtest(core.market, rule, day, day)
+    at_open = run_backtest(core.market, rule, day, day, at="open")
+    assert at_close.firings == ()
+    [firing] = at_open.firings
+    assert firing.inputs["SOX.pct"] == pytest.approx(-6.02, abs=0.01)  # the gap
+
+
+# --- item 5: near-threshold figures shown honestly ---------------------------------------------
+
+
+def test_a_figure_next_to_its_threshold_has_the_digits_to_show_its_side() -> None:
+    assert decimals_near(0.0019, [0.0]) == 3
+    assert format_move(0.0019, "en", thresholds=[0.0]) == "+0.002 %"
+    assert format_move(-4.996, "en", thresholds=[-5.0]) == "−4.996 %"
+    assert format_move(-9.15, "en", thresholds=[-5.0]) == "−9.15 %"
+    assert format_move(0.0019, "en") == "+0.00 %"
+
+
+def test_the_deepseek_backtest_shows_the_dows_tiny_rise_above_zero(core: Core) -> None:
+    from bot.cli.backtest import render_backtest
+    from bot.domain.backtest import run_backtest
+
+    day = pd.Timestamp("2026-07-01")
+    lines = render_backtest(run_backtest(core.market, core.presets["deepseek"], day, day))
+    [row] = [line for line in lines if line.startswith("2026-07-01")]
+    assert "+0.002 %" in row and "+0.00 %" not in row

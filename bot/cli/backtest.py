@@ -10,6 +10,7 @@ from typing import Any
 from bot.cli import UsageError
 from bot.cli.common import load_core, parse_cli_day, pct
 from bot.domain.backtest import Backtest, BacktestError, run_backtest
+from bot.domain.formatting import format_metric
 from bot.domain.metrics import FORWARD_HORIZONS
 from bot.domain.rules.parser import RuleError
 from bot.domain.rules.presets import Rule, custom_rule
@@ -29,6 +30,12 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="a directory of CSV files instead of the shipped history",
     )
+    parser.add_argument(
+        "--at",
+        choices=("close", "open"),
+        default="close",
+        help="evaluate each session's close (default) or its opening print (where opens are known)",
+    )
     parser.add_argument("--json", action="store_true", help="print only a JSON array")
     parser.set_defaults(func=run)
 
@@ -41,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     core = load_core(args, args.data)
     rule = resolve_rule(args.rule, core.presets, core.market.symbols)
     try:
-        result = run_backtest(core.market, rule, start, end)
+        result = run_backtest(core.market, rule, start, end, at=args.at)
     except BacktestError as exc:
         where = f" in {args.data}" if args.data else ""
         raise UsageError(f"{exc}{where}") from None
@@ -68,10 +75,13 @@ def resolve_rule(text: str, presets: dict[str, Rule], symbols: Any) -> Rule:
 
 
 def firings_json(result: Backtest) -> list[dict[str, Any]]:
-    """One object per firing session; percent figures, null where unknown."""
+    """One object per firing session: the rule's inputs as evaluated, every symbol's move
+    and what followed, in percent (z in sigmas); null where unknown."""
     return [
         {
             "date": firing.date.date().isoformat(),
+            "at": result.at,
+            "inputs": firing.inputs,
             "moves": firing.moves,
             "forward": {
                 label: {str(h): value for h, value in horizons.items()}
@@ -83,8 +93,14 @@ def firings_json(result: Backtest) -> list[dict[str, Any]]:
     ]
 
 
+AT_TEXT = {
+    "close": "evaluated at each session's close (--at open: at its opening print)",
+    "open": "evaluated at each session's opening print, where the open is known",
+}
+
+
 def render_backtest(result: Backtest) -> list[str]:
-    """Human-readable table and summary."""
+    """Human-readable table (the rule's inputs as evaluated, what followed) and summary."""
     rule = result.rule
     labels = list(result.summary)
     span = "no sessions"
@@ -92,19 +108,25 @@ def render_backtest(result: Backtest) -> list[str]:
         span = f"{result.first.date()} … {result.last.date()}"
     lines = [
         f"Backtest {rule.id}: {rule.text}",
-        f"{result.sessions_tested} sessions tested ({span}); "
+        f"{result.sessions_tested} sessions tested ({span}), {AT_TEXT[result.at]}; "
         f"{result.unknown_sessions} undecidable (inputs unavailable)",
+        f"Sources: {', '.join(result.sources) or 'none'}",
         "",
     ]
-    head = "  ".join(f"{label + ' move':>12}" for label in labels)
+    if not result.firings:
+        return [*lines, "No session matched."]
+    width = max(12, *(len(name) + 1 for name in result.inputs))
+    head = "  ".join(f"{name:>{width}}" for name in result.inputs)
     fwd = "  ".join(f"{labels[0] + ' +' + str(h) + 'd':>12}" for h in FORWARD_HORIZONS)
     lines.append(f"{'date':<10}  {head}  {fwd}")
     for firing in result.firings:
-        moves = "  ".join(f"{pct(firing.moves[label]):>12}" for label in labels)
+        values = "  ".join(
+            f"{_input(result, name, firing.inputs[name]):>{width}}" for name in result.inputs
+        )
         forward = "  ".join(f"{pct(firing.forward[labels[0]][h]):>12}" for h in FORWARD_HORIZONS)
         proxies = ", ".join(f"{label} via {proxy}" for label, proxy in firing.proxies.items())
         lines.append(
-            f"{firing.date.date()}  {moves}  {forward}" + (f"  ({proxies})" if proxies else "")
+            f"{firing.date.date()}  {values}  {forward}" + (f"  ({proxies})" if proxies else "")
         )
     lines += ["", f"Fired on {len(result.firings)} session(s)."]
     for label, horizons in result.summary.items():
@@ -115,3 +137,9 @@ def render_backtest(result: Backtest) -> list[str]:
             parts.append(f"+{horizon}d: median {pct(item.median)}, {share_text} (n={item.known})")
         lines.append(f"  {label}: " + "; ".join(parts))
     return lines
+
+
+def _input(result: Backtest, name: str, value: float | None) -> str:
+    """One input as evaluated, with the digits its thresholds need."""
+    metric = name.rsplit(".", 1)[1]
+    return format_metric(metric, value, "en", thresholds=result.thresholds.get(name, ()))

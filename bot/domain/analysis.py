@@ -61,6 +61,8 @@ class SimilarSession:
     """Label (naming a proxy where one served, e.g. `SPX (SPY)`) → move in percent."""
     forward: dict[int, float | None]
     """The subject's return 1, 5 and 20 sessions later (percent)."""
+    symbols: tuple[str, ...] = ()
+    """The series read for this session's moves."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,16 @@ class ShockReport:
     similar: list[SimilarSession]
     forward: dict[int, float | None]
     """What followed this session for the subject (None past the end of the history)."""
+
+    @property
+    def sources(self) -> list[str]:
+        """The series actually read for the card's figures, once each, sorted."""
+        found = {self.quote.symbol}
+        for row in self.rows:
+            found |= {item.symbol for item in (row.pct, row.gap, row.z) if item.number is not None}
+        for day in self.similar:
+            found |= set(day.symbols)
+        return sorted(found)
 
     @property
     def fired(self) -> list[RuleOutcome]:
@@ -126,8 +138,8 @@ def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeInd
     """Sessions /shock can explain: a US subject's sessions that SOX also has; all of a
     foreign subject's own sessions (its benchmarks are the US sessions before it)."""
     own = market.sessions(subject.symbol)
-    if subject.proxy and len(own) == 0:
-        own = market.sessions(subject.proxy)
+    if subject.proxy:  # the proxy serves the sessions the index has no data for
+        own = own.union(market.sessions(subject.proxy))
     if subject_calendar(market, subject) != NYSE:
         return own
     return own.intersection(market.sessions(market.symbols.resolve("SOX").symbol))
@@ -345,6 +357,9 @@ def similar_sessions(
                 for (inst, via), value in zip(kept, past[i], strict=True)
             },
             forward={h: None if np.isnan(v[i]) else float(v[i]) for h, v in forward.items()},
+            symbols=tuple(
+                str(inst.proxy) if via[i] and inst.proxy else inst.symbol for inst, via in kept
+            ),
         )
         for i in order
     ]
@@ -363,7 +378,7 @@ def chart_series(
     series: dict[str, pd.Series] = {}
     notes: dict[str, str] = {}
     subject = instruments[0]
-    own = _series_symbol(market, subject)
+    own = _series_symbol(market, subject, session, session)
     table = market.table(own) if own else None
     if table is None or session not in table.frame.index:
         return series, notes
@@ -373,7 +388,7 @@ def chart_series(
     calendar = subject_calendar(market, subject)
     _, subject_closes = _close_bounds(calendar, pd.DatetimeIndex(window))
     for instrument in instruments:
-        symbol = _series_symbol(market, instrument)
+        symbol = _series_symbol(market, instrument, window[0], window[-1])
         if symbol is None:
             continue
         other = market.table(symbol)
@@ -390,9 +405,14 @@ def chart_series(
     return series, notes
 
 
-def _series_symbol(market: MarketData, instrument: Instrument) -> str | None:
-    """The instrument's own series if it has one, else its proxy's."""
+def _series_symbol(
+    market: MarketData, instrument: Instrument, first: pd.Timestamp, last: pd.Timestamp
+) -> str | None:
+    """The instrument's own series if it has closes in [first, last], else its proxy's if
+    that has some; None when neither does (the chart then leaves the series out)."""
     for symbol in (instrument.symbol, instrument.proxy):
-        if symbol and market.has(symbol):
-            return symbol
+        if symbol:
+            sessions = market.sessions(symbol)
+            if ((sessions >= first) & (sessions <= last)).any():
+                return symbol
     return None

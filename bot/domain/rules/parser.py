@@ -217,10 +217,13 @@ _TOKEN_RE = re.compile(
       | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
       | (?P<string>"[^"\n]*"|'[^'\n]*')
-      | (?P<op><=|>=|==|!=|<|>|\+|-|\*|/|\(|\)|,|\.|%)
+      | (?P<op><=|>=|==|!=|<|>|\+|-|\*|/|\(|\)|,|\.|%|−|≤|≥|≠)
     """,
     re.VERBOSE,
 )
+UNICODE_OPERATORS = {"\u2212": "-", "\u2264": "<=", "\u2265": ">=", "\u2260": "!="}
+"""Typographic operators read as their ASCII forms (a rule copied from the bot's own output,
+which prints U+2212 for minus, parses)."""
 _YAHOO_SYMBOL_RE = re.compile(r"^\^?[A-Za-z0-9][A-Za-z0-9.\-=^]{0,19}$")
 
 
@@ -242,7 +245,8 @@ def tokenize(text: str) -> list[Token]:
             )
         kind = match.lastgroup or ""
         if kind != "space":
-            tokens.append(Token(kind, match.group(), position + 1))
+            found = match.group()
+            tokens.append(Token(kind, UNICODE_OPERATORS.get(found, found), position + 1))
         position = match.end()
     tokens.append(Token("end", "", len(text) + 1))
     return tokens
