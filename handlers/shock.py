@@ -59,8 +59,18 @@ async def shock(
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
     name = label(report.metrics["pct"], locale)
     title = t("shock_card.title", locale, symbol=name, date=format_date(session.date(), locale))
+    # The legend shows the card's own figures (nothing where the card has none).
+    moves = {
+        (row.pct.symbol if row.pct.via_proxy else row.pct.instrument.label): row.pct.number
+        for row in report.rows
+    }
     chart = render_shock_chart(
-        series, shock_date=session.date(), locale=locale, title=title, proxy_notes=notes
+        series,
+        shock_date=session.date(),
+        locale=locale,
+        title=title,
+        proxy_notes=notes,
+        moves=moves,
     )
     text = "\n\n".join(_view_lines(match, locale) for match in views or [])
     return Card(
@@ -69,7 +79,7 @@ async def shock(
         fields=tuple(_fields(report, locale)),
         text=text or t(_no_views_key(report, views), locale),
         chart_png=chart,
-        chart_name=f"shock-{subject.label}-{session.date()}.png".replace("^", ""),
+        chart_name=f"shock-{subject.label}-{session.date()}-{locale}.png".replace("^", ""),
         footer=footer(inv, _source(report, locale), report.quote.as_of),
     )
 

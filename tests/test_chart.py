@@ -202,23 +202,28 @@ def test_korean_readers_see_red_for_up_and_english_readers_green() -> None:
     assert UP_DOWN_COLOURS["en"][0].startswith("#1a")  # green
 
 
-def test_the_shock_session_is_marked_with_a_band_and_a_dated_label() -> None:
+def test_the_shock_session_is_marked_with_a_band_named_in_the_legend_not_over_a_line() -> None:
     figure = build_shock_figure(short_window("en"), shock_date=SHOCK, locale="en", title="x")
     ax = figure.axes[0]
-    texts = [t.get_text() for t in ax.texts]
-    assert "Shock session\nMon 27 Jan 2025" in texts
+    # no free-floating label that could sit on a line: only the subject's call-out
+    assert [text.get_text() for text in ax.texts] == ["NVDA −16.97 %"]
     assert any(
         tick.get_text() == "27 Jan" and tick.get_position()[0] == 5 for tick in ax.get_xticklabels()
     )
     legend = _legend_texts(ax)
-    assert legend == ["NVDA  −16.97 %", "SOX  −9.15 %", "DIA (Dow proxy)  +0.68 %"]
+    assert legend == [
+        "NVDA  −16.97 %",
+        "SOX  −9.15 %",
+        "DIA (Dow proxy)  +0.68 %",
+        "Shock session Mon 27 Jan 2025",
+    ]
 
 
 def test_a_shock_date_on_a_closed_day_marks_the_next_session() -> None:
     figure = build_shock_figure(
         short_window("ko"), shock_date=date(2025, 1, 25), locale="ko", title="x"
     )
-    assert "충격일\n2025년 1월 27일 (월)" in [t.get_text() for t in figure.axes[0].texts]
+    assert _legend_texts(figure.axes[0])[-1] == "충격일 2025년 1월 27일 (월)"
 
 
 def test_nan_gaps_missing_rows_and_an_empty_series_still_render() -> None:
@@ -232,7 +237,7 @@ def test_nan_gaps_missing_rows_and_an_empty_series_still_render() -> None:
     assert messages == []
     figure = build_shock_figure(series, shock_date=SHOCK, locale="en", title="x")
     legend = _legend_texts(figure.axes[0])
-    assert legend[-1] == "XYZ  n/a"
+    assert not any(text.startswith("XYZ") for text in legend)  # a series without data is left out
     nvda_line = figure.axes[0].get_lines()[0]
     assert np.asarray(nvda_line.get_ydata())[0] == pytest.approx(
         100.0
@@ -268,3 +273,14 @@ def test_proxy_notes_appear_as_a_footnote() -> None:
         proxy_notes={"DIA (Dow proxy)": "ETF standing in for the Dow"},
     )
     assert [t.get_text() for t in figure.texts] == ["DIA (Dow proxy): ETF standing in for the Dow"]
+
+
+def test_the_legend_shows_the_cards_figures_and_nothing_where_the_card_has_none() -> None:
+    moves = {"NVDA": None, "SOX": -9.15, DOW["en"]: 0.68}
+    figure = build_shock_figure(
+        short_window("en"), shock_date=SHOCK, locale="en", title="x", moves=moves
+    )
+    legend = _legend_texts(figure.axes[0])
+    assert legend[:3] == ["NVDA", "SOX  −9.15 %", "DIA (Dow proxy)  +0.68 %"]
+    annotations = [c for c in figure.axes[0].get_children() if isinstance(c, Annotation)]
+    assert annotations == []  # no call-out of a move the card calls unavailable

@@ -206,3 +206,25 @@ def test_the_deepseek_backtest_shows_the_dows_tiny_rise_above_zero(core: Core) -
     lines = render_backtest(run_backtest(core.market, core.presets["deepseek"], day, day))
     [row] = [line for line in lines if line.startswith("2026-07-01")]
     assert "+0.002 %" in row and "+0.00 %" not in row
+
+
+# --- item 7: charts agree with their cards ---------------------------------------------------
+
+
+async def test_the_two_languages_charts_of_one_card_have_different_files(
+    harness: Harness,
+) -> None:
+    english = await harness.run("/shock NVDA 2015-05-08")
+    await harness.run("/lang ko")
+    korean = await harness.run("/shock NVDA 2015-05-08")
+    assert english.chart_name != korean.chart_name
+    assert english.chart_name.endswith("-en.png") and korean.chart_name.endswith("-ko.png")
+
+
+def test_a_chart_leaves_out_a_series_that_has_no_data_in_its_window(core: Core) -> None:
+    from bot.domain.analysis import chart_series
+
+    market = core.market
+    instruments = [market.symbols.resolve(name) for name in ("SOX", "SOX", "DJI")][1:]
+    series, notes = chart_series(market, instruments, pd.Timestamp("1994-05-05"))
+    assert list(series) == ["SOX"] and notes == {}  # DIA starts in 1998

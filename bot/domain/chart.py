@@ -79,18 +79,27 @@ def render_shock_chart(
     locale: Locale,
     title: str,
     proxy_notes: Mapping[str, str] = _NO_NOTES,
+    moves: Mapping[str, float | None] | None = None,
 ) -> bytes:
     """PNG of daily closes rebased to 100 at the first shown session, the shock session marked.
 
     ``series`` maps a label to closes indexed by session date; the first is the subject (drawn
     boldest, its shock-day move annotated). ``proxy_notes`` adds a footnote per label, e.g.
-    ``{"DIA (Dow proxy)": "ETF standing in for the Dow"}``.
+    ``{"DIA (Dow proxy)": "ETF standing in for the Dow"}``. ``moves`` gives the figures the
+    card shows per label (the legend and the call-out show those, nothing where a label's
+    figure is None or missing); without it the moves are computed from the closes.
     """
     figure = build_shock_figure(
-        series, shock_date=shock_date, locale=locale, title=title, proxy_notes=proxy_notes
+        series,
+        shock_date=shock_date,
+        locale=locale,
+        title=title,
+        proxy_notes=proxy_notes,
+        moves=moves,
     )
     buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
+    FigureCanvasAgg(figure)
+    figure.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.12)
     return buffer.getvalue()
 
 
@@ -101,6 +110,7 @@ def build_shock_figure(
     locale: Locale,
     title: str,
     proxy_notes: Mapping[str, str] = _NO_NOTES,
+    moves: Mapping[str, float | None] | None = None,
 ) -> Figure:
     """The chart as a matplotlib Figure (``render_shock_chart`` draws it to PNG)."""
     register_korean_font()
@@ -120,27 +130,13 @@ def build_shock_figure(
     ax.set_title(title, fontfamily=FONT_STACK, fontsize=13, fontweight="bold", loc="left")
     ax.set_ylabel(t("chart.rebased_axis", locale), fontfamily=FONT_STACK, fontsize=9)
 
-    if shock_pos is not None:
-        ax.axvspan(shock_pos - 0.5, shock_pos + 0.5, color=_SHOCK_BAND, alpha=0.45, lw=0, zorder=0)
-        marked = sessions[shock_pos].date()  # the shock session itself, if shock_date was closed
-        shock_label = f"{t('chart.shock_session', locale)}\n{format_date(marked, locale)}"
-        ax.text(
-            shock_pos + 0.7,
-            0.98,
-            shock_label,
-            transform=ax.get_xaxis_transform(),
-            va="top",
-            fontsize=9,
-            fontfamily=FONT_STACK,
-            color="#7a5c00",
-            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 1.5},
-        )
-
     for index, label in enumerate(frame.columns):
         closes = frame[label]
         colour = _LINE_COLOURS[index % len(_LINE_COLOURS)]
-        move = _session_move(closes, shock_pos)
-        legend = f"{label}  {format_pct(move, locale)}" if shock_pos is not None else str(label)
+        move = _session_move(closes, shock_pos) if moves is None else moves.get(label)
+        legend = str(label)
+        if shock_pos is not None and (move is not None or moves is None):
+            legend = f"{label}  {format_pct(move, locale)}"
         rebased = _rebased(closes)
         valid = rebased.dropna()
         ax.plot(
@@ -165,6 +161,20 @@ def build_shock_figure(
                 _annotate_move(
                     ax, label, move, shock_pos, rebased, locale, up if move >= 0 else down
                 )
+
+    if shock_pos is not None:
+        # The band is named in the legend, where it can never sit on top of a line.
+        marked = sessions[shock_pos].date()  # the shock session itself, if shock_date was closed
+        shock_label = f"{t('chart.shock_session', locale)} {format_date(marked, locale)}"
+        ax.axvspan(
+            shock_pos - 0.5,
+            shock_pos + 0.5,
+            color=_SHOCK_BAND,
+            alpha=0.45,
+            lw=0,
+            zorder=0,
+            label=shock_label,
+        )
 
     _set_session_ticks(ax, sessions, shock_pos, locale)
     ax.set_xlim(-0.8, len(sessions) - 0.2)
@@ -191,6 +201,7 @@ def _aligned_closes(series: Mapping[str, pd.Series]) -> pd.DataFrame:
         values.index = pd.DatetimeIndex(values.index).normalize()
         columns[label] = values[~values.index.duplicated(keep="last")]
     frame = pd.DataFrame(columns).sort_index()
+    frame = frame.loc[:, frame.notna().any(axis=0)]  # a series without data is left out
     frame = frame[frame.notna().any(axis=1)]
     if frame.empty:
         raise ChartError("every series is empty")
