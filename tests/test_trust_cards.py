@@ -228,3 +228,33 @@ def test_a_chart_leaves_out_a_series_that_has_no_data_in_its_window(core: Core) 
     instruments = [market.symbols.resolve(name) for name in ("SOX", "SOX", "DJI")][1:]
     series, notes = chart_series(market, instruments, pd.Timestamp("1994-05-05"))
     assert list(series) == ["SOX"] and notes == {}  # DIA starts in 1998
+
+
+def _replay_lines(core: Core, day: str) -> list[str]:
+    from bot.cli.replay import render_replay
+    from bot.domain.replay import history_sessions, replay_session
+    from bot.domain.rules.evaluate import CompiledRules
+
+    sessions = history_sessions(core.market)
+    rules = CompiledRules(list(core.presets.values()))
+    replay = replay_session(core.market, rules, pd.Timestamp(day), core.watchlist(), sessions)
+    return render_replay(replay)
+
+
+def test_replay_says_a_rule_fired_only_at_the_open_and_no_longer_held_at_the_close(
+    core: Core,
+) -> None:
+    lines = _replay_lines(core, "2024-08-05")
+    [chip] = [line for line in lines if line.startswith("  chip_crash")]
+    assert chip.startswith("  chip_crash [notice] fired at the open (09:30 ET: SOX.pct −6.02 %)")
+    assert chip.endswith("no longer held at the close (SOX.pct −1.92 %)")
+    assert any(line.startswith("  nvda_decoupling [warning] fired at the open") for line in lines)
+
+
+def test_replay_of_the_deepseek_day_tells_open_firings_from_close_firings(core: Core) -> None:
+    lines = _replay_lines(core, "2025-01-27")
+    assert any(line.startswith("  deepseek [critical] fired at the close") for line in lines)
+    [chip] = [line for line in lines if line.startswith("  chip_crash")]
+    assert "still held at the close [warning]" in chip
+    [spx] = [line for line in lines if line.startswith("  SPX [^GSPC]")]
+    assert "−2.16 %" in spx and spx.endswith("gap from SPY")

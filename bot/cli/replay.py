@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.chat.console_sink import Delivery
 from bot.cli import UsageError
 from bot.cli.common import load_core, pct
+from bot.domain.formatting import proxy_suffix
 from bot.domain.metrics import Unavailable
 from bot.domain.replay import Replay, ReplayStep, history_sessions, replay_session
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
@@ -85,12 +86,15 @@ def _row(instrument: Instrument, snapshot: Snapshot) -> str:
     span = f"{_level(quote.low)}–{_level(quote.high)}" if quote.low is not None else "—"
     z = quote.metric("z")
     z_text = f"{z:+.1f}".replace("-", "−") if isinstance(z, float) else "—"
-    gap = quote.metric("gap")
+    # A gap the proxy supplied (the index has no open) is shown, naming the proxy.
+    gap = snapshot.read(instrument, "gap")
     adjusted = " (adj.)" if quote.adjusted_levels else ""
+    via = proxy_suffix(gap, reading.symbol)
+    gap_note = f" · gap from {gap.symbol}" if via else ""
     return (
         f"  {name:<22} {_level(quote.previous_close):>12} {_level(quote.open):>12} "
-        f"{_level(quote.last):>12} {pct(reading.value):>9} {pct(gap):>9} {z_text:>6}  "
-        f"{span}{adjusted}"
+        f"{_level(quote.last):>12} {pct(reading.value):>9} {pct(gap.value):>9} {z_text:>6}  "
+        f"{span}{adjusted}{gap_note}"
     )
 
 
@@ -144,13 +148,37 @@ def render_replay(replay: Replay) -> list[str]:
     for index, step in enumerate(replay.steps, start=1):
         lines += _step_lines(index, step, fired_so_far if step.stage != "previous_close" else {})
     lines.append("")
-    fired = sorted({outcome.rule.id for step in replay.steps[1:] for outcome in step.fired})
-    lines.append(f"Fired on {replay.session.date()}: {', '.join(fired) if fired else 'nothing'}")
+    lines += firing_lines(replay)
     if replay.next_snapshot is not None and replay.next_session is not None:
         moves = [f"{item.label} {pct(item.value)}" for item in replay.moves(replay.next_snapshot)]
         lines.append(f"Next session {_day(replay.next_session)}: " + ", ".join(moves))
     else:
         lines.append("Next session: not in the history yet")
+    return lines
+
+
+def firing_lines(replay: Replay) -> list[str]:
+    """What fired on the session: at which print first, and whether it held at the close."""
+    firings = replay.firings
+    if not firings:
+        return [f"Fired on {replay.session.date()}: nothing"]
+    lines = [f"Fired on {replay.session.date()}:"]
+    for firing in firings:
+        outcome, close = firing.outcome, firing.at_close
+        tier = f" [{outcome.tier.name}]" if outcome.tier else ""
+        when = firing.first.moment.astimezone(NEW_YORK).strftime("%H:%M ET")
+        first = f"at the {STAGE_NAMES[firing.first.stage]} ({when}: {_inputs(outcome)})"
+        if firing.first.stage == "close":
+            held = "at the close itself"
+        elif firing.held_at_close:
+            close_tier = f" [{close.tier.name}]" if close.tier else ""
+            held = f"still held at the close{close_tier} ({_inputs(close)})"
+        else:
+            held = f"no longer held at the close ({_inputs(close)})"
+        if firing.first.stage == "close":
+            lines.append(f"  {outcome.rule.id}{tier} fired {first}")
+        else:
+            lines.append(f"  {outcome.rule.id}{tier} fired {first}; {held}")
     return lines
 
 

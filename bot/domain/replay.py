@@ -38,6 +38,22 @@ class ReplayStep:
 
 
 @dataclass(frozen=True)
+class SessionFiring:
+    """A rule that fired during the session: at which print first, and how it stood at the
+    close (a rule that fired only at the open no longer held by the close)."""
+
+    first: ReplayStep
+    outcome: RuleOutcome
+    """The outcome at the first print it fired on."""
+    at_close: RuleOutcome
+
+    @property
+    def held_at_close(self) -> bool:
+        """True when the rule still fired at the session's close."""
+        return self.at_close.fired
+
+
+@dataclass(frozen=True)
 class Replay:
     """A whole session replayed, with the next session's outcome."""
 
@@ -52,6 +68,21 @@ class Replay:
     def close(self) -> Snapshot:
         """The snapshot at the session's close."""
         return self.steps[-1].snapshot
+
+    @property
+    def firings(self) -> list[SessionFiring]:
+        """Each rule that fired at one of the session's own prints (the open or the close;
+        the previous close belongs to the previous session), in rule order."""
+        closing = {outcome.rule.id: outcome for outcome in self.steps[-1].outcomes}
+        found: dict[str, SessionFiring] = {}
+        for step in self.steps:
+            if step.stage == "previous_close":
+                continue
+            for outcome in step.fired:
+                if outcome.rule.id not in found:
+                    found[outcome.rule.id] = SessionFiring(step, outcome, closing[outcome.rule.id])
+        order = [outcome.rule.id for outcome in self.steps[-1].outcomes]
+        return sorted(found.values(), key=lambda item: order.index(item.outcome.rule.id))
 
     def moves(self, snapshot: Snapshot) -> list[Resolved]:
         """The watched instruments' `pct` at a snapshot (proxies named)."""
