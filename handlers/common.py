@@ -10,7 +10,8 @@ import pandas as pd
 from bot.domain.cards import Footer
 from bot.domain.i18n import Locale, format_date, format_pct, has_message, t
 from bot.domain.metrics import Unavailable
-from bot.domain.rules.parser import RuleError
+from bot.domain.rules.checks import decidable_on_its_face
+from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.sessions import SessionError, resolve_session
 from bot.domain.snapshot import Reading, Resolved
@@ -63,11 +64,30 @@ def resolve_day(inv: Invocation, text: str | None, sessions: pd.DatetimeIndex) -
 
 
 def parse_user_rule(inv: Invocation, text: str) -> Rule:
-    """A rule typed by a user, or a friendly error that points at the problem."""
+    """A rule typed by a user, or a friendly error that points at the problem; a rule no
+    values could ever decide (``NVDA.pct/0 > 1``) is refused."""
     try:
-        return custom_rule(text, inv.services.core.market.symbols)
+        rule = custom_rule(text, inv.services.core.market.symbols)
     except RuleError as exc:
         raise UserError("error.bad_rule", reason=exc.localized(inv.locale)) from None
+    if not decidable_on_its_face(rule.tree):
+        raise UserError("error.rule_never_decidable", rule=rule.text[:120])
+    return rule
+
+
+def rule_data_warning(inv: Invocation, rule: Rule) -> str:
+    """A warning when the shipped history cannot decide the rule on any session (a symbol
+    with no history, only live quotes); "" otherwise."""
+    market = inv.services.core.market
+    missing = [
+        ref.instrument.label
+        for ref in metric_refs(rule.tree)
+        if not market.has(ref.instrument.symbol)
+        and not (ref.instrument.proxy and market.has(ref.instrument.proxy))
+    ]
+    if not missing:
+        return ""
+    return t("rules.no_history_warning", inv.locale, symbols=", ".join(dict.fromkeys(missing)))
 
 
 def move(reading: Reading | Resolved | float | None, locale: Locale) -> str:

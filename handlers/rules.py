@@ -11,8 +11,8 @@ from bot.domain.formatting import format_metric
 from bot.domain.i18n import format_date, t
 from bot.stores.port import Subscription
 from handlers.base import Autocomplete, Invocation, UserError, command
-from handlers.common import footer, move, parse_user_rule, policy_text
-from handlers.subscriptions import ensure_channel, parse_policy
+from handlers.common import footer, move, parse_user_rule, policy_text, rule_data_warning
+from handlers.subscriptions import ensure_channel, parse_policy, replaced_note
 
 _NAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
 LAST_FIRINGS = 5
@@ -63,19 +63,20 @@ async def rules_add(
     checked = parse_user_rule(inv, rule)
     trigger = parse_policy(policy)
     await ensure_channel(inv)
-    await inv.services.store.add_subscription(
-        Subscription(inv.channel, name, expression=checked.text, policy=trigger)
+    subscription = Subscription(inv.channel, name, expression=checked.text, policy=trigger)
+    notes = [await replaced_note(inv, subscription), rule_data_warning(inv, checked)]
+    await inv.services.store.add_subscription(subscription)
+    text = t(
+        "rules.added",
+        inv.locale,
+        name=name,
+        rule=checked.text,
+        policy=policy_text(trigger, inv.locale),
     )
     return Card(
         title=t("rules.added_title", inv.locale),
         severity=Severity.INFO,
-        text=t(
-            "rules.added",
-            inv.locale,
-            name=name,
-            rule=checked.text,
-            policy=policy_text(trigger, inv.locale),
-        ),
+        text=" ".join([text, *(note for note in notes if note)]),
     )
 
 

@@ -12,7 +12,7 @@ from bot.domain.i18n import Locale, format_date, t
 from bot.domain.sessions import SessionError, parse_day
 from bot.stores.port import Channel, Subscription, TriggerPolicy
 from handlers.base import Autocomplete, Invocation, UserError, command
-from handlers.common import parse_user_rule, policy_text
+from handlers.common import parse_user_rule, policy_text, rule_data_warning
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 DEFAULT_DIGEST_TIME = "08:00"
@@ -28,11 +28,36 @@ async def ensure_channel(inv: Invocation) -> None:
 
 
 def parse_policy(text: str | None) -> TriggerPolicy:
-    """once | session | cooldown=30m (default: once per session)."""
+    """once | session | cooldown=30m (default: once per session); a cooldown over the
+    365-day cap is refused as such."""
     try:
         return TriggerPolicy.parse(text or "")
-    except ValueError:
+    except ValueError as exc:
+        if "365 days" in str(exc):
+            raise UserError("error.cooldown_too_long", text=(text or "")[:40]) from None
         raise UserError("error.bad_policy", text=(text or "")[:40]) from None
+
+
+async def replaced_note(inv: Invocation, new: Subscription) -> str:
+    """What an alert subscription replaces in this channel ("" when it is new or the same)."""
+    existing = await inv.services.store.list_subscriptions(inv.channel)
+    old = next((s for s in existing if s.kind == new.kind and s.rule_id == new.rule_id), None)
+    if old is None:
+        return ""
+    locale = inv.locale
+    changes = []
+    if (old.expression or "") != (new.expression or ""):
+        changes.append(t("subscribe.replaced_rule", locale, rule=old.expression or old.rule_id))
+    if old.policy != new.policy:
+        changes.append(
+            t("subscribe.replaced_policy", locale, policy=policy_text(old.policy, locale))
+        )
+    if old.expires != new.expires:
+        until = format_date(old.expires, locale) if old.expires else t("subscribe.forever", locale)
+        changes.append(t("subscribe.replaced_until", locale, until=until))
+    if not changes:
+        return t("subscribe.unchanged", locale)
+    return t("subscribe.replaced", locale, changes=", ".join(changes))
 
 
 def parse_until(text: str | None, today: date, locale: Locale) -> date | None:
@@ -81,18 +106,22 @@ async def subscribe_alerts(
         )
         shown = checked.text
     await ensure_channel(inv)
+    notes = [await replaced_note(inv, subscription)]
+    if subscription.expression:
+        notes.append(rule_data_warning(inv, checked))
     await inv.services.store.add_subscription(subscription)
     until_text = format_date(expires, locale) if expires else t("subscribe.forever", locale)
+    text = t(
+        "subscribe.alerts_added",
+        locale,
+        rule=shown,
+        policy=policy_text(trigger, locale),
+        until=until_text,
+    )
     return Card(
         title=t("subscribe.alerts_title", locale),
         severity=Severity.INFO,
-        text=t(
-            "subscribe.alerts_added",
-            locale,
-            rule=shown,
-            policy=policy_text(trigger, locale),
-            until=until_text,
-        ),
+        text=" ".join([text, *(note for note in notes if note)]),
     )
 
 

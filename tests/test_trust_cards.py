@@ -258,3 +258,72 @@ def test_replay_of_the_deepseek_day_tells_open_firings_from_close_firings(core: 
     assert "still held at the close [warning]" in chip
     [spx] = [line for line in lines if line.startswith("  SPX [^GSPC]")]
     assert "−2.16 %" in spx and spx.endswith("gap from SPY")
+
+
+# --- item 6: rules refused, replaced, and typed as the bot prints them --------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        '/subscribe alerts "NVDA.pct/0 > 1"',
+        '/rules add zero "NVDA.pct / (SOX.pct - SOX.pct) > 1"',
+        '/rules test "abs(NVDA.pct)/0 < 1"',
+    ],
+)
+async def test_a_rule_undecidable_on_its_face_is_refused(harness: Harness, command: str) -> None:
+    card = await harness.run(command)
+    assert card.severity is Severity.ERROR
+    assert "can never be decided" in card.text
+    assert await harness.services.store.list_subscriptions(harness.channel) == []
+
+
+def test_the_cli_refuses_an_undecidable_rule_with_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    assert main(["backtest", "NVDA.pct/0 > 1"]) == 2
+    assert "can never be decided" in capsys.readouterr().err
+
+
+async def test_a_rule_copied_from_the_bots_own_output_is_accepted(harness: Harness) -> None:
+    card = await harness.run('/rules test "SOX.pct ≤ −5 and DJI.pct > 0"')
+    assert "Fired on 22 of" in card.text
+
+
+async def test_resubscribing_and_re_adding_say_what_they_replaced(harness: Harness) -> None:
+    await harness.run("/subscribe alerts deepseek")
+    card = await harness.run("/subscribe alerts deepseek once")
+    assert "replaces the channel's earlier subscription (was: policy once per session)" in card.text
+    await harness.run('/rules add mine "NVDA.pct < -5"')
+    card = await harness.run('/rules add mine "NVDA.pct < -6"')
+    assert "(was: rule NVDA.pct < -5)" in card.text
+
+
+async def test_a_cooldown_over_the_cap_is_refused_naming_the_cap(harness: Harness) -> None:
+    card = await harness.run("/subscribe alerts deepseek cooldown=9999d")
+    assert card.severity is Severity.ERROR and "at most 365 days" in card.text
+
+
+async def test_a_rule_on_a_symbol_without_history_is_accepted_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    import os
+    import shutil
+
+    from bot.app import build_core
+    from bot.settings import load_settings
+
+    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(settings.history_dir / "^SOX.csv", data / "^SOX.csv")
+    small = build_core(settings, data)
+    bot = await Harness.start(small, f"sqlite:///{tmp_path / 'sputnik.db'}")
+    try:
+        card = await bot.run('/subscribe alerts "NVDA.pct <= -5"')
+    finally:
+        await bot.close()
+    assert card.severity is Severity.INFO
+    assert "no price history for NVDA" in card.text

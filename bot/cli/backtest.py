@@ -12,6 +12,7 @@ from bot.cli.common import load_core, parse_cli_day, pct
 from bot.domain.backtest import Backtest, BacktestError, run_backtest
 from bot.domain.formatting import format_metric
 from bot.domain.metrics import FORWARD_HORIZONS
+from bot.domain.rules.checks import decidable_on_its_face
 from bot.domain.rules.parser import RuleError
 from bot.domain.rules.presets import Rule, custom_rule
 
@@ -64,14 +65,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resolve_rule(text: str, presets: dict[str, Rule], symbols: Any) -> Rule:
-    """A preset by name, or a rule expression."""
+    """A preset by name, or a rule expression; a rule no prices could decide is refused."""
     if text.strip() in presets:
         return presets[text.strip()]
     try:
-        return custom_rule(text, symbols)
+        rule = custom_rule(text, symbols)
     except RuleError as exc:
         known = ", ".join(presets)
         raise UsageError(f"{exc}\n{exc.caret()}\n(presets: {known})") from None
+    if not decidable_on_its_face(rule.tree):
+        raise UsageError(
+            f"{rule.text}: can never be decided, whatever the prices (divides by zero?)"
+        )
+    return rule
 
 
 def firings_json(result: Backtest) -> list[dict[str, Any]]:
