@@ -103,7 +103,7 @@ async def test_shock_on_a_korean_symbol_names_the_session_after_seollal(harness:
         ("/rules remove nothing_here", "This channel has no rule 'nothing_here'."),
         ("/subscribe", "Use one of: /subscribe alerts RULE [POLICY] [UNTIL]"),
         ("/rules frob", "Use one of: /rules list"),
-        ('/rules test "SOX.pct / 0 < 1"', "could not be decided on any session"),
+        ('/rules test "SOX.pct / 0 < 1"', "can never be decided"),
         ('/rules add X "SOX.pct < 1"', "Rule name 'X' is not allowed"),
         ('/rules add deepseek "SOX.pct < 1"', "'deepseek' is a preset's name."),
         ("/quote " + " ".join(["NVDA"] * 11), "At most 10 symbols at a time."),
