@@ -101,7 +101,7 @@ def main() -> None:
     logging.getLogger("bot.domain.history").setLevel(logging.ERROR)  # known data warnings
     settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
     started = time.perf_counter()
-    core = build_core(settings)
+    core = build_core(settings, lazy=False)  # the whole history, read up front
     print(f"load shipped history + calendars: {time.perf_counter() - started:.2f} s")
     snapshot = core.market.snapshot(pd.Timestamp("2025-01-27"), "close")
 

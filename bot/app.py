@@ -25,13 +25,24 @@ def build_services(core: Core, store: Store, *, clock: Clock | None = None) -> S
     return Services(core, store, views, compiled, clock or SystemClock())
 
 
-def build_core(settings: Settings, data_dir: Path | None = None) -> Core:
-    """Load market history (the shipped one, or `data_dir`) and the presets."""
+def build_core(
+    settings: Settings, data_dir: Path | None = None, *, lazy: bool | None = None
+) -> Core:
+    """Index market history (the shipped one, or `data_dir`) and load the presets.
+
+    The shipped history is read lazily by default (each file on first use: a command's cost
+    grows with what it reads); a user's own `data_dir` is read and checked up front, so its
+    warnings are complete. `lazy` overrides either.
+    """
     directory = data_dir or settings.history_dir
     source = "shipped history" if data_dir is None else f"data from {directory}"
     universe = settings.raw.get("universe", {}).get("symbols", [])
     market, warnings = MarketData.load(
-        directory, settings.raw.get("aliases", {}), source, universe=universe
+        directory,
+        settings.raw.get("aliases", {}),
+        source,
+        universe=universe,
+        lazy=data_dir is None if lazy is None else lazy,
     )
     presets = load_presets(settings.raw, market.symbols)
     return Core(settings, market, presets, tuple(warnings))

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.feeds.calendar import calendar_for_symbol, sessions_between  # noqa: E402
+from bot.domain.calendars import calendar_for_symbol, sessions_between  # noqa: E402
 
 COLUMNS = ("date", "open", "high", "low", "close", "adj_close", "volume")
 Row = tuple[str, float | None, float | None, float | None, float | None, float | None, float | None]

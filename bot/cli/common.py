@@ -21,33 +21,25 @@ from bot.settings import SettingsError, load_settings
 
 
 def load_core(args: argparse.Namespace, data_dir: Path | None = None) -> Core:
-    """Settings + market data; bad config or data becomes a UsageError (exit 2)."""
+    """Settings + market data; bad config or data becomes a UsageError (exit 2).
+
+    The shipped history is read as the command needs it, and its known data warnings
+    (documented in data/history/README.md) are listed only with -v (or by `doctor`); a
+    user's own `--data` directory is checked up front and every warning is printed.
+    """
     if data_dir is not None and not data_dir.is_dir():
         raise UsageError(f"--data {data_dir}: not a directory")
     # The loader's warnings are printed here, once each, rather than logged.
     logging.getLogger("bot.domain.history").setLevel(logging.ERROR)
+    verbose = bool(getattr(args, "verbose", False))
     try:
         core = build_core(load_settings(), data_dir)
+        warnings = [*core.warnings, *core.market.read_all()] if verbose else list(core.warnings)
     except (HistoryError, PresetError, SettingsError) as exc:
         raise UsageError(str(exc)) from None
-    report_warnings(core.warnings, shipped=data_dir is None, verbose=bool(args.verbose))
-    return core
-
-
-def report_warnings(warnings: tuple[str, ...], *, shipped: bool, verbose: bool) -> None:
-    """Data warnings to stderr: all of them for a user's own data (or with -v); for the
-    shipped history, whose known defects are documented, a one-line count."""
-    if not warnings:
-        return
-    if shipped and not verbose:
-        print(
-            f"note: the shipped history has {len(warnings)} known data warnings "
-            "(documented in data/history/README.md; -v lists them)",
-            file=sys.stderr,
-        )
-        return
-    for warning in warnings:
+    for warning in dict.fromkeys(warnings):
         print(f"warning: {warning}", file=sys.stderr)
+    return core
 
 
 def parse_cli_day(text: str | None, flag: str) -> pd.Timestamp | None:

@@ -20,7 +20,10 @@ from handlers.registry import load_registry
 
 def register(subparsers: Any) -> None:
     """Add the `console` sub-command."""
-    parser = subparsers.add_parser("console", help="run the chat commands at a local prompt")
+    parser = subparsers.add_parser(
+        "console",
+        help="ask the bot at a prompt (/shock NVDA 2025-01-27, /help), as one local channel",
+    )
     parser.add_argument("--lang", help="the console channel's language: ko or en")
     parser.add_argument(
         "--charts", type=Path, default=Path("out/charts"), help="where chart PNGs are written"

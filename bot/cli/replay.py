@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.chat.console_sink import Delivery
 from bot.cli import UsageError
 from bot.cli.common import load_core, pct
 from bot.domain.formatting import proxy_suffix
@@ -17,7 +16,9 @@ from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.sessions import SessionError, resolve_session
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import Instrument
-from jobs.replay_pipeline import REPLAY_CHANNEL, replay_deliveries
+
+if TYPE_CHECKING:
+    from bot.chat.console_sink import Delivery
 
 NEW_YORK = ZoneInfo("America/New_York")
 STAGE_NAMES = {"previous_close": "previous close", "open": "open", "close": "close"}
@@ -44,12 +45,17 @@ def run(args: argparse.Namespace) -> int:
     rules = CompiledRules(list(core.presets.values()))
     replay = replay_session(core.market, rules, session, core.watchlist(), sessions)
     print("\n".join(render_replay(replay)))
+    # Imported here: the delivery pipeline (charts, matplotlib) is not needed to start the CLI.
+    from jobs.replay_pipeline import replay_deliveries
+
     print("\n".join(delivered_lines(asyncio.run(replay_deliveries(core, replay)))))
     return 0
 
 
 def delivered_lines(deliveries: list[Delivery]) -> list[str]:
     """What a channel subscribed to every preset received, message by message."""
+    from jobs.replay_pipeline import REPLAY_CHANNEL
+
     count = len(deliveries)
     lines = [
         "",

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.market import MarketData
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.snapshot import Quote, Resolved, Snapshot
 from bot.domain.symbols import Instrument
-from bot.feeds.calendar import NYSE, session_calendar
 
 BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
 CHART_BEFORE, CHART_AFTER = 50, 10

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bot.feeds.calendar import calendar_for_symbol, session_calendar, sessions_between
+from bot.domain.calendars import calendar_for_symbol, session_calendar, sessions_between
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ alias-named file serves the alias's symbol. Korean symbols follow XKRX, the rest
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from bot.domain.history import HistoryError, SymbolHistory, load_history_dir
+from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.history import HistoryError, SymbolHistory, load_symbol_file
 from bot.domain.metrics import (
     FillerSpan,
     MetricTable,
@@ -26,7 +27,6 @@ from bot.domain.metrics import (
 )
 from bot.domain.snapshot import Quote, Reading, Snapshot
 from bot.domain.symbols import Instrument, SymbolBook
-from bot.feeds.calendar import NYSE, session_calendar
 
 Stage = Literal["previous_close", "open", "close"]
 _MOVE_METRICS = ("pct", "gap", "intraday", "z")
@@ -91,6 +91,29 @@ def read_filler_opens(path: Path) -> dict[str, tuple[FillerSpan, ...]]:
     return spans
 
 
+class LazyQuotes(Mapping[str, "Quote | Unavailable"]):
+    """A snapshot's quotes, each computed (its file read) when first looked up."""
+
+    def __init__(self, symbols: Iterable[str], quote: Callable[[str], Quote | Unavailable]):
+        self._symbols = list(symbols)
+        self._known = set(self._symbols)
+        self._quote = quote
+        self._cache: dict[str, Quote | Unavailable] = {}
+
+    def __getitem__(self, symbol: str) -> Quote | Unavailable:
+        if symbol not in self._known:
+            raise KeyError(symbol)
+        if symbol not in self._cache:
+            self._cache[symbol] = self._quote(symbol)
+        return self._cache[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._symbols)
+
+    def __len__(self) -> int:
+        return len(self._symbols)
+
+
 class MarketDataError(ValueError):
     """Market data that cannot serve a request (no such file, no such session)."""
 
@@ -104,12 +127,17 @@ class Column:
 
 
 class MarketData:
-    """Histories by Yahoo symbol, their metric tables (computed lazily) and aliases."""
+    """Histories by Yahoo symbol, their metric tables and aliases — each file read, checked
+    and turned into metrics only when a command first needs that symbol."""
 
     def __init__(
         self, histories: Mapping[str, SymbolHistory], symbols: SymbolBook, source: str
     ) -> None:
-        self.histories = dict(histories)
+        self._histories = dict(histories)
+        self._pending: dict[str, Path] = {}
+        """Symbol → file not read yet (read on first use)."""
+        self.load_warnings: list[str] = []
+        """The warnings of every file read so far, in reading order."""
         self.symbols = symbols
         self.source = source
         self._tables: dict[str, MetricTable] = {}
@@ -125,27 +153,77 @@ class MarketData:
         source: str = "shipped history",
         only: Iterable[str] | None = None,
         universe: Iterable[str] = (),
+        *,
+        lazy: bool = False,
     ) -> tuple[MarketData, list[str]]:
-        """Load every CSV in `directory` (or only the stems in `only`); returns warnings too."""
-        histories, warnings = load_history_dir(directory, only)
+        """Index every CSV in `directory` (or only the stems in `only`); returns warnings too.
+
+        Eager (the default) reads and checks every file now, so the warnings are complete;
+        `lazy=True` reads a file when its symbol is first used (a command's cost then grows
+        with what it reads, not with the history) and the returned warnings cover only the
+        directory itself — see `load_warnings` and `read_all()`.
+        """
+        if only is None:
+            paths = sorted(directory.glob("*.csv"))
+        else:
+            candidates = (directory / f"{stem}.csv" for stem in dict.fromkeys(only))
+            paths = [path for path in candidates if path.is_file()]
+        stems = {path.stem: path for path in paths}
         alias_book = SymbolBook.from_config(aliases, ())
-        by_symbol: dict[str, SymbolHistory] = {}
-        for stem, history in histories.items():
+        warnings: list[str] = []
+        by_symbol: dict[str, Path] = {}
+        for stem, path in stems.items():
             symbol = stem
             if stem.upper() in alias_book.aliases:
                 symbol = alias_book.aliases[stem.upper()].symbol
-                if symbol in histories:  # the Yahoo-named file wins over an alias-named one
+                if symbol in stems:  # the Yahoo-named file wins over an alias-named one
                     warnings.append(
-                        f"{history.path}: ignored — {symbol}.csv in the same directory "
+                        f"{path}: ignored — {symbol}.csv in the same directory "
                         f"serves {stem.upper()}"
                     )
                     continue
-            by_symbol[symbol] = history
+            by_symbol[symbol] = path
         known = set(by_symbol) | set(universe)
-        market = cls(by_symbol, SymbolBook.from_config(aliases, known), source)
+        market = cls({}, SymbolBook.from_config(aliases, known), source)
+        market._pending = by_symbol
         market.adjusted_levels = read_adjusted_levels(directory / LEVELS_FILE)
         market.filler_opens = read_filler_opens(directory / LEVELS_FILE)
-        return market, warnings
+        if not lazy:
+            market.read_all()
+        return market, warnings + market.load_warnings
+
+    def read_all(self) -> list[str]:
+        """Read every file not read yet (checks them all); returns all files' warnings."""
+        for symbol in sorted(self._pending, key=lambda name: str(self._pending[name])):
+            self._read(symbol)
+        return list(self.load_warnings)
+
+    def _read(self, symbol: str) -> SymbolHistory | None:
+        """The symbol's history, reading its file on first use."""
+        if symbol not in self._histories:
+            path = self._pending.pop(symbol, None)
+            if path is None:
+                return None
+            history, file_warnings = load_symbol_file(path)
+            self._histories[symbol] = history
+            self.load_warnings.extend(file_warnings)
+        return self._histories[symbol]
+
+    @property
+    def histories(self) -> Mapping[str, SymbolHistory]:
+        """Every symbol's history (reads the files not read yet)."""
+        self.read_all()
+        return self._histories
+
+    @property
+    def read_symbols(self) -> list[str]:
+        """The symbols whose files have been read so far, sorted."""
+        return sorted(self._histories)
+
+    @property
+    def symbols_with_data(self) -> list[str]:
+        """The Yahoo symbols that have a file (read or not), sorted."""
+        return sorted({*self._histories, *self._pending})
 
     def levels_adjusted(self, symbol: str, session: pd.Timestamp) -> bool:
         """True when the symbol's printed levels on `session` are not the day's real prices."""
@@ -157,17 +235,17 @@ class MarketData:
     # ------------------------------------------------------------ tables
 
     def has(self, symbol: str) -> bool:
-        """True if there is a file for this Yahoo symbol."""
-        return symbol in self.histories
+        """True if there is a file for this Yahoo symbol (without reading it)."""
+        return symbol in self._histories or symbol in self._pending
 
     def table(self, symbol: str) -> MetricTable | None:
-        """The symbol's metric table (computed on first use), or None without data."""
-        if symbol not in self.histories:
-            return None
+        """The symbol's metric table (file read and metrics computed on first use), or None
+        without data."""
         if symbol not in self._tables:
-            self._tables[symbol] = compute_metrics(
-                self.histories[symbol], self.filler_opens.get(symbol, ())
-            )
+            history = self._read(symbol)
+            if history is None:
+                return None
+            self._tables[symbol] = compute_metrics(history, self.filler_opens.get(symbol, ()))
         return self._tables[symbol]
 
     def sessions(self, symbol: str) -> pd.DatetimeIndex:
@@ -210,7 +288,7 @@ class MarketData:
         if stage == "previous_close":
             calendar = session_calendar(NYSE)
             reference = pd.Timestamp(calendar.previous_session(session))
-        quotes = {symbol: self.quote_at(symbol, moment, reference) for symbol in self.histories}
+        quotes = LazyQuotes(self.symbols_with_data, lambda s: self.quote_at(s, moment, reference))
         return Snapshot(moment, reference, quotes)
 
     def quote_at(

@@ -13,11 +13,11 @@ from datetime import datetime
 
 import pandas as pd
 
+from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.market import MarketData, Stage
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.snapshot import Resolved, Snapshot
 from bot.domain.symbols import Instrument
-from bot.feeds.calendar import NYSE, session_calendar
 
 STAGES: tuple[Stage, ...] = ("previous_close", "open", "close")
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pandas as pd
 
-from bot.feeds.calendar import NYSE, session_calendar
+from bot.domain.calendars import NYSE, session_calendar
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
