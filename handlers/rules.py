@@ -136,7 +136,7 @@ async def rules_test(
         symbol=labels[0] if labels else "",
         median=move(summary.median if summary else None, locale),
         undecided=result.unknown_sessions,
-        share=f"{summary.rebound_share:.0%}"
+        share=f"{summary.rebound_share * 100:.0f} %"
         if summary and summary.rebound_share is not None
         else t("common.na", locale),
     )

@@ -174,7 +174,7 @@ def test_rendering_leaves_matplotlib_global_settings_alone() -> None:
 
 @pytest.mark.parametrize(
     ("locale", "expected_text"),
-    [("ko", "NVDA −16.97%"), ("en", "NVDA −16.97 %")],
+    [("ko", "NVDA −16.97 %"), ("en", "NVDA −16.97 %")],
 )
 def test_the_subjects_shock_day_move_is_annotated_in_the_readers_down_colour(
     locale: Locale, expected_text: str

@@ -58,8 +58,8 @@ async def test_shock_in_korean_uses_korean_labels_and_number_style(harness: Harn
     card = await harness.run("/shock NVDA 2025-01-27")
     fields = {field.name: field.value for field in card.fields}
     assert card.title == "NVDA 충격 분석 · 2025년 1월 27일 (월)"
-    assert fields["등락률"] == "−16.97%"
-    assert "DIA (DJI 대용) +0.68%" in fields["지수와 비교 (대용 표시)"]
+    assert fields["등락률"] == "−16.97 %"
+    assert "DIA (DJI 대용) +0.68 %" in fields["지수와 비교 (대용 표시)"]
     assert card.footer.disclaimer.startswith("투자 권유 아님")
 
 

@@ -36,7 +36,7 @@ def test_console_prints_the_shock_card_and_the_chart_path(tmp_path: Path) -> Non
     done = console("/shock NVDA 2025-01-27\n", "--lang", "ko", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "NVDA 충격 분석 · 2025년 1월 27일 (월)" in done.stdout
-    assert "등락률: −16.97%" in done.stdout
+    assert "등락률: −16.97 %" in done.stdout
     chart = tmp_path / "out" / "charts" / "shock-NVDA-2025-01-27-ko.png"
     assert f"차트 파일: out/charts/{chart.name}" in done.stdout
     assert chart.read_bytes().startswith(b"\x89PNG")

@@ -124,9 +124,9 @@ def test_a_catalog_entry_missing_a_language_is_rejected() -> None:
     ("value", "locale", "expected"),
     [
         (-16.9705, "en", f"{MINUS}16.97 %"),
-        (-16.9705, "ko", f"{MINUS}16.97%"),
+        (-16.9705, "ko", f"{MINUS}16.97 %"),
         (0.68, "en", "+0.68 %"),
-        (0.68, "ko", "+0.68%"),
+        (0.68, "ko", "+0.68 %"),
         (-0.001, "en", "−0.00 %"),  # a tiny move keeps its direction
         (0.0, "en", "0.00 %"),
         (None, "en", "n/a"),

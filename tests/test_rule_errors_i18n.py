@@ -28,8 +28,8 @@ async def test_a_bad_rule_is_explained_in_korean_with_its_column_and_suggestion(
     card = await harness.run('/rules test "SOXY.pct < 1"')
     assert card.severity is Severity.ERROR
     assert card.text == (
-        "규칙을 이해하지 못했습니다: 'SOXY'은(는) 알 수 없는 종목입니다 (1번째 글자)"
-        " — 혹시 SOX 또는 SOXX인가요?"
+        "규칙을 이해하지 못했습니다: 알 수 없는 종목: 'SOXY' (1번째 글자)"
+        " — 비슷한 종목: SOX 또는 SOXX"
     )
     shown = render_text(card, "ko")
     assert shown.startswith("━━ [오류] ")

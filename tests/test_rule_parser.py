@@ -278,9 +278,7 @@ def test_str_of_a_rule_error_is_the_catalogs_english(book: SymbolBook) -> None:
     template = catalog()["rule_error.unknown_symbol"]["en"]
     assert template.replace("{symbol}", "SOXY").replace("{suggestions}", "SOX") == error.message
     assert str(error) == "unknown symbol 'SOXY' at column 1 — did you mean SOX?"
-    assert error.localized("ko") == (
-        "'SOXY'은(는) 알 수 없는 종목입니다 (1번째 글자) — 혹시 SOX인가요?"
-    )
+    assert error.localized("ko") == ("알 수 없는 종목: 'SOXY' (1번째 글자) — 비슷한 종목: SOX")
 
 
 def test_a_rule_copied_from_the_bots_output_parses_with_unicode_minus_and_comparisons() -> None:

@@ -130,7 +130,7 @@ def test_the_brief_figures_are_kept_exactly(shipped: tuple[ExpertView, ...]) -> 
     selloff = by_id["kcif-selloff-after-stargate-peak"]
     for figure in ("Nvidia −17.0 %", "Broadcom −17.4 %", "Nasdaq −3.1 %", "(SOX) −9.1 %"):
         assert figure in " ".join(selloff.key_figures), figure
-    for figure in ("17.0%", "17.4%", "3.1%", "9.1%", "스타게이트"):
+    for figure in ("17.0 %", "17.4 %", "3.1 %", "9.1 %", "스타게이트"):
         assert figure in selloff.summary_ko, figure
     breadth = by_id["kcif-breadth-and-rebound"]
     assert "Dow Jones +0.65 %, S&P 500 −1.5 %" in breadth.key_figures[0]

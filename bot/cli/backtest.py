@@ -139,7 +139,7 @@ def render_backtest(result: Backtest) -> list[str]:
         parts = []
         for horizon, item in horizons.items():
             share = item.rebound_share
-            share_text = "n/a" if share is None else f"{share:.0%} up"
+            share_text = "n/a" if share is None else f"{share * 100:.0f} % up"
             parts.append(f"+{horizon}d: median {pct(item.median)}, {share_text} (n={item.known})")
         lines.append(f"  {label}: " + "; ".join(parts))
     return lines

@@ -6,7 +6,7 @@ The catalog lives in ``messages.toml`` beside this module: one table per key wit
 Conventions, one per locale and used everywhere:
 
 * Signs use the true minus sign U+2212 (``−``) and ``+``; zero after rounding carries no sign.
-* Percent: Korean writes ``−16.97%`` (as the Korean press does); English writes ``−16.97 %``.
+* Percent: ``−16.97 %`` in both languages (one spacing convention everywhere).
 * Thousands are grouped with ``,`` in both locales.
 * Prices: ``$118.42`` / ``118.42달러``; won: ``₩182,000`` / ``182,000원``.
 * Dates: ``2025년 1월 27일 (월)`` / ``Mon 27 Jan 2025``; times are 24-hour ``HH:MM``.
@@ -152,13 +152,13 @@ def format_compact(value: float | None, locale: Locale) -> str:
 def format_pct(
     value: float | None, locale: Locale, signed: bool = True, *, decimals: int = 2
 ) -> str:
-    """A percentage (``value`` is in percent, −16.97 → ``−16.97 %`` / ``−16.97%``)."""
+    """A percentage (``value`` is in percent, −16.97 → ``−16.97 %``, in either language)."""
     if _is_missing(value):
         return t("common.na", locale)
     assert value is not None
     # A move's direction matters even when it rounds to zero ("Dow up": +0.00 %).
     body = _signed(f"{abs(value):,.{decimals}f}", value, signed, tiny_keeps_sign=True)
-    return f"{body}%" if locale == "ko" else f"{body} %"
+    return f"{body} %"
 
 
 def format_price(

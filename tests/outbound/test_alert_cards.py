@@ -60,7 +60,7 @@ def test_deepseek_close_orders_sections_by_severity_then_preset_order(services: 
 def test_figures_name_the_proxy_that_stood_in_for_the_dow(services: Services) -> None:
     deepseek = next(e for e in fired(services, "2025-01-27", "close") if e.rule_id == "deepseek")
     assert figures_text(deepseek, "en") == "SOX −9.15 % · DJI (proxy DIA) +0.68 %"
-    assert figures_text(deepseek, "ko") == "SOX −9.15% · DJI (DIA 대용) +0.68%"
+    assert figures_text(deepseek, "ko") == "SOX −9.15 % · DJI (DIA 대용) +0.68 %"
 
 
 def test_a_seoul_channel_reads_the_close_in_kst(services: Services) -> None:
