@@ -99,10 +99,12 @@ def move(reading: Reading | Resolved | float | None, locale: Locale) -> str:
 
 
 def label(resolved: Resolved, locale: Locale) -> str:
-    """An instrument's name, naming the proxy when one stood in."""
+    """An instrument's name in the locale (SK하이닉스 on Korean cards), naming the proxy when
+    one stood in."""
+    name = resolved.instrument.display(locale)
     if resolved.via_proxy:
-        return t("common.proxy", locale, symbol=resolved.symbol, index=resolved.instrument.label)
-    return resolved.instrument.label
+        return t("common.proxy", locale, symbol=resolved.symbol, index=name)
+    return name
 
 
 def unavailable_reason(reason: Unavailable, locale: Locale) -> str:

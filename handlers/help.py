@@ -20,6 +20,12 @@ def _param_description(found: Command, name: str, default: str, locale: Locale) 
     return t(key, locale) if has_message(key) else default
 
 
+def _param_name(name: str, locale: Locale) -> str:
+    """A parameter's placeholder as the usage line shows it: 종목 / SYMBOL."""
+    key = f"param_name.{name}"
+    return t(key, locale) if has_message(key) else name.upper()
+
+
 @command("help")
 async def help_command(
     inv: Invocation, *command: Annotated[str, "A command, e.g. shock or rules test"]
@@ -35,7 +41,8 @@ async def help_command(
         fields = []
         for found in chosen:
             params = "\n".join(
-                f"• {p.name.upper()}: {_param_description(found, p.name, p.description, locale)}"
+                f"• {_param_name(p.name, locale)}: "
+                f"{_param_description(found, p.name, p.description, locale)}"
                 for p in found.params
                 if p.description
             )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from bot.domain.analysis import (
+    MIN_SIMILAR_POOL,
     ComparisonRow,
     ShockReport,
     analyse_shock,
@@ -56,12 +57,17 @@ async def shock(
     views = _views(inv, report, own_tier)
     instruments = [subject, *[market.symbols.resolve(name) for name in ("SOX", "DJI")]]
     series, proxies = chart_series(market, instruments, session)
+    # Korean charts name instruments as Korean cards do (SK하이닉스).
+    names = {inst.label: inst.display(locale) for inst in instruments}
+    series = {names.get(key, key): values for key, values in series.items()}
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
     name = label(report.metrics["pct"], locale)
     title = t("shock_card.title", locale, symbol=name, date=format_date(session.date(), locale))
     # The legend shows the card's own figures (nothing where the card has none).
     moves = {
-        (row.pct.symbol if row.pct.via_proxy else row.pct.instrument.label): row.pct.number
+        (row.pct.symbol if row.pct.via_proxy else row.pct.instrument.display(locale)): (
+            row.pct.number
+        )
         for row in report.rows
     }
     chart = render_shock_chart(
@@ -241,6 +247,8 @@ def _forward_text(forward: Mapping[int, float | None], locale: Locale) -> str:
 
 
 def _similar_text(report: ShockReport, locale: Locale) -> str:
+    if not report.similar and report.similar_pool < MIN_SIMILAR_POOL:
+        return t("shock_card.too_few_similar", locale, count=report.similar_pool)
     if not report.similar:
         return t("shock_card.no_similar", locale)
     lines = []
@@ -269,8 +277,9 @@ def _view_lines(match: ViewMatch, locale: Locale) -> str:
     context = match.context(locale)
     if context:
         stance = f"{stance}; {context}"
-    if locale == "ko":  # the Korean attribution names the speaker in Korean
-        return f"[{stance}] {view.summary(locale)}\n— {view.attribution(locale)}"
+    if locale == "ko":
+        speaker = view.speaker_name(locale)
+        return f"{speaker} [{stance}] {view.summary(locale)}\n— {view.attribution(locale)}"
     return f"{view.speaker} ({stance}) — {view.summary(locale)}\n— {view.attribution(locale)}"
 
 

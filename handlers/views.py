@@ -30,7 +30,11 @@ async def views(
     fields = tuple(
         CardField(
             " · ".join(
-                (view.speaker, t("stance." + view.stance, locale), format_date(view.date, locale))
+                (
+                    view.speaker_name(locale),
+                    t("stance." + view.stance, locale),
+                    format_date(view.date, locale),
+                )
             ),
             f"{view.summary(locale)}\n— {view.attribution(locale)}",
             inline=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -327,3 +328,62 @@ async def test_a_rule_on_a_symbol_without_history_is_accepted_with_a_warning(
         await bot.close()
     assert card.severity is Severity.INFO
     assert "no price history for NVDA" in card.text
+
+
+# --- item 8: Korean names and Korean polish --------------------------------------------------
+
+
+async def test_a_korean_symbol_with_a_short_history_says_it_has_too_few_to_compare(
+    harness: Harness,
+) -> None:
+    card = await harness.run("/shock HYNIX 2025-01-31")
+    similar = fields_of(card)["Most similar past sessions, and what followed"]
+    assert similar.startswith("Too few earlier sessions to compare")
+    assert "−2.66 %" not in similar
+
+
+async def test_similar_sessions_move_the_subject_like_the_shock_did(harness: Harness) -> None:
+    card = await harness.run("/shock NVDA 2025-01-27")
+    similar = fields_of(card)["Most similar past sessions, and what followed"]
+    moves = [
+        float(line.split("NVDA ")[1].split(" %")[0].replace("−", "-"))
+        for line in similar.splitlines()
+        if line.startswith("•")
+    ]
+    assert len(moves) == 3 and all(move <= -16.97 / 2 for move in moves)
+
+
+async def test_korean_cards_name_korean_companies_in_korean(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    card = await harness.run("/shock HYNIX 2025-01-31")
+    assert card.title.startswith("SK하이닉스 충격 분석")
+    card = await harness.run("/quote SAMSUNG")
+    assert card.fields[0].name == "삼성전자"
+
+
+async def test_korean_help_shows_korean_parameter_names(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    card = await harness.run("/help shock")
+    assert "• 종목: " in card.fields[0].value and "SYMBOL" not in card.fields[0].value
+
+
+async def test_korean_views_show_korean_speakers_and_stances(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    card = await harness.run("/views rates")
+    names = [field.name for field in card.fields]
+    assert names[0].startswith("레이 달리오 · 부정적")
+    assert not any("Kwon" in name or "Dalio" in name for name in names)
+
+
+def test_no_korean_message_glues_a_particle_to_a_placeholder() -> None:
+    from bot.domain.i18n import catalog
+
+    for key, message in catalog().items():
+        assert not re.search(r"\(를\)|\(는\)|\(가\)|\(과\)|\(으\)", message["ko"]), key
+
+
+@pytest.mark.parametrize("locale", ["ko", "en"])
+def test_percentages_are_spaced_the_same_in_both_languages(locale: str) -> None:
+    from bot.domain.i18n import format_pct
+
+    assert format_pct(-9.15, locale) == "−9.15 %"  # type: ignore[arg-type]

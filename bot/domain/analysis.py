@@ -19,6 +19,8 @@ from bot.domain.symbols import Instrument
 
 BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
 CHART_BEFORE, CHART_AFTER = 50, 10
+MIN_SIMILAR_POOL = 60
+"""Fewer earlier comparable sessions than this: too few to pick similar ones from."""
 TIER_RANKS = {"notice": 1, "warning": 2, "critical": 3}
 """Severity tiers, quietest first."""
 
@@ -92,6 +94,9 @@ class ShockReport:
     similar: list[SimilarSession]
     forward: dict[int, float | None]
     """What followed this session for the subject (None past the end of the history)."""
+    similar_pool: int = 0
+    """How many earlier sessions had every move known (below `MIN_SIMILAR_POOL`: too few
+    to call any of them similar)."""
 
     @property
     def sources(self) -> list[str]:
@@ -295,6 +300,7 @@ def analyse_shock(
         for horizon in FORWARD_HORIZONS:
             value = float(table.frame[f"fwd{horizon}"].loc[session])
             forward[horizon] = None if np.isnan(value) else value
+    similar, pool = _similar(market, subject, session, similar_count)
     return ShockReport(
         subject=subject,
         session=session,
@@ -303,19 +309,30 @@ def analyse_shock(
         metrics=metrics,
         rows=rows,
         outcomes=_window_outcomes(market, presets, window),
-        similar=similar_sessions(market, subject, session, similar_count),
+        similar=similar,
         forward=forward,
+        similar_pool=pool,
     )
 
 
 def similar_sessions(
     market: MarketData, subject: Instrument, session: pd.Timestamp, count: int = 3
 ) -> list[SimilarSession]:
+    """The `count` earlier sessions most like `session` (see `_similar`)."""
+    return _similar(market, subject, session, count)[0]
+
+
+def _similar(
+    market: MarketData, subject: Instrument, session: pd.Timestamp, count: int = 3
+) -> tuple[list[SimilarSession], int]:
     """The `count` earlier sessions nearest to `session` in (subject, SOX, SPX, COMP, DJI)
     moves — Euclidean distance in percentage points, closer than a flat day would be; ties
     go to the later session. For a
     foreign subject the benchmarks' moves are those of the US sessions behind each session.
-    Only sessions with every one of those moves known are compared."""
+    Only sessions with every one of those moves known are compared, and only when there are
+    at least `MIN_SIMILAR_POOL` of them; a match must move the subject the same way by at
+    least half as much (like with like: a −2.66 % day is not like a −9.86 % one). Also
+    returns how many sessions were comparable."""
     calendar = subject_calendar(market, subject)
     instruments = [subject] + [
         inst for inst in (market.symbols.resolve(n) for n in BENCHMARKS) if inst.key != subject.key
@@ -323,7 +340,7 @@ def similar_sessions(
     index = analysis_sessions(market, subject)
     index = index[index <= session]
     if len(index) < 2:
-        return []
+        return [], 0
     own = market.column(subject, "pct", index)
     columns = [(own.values, own.via_proxy)]
     columns += [window_moves(market, inst, calendar, index) for inst in instruments[1:]]
@@ -331,11 +348,17 @@ def similar_sessions(
     target = matrix[-1]
     usable = ~np.isnan(target)
     if not usable[0]:
-        return []
+        return [], 0
     past = matrix[:-1][:, usable]
     complete = ~np.isnan(past).any(axis=1)
+    pool = int(complete.sum())
+    if pool < MIN_SIMILAR_POOL:
+        return [], pool
     distance = np.sqrt(((past - target[usable]) ** 2).sum(axis=1))
     distance[~complete] = np.inf
+    own = past[:, 0]
+    alike = (np.sign(own) == np.sign(target[0])) & (np.abs(own) >= 0.5 * abs(target[0]))
+    distance[~alike] = np.inf
     # A match must be closer than a flat day (all moves 0) would be: otherwise it is not alike.
     distance[distance >= np.sqrt((target[usable] ** 2).sum())] = np.inf
     order = sorted(
@@ -348,7 +371,7 @@ def similar_sessions(
         for inst, (_, via), keep in zip(instruments, columns, usable, strict=True)
         if keep
     ]
-    return [
+    found = [
         SimilarSession(
             date=pd.Timestamp(index[i]),
             distance=float(distance[i]),
@@ -363,6 +386,7 @@ def similar_sessions(
         )
         for i in order
     ]
+    return found, pool
 
 
 def _label(instrument: Instrument, via_proxy: bool) -> str:

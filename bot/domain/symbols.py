@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.i18n import t
@@ -24,6 +24,12 @@ class Instrument:
     """The Yahoo symbol of the real series (`^DJI`)."""
     proxy: str | None = None
     """The Yahoo symbol used when `symbol` has no data (`DIA`)."""
+    name_ko: str = field(default="", compare=False)
+    """The name Korean readers know it by (`SK하이닉스`), where config gives one."""
+
+    def display(self, locale: str) -> str:
+        """How a card in `locale` names it: the Korean name on Korean cards, else the label."""
+        return self.name_ko if locale == "ko" and self.name_ko else self.label
 
     @property
     def key(self) -> str:
@@ -59,13 +65,19 @@ class SymbolBook:
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any], known_symbols: Iterable[str]) -> SymbolBook:
-        """Build from an `[aliases]` table: `DJI = { symbol = "^DJI", proxy = "DIA" }`."""
+        """Build from an `[aliases]` table: `DJI = { symbol = "^DJI", proxy = "DIA" }`
+        (optionally `name_ko = "SK하이닉스"`)."""
         aliases: dict[str, Instrument] = {}
         for name, spec in section.items():
             if isinstance(spec, str):
                 aliases[name] = Instrument(name.upper(), spec)
             else:
-                aliases[name] = Instrument(name.upper(), str(spec["symbol"]), spec.get("proxy"))
+                aliases[name] = Instrument(
+                    name.upper(),
+                    str(spec["symbol"]),
+                    spec.get("proxy"),
+                    str(spec.get("name_ko", "")),
+                )
         return cls(aliases, known_symbols)
 
     @property
