@@ -356,8 +356,10 @@ def _similar(
         return [], pool
     distance = np.sqrt(((past - target[usable]) ** 2).sum(axis=1))
     distance[~complete] = np.inf
-    own = past[:, 0]
-    alike = (np.sign(own) == np.sign(target[0])) & (np.abs(own) >= 0.5 * abs(target[0]))
+    subject_moves = past[:, 0]
+    alike = (np.sign(subject_moves) == np.sign(target[0])) & (
+        np.abs(subject_moves) >= 0.5 * abs(target[0])
+    )
     distance[~alike] = np.inf
     # A match must be closer than a flat day (all moves 0) would be: otherwise it is not alike.
     distance[distance >= np.sqrt((target[usable] ** 2).sum())] = np.inf
