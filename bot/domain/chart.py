@@ -178,8 +178,14 @@ def build_shock_figure(
 
     _set_session_ticks(ax, sessions, shock_pos, locale)
     ax.set_xlim(-0.8, len(sessions) - 0.2)
+    # Beside the plot, so the key never hides a line (the PNG is cropped to fit it).
     key = ax.legend(
-        loc="best", frameon=True, framealpha=0.9, prop={"family": list(FONT_STACK), "size": 9}
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        frameon=True,
+        framealpha=0.9,
+        prop={"family": list(FONT_STACK), "size": 9},
     )
     key.get_frame().set_facecolor("white")
     key.get_frame().set_edgecolor("#dddddd")
