@@ -3,9 +3,8 @@ the most similar past sessions (by the cross-section of moves) and what followed
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +13,10 @@ from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.market import MarketData
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
+from bot.domain.severity import TIER_RANKS as TIER_RANKS
+from bot.domain.severity import card_tier as card_tier
+from bot.domain.severity import loudest as loudest
+from bot.domain.severity import own_move_tier as own_move_tier
 from bot.domain.snapshot import Quote, Resolved, Snapshot
 from bot.domain.symbols import Instrument
 
@@ -21,36 +24,6 @@ BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
 CHART_BEFORE, CHART_AFTER = 50, 10
 MIN_SIMILAR_POOL = 60
 """Fewer earlier comparable sessions than this: too few to pick similar ones from."""
-TIER_RANKS = {"notice": 1, "warning": 2, "critical": 3}
-"""Severity tiers, quietest first."""
-
-
-def own_move_tier(z: float | None, pct: float | None, config: Mapping[str, Any]) -> str | None:
-    """The tier a symbol's own move reaches: the higher of its |z| tier (`[shock] z_tiers`)
-    and its |move| tier (`[shock] move_tiers`, which always applies); None below notice."""
-    reached: list[str] = []
-    for size, tiers in ((z, config.get("z_tiers", {})), (pct, config.get("move_tiers", {}))):
-        if size is None or np.isnan(size):
-            continue
-        for name, threshold in tiers.items():
-            if name in TIER_RANKS and abs(size) >= float(threshold):
-                reached.append(name)
-    return loudest(reached)
-
-
-def loudest(tiers: Iterable[str | None]) -> str | None:
-    """The loudest of some tier names (None when there are none)."""
-    known = [tier for tier in tiers if tier in TIER_RANKS]
-    return max(known, key=TIER_RANKS.__getitem__) if known else None
-
-
-def card_tier(own: str | None, preset_tiers: Iterable[str | None]) -> str | None:
-    """A card's tier: the symbol's own tier, lifted to the loudest fired preset that reads
-    the symbol only when its own move reaches at least notice (a preset alone never makes a
-    +0.68 % day loud)."""
-    if own is None:
-        return None
-    return loudest([own, *preset_tiers])
 
 
 @dataclass(frozen=True)
