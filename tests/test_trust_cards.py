@@ -387,3 +387,11 @@ def test_percentages_are_spaced_the_same_in_both_languages(locale: str) -> None:
     from bot.domain.i18n import format_pct
 
     assert format_pct(-9.15, locale) == "−9.15 %"  # type: ignore[arg-type]
+
+
+def test_replay_shows_a_near_threshold_input_with_the_digits_to_show_its_side(
+    core: Core,
+) -> None:
+    lines = _replay_lines(core, "2026-07-01")
+    [deepseek] = [line for line in lines if line.startswith("  deepseek")]
+    assert "DJI (proxy DIA).pct +0.002 %" in deepseek

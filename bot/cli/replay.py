@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.cli import UsageError
 from bot.cli.common import load_core, pct
-from bot.domain.formatting import proxy_suffix
+from bot.domain.backtest import rule_thresholds
+from bot.domain.formatting import format_metric, proxy_suffix
 from bot.domain.metrics import Unavailable
 from bot.domain.replay import Replay, ReplayStep, history_sessions, replay_session
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
@@ -105,7 +106,18 @@ def _row(instrument: Instrument, snapshot: Snapshot) -> str:
 
 
 def _inputs(outcome: RuleOutcome) -> str:
-    return " · ".join(f"{item.label}.{item.metric} {pct(item.value)}" for item in outcome.inputs)
+    """The figures a rule read, in their units, with the digits their thresholds need."""
+    limits = rule_thresholds(outcome.rule.tree)
+    return " · ".join(
+        f"{item.label}.{item.metric} "
+        + format_metric(
+            item.metric,
+            item.value,
+            "en",
+            thresholds=limits.get(f"{item.instrument.label}.{item.metric}", ()),
+        )
+        for item in outcome.inputs
+    )
 
 
 def _step_lines(index: int, step: ReplayStep, previous: dict[str, int]) -> list[str]:
