@@ -63,13 +63,7 @@ async def shock(
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
     name = label(report.metrics["pct"], locale)
     title = t("shock_card.title", locale, symbol=name, date=format_date(session.date(), locale))
-    # The legend shows the card's own figures (nothing where the card has none).
-    moves = {
-        (row.pct.symbol if row.pct.via_proxy else row.pct.instrument.display(locale)): (
-            row.pct.number
-        )
-        for row in report.rows
-    }
+    moves = chart_moves(report, locale)
     chart = render_shock_chart(
         series,
         shock_date=session.date(),
@@ -88,6 +82,17 @@ async def shock(
         chart_name=f"shock-{subject.label}-{session.date()}-{locale}.png".replace("^", ""),
         footer=footer(inv, _source(report, locale), report.quote.as_of),
     )
+
+
+def chart_moves(report: ShockReport, locale: Locale) -> dict[str, float | None]:
+    """The figures the chart's legend shows, keyed as its series are: the card's own moves
+    (None where the card has none, so the legend shows none either)."""
+    return {
+        (row.pct.symbol if row.pct.via_proxy else row.pct.instrument.display(locale)): (
+            row.pct.number
+        )
+        for row in report.rows
+    }
 
 
 def _own_tier(report: ShockReport, config: Mapping[str, Any]) -> str | None:

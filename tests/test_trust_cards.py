@@ -14,6 +14,7 @@ from bot.chat.text import render_text
 from bot.domain.analysis import card_tier, own_move_tier
 from bot.domain.cards import Card, Severity
 from bot.domain.formatting import decimals_near, format_move
+from bot.domain.rules.evaluate import CompiledRules
 from bot.services import Core
 
 TIERS = {
@@ -395,3 +396,17 @@ def test_replay_shows_a_near_threshold_input_with_the_digits_to_show_its_side(
     lines = _replay_lines(core, "2026-07-01")
     [deepseek] = [line for line in lines if line.startswith("  deepseek")]
     assert "DJI (proxy DIA).pct +0.002 %" in deepseek
+
+
+def test_the_chart_legend_gets_the_cards_figures_and_none_where_the_card_has_none(
+    core: Core, preset_rules: CompiledRules
+) -> None:
+    from bot.domain.analysis import analyse_shock
+    from handlers.shock import chart_moves
+
+    market = core.market
+    nvda = market.symbols.resolve("NVDA")
+    report = analyse_shock(market, preset_rules, nvda, pd.Timestamp("2015-05-08"))
+    moves = chart_moves(report, "en")
+    assert moves["NVDA"] is None  # cent-rounded prices: the card says n/a, so does the legend
+    assert moves["DIA"] == pytest.approx(report.rows[-1].pct.number)
