@@ -103,6 +103,9 @@ async def rules_test(
     locale = inv.locale
     core = inv.services.core
     checked = core.presets.get(rule) or parse_user_rule(inv, rule)
+    warning = rule_data_warning(inv, checked)
+    if warning:  # no history to backtest on: say so rather than fail
+        return Card(title=t("rules.test_title", locale, rule=checked.text), text=warning)
     result = run_backtest(core.market, checked)
     if result.sessions_tested and result.unknown_sessions == result.sessions_tested:
         raise UserError("rules.undecidable")

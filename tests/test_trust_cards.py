@@ -325,10 +325,12 @@ async def test_a_rule_on_a_symbol_without_history_is_accepted_with_a_warning(
     bot = await Harness.start(small, f"sqlite:///{tmp_path / 'sputnik.db'}")
     try:
         card = await bot.run('/subscribe alerts "NVDA.pct <= -5"')
+        tested = await bot.run('/rules test "NVDA.pct <= -5"')
     finally:
         await bot.close()
     assert card.severity is Severity.INFO
     assert "no price history for NVDA" in card.text
+    assert tested.severity is Severity.INFO and "no price history for NVDA" in tested.text
 
 
 # --- item 8: Korean names and Korean polish --------------------------------------------------
