@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from functools import partial
 from typing import Annotated, Any
 
 from bot.domain.analysis import (
@@ -51,7 +53,9 @@ async def shock(
     market = services.core.market
     subject = resolve_symbol(inv, symbol)
     session = resolve_day(inv, date, analysis_sessions(market, subject))
-    report = analyse_shock(market, services.presets, subject, session)
+    # The analysis and the chart are CPU work (150-280 ms): off the event loop, so one
+    # /shock never stalls a gateway heartbeat or other users' commands.
+    report = await asyncio.to_thread(analyse_shock, market, services.presets, subject, session)
     locale = inv.locale
     own_tier = _own_tier(report, services.core.settings.raw.get("shock", {}))
     views = _views(inv, report, own_tier)
@@ -64,13 +68,16 @@ async def shock(
     name = label(report.metrics["pct"], locale)
     title = t("shock_card.title", locale, symbol=name, date=format_date(session.date(), locale))
     moves = chart_moves(report, locale)
-    chart = render_shock_chart(
-        series,
-        shock_date=session.date(),
-        locale=locale,
-        title=title,
-        proxy_notes=notes,
-        moves=moves,
+    chart = await asyncio.to_thread(
+        partial(
+            render_shock_chart,
+            series,
+            shock_date=session.date(),
+            locale=locale,
+            title=title,
+            proxy_notes=notes,
+            moves=moves,
+        )
     )
     text = "\n\n".join(_view_lines(match, locale) for match in views or [])
     return Card(

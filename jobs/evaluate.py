@@ -19,11 +19,12 @@ from typing import Any
 import pandas as pd
 
 from bot.domain.analysis import similar_sessions
+from bot.domain.backtest import rule_thresholds
 from bot.domain.metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
-from bot.domain.snapshot import Snapshot
+from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.services import Services
@@ -161,8 +162,13 @@ def next_open_after(moment: datetime) -> datetime | None:
     return pd.Timestamp(stamp).to_pydatetime()
 
 
-def event_payload(outcome: RuleOutcome, rule: Rule, tick: PrintTick) -> dict[str, Any]:
-    """The language-neutral figures of one firing (versioned JSON)."""
+def event_payload(
+    outcome: RuleOutcome, rule: Rule, tick: PrintTick, symbols: SymbolBook
+) -> dict[str, Any]:
+    """The language-neutral figures of one firing (versioned JSON): the inputs the rule read
+    (proxies named, with the thresholds they were compared against) and the lead symbol's,
+    SOX's and the Dow's level and move at this print, for the alert's chart."""
+    thresholds = rule_thresholds(rule.tree)
     inputs = []
     for item in outcome.inputs:
         value = item.value
@@ -174,6 +180,7 @@ def event_payload(outcome: RuleOutcome, rule: Rule, tick: PrintTick) -> dict[str
                 "index_symbol": item.instrument.symbol,
                 "proxy": item.via_proxy,
                 "value": None if isinstance(value, Unavailable) else round(float(value), 6),
+                "thresholds": list(thresholds.get(f"{item.instrument.label}.{item.metric}", ())),
             }
         )
     payload: dict[str, Any] = {
@@ -186,7 +193,33 @@ def event_payload(outcome: RuleOutcome, rule: Rule, tick: PrintTick) -> dict[str
     }
     if not rule.description_en:  # a custom rule: its text is its title
         payload["expression"] = rule.text
+    payload["chart"] = chart_points(tick.snapshot, [rule.lead_label, *CHART_BENCHMARKS], symbols)
     return payload
+
+
+CHART_BENCHMARKS = ("SOX", "DJI")
+
+
+def chart_points(
+    snapshot: Snapshot, labels: Sequence[str], symbols: SymbolBook
+) -> dict[str, dict[str, float | None]]:
+    """Each series' level and move at the print (own symbol and proxy), keyed by Yahoo symbol."""
+    points: dict[str, dict[str, float | None]] = {}
+    for label in labels:
+        try:
+            instrument = symbols.resolve(label)
+        except Exception:
+            continue
+        for symbol in (instrument.symbol, instrument.proxy):
+            quote = snapshot.quote(symbol) if symbol else None
+            if symbol is None or not isinstance(quote, Quote) or quote.last is None:
+                continue
+            move = quote.metric("pct")
+            points[symbol] = {
+                "last": float(quote.last),
+                "pct": None if isinstance(move, Unavailable) else round(float(move), 6),
+            }
+    return points
 
 
 def similar_rows(
@@ -262,8 +295,11 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
             false_rules.append(rule.id)
             continue
         assert outcome.tier is not None
-        payload = event_payload(outcome, rule, tick)
-        similar = similar_rows(services, rule, tick.snapshot.session)
+        payload = event_payload(outcome, rule, tick, services.core.market.symbols)
+        # Similar sessions compare closes: only a close print knows the session's own.
+        similar = (
+            similar_rows(services, rule, tick.snapshot.session) if tick.kind == "close" else None
+        )
         if similar is not None:
             payload["similar"] = similar
         fired.append(

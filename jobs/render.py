@@ -25,8 +25,10 @@ from bot.domain.analysis import chart_series
 from bot.domain.cards import Card, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.i18n import Locale, format_date, t
+from bot.domain.symbols import Instrument
 from bot.services import Services
 from bot.stores.port import AlertEvent, Channel, OutboxItem, chart_key
+from jobs.evaluate import CHART_BENCHMARKS
 
 log = logging.getLogger(__name__)
 
@@ -67,27 +69,57 @@ def readable(event: AlertEvent) -> AlertEvent:
 def render_alert_chart(
     services: Services, events: Sequence[AlertEvent], locale: Locale
 ) -> bytes | None:
-    """The lead symbol against SOX and the Dow (proxy named) around the session, or None."""
+    """The lead symbol against SOX and the Dow (proxy named), up to the print and no further:
+    the history's closes before the session, then each series' level at the print."""
     market = services.core.market
-    presets = services.core.presets
-    lead_label = lead_of(events, presets)
+    lead_label = lead_of(events, services.core.presets)
+    top = next(e for e in events if str(e.payload.get("lead")) == lead_label)
+    points: Mapping[str, Mapping[str, float | None]] = top.payload.get("chart", {})
     try:
         lead = market.symbols.resolve(lead_label)
-        others = [market.symbols.resolve(name) for name in ("SOX", "DJI")]
+        others = [market.symbols.resolve(name) for name in CHART_BENCHMARKS]
     except Exception:
         return None
     instruments = [lead, *[inst for inst in others if inst.key != lead.key]]
-    session = pd.Timestamp(events[0].session)
-    series, proxies = chart_series(market, instruments, session)
-    if not series:
+    session = pd.Timestamp(top.session)
+    series, proxies = chart_series(market, instruments, session, after=-1)
+    moves: dict[str, float | None] = {}
+    for label, closes in list(series.items()):
+        point = points.get(_symbol_of(label, instruments))
+        if point is None or point.get("last") is None:
+            del series[label]  # no level at the print: leave the series out
+            continue
+        print_level = pd.Series([point["last"]], index=pd.DatetimeIndex([session]), dtype=float)
+        series[label] = pd.concat([closes, print_level])
+        moves[label] = point.get("pct")
+    if lead.label not in series and not any(label == lead.proxy for label in series):
         return None
+    names = {inst.label: inst.display(locale) for inst in instruments}
+    series = {names.get(key, key): values for key, values in series.items()}
+    moves = {names.get(key, key): value for key, value in moves.items()}
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
     title = t(
-        "shock_card.title", locale, symbol=lead.label, date=format_date(session.date(), locale)
+        "shock_card.title",
+        locale,
+        symbol=lead.display(locale),
+        date=format_date(session.date(), locale),
     )
     return render_shock_chart(
-        series, shock_date=session.date(), locale=locale, title=title, proxy_notes=notes
+        series,
+        shock_date=session.date(),
+        locale=locale,
+        title=title,
+        proxy_notes={k: v for k, v in notes.items() if k in series},
+        moves=moves,
     )
+
+
+def _symbol_of(label: str, instruments: Sequence[Instrument]) -> str:
+    """The Yahoo symbol behind a chart series label (an instrument label or a proxy symbol)."""
+    for instrument in instruments:
+        if label == instrument.label:
+            return instrument.symbol
+    return label
 
 
 @dataclass

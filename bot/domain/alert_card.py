@@ -16,9 +16,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cards import Card, CardField, CardSection, Footer, Severity
-from bot.domain.i18n import Locale, format_date, format_datetime, format_pct, t
+from bot.domain.formatting import format_move
+from bot.domain.i18n import MINUS, Locale, format_date, format_datetime, format_pct, t
 from bot.domain.rules.presets import Rule
-from bot.domain.views import ExpertView, rank_views
+from bot.domain.views import ExpertView, fitting_views
 from bot.stores.port import AlertEvent
 
 SEVERITIES: Mapping[str, Severity] = {
@@ -70,7 +71,12 @@ def figures_text(event: AlertEvent, locale: Locale) -> str:
         metric = str(item.get("metric", "pct"))
         shown = name if metric == "pct" else f"{name}.{metric}"
         value = item.get("value")
-        parts.append(f"{shown} {format_pct(value, locale) if value is not None else '—'}")
+        thresholds = [float(limit) for limit in item.get("thresholds", ())]
+        if metric == "z":
+            shown_value = "—" if value is None else f"{float(value):+.2f}σ".replace("-", MINUS)
+        else:
+            shown_value = format_move(value, locale, thresholds=thresholds)
+        parts.append(f"{shown} {shown_value}")
     return " · ".join(dict.fromkeys(parts))
 
 
@@ -89,35 +95,31 @@ def print_text(event: AlertEvent, locale: Locale, zone: ZoneInfo) -> str:
     return f"{kind} · {format_datetime(event.fired_at, locale, tz=zone)}"
 
 
-def _view_block(
-    events: Sequence[AlertEvent], context: AlertContext
-) -> tuple[ExpertView, str] | None:
-    """One expert view that fits these shocks, with the episode it is about."""
-    kinds = [event.rule_id for event in events]
-    topics = {
-        topic
-        for event in events
-        for topic in getattr(context.presets.get(event.rule_id), "topics", ())
-    }
-    if not topics or not context.views:
-        return None
+def _view_block(events: Sequence[AlertEvent], context: AlertContext) -> str:
+    """One expert view that fits these shocks, labelled with the episode it is about ("" if none
+    fits: alerts stay silent rather than attach a view about another kind of move)."""
+    rules = [context.presets.get(event.rule_id) for event in events]
+    topics = {topic for rule in rules if rule is not None for topic in rule.topics}
     leads = [str(event.payload.get("lead", "")) for event in events]
-    ranked = rank_views(context.views, shock_kinds=kinds, topics=topics, symbol=leads[0], limit=1)
-    if not ranked:
-        return None
-    view = ranked[0]
-    session = events[0].session
-    episode = getattr(view, "episode", None)
-    if episode is not None and str(episode) != session.isoformat():
-        label = t(
-            "alert.view_about",
-            context.locale,
-            episode=format_date(date.fromisoformat(str(episode)), context.locale),
-            said=format_date(view.date, context.locale),
-        )
-    else:
-        label = t("alert.view_said", context.locale, said=format_date(view.date, context.locale))
-    return view, label
+    matches = fitting_views(
+        context.views,
+        session=events[0].session,
+        kinds=[event.rule_id for event in events],
+        topics=topics,
+        symbols=[lead for lead in leads if lead],
+    )
+    if not matches:
+        return ""
+    match = matches[0]
+    view, locale = match.view, context.locale
+    stance = t(f"stance.{view.stance}", locale)
+    label = match.context(locale) or t(
+        "alert.view_said", locale, said=format_date(view.date, locale)
+    )
+    return (
+        f"{view.speaker_name(locale)} ({stance}; {label})\n{view.summary(locale)}\n"
+        f"— {view.attribution(locale)}"
+    )
 
 
 def _similar_text(event: AlertEvent, locale: Locale) -> str | None:
@@ -202,11 +204,7 @@ def build_alert_card(
     if similar is not None:
         lead = str(top.payload.get("lead", ""))
         shared.append(CardField(t("alert.similar", locale, symbol=lead), similar, inline=False))
-    fitting = _view_block(group, context)
-    text = ""
-    if fitting is not None:
-        view, label = fitting
-        text = f"{view.speaker} — {label}\n{view.summary(locale)}\n— {view.attribution(locale)}"
+    text = _view_block(group, context)
     sections: tuple[CardSection, ...] = ()
     fields = shared
     if len(group) == 1:

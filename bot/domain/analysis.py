@@ -369,21 +369,31 @@ def _label(instrument: Instrument, via_proxy: bool) -> str:
 
 
 def chart_series(
-    market: MarketData, instruments: Sequence[Instrument], session: pd.Timestamp
+    market: MarketData,
+    instruments: Sequence[Instrument],
+    session: pd.Timestamp,
+    *,
+    after: int = CHART_AFTER,
 ) -> tuple[dict[str, pd.Series], dict[str, str]]:
     """Closes around the session on the subject's (first instrument's) sessions, and proxy
     symbol → the index it stands for. Other markets' closes are the last ones known at each
-    of the subject's closes, so a Korean subject is drawn against what Seoul had seen."""
+    of the subject's closes, so a Korean subject is drawn against what Seoul had seen.
+
+    `after` sessions follow the session; `after=-1` ends the window just before it (an
+    alert's chart, which must not show what came after its print)."""
     series: dict[str, pd.Series] = {}
     notes: dict[str, str] = {}
     subject = instruments[0]
-    own = _series_symbol(market, subject, session, session)
+    first = session - pd.Timedelta(days=10) if after < 0 else session
+    own = _series_symbol(market, subject, first, session)
     table = market.table(own) if own else None
-    if table is None or session not in table.frame.index:
+    if table is None or (after >= 0 and session not in table.frame.index):
         return series, notes
     subject_index = table.frame.index
     position = int(subject_index.searchsorted(session))
-    window = subject_index[max(0, position - CHART_BEFORE) : position + CHART_AFTER + 1]
+    window = subject_index[max(0, position - CHART_BEFORE) : position + after + 1]
+    if len(window) == 0:
+        return series, notes
     calendar = subject_calendar(market, subject)
     _, subject_closes = _close_bounds(calendar, pd.DatetimeIndex(window))
     for instrument in instruments:
