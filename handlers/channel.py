@@ -1,7 +1,8 @@
-"""`/history` (recent alerts here) and `/lang ko|en` (this channel's language)."""
+"""Channel settings: `/history` (recent alerts), `/lang ko|en`, `/mention ROLE|off`."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from bot.domain.cards import Card, CardField
@@ -60,3 +61,53 @@ async def lang(inv: Invocation, language: Annotated[Literal["ko", "en"], "ko or 
     else:
         await store.set_language(inv.channel, chosen)
     return Card(title=t("lang.title", chosen), text=t("lang.set", chosen))
+
+
+_DISCORD_ROLE = re.compile(r"^<@&(\d{5,25})>$")
+_SLACK_GROUP = re.compile(r"^<!subteam\^([A-Z0-9]{4,20})(?:\|[^>]*)?>$")
+_OFF = {"off", "none", "nobody", "끄기", "없음"}
+
+
+def parse_mention(text: str) -> str | None:
+    """Who alerts ping: a Discord role (`<@&id>` or its id), a Slack user group
+    (`<!subteam^ID>` or `S…` id), `@here`; None for `off`."""
+    cleaned = text.strip()
+    if cleaned.lower() in _OFF:
+        return None
+    if cleaned.lower() in ("@here", "here"):
+        return "@here"
+    if match := _DISCORD_ROLE.match(cleaned):
+        return match.group(1)
+    if match := _SLACK_GROUP.match(cleaned):
+        return f"subteam^{match.group(1)}"
+    if cleaned.isdigit() and 5 <= len(cleaned) <= 25:
+        return cleaned
+    if re.fullmatch(r"S[A-Z0-9]{4,20}", cleaned):
+        return f"subteam^{cleaned}"
+    raise UserError("error.bad_mention", text=cleaned[:40])
+
+
+def mention_label(mention: str) -> str:
+    """How a stored mention is shown back (no ping: cards carry plain text)."""
+    if mention.startswith("subteam^"):
+        return f"@{mention.removeprefix('subteam^')}"
+    return mention if mention == "@here" else f"@role {mention}"
+
+
+@command("mention", admin_only=True)
+async def mention(
+    inv: Invocation, role: Annotated[str, "The role to ping on alerts (@role, @here) or off"]
+) -> Card:
+    """Choose who this channel's alerts ping (nobody by default)."""
+    target = parse_mention(role)
+    store = inv.services.store
+    if await store.get_channel(inv.channel) is None:
+        zone = "Asia/Seoul" if inv.locale == "ko" else "UTC"
+        await store.upsert_channel(Channel(inv.channel, language=inv.locale, timezone=zone))
+    await store.set_mention(inv.channel, target)
+    text = (
+        t("mention.off", inv.locale)
+        if target is None
+        else t("mention.set", inv.locale, who=mention_label(target))
+    )
+    return Card(title=t("mention.title", inv.locale), text=text)

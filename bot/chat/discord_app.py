@@ -1,0 +1,194 @@
+"""The Discord runtime: settings, the client, the commands Cog, the sink — `build_runtime`.
+
+`python -m bot run` calls `build_runtime(settings, services, registry, env)`; it answers
+None when `DISCORD_TOKEN` is not set. `[discord] gateway = false` runs a delivery-only
+process (REST login, no gateway, no commands); `shards = "auto"` runs
+`AutoShardedClient`, `shard_count` + `shard_ids` split the shards between processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.chat.discord_commands import CatalogTranslator, CommandContext, CommandsCog
+from bot.chat.discord_lifecycle import LifecycleCog
+from bot.chat.discord_logging import install_redaction
+from bot.chat.discord_pacer import DiscordPacer, PacerLimits
+from bot.chat.discord_sink import DiscordSink
+from bot.services import Services
+from bot.settings import Settings, SettingsError
+from handlers.registry import CommandRegistry
+
+log = logging.getLogger(__name__)
+
+DISCORD_API = "https://discord.com/api/v10"
+DISCORD_GATEWAY = "wss://gateway.discord.gg/"
+TOKEN_VARIABLE = "DISCORD_TOKEN"
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    """`[discord]` from the config, with the token from the environment."""
+
+    token: str = field(repr=False)
+    gateway: bool = True
+    shards: str | None = None
+    """"auto" (AutoShardedClient asks Discord how many) or None (one connection)."""
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    api_base: str = DISCORD_API
+    gateway_url: str = DISCORD_GATEWAY
+    limits: PacerLimits = field(default_factory=PacerLimits)
+    max_ratelimit_timeout: float = 30.0
+    send_timeout: float = 45.0
+    """Longer than discord.py's worst sleep (30 s); the delivery worker's timeout must exceed it."""
+    slow_commands: frozenset[str] = frozenset({"shock", "rules test"})
+    guild_ready_timeout: float = 2.0
+
+    @property
+    def sharded(self) -> bool:
+        """True when the client is an AutoShardedClient."""
+        return self.shards == "auto" or self.shard_count is not None
+
+
+def load_discord_settings(settings: Settings, env: Mapping[str, str]) -> DiscordSettings | None:
+    """The Discord settings, or None without `DISCORD_TOKEN`; a token in the TOML is refused."""
+    section: dict[str, Any] = dict(settings.raw.get("discord", {}))
+    if "token" in section:
+        raise SettingsError("[discord] token: the token comes from DISCORD_TOKEN only")
+    token = (env.get(TOKEN_VARIABLE) or "").strip()
+    if not token:
+        return None
+    shards = section.get("shards") or None
+    if shards not in (None, "auto"):
+        raise SettingsError(f'[discord] shards: "auto" or leave it out, not {shards!r}')
+    ids = section.get("shard_ids")
+    try:
+        limits = PacerLimits(
+            global_per_second=float(section.get("global_per_second", 48)),
+            channel_messages=int(section.get("channel_messages", 5)),
+            channel_window=float(section.get("channel_window_seconds", 5.0)),
+            margin=float(section.get("pacer_margin_seconds", 0.1)),
+        )
+        return DiscordSettings(
+            token=token,
+            gateway=bool(section.get("gateway", True)),
+            shards=shards,
+            shard_count=int(section["shard_count"]) if section.get("shard_count") else None,
+            shard_ids=tuple(int(i) for i in ids) if ids else None,
+            api_base=str(section.get("api_base") or DISCORD_API).rstrip("/"),
+            gateway_url=str(section.get("gateway_url") or DISCORD_GATEWAY),
+            limits=limits,
+            max_ratelimit_timeout=max(30.0, float(section.get("max_ratelimit_timeout", 30))),
+            send_timeout=float(section.get("send_timeout", 45)),
+            slow_commands=frozenset(section.get("defer", ["shock", "rules test"])),
+            guild_ready_timeout=float(section.get("guild_ready_timeout", 2.0)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"[discord]: {exc}") from None
+
+
+def apply_endpoints(config: DiscordSettings) -> None:
+    """Point discord.py at `api_base` and `gateway_url` (process-wide class attributes)."""
+    discord.http.Route.BASE = config.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+
+
+def make_client(config: DiscordSettings) -> commands.Bot:
+    """The bot: guild events only (no message content), explicit rate-limit ceiling."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    options: dict[str, Any] = {
+        "command_prefix": commands.when_mentioned,
+        "help_command": None,
+        "intents": intents,
+        "max_ratelimit_timeout": config.max_ratelimit_timeout,
+        "guild_ready_timeout": config.guild_ready_timeout,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "enable_debug_events": False,
+    }
+    if config.sharded:
+        if config.shard_count is not None:
+            options["shard_count"] = config.shard_count
+        if config.shard_ids is not None:
+            options["shard_ids"] = list(config.shard_ids)
+        return commands.AutoShardedBot(**options)
+    return commands.Bot(**options)
+
+
+class DiscordRuntime:
+    """The Discord platform as `python -m bot run` runs it (a `PlatformRuntime`)."""
+
+    platform = "discord"
+
+    def __init__(
+        self, config: DiscordSettings, services: Services, registry: CommandRegistry
+    ) -> None:
+        self.config = config
+        self.services = services
+        self.registry = registry
+        install_redaction([config.token])
+        apply_endpoints(config)
+        self.client = make_client(config)
+        self.sink = DiscordSink(self.client, DiscordPacer(config.limits))
+        self._gateway: asyncio.Task[None] | None = None
+
+    async def setup(self) -> None:
+        """Log in over REST and load the Cogs and the translator (no gateway yet)."""
+        await self.client.login(self.config.token)
+        context = CommandContext(self.services, self.registry, self.config.slow_commands)
+        await self.client.add_cog(CommandsCog(self.client, context))
+        await self.client.add_cog(LifecycleCog(self.client, self.services.store))
+        await self.client.tree.set_translator(CatalogTranslator())
+
+    async def start(self) -> None:
+        """Log in; connect the gateway unless `gateway = false`; return once it is ready."""
+        if self.config.gateway:
+            await self.setup()
+        else:
+            await self.client.login(self.config.token)
+            log.info("discord: delivery-only process (no gateway)")
+            return
+        self._gateway = asyncio.create_task(self.client.connect(), name="discord-gateway")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        await asyncio.wait({self._gateway, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():
+            ready.cancel()
+            await self._gateway  # raises the connection error
+        log.info("discord: connected as %s to %d guilds", self.client.user, len(self.client.guilds))
+
+    async def sync(self, guild_id: int | None = None) -> list[discord.app_commands.AppCommand]:
+        """Register the commands with Discord (globally, or on one guild at once)."""
+        guild = discord.Object(guild_id) if guild_id is not None else None
+        if guild is not None:
+            self.client.tree.copy_global_to(guild=guild)
+        return await self.client.tree.sync(guild=guild)
+
+    async def close(self) -> None:
+        """Disconnect and close the HTTP session."""
+        await self.client.close()
+        if self._gateway is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._gateway
+
+
+def build_runtime(
+    settings: Settings,
+    services: Services,
+    registry: CommandRegistry,
+    env: Mapping[str, str],
+) -> DiscordRuntime | None:
+    """The Discord runtime, or None when `DISCORD_TOKEN` is not set in `env`."""
+    config = load_discord_settings(settings, env)
+    if config is None:
+        return None
+    return DiscordRuntime(config, services, registry)

@@ -1,0 +1,87 @@
+"""Fixtures for the Discord adapter: the loopback fake, an in-memory store, the runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any, cast
+
+import pytest
+
+from bot.app import build_services
+from bot.chat.discord_app import DiscordRuntime, build_runtime
+from bot.services import Core, Services
+from bot.settings import Settings, load_settings
+from bot.stores.port import Store
+from handlers.registry import load_registry
+from tests.fakes.discord_fake import FakeDiscord, Limits, guild_payload
+from tests.fakes.memory_store import MemoryStore
+
+TOKEN = "MTAxMDEwMTAxMDEwMTAxMDEw.GabcDE.secretsecretsecretsecretsecret12"
+GUILD = 111111111111111111
+CHANNEL = 222222222222222222
+
+
+def discord_settings(fake: FakeDiscord, **section: Any) -> Settings:
+    """The test settings with `[discord]` pointing at the fake."""
+    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
+    raw = dict(settings.raw)
+    raw["discord"] = {
+        **raw.get("discord", {}),
+        "api_base": fake.api_base,
+        "gateway_url": fake.gateway_url,
+        "guild_ready_timeout": 0.1,
+        **section,
+    }
+    return replace(settings, raw=raw)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord with one guild and one channel."""
+    server = FakeDiscord(Limits())
+    server.guilds = [guild_payload(GUILD, [CHANNEL, CHANNEL + 1], locale="en-US")]
+    await server.start()
+    yield server
+    await server.close()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    """A fresh in-memory store."""
+    return MemoryStore()
+
+
+@pytest.fixture
+def services(core: Core, store: MemoryStore) -> Services:
+    """The real services over the in-memory store."""
+    return build_services(core, cast(Store, store))
+
+
+async def make_runtime(fake: FakeDiscord, services: Services, **section: Any) -> DiscordRuntime:
+    """A runtime against the fake (not started)."""
+    runtime = build_runtime(
+        discord_settings(fake, **section), services, load_registry(), {"DISCORD_TOKEN": TOKEN}
+    )
+    assert runtime is not None
+    return runtime
+
+
+@pytest.fixture
+async def runtime(fake: FakeDiscord, services: Services) -> AsyncIterator[DiscordRuntime]:
+    """A runtime connected to the fake gateway (READY + GUILD_CREATE received)."""
+    running = await make_runtime(fake, services)
+    await asyncio.wait_for(running.start(), 10)
+    yield running
+    await running.close()
+
+
+@pytest.fixture
+async def rest_runtime(fake: FakeDiscord, services: Services) -> AsyncIterator[DiscordRuntime]:
+    """A delivery-only runtime (REST login, no gateway)."""
+    running = await make_runtime(fake, services, gateway=False)
+    await running.start()
+    yield running
+    await running.close()

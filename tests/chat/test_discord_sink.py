@@ -1,0 +1,120 @@
+"""The Discord sink through discord.py's real HTTP client against the loopback fake."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.chat.discord_app import DiscordRuntime
+from bot.domain.cards import Card, CardField, Footer, Severity
+from bot.ports import Delivered, Failed, Gone, RetryAfter
+from bot.stores.port import Channel, ChannelRef
+from tests.chat.conftest import GUILD
+from tests.fakes.discord_fake import FakeDiscord
+
+ALERT = Card(
+    title="DeepSeek shock",
+    severity=Severity.CRITICAL,
+    fields=(CardField("SOX", "−9.15 %"), CardField("DJI", "+0.65 %")),
+    text="Chips crashed while the Dow rose.",
+    chart_png=b"\x89PNG\r\n\x1a\nfake",
+    chart_name="sox.png",
+    footer=Footer("shipped history", datetime(2025, 1, 27, 21, tzinfo=UTC), "Not advice"),
+)
+
+
+def channel(number: int, **kwargs: object) -> Channel:
+    """A stored Discord channel."""
+    return Channel(ChannelRef("discord", str(GUILD), str(number)), **kwargs)  # type: ignore[arg-type]
+
+
+async def test_an_alert_reaches_several_channels_each_with_its_nonce_and_no_mentions(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    sink = rest_runtime.sink
+    outcomes = []
+    for number in (501, 502, 503):
+        await sink.pace(channel(number))
+        outcomes.append(await sink.send(channel(number), ALERT, f"{number:024x}"))
+    assert all(isinstance(o, Delivered) and o.message_id for o in outcomes)
+    for number in (501, 502, 503):
+        [sent] = fake.messages[number]
+        assert sent["nonce"] == f"{number:024x}"
+        assert sent["enforce_nonce"] is True
+        assert sent["allowed_mentions"] == {"parse": []}
+        assert sent["embeds"][0]["image"]["url"] == "attachment://sox.png"
+        assert sent["files"] == {"sox.png": b"\x89PNG\r\n\x1a\nfake"}
+    assert not fake.calls("GET", "/gateway")
+
+
+async def test_a_card_with_a_role_mention_pings_that_role_only(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    card = Card(title="Alert", mention="333333333333333333")
+    outcome = await rest_runtime.sink.send(channel(510), card, "a" * 24)
+    assert isinstance(outcome, Delivered)
+    [sent] = fake.messages[510]
+    assert sent["content"] == "<@&333333333333333333>"
+    assert sent["allowed_mentions"]["roles"] == [333333333333333333]
+    assert sent["allowed_mentions"]["parse"] == []
+
+
+async def test_a_short_429_is_slept_through_by_discord_py_and_delivered(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    fake.scripted_429[520].append(0.2)
+    outcome = await rest_runtime.sink.send(channel(520), ALERT, "b" * 24)
+    assert isinstance(outcome, Delivered)
+    assert [r.status for r in fake.calls("POST", "/channels/520/messages")] == [429, 200]
+    assert len(fake.messages[520]) == 1
+
+
+async def test_a_60_second_429_becomes_retry_after_without_waiting(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    fake.scripted_429[521].append(60.0)
+    outcome = await rest_runtime.sink.send(channel(521), ALERT, "c" * 24)
+    assert isinstance(outcome, RetryAfter)
+    assert outcome.seconds == pytest.approx(60.0)
+    assert not fake.messages[521]
+
+
+async def test_a_429_after_five_attempts_becomes_retry_after(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    fake.scripted_429[522].extend([0.01] * 5)
+    outcome = await rest_runtime.sink.send(channel(522), ALERT, "d" * 24)
+    assert isinstance(outcome, RetryAfter)
+    assert len(fake.calls("POST", "/channels/522/messages")) == 5
+
+
+@pytest.mark.parametrize(("status", "code"), [(403, 50001), (403, 50013), (404, 10003)], ids=str)
+async def test_no_access_or_an_unknown_channel_is_gone_while_others_still_receive(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord, status: int, code: int
+) -> None:
+    fake.channel_errors[530] = (status, code)
+    gone = await rest_runtime.sink.send(channel(530), ALERT, "e" * 24)
+    delivered = await rest_runtime.sink.send(channel(531), ALERT, "f" * 24)
+    assert isinstance(gone, Gone)
+    assert str(code) in gone.reason
+    assert isinstance(delivered, Delivered)
+    assert len(fake.calls("POST", "/channels/530/messages")) == 1  # not retried
+
+
+async def test_other_refusals_are_failures_not_gone(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    fake.channel_errors[540] = (400, 50035)
+    outcome = await rest_runtime.sink.send(channel(540), ALERT, "g" * 24)
+    assert isinstance(outcome, Failed)
+    assert not outcome.unknown_outcome
+
+
+async def test_a_resend_with_the_same_key_carries_the_same_nonce(
+    rest_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    for _ in range(2):
+        assert isinstance(await rest_runtime.sink.send(channel(550), ALERT, "h" * 24), Delivered)
+    assert len(fake.messages[550]) == 1
+    assert fake.duplicates == 1

@@ -1,0 +1,105 @@
+"""An in-memory store with the channel-side methods the Discord adapter uses.
+
+The real SQLite/Redis implementations of `purge_channel`, `purge_workspace` and
+`set_mention` land with the stores branch; until then the adapter's tests run on this
+fake (the store contract tests cover the real ones).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.stores.port import (
+    AlertEvent,
+    Channel,
+    ChannelRef,
+    Language,
+    StoreError,
+    Subscription,
+    SubscriptionKind,
+)
+
+
+class MemoryStore:
+    """Channels and subscriptions in dicts; records purges."""
+
+    url = "memory://"
+
+    def __init__(self) -> None:
+        self.channels: dict[ChannelRef, Channel] = {}
+        self.subscriptions: dict[tuple[ChannelRef, str, str], Subscription] = {}
+        self.purged_channels: list[ChannelRef] = []
+        self.purged_workspaces: list[tuple[str, str]] = []
+
+    async def open(self) -> None:
+        """Nothing to open."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+    async def upsert_channel(self, channel: Channel) -> None:
+        """Create or replace a channel."""
+        self.channels[channel.ref] = channel
+
+    async def get_channel(self, ref: ChannelRef) -> Channel | None:
+        """The channel, or None."""
+        return self.channels.get(ref)
+
+    def _known(self, ref: ChannelRef) -> Channel:
+        if ref not in self.channels:
+            raise StoreError(f"unknown channel {ref.key}")
+        return self.channels[ref]
+
+    async def set_language(self, ref: ChannelRef, language: Language) -> None:
+        """Change a channel's language."""
+        self.channels[ref] = replace(self._known(ref), language=language)
+
+    async def set_mention(self, ref: ChannelRef, mention: str | None) -> None:
+        """Change who a channel's alerts ping."""
+        self.channels[ref] = replace(self._known(ref), mention=mention)
+
+    async def deactivate(self, ref: ChannelRef, reason: str) -> None:
+        """Stop alerting a channel."""
+        self.channels[ref] = replace(self._known(ref), active=False, inactive_reason=reason)
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        """Create or replace a subscription."""
+        self._known(subscription.channel)
+        key = (subscription.channel, subscription.kind, subscription.rule_id)
+        self.subscriptions[key] = subscription
+
+    async def remove_subscription(
+        self, ref: ChannelRef, kind: SubscriptionKind, rule_id: str
+    ) -> bool:
+        """Remove one subscription."""
+        return self.subscriptions.pop((ref, kind, rule_id), None) is not None
+
+    async def list_subscriptions(self, ref: ChannelRef) -> list[Subscription]:
+        """A channel's subscriptions."""
+        found = [s for (r, _, _), s in self.subscriptions.items() if r == ref]
+        return sorted(found, key=lambda s: (s.kind, s.rule_id))
+
+    async def alert_history(self, ref: ChannelRef, limit: int = 20) -> list[AlertEvent]:
+        """No alerts in this fake."""
+        return []
+
+    async def purge_channel(self, ref: ChannelRef) -> None:
+        """Forget a channel and its subscriptions."""
+        self.channels.pop(ref, None)
+        for key in [k for k in self.subscriptions if k[0] == ref]:
+            del self.subscriptions[key]
+        self.purged_channels.append(ref)
+
+    async def purge_workspace(self, platform: str, workspace_id: str) -> int:
+        """Forget every channel of a workspace."""
+        refs = [
+            r for r in self.channels if r.platform == platform and r.workspace_id == workspace_id
+        ]
+        for ref in refs:
+            await self.purge_channel(ref)
+        self.purged_workspaces.append((platform, workspace_id))
+        return len(refs)
+
+    async def workspaces(self, platform: str) -> list[str]:
+        """Workspaces with channels on `platform`."""
+        return sorted({r.workspace_id for r in self.channels if r.platform == platform})
