@@ -158,6 +158,8 @@ class FakeDiscord:
     def _answer(
         self, status: int, body: Any, headers: dict[str, str] | None = None
     ) -> web.Response:
+        if status == 204:
+            return web.Response(status=204, headers=headers)
         text = "" if body is None else json.dumps(body)
         return web.Response(
             status=status,

@@ -1,0 +1,137 @@
+"""Guild and channel removal, handler failures and secrets in logs, over the fake gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from bot.chat.discord_app import DiscordRuntime, build_runtime
+from bot.services import Services
+from bot.stores.port import Channel, ChannelRef
+from handlers.registry import HANDLER_MODULES, load_registry
+from tests.chat.conftest import CHANNEL, GUILD, TOKEN, discord_settings, make_runtime
+from tests.chat.test_discord_commands import embed_text, option, replies, run
+from tests.fakes.discord_fake import FakeDiscord, InteractionFactory
+from tests.fakes.memory_store import MemoryStore
+
+GONE_GUILD = 333333333333333333
+
+
+def ref(guild: int, channel: int) -> ChannelRef:
+    return ChannelRef("discord", str(guild), str(channel))
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition never held")
+
+
+async def test_guilds_removed_while_offline_are_purged_when_ready_no_longer_lists_them(
+    fake: FakeDiscord, services: Services, store: MemoryStore
+) -> None:
+    await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
+    await store.upsert_channel(Channel(ref(GONE_GUILD, 5)))
+    runtime = await make_runtime(fake, services)
+    await asyncio.wait_for(runtime.start(), 10)
+    try:
+        await until(lambda: bool(store.purged_workspaces))
+        assert store.purged_workspaces == [("discord", str(GONE_GUILD))]
+        assert ref(GUILD, CHANNEL) in store.channels
+    finally:
+        await runtime.close()
+
+
+async def test_removal_from_a_guild_purges_its_channels(
+    runtime: DiscordRuntime, fake: FakeDiscord, store: MemoryStore
+) -> None:
+    await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
+    await fake.dispatch("GUILD_DELETE", {"id": str(GUILD)})
+    await until(lambda: ("discord", str(GUILD)) in store.purged_workspaces)
+    assert not store.channels
+
+
+async def test_an_outage_is_not_a_removal(
+    runtime: DiscordRuntime, fake: FakeDiscord, store: MemoryStore
+) -> None:
+    await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
+    await fake.dispatch("GUILD_DELETE", {"id": str(GUILD), "unavailable": True})
+    await fake.dispatch("GUILD_DELETE", {"id": str(GONE_GUILD)})  # a marker event after it
+    await asyncio.sleep(0.2)
+    assert ref(GUILD, CHANNEL) in store.channels
+
+
+async def test_a_deleted_channel_is_purged(
+    runtime: DiscordRuntime, fake: FakeDiscord, store: MemoryStore
+) -> None:
+    await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
+    await store.upsert_channel(Channel(ref(GUILD, CHANNEL + 1)))
+    deleted = {"id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "x", "position": 0}
+    await fake.dispatch("CHANNEL_DELETE", deleted)
+    await until(lambda: ref(GUILD, CHANNEL) in store.purged_channels)
+    assert list(store.channels) == [ref(GUILD, CHANNEL + 1)]
+
+
+@pytest.fixture
+async def broken_runtime(fake: FakeDiscord, services: Services) -> DiscordRuntime:
+    registry = load_registry((*HANDLER_MODULES, "tests.fakes.broken_handlers"))
+    runtime = build_runtime(discord_settings(fake), services, registry, {"DISCORD_TOKEN": TOKEN})
+    assert runtime is not None
+    await asyncio.wait_for(runtime.start(), 10)
+    yield runtime  # type: ignore[misc]
+    await runtime.close()
+
+
+async def test_a_handler_bug_is_a_polite_private_reply_with_a_reference_and_no_trace(
+    broken_runtime: DiscordRuntime, fake: FakeDiscord, caplog: pytest.LogCaptureFixture
+) -> None:
+    [callback] = await run(fake, InteractionFactory(GUILD, CHANNEL).command("boom"))
+    text = embed_text(callback.json)
+    assert callback.json["data"]["flags"] & 64
+    assert "ref " in text
+    assert "internal detail" not in text and "Traceback" not in text
+    assert "internal detail" in caplog.text  # logged for us, with its reference
+
+
+async def test_a_slow_commands_error_replaces_the_public_thinking_message_privately(
+    runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    payload = InteractionFactory(GUILD, CHANNEL).command("shock", [option("symbol", "NVDAX")])
+    [callback] = await run(fake, payload)
+    assert callback.json["type"] == 5
+    webhook = f"/webhooks/{payload['application_id']}/{payload['token']}"
+    calls = await replies(fake, webhook, 2)
+    assert [c.method for c in calls] == ["DELETE", "POST"]
+    assert calls[0].path.endswith("/messages/@original")
+    assert calls[1].json["flags"] & 64
+
+
+async def test_no_token_reaches_the_log_even_at_debug_level(
+    fake: FakeDiscord, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    runtime = await make_runtime(fake, services)
+    await asyncio.wait_for(runtime.start(), 10)
+    try:
+        payload = InteractionFactory(GUILD, CHANNEL).command("shock", [option("symbol", "NVDA")])
+        await run(fake, payload)
+        await replies(fake, f"/webhooks/{payload['application_id']}/{payload['token']}")
+        await runtime.sink.send(Channel(ref(GUILD, 77)), _card(), "0" * 24)
+    finally:
+        await runtime.close()
+    logged = caplog.text + "\n".join(r.getMessage() for r in caplog.records)
+    assert "/webhooks/" in logged or "/interactions/" in logged  # the debug lines are there
+    assert TOKEN not in logged
+    assert payload["token"] not in logged
+    assert "SECRET" not in logged
+
+
+def _card():  # type: ignore[no-untyped-def]
+    from bot.domain.cards import Card
+
+    return Card(title="t")
