@@ -152,11 +152,11 @@ def _trim(blocks: list[_Block], footer: str, locale: Locale) -> None:
     display order, and whatever no longer fits is dropped with a "… N more" note.
     """
     for block in blocks:
-        block.title = cut(block.title, TITLE_LIMIT) or _BLANK
+        block.title = cut(block.title.strip(), TITLE_LIMIT) or _BLANK
     budget = MESSAGE_LIMIT - len(footer) - sum(len(b.title) for b in blocks) - _MORE_RESERVE
     dropped = 0
     for block in blocks:
-        text = cut(block.text, min(DESCRIPTION_LIMIT, max(budget, 0)))
+        text = cut(block.text.strip(), min(DESCRIPTION_LIMIT, max(budget, 0)))
         if block.text and len(text) < min(len(block.text), 20):
             text = ""
             dropped += 1
@@ -164,9 +164,9 @@ def _trim(blocks: list[_Block], footer: str, locale: Locale) -> None:
         budget -= len(text)
         kept = []
         for item in block.fields:
-            name = cut(item.name, FIELD_NAME_LIMIT) or _BLANK
+            name = cut(item.name.strip(), FIELD_NAME_LIMIT) or _BLANK
             room = min(FIELD_VALUE_LIMIT, budget - len(name))
-            value = cut(item.value, room) if room > 0 else ""
+            value = cut(item.value.strip(), room) if room > 0 else ""
             if room < min(len(item.value), 20) or not name:
                 dropped += 1
                 continue
