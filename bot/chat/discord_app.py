@@ -19,7 +19,7 @@ import discord
 import yarl
 from discord.ext import commands
 
-from bot.chat.discord_commands import CatalogTranslator, CommandContext, CommandsCog
+from bot.chat.discord_commands import AnyBot, CatalogTranslator, CommandContext, CommandsCog
 from bot.chat.discord_lifecycle import LifecycleCog
 from bot.chat.discord_logging import install_redaction
 from bot.chat.discord_pacer import DiscordPacer, PacerLimits
@@ -103,7 +103,7 @@ def apply_endpoints(config: DiscordSettings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
 
 
-def make_client(config: DiscordSettings) -> commands.Bot:
+def make_client(config: DiscordSettings) -> AnyBot:
     """The bot: guild events only (no message content), explicit rate-limit ceiling."""
     intents = discord.Intents.none()
     intents.guilds = True

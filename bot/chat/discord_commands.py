@@ -36,6 +36,7 @@ CHOICES_LIMIT = 25
 POLICY_SUGGESTIONS = ("session", "once", "cooldown=30m", "cooldown=2h", "cooldown=1d")
 _NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 _LOCALES: dict[str, Locale] = {"ko": "ko", "en-US": "en", "en-GB": "en"}
+AnyBot = commands.Bot | commands.AutoShardedBot
 Autocompleter = Callable[[discord.Interaction, str], Awaitable[list[Choice[str]]]]
 
 
@@ -263,7 +264,7 @@ class CatalogTranslator(app_commands.Translator):
 class CommandsCog(commands.Cog):
     """Owns the application commands: adds them to the bot's tree on load, removes on unload."""
 
-    def __init__(self, bot: commands.Bot, ctx: CommandContext) -> None:
+    def __init__(self, bot: AnyBot, ctx: CommandContext) -> None:
         self.bot = bot
         self.ctx = ctx
         self._added: list[app_commands.Command | app_commands.Group] = []  # type: ignore[type-arg]

@@ -67,7 +67,7 @@ async def purge_missing_guilds(
 class LifecycleCog(commands.Cog):
     """Listeners that purge guilds and channels the bot has lost."""
 
-    def __init__(self, bot: commands.Bot, store: Store) -> None:
+    def __init__(self, bot: commands.Bot | commands.AutoShardedBot, store: Store) -> None:
         self.bot = bot
         self.store = store
         self.reconciled = False

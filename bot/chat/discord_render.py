@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import discord
@@ -73,9 +74,9 @@ class RenderedMessage:
             return None
         return discord.File(io.BytesIO(self.chart_png), filename=self.chart_name)
 
-    def send_kwargs(self) -> dict[str, object]:
+    def send_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `Messageable.send` / `send_message` / `followup.send`."""
-        kwargs: dict[str, object] = {
+        kwargs: dict[str, Any] = {
             "embeds": self.embeds,
             "allowed_mentions": self.allowed_mentions,
         }

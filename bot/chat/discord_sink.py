@@ -93,10 +93,7 @@ class DiscordSink:
             guild_id=int(channel.ref.workspace_id) if channel.ref.workspace_id.isdigit() else None,
         )
         try:
-            sent = await target.send(
-                nonce=idempotency_key[:NONCE_LIMIT],
-                **message.send_kwargs(),  # type: ignore[arg-type]
-            )
+            sent = await target.send(nonce=idempotency_key[:NONCE_LIMIT], **message.send_kwargs())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
