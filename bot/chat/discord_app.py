@@ -74,10 +74,11 @@ def load_discord_settings(settings: Settings, env: Mapping[str, str]) -> Discord
     ids = section.get("shard_ids")
     try:
         limits = PacerLimits(
-            global_per_second=float(section.get("global_per_second", 48)),
+            global_per_second=int(section.get("global_per_second", 50)),
             channel_messages=int(section.get("channel_messages", 5)),
             channel_window=float(section.get("channel_window_seconds", 5.0)),
             margin=float(section.get("pacer_margin_seconds", 0.1)),
+            global_margin=float(section.get("global_margin_seconds", 0.05)),
         )
         return DiscordSettings(
             token=token,
@@ -103,8 +104,12 @@ def apply_endpoints(config: DiscordSettings) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
 
 
-def make_client(config: DiscordSettings) -> AnyBot:
-    """The bot: guild events only (no message content), explicit rate-limit ceiling."""
+def make_client(config: DiscordSettings, pacer: DiscordPacer | None = None) -> AnyBot:
+    """The bot: guild events only (no message content), explicit rate-limit ceiling.
+
+    With a `pacer`, every REST request the pacer did not grant is counted in its global
+    window, so logins, syncs and discord.py's own retries do not push sends into 429s.
+    """
     intents = discord.Intents.none()
     intents.guilds = True
     options: dict[str, Any] = {
@@ -116,6 +121,8 @@ def make_client(config: DiscordSettings) -> AnyBot:
         "allowed_mentions": discord.AllowedMentions.none(),
         "enable_debug_events": False,
     }
+    if pacer is not None:
+        options["http_trace"] = pacer.trace(config.api_base)
     if config.sharded:
         if config.shard_count is not None:
             options["shard_count"] = config.shard_count
@@ -138,8 +145,9 @@ class DiscordRuntime:
         self.registry = registry
         install_redaction([config.token])
         apply_endpoints(config)
-        self.client = make_client(config)
-        self.sink = DiscordSink(self.client, DiscordPacer(config.limits))
+        pacer = DiscordPacer(config.limits)
+        self.client = make_client(config, pacer)
+        self.sink = DiscordSink(self.client, pacer, send_timeout=config.send_timeout)
         self._gateway: asyncio.Task[None] | None = None
 
     async def setup(self) -> None:

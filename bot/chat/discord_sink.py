@@ -75,9 +75,13 @@ class DiscordSink:
 
     platform = "discord"
 
-    def __init__(self, client: discord.Client, pacer: DiscordPacer) -> None:
+    def __init__(
+        self, client: discord.Client, pacer: DiscordPacer, *, send_timeout: float = 45.0
+    ) -> None:
         self._client = client
         self.pacer = pacer
+        self.send_timeout = send_timeout
+        """The worker's send timeout should be at least this: discord.py may sleep 30 s."""
 
     async def pace(self, channel: Channel) -> None:
         """Wait for the global budget and the channel's own (awaited before the lease renewal)."""
@@ -92,6 +96,7 @@ class DiscordSink:
             int(channel.ref.channel_id),
             guild_id=int(channel.ref.workspace_id) if channel.ref.workspace_id.isdigit() else None,
         )
+        mark = self.pacer.granted()
         try:
             sent = await target.send(nonce=idempotency_key[:NONCE_LIMIT], **message.send_kwargs())
         except asyncio.CancelledError:
@@ -101,4 +106,6 @@ class DiscordSink:
             if isinstance(outcome, Failed) and not isinstance(exc, discord.DiscordException):
                 log.debug("send to %s raised", channel.ref.key, exc_info=True)
             return outcome
+        finally:
+            self.pacer.release(mark)
         return Delivered(str(sent.id))

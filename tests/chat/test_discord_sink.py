@@ -64,8 +64,12 @@ async def test_a_short_429_is_slept_through_by_discord_py_and_delivered(
     rest_runtime: DiscordRuntime, fake: FakeDiscord
 ) -> None:
     fake.scripted_429[520].append(0.2)
-    outcome = await rest_runtime.sink.send(channel(520), ALERT, "b" * 24)
+    sink = rest_runtime.sink
+    await sink.pace(channel(520))
+    counted = len(sink.pacer._global)
+    outcome = await sink.send(channel(520), ALERT, "b" * 24)
     assert isinstance(outcome, Delivered)
+    assert len(sink.pacer._global) == counted + 1  # the retry took a slot of the window
     assert [r.status for r in fake.calls("POST", "/channels/520/messages")] == [429, 200]
     assert len(fake.messages[520]) == 1
 
