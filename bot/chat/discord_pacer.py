@@ -47,7 +47,7 @@ class PacerLimits:
     """Extra seconds added to each channel window."""
     global_margin: float = 0.05
     """Extra seconds added to the global one-second window."""
-    global_spacing: float = 0.01
+    global_spacing: float = 0.005
 
     def __post_init__(self) -> None:
         if self.global_per_second <= 0 or self.channel_messages <= 0 or self.channel_window <= 0:
