@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from typing import Protocol, runtime_checkable
 
 import discord
 from discord.ext import commands
@@ -19,15 +18,6 @@ from bot.stores.port import ChannelRef, Store, StoreError
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
-
-
-@runtime_checkable
-class KnowsWorkspaces(Protocol):
-    """A store that can list the workspaces (guilds) it holds channels for."""
-
-    async def workspaces(self, platform: str) -> list[str]:
-        """Workspace ids with at least one channel on `platform`."""
-        ...
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:
@@ -46,9 +36,6 @@ async def purge_missing_guilds(
 
     A process that runs only some shards judges only the guilds on those shards.
     """
-    if not isinstance(store, KnowsWorkspaces):
-        log.warning("the store cannot list guilds; guilds removed while offline stay stored")
-        return []
     known = await store.workspaces(PLATFORM)
     listed_ids = {str(g) for g in listed}
     purged = []

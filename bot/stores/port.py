@@ -406,6 +406,12 @@ class Store(Protocol):
     async def purge_workspace(self, platform: str, workspace_id: str) -> int:
         """Purge every channel of a workspace (guild removed, app uninstalled); how many."""
 
+    async def workspaces(self, platform: str) -> list[str]:
+        """The workspace ids with at least one stored channel on `platform`, sorted.
+
+        Lets an adapter purge workspaces it was removed from while it was offline.
+        """
+
     async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
         """True for exactly one caller per (job id, scheduled time), so N instances run it once.
 

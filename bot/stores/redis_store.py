@@ -186,6 +186,13 @@ class RedisStore(RedisOutbox):
         return await self._purge(platform, keys)
 
     @_translated
+    async def workspaces(self, platform: str) -> list[str]:
+        """Workspace ids with stored channels on `platform`, sorted."""
+        keys = await self.redis.smembers(self.k("channels"))
+        found = {ChannelRef.from_key(k).workspace_id for k in keys if k.startswith(platform + ":")}
+        return sorted(found)
+
+    @_translated
     async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
         """True for exactly one caller per (job id, scheduled time): SET NX PX, never deleted."""
         key = self.k("run", f"{job_id}|{stamp(scheduled)}")

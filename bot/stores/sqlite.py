@@ -229,6 +229,12 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
 
         return await self._tx(purge)
 
+    async def workspaces(self, platform: str) -> list[str]:
+        """Workspace ids with stored channels on `platform`, sorted."""
+        sql = "SELECT DISTINCT workspace_id FROM channels WHERE platform = ? ORDER BY 1"
+        rows = await self._run(lambda c: c.execute(sql, (platform,)).fetchall())
+        return [row[0] for row in rows]
+
     async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
         """True for exactly one caller per (job id, scheduled time); a claim only expires."""
         key = f"{job_id}|{stamp(scheduled)}"
