@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
@@ -24,6 +24,7 @@ from bot.chat.discord_lifecycle import LifecycleCog
 from bot.chat.discord_logging import install_redaction
 from bot.chat.discord_pacer import DiscordPacer, PacerLimits
 from bot.chat.discord_sink import DiscordSink
+from bot.ports import ChatSink
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from handlers.registry import CommandRegistry
@@ -147,7 +148,8 @@ class DiscordRuntime:
         apply_endpoints(config)
         pacer = DiscordPacer(config.limits)
         self.client = make_client(config, pacer)
-        self.sink = DiscordSink(self.client, pacer, send_timeout=config.send_timeout)
+        self.discord_sink = DiscordSink(self.client, pacer, send_timeout=config.send_timeout)
+        self.sink: ChatSink = self.discord_sink
         self._gateway: asyncio.Task[None] | None = None
 
     async def setup(self) -> None:
@@ -167,6 +169,7 @@ class DiscordRuntime:
             log.info("discord: delivery-only process (no gateway)")
             return
         self._gateway = asyncio.create_task(self.client.connect(), name="discord-gateway")
+        self._gateway.add_done_callback(_report_gateway_end)
         ready = asyncio.create_task(self.client.wait_until_ready())
         await asyncio.wait({self._gateway, ready}, return_when=asyncio.FIRST_COMPLETED)
         if not ready.done():
@@ -189,6 +192,11 @@ class DiscordRuntime:
                 await self._gateway
 
 
+def _report_gateway_end(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("discord gateway stopped: %s", task.exception(), exc_info=task.exception())
+
+
 def build_runtime(
     settings: Settings,
     services: Services,
@@ -200,3 +208,13 @@ def build_runtime(
     if config is None:
         return None
     return DiscordRuntime(config, services, registry)
+
+
+if TYPE_CHECKING:  # the runtime and its sink satisfy the ports (checked by mypy)
+    from bot.ports import PlatformRuntime
+
+    def _is_runtime(runtime: DiscordRuntime) -> PlatformRuntime:
+        return runtime
+
+    def _is_sink(sink: DiscordSink) -> ChatSink:
+        return sink

@@ -32,7 +32,7 @@ def channel(number: int, **kwargs: object) -> Channel:
 async def test_an_alert_reaches_several_channels_each_with_its_nonce_and_no_mentions(
     rest_runtime: DiscordRuntime, fake: FakeDiscord
 ) -> None:
-    sink = rest_runtime.sink
+    sink = rest_runtime.discord_sink
     outcomes = []
     for number in (501, 502, 503):
         await sink.pace(channel(number))
@@ -64,7 +64,7 @@ async def test_a_short_429_is_slept_through_by_discord_py_and_delivered(
     rest_runtime: DiscordRuntime, fake: FakeDiscord
 ) -> None:
     fake.scripted_429[520].append(0.2)
-    sink = rest_runtime.sink
+    sink = rest_runtime.discord_sink
     await sink.pace(channel(520))
     counted = len(sink.pacer._global)
     outcome = await sink.send(channel(520), ALERT, "b" * 24)
