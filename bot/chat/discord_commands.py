@@ -13,7 +13,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 import discord
 from discord import app_commands
@@ -167,9 +167,17 @@ def _english(key: str, fallback: str) -> str:
 
 def _annotation(param: Param) -> Any:
     base: Any = int if param.kind == "integer" else str
-    if param.choices:
-        base = Literal[param.choices]  # type: ignore[valid-type]
     return base if param.required else Optional[base]  # noqa: UP045 (runtime annotation)
+
+
+def _choices(param: Param) -> list[Choice[str]]:
+    """A closed set's values, each named in the catalog where it has a name (`/lang`)."""
+    choices = []
+    for value in param.choices:
+        key = f"discord.choice.{param.name}_{value}"
+        label = t(key, "en") if has_message(key) else value
+        choices.append(Choice(name=locale_str(label, key=key), value=value))
+    return choices
 
 
 def app_command(ctx: CommandContext, command: Command, leaf: str) -> app_commands.Command:  # type: ignore[type-arg]
@@ -183,6 +191,7 @@ def app_command(ctx: CommandContext, command: Command, leaf: str) -> app_command
     descriptions: dict[str, locale_str] = {}
     renames: dict[str, locale_str] = {}
     completers: dict[str, Autocompleter] = {}
+    closed: dict[str, list[Choice[str]]] = {}
     for param in command.params:
         default = inspect.Parameter.empty if param.required else None
         parameters.append(
@@ -191,12 +200,15 @@ def app_command(ctx: CommandContext, command: Command, leaf: str) -> app_command
         key = f"param.{_key(command)}.{param.name}"
         descriptions[param.name] = locale_str(_english(key, param.description), key=key)
         renames[param.name] = locale_str(param.name, key=f"param_name.{param.name}", name=True)
-        if param.autocomplete and not param.choices:
+        if param.choices:
+            closed[param.name] = _choices(param)
+        elif param.autocomplete:
             completers[param.name] = autocompleter(ctx, param.autocomplete)
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     callback.__discord_app_commands_param_description__ = descriptions  # type: ignore[attr-defined]
     callback.__discord_app_commands_param_rename__ = renames  # type: ignore[attr-defined]
     callback.__discord_app_commands_param_autocomplete__ = completers  # type: ignore[attr-defined]
+    callback.__discord_app_commands_param_choices__ = closed  # type: ignore[attr-defined]
     key = f"command.{_key(command)}"
     built: app_commands.Command = app_commands.Command(  # type: ignore[type-arg]
         name=leaf,

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.chat.discord_app import DiscordRuntime
-from bot.stores.port import Channel, ChannelRef
+from bot.stores.port import Channel, ChannelRef, Subscription
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory, Recorded
 from tests.fakes.memory_store import MemoryStore
@@ -66,7 +66,10 @@ async def test_the_command_tree_syncs_with_options_choices_autocomplete_and_loca
     assert shock["dm_permission"] is False
     lang = commands["lang"]
     assert lang["default_member_permissions"] == MANAGE_CHANNELS
-    assert [c["value"] for c in lang["options"][0]["choices"]] == ["ko", "en"]
+    korean, english = lang["options"][0]["choices"]
+    assert (korean["value"], english["value"]) == ("ko", "en")
+    assert korean["name_localizations"]["ko"] == "한국어 (ko)"
+    assert english["name"] == "English (en)"
     assert commands["mention"]["default_member_permissions"] == MANAGE_CHANNELS
     assert commands["subscribe"]["default_member_permissions"] == MANAGE_CHANNELS
     assert commands["unsubscribe"]["default_member_permissions"] == MANAGE_CHANNELS
@@ -213,3 +216,17 @@ async def test_presets_and_policies_autocomplete(
     )
     [callback] = await run(fake, policies)
     assert "cooldown=30m" in [c["value"] for c in callback.json["data"]["choices"]]
+
+
+async def test_rules_autocomplete_offers_this_channels_own_rules(
+    runtime: DiscordRuntime, fake: FakeDiscord, store: MemoryStore
+) -> None:
+    await store.upsert_channel(Channel(HERE))
+    for name in ("nvda_drop", "sox_gap"):
+        await store.add_subscription(Subscription(HERE, name, expression="NVDA.pct < -5"))
+    await store.add_subscription(Subscription(HERE, "deepseek"))  # a preset, not a rule
+    payload = InteractionFactory(GUILD, CHANNEL).command(
+        "rules", [sub("remove", [option("name", "", focused=True)])], kind=4
+    )
+    [callback] = await run(fake, payload)
+    assert [c["value"] for c in callback.json["data"]["choices"]] == ["nvda_drop", "sox_gap"]
