@@ -111,6 +111,9 @@ def make_client(config: DiscordSettings, pacer: DiscordPacer | None = None) -> A
     With a `pacer`, every REST request the pacer did not grant is counted in its global
     window, so logins, syncs and discord.py's own retries do not push sends into 429s.
     """
+    # Sputnik has no voice: no warnings about voice libraries it does not need.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     intents = discord.Intents.none()
     intents.guilds = True
     options: dict[str, Any] = {
