@@ -137,7 +137,7 @@ def autocompleter(ctx: CommandContext, source: AutocompleteSource) -> Autocomple
         if source == "symbols":
             book = services.core.market.symbols
             aliases = sorted(book.aliases)
-            shipped = sorted(services.core.market.histories)
+            shipped = services.core.market.symbols_with_data
             pairs = [(name, name) for name in aliases] + [(s, s) for s in shipped]
             return _matches(current, pairs)
         if source == "presets":
