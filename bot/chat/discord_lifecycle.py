@@ -38,6 +38,11 @@ async def purge_missing_guilds(
     """
     known = await store.workspaces(PLATFORM)
     listed_ids = {str(g) for g in listed}
+    if known and not listed_ids:
+        # No guild at all is far likelier a glitch (a proxy, a bad session) than a bot
+        # removed from every guild while it was offline: never purge everything on it.
+        log.warning("READY listed no guilds; not purging the %d stored guilds", len(known))
+        return []
     purged = []
     for guild in known:
         if guild in listed_ids or not guild.isdigit():

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.chat.discord_app import DiscordRuntime, build_runtime
+from bot.chat.discord_lifecycle import purge_missing_guilds
 from bot.services import Services
 from bot.stores.port import Channel, ChannelRef
 from handlers.registry import HANDLER_MODULES, load_registry
@@ -135,3 +136,22 @@ def _card():  # type: ignore[no-untyped-def]
     from bot.domain.cards import Card
 
     return Card(title="t")
+
+
+async def test_a_ready_without_any_guild_purges_nothing(store: MemoryStore) -> None:
+    await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
+    assert await purge_missing_guilds(store, []) == []  # type: ignore[arg-type]
+    assert ref(GUILD, CHANNEL) in store.channels
+
+
+async def test_a_process_running_some_shards_judges_only_their_guilds(store: MemoryStore) -> None:
+    on_shard_0, on_shard_1 = 0 << 22, 1 << 22  # (guild_id >> 22) % 2
+    for guild in (on_shard_0, on_shard_1):
+        await store.upsert_channel(Channel(ref(guild, 1)))
+    purged = await purge_missing_guilds(
+        store,  # type: ignore[arg-type]
+        [GUILD],
+        shard_count=2,
+        shard_ids=[1],
+    )
+    assert purged == [str(on_shard_1)]
