@@ -53,6 +53,7 @@ class DiscordSettings:
     send_timeout: float = 45.0
     """Longer than discord.py's worst sleep (30 s); the delivery worker's timeout must exceed it."""
     slow_commands: frozenset[str] = frozenset({"shock", "rules test"})
+    defer_after: float = 1.5
     guild_ready_timeout: float = 2.0
 
     @property
@@ -93,6 +94,7 @@ def load_discord_settings(settings: Settings, env: Mapping[str, str]) -> Discord
             max_ratelimit_timeout=max(30.0, float(section.get("max_ratelimit_timeout", 30))),
             send_timeout=float(section.get("send_timeout", 45)),
             slow_commands=frozenset(section.get("defer", ["shock", "rules test"])),
+            defer_after=float(section.get("defer_after_seconds", 1.5)),
             guild_ready_timeout=float(section.get("guild_ready_timeout", 2.0)),
         )
     except (TypeError, ValueError) as exc:
@@ -158,7 +160,9 @@ class DiscordRuntime:
     async def setup(self) -> None:
         """Log in over REST and load the Cogs and the translator (no gateway yet)."""
         await self.client.login(self.config.token)
-        context = CommandContext(self.services, self.registry, self.config.slow_commands)
+        context = CommandContext(
+            self.services, self.registry, self.config.slow_commands, self.config.defer_after
+        )
         await self.client.add_cog(CommandsCog(self.client, context))
         await self.client.add_cog(LifecycleCog(self.client, self.services.store))
         await self.client.tree.set_translator(CatalogTranslator())

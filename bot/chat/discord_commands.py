@@ -8,6 +8,7 @@ from the message catalog through a `Translator`.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
@@ -47,6 +48,8 @@ class CommandContext:
     services: Services
     registry: CommandRegistry
     slow: frozenset[str] = frozenset({"shock", "rules test"})
+    defer_after: float = 1.5
+    """Any other command still running after this many seconds defers (Discord allows 3 s)."""
 
 
 def language_of(locale: discord.Locale | None) -> Locale | None:
@@ -83,10 +86,11 @@ async def answer(
 ) -> None:
     """Run `command` for an interaction and reply: visible, or ephemeral for errors and help.
 
-    Slow commands defer first (Discord wants an answer within 3 s) and follow up.
+    Slow commands defer first and follow up; any other that is still running after
+    `defer_after` seconds defers then (Discord wants an answer within 3 s).
     """
-    slow = command.name in ctx.slow
-    if slow:
+    deferred = command.name in ctx.slow
+    if deferred:
         await interaction.response.defer(thinking=True)
     ref = channel_ref(interaction)
     stored = await _stored(ctx.services, ref)
@@ -100,11 +104,18 @@ async def answer(
         services=ctx.services,
         user_name=interaction.user.display_name,
     )
-    card = await invoke_options(command, invocation, options)
+    running = asyncio.ensure_future(invoke_options(command, invocation, options))
+    if not deferred:
+        done, _ = await asyncio.wait({running}, timeout=ctx.defer_after)
+        if not done:
+            log.info("/%s is taking long: deferring", command.name)
+            await interaction.response.defer(thinking=True)
+            deferred = True
+    card = await running
     message = render_card(card, locale, stored.timezone if stored else None)
     private = card.severity is Severity.ERROR or command.name == "help"
     kwargs: dict[str, Any] = message.send_kwargs()
-    if not slow:
+    if not deferred:
         await interaction.response.send_message(ephemeral=private, **kwargs)
     elif private:
         # The deferred "thinking" message is public; an error replaces it privately.

@@ -81,7 +81,8 @@ async def test_a_deleted_channel_is_purged(
 @pytest.fixture
 async def broken_runtime(fake: FakeDiscord, services: Services) -> DiscordRuntime:
     registry = load_registry((*HANDLER_MODULES, "tests.fakes.broken_handlers"))
-    runtime = build_runtime(discord_settings(fake), services, registry, {"DISCORD_TOKEN": TOKEN})
+    settings = discord_settings(fake, defer_after_seconds=0.1)
+    runtime = build_runtime(settings, services, registry, {"DISCORD_TOKEN": TOKEN})
     assert runtime is not None
     await asyncio.wait_for(runtime.start(), 10)
     yield runtime  # type: ignore[misc]
@@ -155,3 +156,14 @@ async def test_a_process_running_some_shards_judges_only_their_guilds(store: Mem
         shard_ids=[1],
     )
     assert purged == [str(on_shard_1)]
+
+
+async def test_any_command_still_running_after_the_deferral_delay_defers_and_follows_up(
+    broken_runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    payload = InteractionFactory(GUILD, CHANNEL).command("nap")
+    [callback] = await run(fake, payload)
+    assert callback.json["type"] == 5, callback.json
+    webhook = f"/webhooks/{payload['application_id']}/{payload['token']}"
+    [followup] = await replies(fake, webhook)
+    assert followup.json["embeds"][0]["title"] == "rested"

@@ -1,6 +1,8 @@
-"""A handler module with a bug, to see how the adapters report one."""
+"""Handlers that misbehave (a bug, a slow one), to see how the adapters cope."""
 
 from __future__ import annotations
+
+import asyncio
 
 from bot.domain.cards import Card
 from handlers.base import Invocation, command
@@ -10,3 +12,10 @@ from handlers.base import Invocation, command
 async def boom(inv: Invocation) -> Card:
     """Always fails."""
     raise RuntimeError("internal detail that must not reach the channel")
+
+
+@command("nap")
+async def nap(inv: Invocation) -> Card:
+    """Takes a while."""
+    await asyncio.sleep(0.4)
+    return Card(title="rested")
