@@ -1,0 +1,135 @@
+"""Slack settings (`[slack]` in config, secrets from the environment) and the Web API client."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings, SettingsError
+
+Mode = Literal["socket", "http"]
+DEFAULT_API_BASE = "https://slack.com/api/"
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "files:write",
+    "users:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "channels:read",
+    "groups:read",
+)
+
+
+@dataclass(frozen=True)
+class SlackSecrets:
+    """Tokens and secrets: from the environment only, never logged."""
+
+    bot_token: str = ""
+    app_token: str = ""
+    signing_secret: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SlackSecrets:
+        """Read SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET and the OAuth pair."""
+        return cls(
+            bot_token=env.get("SLACK_BOT_TOKEN", ""),
+            app_token=env.get("SLACK_APP_TOKEN", ""),
+            signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+            client_id=env.get("SLACK_CLIENT_ID", ""),
+            client_secret=env.get("SLACK_CLIENT_SECRET", ""),
+        )
+
+    @property
+    def oauth(self) -> bool:
+        """True when the OAuth pair (multi-workspace install) is set."""
+        return bool(self.client_id and self.client_secret)
+
+    def values(self) -> tuple[str, ...]:
+        """Every secret that is set (for the log redaction)."""
+        return tuple(
+            v
+            for v in (
+                self.bot_token,
+                self.app_token,
+                self.signing_secret,
+                self.client_id,
+                self.client_secret,
+            )
+            if v
+        )
+
+    def __repr__(self) -> str:
+        return "SlackSecrets(***)"
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """The `[slack]` table with defaults."""
+
+    mode: Mode = "socket"
+    port: int = 3000
+    api_base: str = DEFAULT_API_BASE
+    admins: tuple[str, ...] = ()
+    """User ids (`U123` or `T123:U123`) allowed to run admin commands besides workspace admins."""
+    short_commands: tuple[str, ...] = ("shock",)
+    channel_interval: float = 1.0
+    timeout: float = 10.0
+    rate_limit_retries: int = 2
+    history_budget_per_minute: int = 20
+    dedupe_lookback_seconds: float = 900.0
+    redirect_uri: str = ""
+    scopes: tuple[str, ...] = BOT_SCOPES
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, env: Mapping[str, str]) -> SlackConfig:
+        """`[slack]` from the merged config; $PORT overrides the port, $SLACK_MODE the mode."""
+        raw = dict(settings.raw.get("slack", {}))
+        mode = str(env.get("SLACK_MODE") or raw.get("mode", "socket"))
+        if mode not in ("socket", "http"):
+            raise SettingsError(f"[slack] mode must be 'socket' or 'http', not {mode!r}")
+        try:
+            port = int(env.get("PORT") or raw.get("port", 3000))
+            return cls(
+                mode=mode,  # type: ignore[arg-type]
+                port=port,
+                api_base=str(raw.get("api_base") or DEFAULT_API_BASE),
+                admins=tuple(str(a) for a in raw.get("admins", ())),
+                short_commands=tuple(str(c) for c in raw.get("short_commands", ("shock",))),
+                channel_interval=float(raw.get("channel_interval", 1.0)),
+                timeout=float(raw.get("timeout", 10.0)),
+                rate_limit_retries=int(raw.get("rate_limit_retries", 2)),
+                history_budget_per_minute=int(raw.get("history_budget_per_minute", 20)),
+                dedupe_lookback_seconds=float(raw.get("dedupe_lookback_seconds", 900.0)),
+                redirect_uri=str(raw.get("redirect_uri", "")),
+                scopes=tuple(str(s) for s in raw.get("scopes", BOT_SCOPES)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"[slack]: {exc}") from None
+
+
+def make_client(config: SlackConfig, token: str | None = None) -> AsyncWebClient:
+    """A Web API client on `api_base` with the 429 and connection-error retry handlers."""
+    base = config.api_base if config.api_base.endswith("/") else config.api_base + "/"
+    return AsyncWebClient(
+        token=token,
+        base_url=base,
+        timeout=config.timeout,  # type: ignore[arg-type]  # aiohttp takes a float
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=config.rate_limit_retries),
+        ],
+    )
