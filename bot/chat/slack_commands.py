@@ -1,0 +1,202 @@
+"""Slash commands on Slack: `/sputnik <command> …` (plus a few short ones) → the registry.
+
+Each listener acks first (the HTTP 200 or the socket ack), then runs the command and
+answers: in the channel for results, ephemeral for errors and help. A chart is uploaded with
+`files_upload_v2` as a thread reply; where the bot is not in the channel the reply goes
+without it and says "/invite @Sputnik to see charts".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat.session import run_command_line
+from bot.chat.slack_config import SlackConfig
+from bot.chat.slack_render import render_blocks, slack_text
+from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error
+from bot.domain.cards import Card, Severity
+from bot.domain.i18n import Locale
+from bot.services import Services
+from bot.stores.port import Channel, ChannelRef, StoreError
+from handlers.registry import CommandRegistry, error_card
+
+log = logging.getLogger(__name__)
+UMBRELLA = "sputnik"
+USER_CACHE_SECONDS = 300.0
+Respond = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    """What a command needs to know about its caller."""
+
+    locale: Locale = "en"
+    is_admin: bool = False
+    name: str = ""
+
+
+def locale_of(slack_locale: str | None) -> Locale:
+    """`ko-KR` → `ko`; anything else → `en`."""
+    return "ko" if (slack_locale or "").lower().startswith("ko") else "en"
+
+
+@dataclass
+class UserDirectory:
+    """`users.info` (with `include_locale`) answers, cached a few minutes per workspace user."""
+
+    ttl: float = USER_CACHE_SECONDS
+    _cache: dict[tuple[str, str], tuple[float, SlackUser]] = field(default_factory=dict)
+
+    async def lookup(self, client: AsyncWebClient, team_id: str, user_id: str) -> SlackUser:
+        """The user's locale and whether they are a workspace admin or owner."""
+        key = (team_id, user_id)
+        cached = self._cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            answer = await client.users_info(user=user_id, include_locale=True)
+        except SlackApiError as exc:
+            log.warning("users.info for %s failed: %s", user_id, slack_error(exc))
+            return SlackUser()
+        data = answer.get("user") or {}
+        user = SlackUser(
+            locale=locale_of(data.get("locale")),
+            is_admin=any(data.get(k) for k in ("is_admin", "is_owner", "is_primary_owner")),
+            name=str(data.get("name") or ""),
+        )
+        self._cache[key] = (time.monotonic(), user)
+        return user
+
+
+@dataclass
+class CommandContext:
+    """What the command listeners share."""
+
+    services: Services
+    registry: CommandRegistry
+    config: SlackConfig
+    users: UserDirectory = field(default_factory=UserDirectory)
+
+    def allowed(self, team_id: str, user_id: str) -> bool:
+        """True for a user on the configured admin allow-list (`U…` or `T…:U…`)."""
+        return user_id in self.config.admins or f"{team_id}:{user_id}" in self.config.admins
+
+
+def command_line(command: str, text: str) -> str:
+    """The registry's command line for `/sputnik shock NVDA` or the short `/shock NVDA`."""
+    name = command.lstrip("/").lower()
+    line = text.strip() if name == UMBRELLA else f"{name} {text.strip()}"
+    return line.strip() or "help"
+
+
+async def _stored_channel(services: Services, ref: ChannelRef) -> Channel | None:
+    try:
+        return await services.store.get_channel(ref)
+    except StoreError:
+        return None
+
+
+async def run_slash_command(
+    ctx: CommandContext, body: dict[str, Any], client: AsyncWebClient, respond: Respond
+) -> None:
+    """Run one slash command (already acked) and answer it."""
+    team_id = str(body.get("team_id") or "")
+    user_id = str(body.get("user_id") or "")
+    ref = ChannelRef("slack", team_id, str(body.get("channel_id") or ""))
+    line = command_line(str(body.get("command") or UMBRELLA), str(body.get("text") or ""))
+    locale: Locale = "en"
+    try:
+        user = await ctx.users.lookup(client, team_id, user_id)
+        locale = user.locale
+        card = await run_command_line(
+            ctx.services,
+            ctx.registry,
+            ref,
+            line,
+            user_id=user_id,
+            can_admin=user.is_admin or ctx.allowed(team_id, user_id),
+            default_locale=user.locale,
+            user_name=user.name,
+        )
+        stored = await _stored_channel(ctx.services, ref)
+        locale = stored.language if stored is not None else user.locale
+        zone = stored.timezone if stored is not None else None
+        ephemeral = card.severity is Severity.ERROR or line.split()[0].lower() == "help"
+        await reply(client, respond, ref, card, locale, zone, ephemeral=ephemeral)
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("slack command %r failed (ref %s)", line[:60], reference)
+        failed = error_card(locale, "error.internal_ref", ref=reference)
+        blocks, text = render_blocks(failed, locale)
+        await respond(response_type="ephemeral", text=text, blocks=blocks)
+
+
+async def reply(
+    client: AsyncWebClient,
+    respond: Respond,
+    ref: ChannelRef,
+    card: Card,
+    locale: Locale,
+    zone: str | None,
+    *,
+    ephemeral: bool,
+) -> None:
+    """Answer a command: ephemeral or in the channel; a chart follows in the thread."""
+    if ephemeral or card.chart_png is None:
+        blocks, text = render_blocks(card, locale, zone=zone)
+        kind = "ephemeral" if ephemeral else "in_channel"
+        await respond(response_type=kind, text=text, blocks=blocks)
+        return
+    blocks, text = render_blocks(card, locale, zone=zone)
+    try:
+        posted = await client.chat_postMessage(
+            channel=ref.channel_id, text=text, blocks=blocks, unfurl_links=False
+        )
+    except SlackApiError as exc:
+        if slack_error(exc) not in NOT_IN_CHANNEL:
+            raise
+        hinted, text = render_blocks(card, locale, zone=zone, notes=(slack_text("invite", locale),))
+        await respond(response_type="in_channel", text=text, blocks=hinted)
+        return
+    ts = str(posted.get("ts"))
+    try:
+        await client.files_upload_v2(
+            channel=ref.channel_id,
+            thread_ts=ts,
+            file=card.chart_png,
+            filename=card.chart_name,
+            title=card.title,
+        )
+    except SlackApiError as exc:
+        if slack_error(exc) not in NOT_IN_CHANNEL:
+            log.warning("chart upload to %s failed: %s", ref.key, slack_error(exc))
+            return
+        hinted, text = render_blocks(card, locale, zone=zone, notes=(slack_text("invite", locale),))
+        await client.chat_update(channel=ref.channel_id, ts=ts, text=text, blocks=hinted)
+
+
+def register_commands(app: AsyncApp, ctx: CommandContext) -> tuple[str, ...]:
+    """Listen to `/sputnik` and the configured short commands; returns their names."""
+    names = (f"/{UMBRELLA}", *(f"/{name}" for name in ctx.config.short_commands))
+
+    async def on_command(
+        ack: Callable[[], Awaitable[None]],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        respond: Respond,
+    ) -> None:
+        await ack()
+        await run_slash_command(ctx, body, client, respond)
+
+    for name in names:
+        app.command(name)(on_command)
+    return names
