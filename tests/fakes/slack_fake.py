@@ -108,6 +108,8 @@ class SlackFake:
         await self._record(method, args)
         if method.startswith("oauth."):
             return await self._oauth(args)
+        if method == "apps.connections.open" and str(args.get("token")).startswith("xapp-"):
+            return _ok(True, url=self.base.replace("http://", "ws://") + "/socket")
         workspace = self._workspace(args)
         if workspace is None:
             return _ok(False, error="invalid_auth")
@@ -119,9 +121,6 @@ class SlackFake:
 
     async def _auth_test(self, workspace: Workspace, args: dict[str, Any]) -> web.Response:
         return _ok(True, team_id=workspace.team_id, team="Desk", user_id="UBOT", bot_id="BBOT")
-
-    async def _apps_connections_open(self, workspace: Workspace, _: dict[str, Any]) -> web.Response:
-        return _ok(True, url=self.base.replace("http://", "ws://") + "/socket")
 
     async def _users_info(self, workspace: Workspace, args: dict[str, Any]) -> web.Response:
         user = workspace.users.get(str(args.get("user")))
