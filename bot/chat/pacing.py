@@ -26,11 +26,13 @@ class _Lane:
 
 
 class KeyedPacer:
-    """Paces sends per key: `await acquire(key)` before a send, `release(key)` after it.
+    """Paces sends per key: `await acquire(key)`, then `begin(key)` as the send starts and
+    `release(key)` when it ended.
 
-    A key is held from `acquire` until `release`; if the holder never releases (its item was
-    skipped, its task died), the key is freed after `stale_after` seconds of real time.
-    `defer(key, seconds)` pushes the key's next send back (a platform's Retry-After).
+    A key is held from `acquire` until `release`. A holder that does not `begin` its send
+    within `stale_after` seconds of real time (its item was skipped after the lease renewal
+    failed, its task died) loses the key to the next in line. `defer(key, seconds)` pushes
+    the key's next send back (a platform's Retry-After).
     """
 
     def __init__(
@@ -39,7 +41,7 @@ class KeyedPacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
-        stale_after: float = 60.0,
+        stale_after: float = 10.0,
     ) -> None:
         self.interval = interval
         self._clock = clock
@@ -71,6 +73,13 @@ class KeyedPacer:
         grant = lane.grant
         loop = asyncio.get_running_loop()
         lane.watchdog = loop.call_later(self._stale_after, self._expire, key, grant)
+
+    def begin(self, key: Hashable) -> None:
+        """The holder's send starts: it keeps the key until `release`, however long it takes."""
+        lane = self._lanes.get(key)
+        if lane is not None and lane.watchdog is not None:
+            lane.watchdog.cancel()
+            lane.watchdog = None
 
     def release(self, key: Hashable) -> None:
         """The send for `key` ended (delivered or not): start its interval now."""

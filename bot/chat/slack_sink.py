@@ -83,7 +83,7 @@ class SlackSink:
     ) -> None:
         self.config = config
         self._tokens = tokens
-        self.pacer = pacer or KeyedPacer(config.channel_interval, stale_after=config.timeout * 6)
+        self.pacer = pacer or KeyedPacer(config.channel_interval)
         self.budget = budget or WindowBudget(config.history_budget_per_minute, 60.0)
         self._wall = wall
         self._clients: dict[str, AsyncWebClient] = {}
@@ -105,6 +105,7 @@ class SlackSink:
         self, channel: Channel, card: Card, idempotency_key: str, *, resend: bool = False
     ) -> DeliveryOutcome:
         """Post the card (chart as a thread reply); check history first on a resend."""
+        self.pacer.begin(channel.ref.key)
         try:
             return await self._send(channel, card, idempotency_key, resend)
         finally:

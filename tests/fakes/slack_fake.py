@@ -263,15 +263,15 @@ class SlackFake:
             held.set()
 
     def response_url(self, name: str = "r1") -> str:
-        """A response_url on this fake."""
-        return f"{self.base}/response/{name}"
+        """A response_url on this fake, shaped like Slack's (`/commands/T…/id/secret`)."""
+        return f"{self.base}/commands/T1/{name}/s3cretR3sp0nse{name}"
 
     async def start(self) -> SlackFake:
         """Serve on a free loopback port."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
-        app.router.add_post("/response/{id}", self._response)
+        app.router.add_post("/commands/{team}/{id}/{secret}", self._response)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()

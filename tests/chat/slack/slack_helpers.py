@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Annotated
 from urllib.parse import urlencode
@@ -95,3 +96,31 @@ class HeldCommands:
             assert found is not None
             commands[found.name] = found
         return CommandRegistry(commands)
+
+
+async def post_event(url: str, team: str, event: dict[str, object], *, secret: str = SECRET) -> int:
+    """POST a signed Events API callback; the HTTP status."""
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": team,
+            "api_app_id": "A1",
+            "event_id": f"Ev{time.monotonic_ns()}",
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
+        }
+    )
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as answer,
+    ):
+        await answer.read()
+        return answer.status

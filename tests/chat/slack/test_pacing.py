@@ -67,10 +67,21 @@ async def test_retry_after_pushes_the_channels_next_send_back() -> None:
     assert clock.now == 5.0
 
 
-async def test_a_holder_that_never_releases_frees_the_channel_after_stale_after() -> None:
+async def test_a_holder_whose_send_never_starts_loses_the_channel_after_stale_after() -> None:
     pacer = KeyedPacer(0.0, stale_after=0.01)
     await pacer.acquire("C1")  # its send never comes (the item was skipped)
     await asyncio.wait_for(pacer.acquire("C1"), 2.0)
+
+
+async def test_a_send_in_progress_keeps_the_channel_however_long_it_takes() -> None:
+    pacer = KeyedPacer(0.0, stale_after=0.01)
+    await pacer.acquire("C1")
+    pacer.begin("C1")  # e.g. slack_sdk waiting out a Retry-After
+    waiting = asyncio.create_task(pacer.acquire("C1"))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    pacer.release("C1")
+    await asyncio.wait_for(waiting, 2.0)
 
 
 def test_window_budget_refuses_past_its_limit_and_says_when_it_frees() -> None:
