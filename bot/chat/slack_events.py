@@ -99,9 +99,6 @@ def register_events(app: AsyncApp, lifecycle: Lifecycle) -> None:
         ref = ChannelRef("slack", _team(body, event), _channel_id(event))
         await lifecycle.deactivate(ref, "slack: is_archived")
 
-    async def ignore() -> None:
-        return None
-
     app.event("app_uninstalled")(uninstalled)
     app.event("tokens_revoked")(revoked)
     app.event("channel_deleted")(deleted)
@@ -111,4 +108,3 @@ def register_events(app: AsyncApp, lifecycle: Lifecycle) -> None:
     app.event("group_left")(bot_left)
     app.event("channel_archive")(archived)
     app.event("group_archive")(archived)
-    app.event("member_joined_channel")(ignore)

@@ -17,7 +17,15 @@ from bot.stores.port import StoreUnavailable
 
 # Each module named here exposes `register(subparsers)`; its parser sets `func`
 # (argparse.Namespace -> int exit code).
-COMMAND_MODULES: tuple[str, ...] = ("replay", "backtest", "console", "outbox", "doctor", "discord")
+COMMAND_MODULES: tuple[str, ...] = (
+    "replay",
+    "backtest",
+    "console",
+    "outbox",
+    "doctor",
+    "discord",
+    "slack",
+)
 
 EXIT_USAGE = 2
 
