@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -121,12 +122,19 @@ class SlackConfig:
             raise SettingsError(f"[slack]: {exc}") from None
 
 
-def make_client(config: SlackConfig, token: str | None = None) -> AsyncWebClient:
-    """A Web API client on `api_base` with the 429 and connection-error retry handlers."""
+def make_client(
+    config: SlackConfig, token: str | None = None, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """A Web API client on `api_base` with the 429 and connection-error retry handlers.
+
+    With `session` its connections are kept alive and shared (the sink's many posts);
+    without, slack_sdk opens one per request.
+    """
     base = config.api_base if config.api_base.endswith("/") else config.api_base + "/"
     return AsyncWebClient(
         token=token,
         base_url=base,
+        session=session,
         timeout=config.timeout,  # type: ignore[arg-type]  # aiohttp takes a float
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(),

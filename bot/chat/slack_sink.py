@@ -8,7 +8,6 @@ and `include_all_metadata`, within a per-workspace budget) and posts nothing if 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -87,6 +86,7 @@ class SlackSink:
         self.budget = budget or WindowBudget(config.history_budget_per_minute, 60.0)
         self._wall = wall
         self._clients: dict[str, AsyncWebClient] = {}
+        self._session: aiohttp.ClientSession | None = None
         self._attempted: OrderedDict[str, float] = OrderedDict()
         self.history_checks = 0
 
@@ -94,7 +94,11 @@ class SlackSink:
         """The cached Web API client for one workspace token."""
         client = self._clients.get(token)
         if client is None:
-            client = self._clients[token] = make_client(self.config, token)
+            if self._session is None or self._session.closed:
+                # slack_sdk applies its timeout only to sessions it opens itself
+                timeout = aiohttp.ClientTimeout(total=self.config.timeout)
+                self._session = aiohttp.ClientSession(timeout=timeout)
+            client = self._clients[token] = make_client(self.config, token, self._session)
         return client
 
     async def pace(self, channel: Channel) -> None:
@@ -236,6 +240,8 @@ class SlackSink:
             log.warning("chart upload to %s failed: %s", ref.key, type(exc).__name__)
 
     async def close(self) -> None:
-        """Close the clients' HTTP sessions (slack_sdk opens one per request by default)."""
+        """Close the shared HTTP session."""
         self._clients.clear()
-        await asyncio.sleep(0)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

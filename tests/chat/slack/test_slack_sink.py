@@ -43,10 +43,12 @@ async def test_an_alert_is_posted_with_its_idempotency_key_in_message_metadata(
     assert outcome.message_id == post["ts"]
 
 
-def test_the_client_keeps_the_429_retry_handler_as_a_net_beside_the_connection_one(
+async def test_the_client_keeps_the_429_retry_handler_as_a_net_beside_the_connection_one(
     config: SlackConfig,
 ) -> None:
-    client = SlackSink(config, static_token(TOKEN)).client_for(TOKEN)
+    sink = SlackSink(config, static_token(TOKEN))
+    client = sink.client_for(TOKEN)
+    await sink.close()
     kinds = {type(handler) for handler in client.retry_handlers}
     assert kinds == {AsyncConnectionErrorRetryHandler, AsyncRateLimitErrorRetryHandler}
 
