@@ -110,10 +110,15 @@ class SlackSink:
     ) -> DeliveryOutcome:
         """Post the card (chart as a thread reply); check history first on a resend."""
         self.pacer.begin(channel.ref.key)
+        tried_before = idempotency_key in self._attempted
         try:
-            return await self._send(channel, card, idempotency_key, resend)
+            outcome = await self._send(channel, card, idempotency_key, resend)
         finally:
             self.pacer.release(channel.ref.key)
+        certain = not isinstance(outcome, Failed) or not outcome.unknown_outcome
+        if certain and not tried_before and not isinstance(outcome, Delivered):
+            self._attempted.pop(idempotency_key, None)  # surely not posted: no check next time
+        return outcome
 
     async def _send(self, channel: Channel, card: Card, key: str, resend: bool) -> DeliveryOutcome:
         ref = channel.ref

@@ -10,12 +10,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 
+from bot.chat.pacing import KeyedPacer
 from bot.chat.slack_config import SlackConfig
 from bot.chat.slack_sink import METADATA_EVENT, SlackSink, static_token
 from bot.domain.cards import Card, Severity
 from bot.ports import Delivered, Failed, Gone, RetryAfter
 from bot.stores.port import Channel, ChannelRef
 from tests.chat.slack.conftest import TEAM, TOKEN
+from tests.chat.slack.test_pacing import VirtualClock
 from tests.fakes.slack_fake import SlackFake
 
 ALERT = Card(title="Chip crash: SOX −9.15 %", severity=Severity.CRITICAL, text="NVDA −16.97 %")
@@ -57,13 +59,19 @@ async def test_a_429_becomes_retry_after_with_slacks_seconds_and_defers_the_chan
     slack: SlackFake, config: SlackConfig
 ) -> None:
     slack.rate_interval = 30.0
-    sink = SlackSink(config, static_token(TOKEN))
+    clock = VirtualClock()
+    pacer = KeyedPacer(1.0, clock=clock, sleep=clock.sleep)
+    sink = SlackSink(config, static_token(TOKEN), pacer=pacer)
     assert isinstance(await deliver(sink, channel("C1"), ALERT, "k1"), Delivered)
     outcome = await sink.send(channel("C1"), ALERT, "k2")  # not paced: straight into the 429
     assert isinstance(outcome, RetryAfter)
     assert 29 <= outcome.seconds <= 30
     assert slack.rate_limited == 1
     assert len(slack.posts("C1")) == 1
+    slack.rate_interval = 0.0
+    assert isinstance(await deliver(sink, channel("C1"), ALERT, "k2"), Delivered)
+    assert clock.now >= 29  # the channel waited out Retry-After (on the virtual clock)
+    assert slack.called("conversations.history") == []  # a 429 surely posted nothing
 
 
 async def test_channel_not_found_is_gone_for_that_channel_while_the_others_receive(
