@@ -8,6 +8,7 @@ are set). `build_runtime(...)` is what `python -m bot run` calls.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Mapping
@@ -106,7 +107,7 @@ def _mode(config: SlackConfig, secrets: SlackSecrets) -> SlackConfig:
         if not secrets.signing_secret:
             raise SettingsError('Slack Socket Mode needs SLACK_APP_TOKEN (or set mode = "http")')
         log.warning("SLACK_APP_TOKEN is not set: serving Slack over HTTP instead")
-        return SlackConfig(**{**config.__dict__, "mode": "http"})
+        return dataclasses.replace(config, mode="http")
     if config.mode == "http" and not secrets.signing_secret:
         raise SettingsError("Slack HTTP mode needs SLACK_SIGNING_SECRET")
     return config

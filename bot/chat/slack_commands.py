@@ -9,10 +9,11 @@ without it and says "/invite @Sputnik to see charts".
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -23,7 +24,7 @@ from bot.chat.session import run_command_line
 from bot.chat.slack_config import SlackConfig
 from bot.chat.slack_render import render_blocks, slack_text
 from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error
-from bot.domain.cards import Card, Severity
+from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale
 from bot.services import Services
 from bot.stores.port import Channel, ChannelRef, StoreError
@@ -91,6 +92,32 @@ class CommandContext:
         return user_id in self.config.admins or f"{team_id}:{user_id}" in self.config.admins
 
 
+def slack_command_names(card: Card, roots: set[str], short: tuple[str, ...]) -> Card:
+    """`/quote NVDA` in a reply becomes `/sputnik quote NVDA` (except the short commands)."""
+    names = sorted(roots - set(short), key=len, reverse=True)
+    if not names:
+        return card
+    pattern = re.compile(r"(?<![\w/])/(" + "|".join(map(re.escape, names)) + r")\b")
+
+    def fix(text: str) -> str:
+        return pattern.sub(rf"/{UMBRELLA} \1", text)
+
+    def fields(items: tuple[CardField, ...]) -> tuple[CardField, ...]:
+        return tuple(replace(f, name=fix(f.name), value=fix(f.value)) for f in items)
+
+    sections = tuple(
+        replace(x, title=fix(x.title), text=fix(x.text), fields=fields(x.fields))
+        for x in card.sections
+    )
+    return replace(
+        card,
+        title=fix(card.title),
+        text=fix(card.text),
+        fields=fields(card.fields),
+        sections=sections,
+    )
+
+
 def command_line(command: str, text: str) -> str:
     """The registry's command line for `/sputnik shock NVDA` or the short `/shock NVDA`."""
     name = command.lstrip("/").lower()
@@ -130,6 +157,8 @@ async def run_slash_command(
         stored = await _stored_channel(ctx.services, ref)
         locale = stored.language if stored is not None else user.locale
         zone = stored.timezone if stored is not None else None
+        roots = {c.name.split()[0] for c in ctx.registry}
+        card = slack_command_names(card, roots, ctx.config.short_commands)
         ephemeral = card.severity is Severity.ERROR or line.split()[0].lower() == "help"
         await reply(client, respond, ref, card, locale, zone, ephemeral=ephemeral)
     except Exception:

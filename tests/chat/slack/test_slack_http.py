@@ -63,7 +63,8 @@ async def test_a_validly_signed_command_is_answered_200_and_replied_to(
     await slack.wait_for(lambda: slack.responses)
     [answer] = slack.responses
     assert answer["response_type"] == "ephemeral"
-    assert "/shock" in response_text(slack)
+    assert "/shock" in response_text(slack)  # a short command of its own
+    assert "/sputnik quote" in response_text(slack) and " /quote" not in response_text(slack)
 
 
 async def test_a_bad_signature_is_refused_with_401(runtime: SlackRuntime, slack: SlackFake) -> None:
