@@ -20,10 +20,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
+from bot.chat.slack_attempts import attempt_log
 from bot.chat.slack_commands import CommandContext, register_commands
 from bot.chat.slack_config import SlackConfig, SlackSecrets, make_client
 from bot.chat.slack_events import Lifecycle, register_events
-from bot.chat.slack_install import installation_stores
+from bot.chat.slack_install import installation_stores, sqlite_sibling
 from bot.chat.slack_logging import install_redaction
 from bot.chat.slack_sink import SlackSink, TokenSource, static_token
 from bot.services import Services
@@ -152,5 +153,6 @@ def build_runtime(
         tokens = static_token(secrets.bot_token)
     register_commands(app, CommandContext(services, registry, config))
     register_events(app, Lifecycle(services.store, installations))
-    sink = SlackSink(config, tokens)
+    attempts = attempt_log(settings.store_url, str(sqlite_sibling(settings.store_url)))
+    sink = SlackSink(config, tokens, attempts=attempts)
     return SlackRuntime(app, sink, config, secrets, installations)

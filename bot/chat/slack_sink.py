@@ -1,16 +1,17 @@
 """Alerts and digests to Slack: `chat.postMessage` paced per channel, deduplicated by metadata.
 
 Slack has no nonce, so every message carries its idempotency key in message metadata. A
-resend (the same key tried before in this process, or `resend=True` from the worker) first
-looks for the key in the channel's recent history (`conversations.history` with `oldest`
-and `include_all_metadata`, within a per-workspace budget) and posts nothing if it is there.
+resend (a key whose send was started before, by any process sharing the attempt log, or
+`resend=True` from the worker) first looks for the key in the channel's recent history
+(`conversations.history` with `oldest` and `include_all_metadata`, within a per-workspace
+budget) and posts nothing if it is there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -18,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.pacing import KeyedPacer, WindowBudget
+from bot.chat.slack_attempts import AttemptLog, MemoryAttempts
 from bot.chat.slack_config import SlackConfig, make_client
 from bot.chat.slack_render import render_blocks, slack_text
 from bot.domain.cards import Card
@@ -34,7 +36,6 @@ GONE_ERRORS = frozenset(
     {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "token_revoked"}
 )
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
-_MAX_REMEMBERED = 20_000
 
 
 def static_token(token: str) -> TokenSource:
@@ -78,6 +79,7 @@ class SlackSink:
         *,
         pacer: KeyedPacer | None = None,
         budget: WindowBudget | None = None,
+        attempts: AttemptLog | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -87,7 +89,7 @@ class SlackSink:
         self._wall = wall
         self._clients: dict[str, AsyncWebClient] = {}
         self._session: aiohttp.ClientSession | None = None
-        self._attempted: OrderedDict[str, float] = OrderedDict()
+        self.attempts = attempts or MemoryAttempts(wall)
         self.history_checks = 0
 
     def client_for(self, token: str) -> AsyncWebClient:
@@ -110,15 +112,10 @@ class SlackSink:
     ) -> DeliveryOutcome:
         """Post the card (chart as a thread reply); check history first on a resend."""
         self.pacer.begin(channel.ref.key)
-        tried_before = idempotency_key in self._attempted
         try:
-            outcome = await self._send(channel, card, idempotency_key, resend)
+            return await self._send(channel, card, idempotency_key, resend)
         finally:
             self.pacer.release(channel.ref.key)
-        certain = not isinstance(outcome, Failed) or not outcome.unknown_outcome
-        if certain and not tried_before and not isinstance(outcome, Delivered):
-            self._attempted.pop(idempotency_key, None)  # surely not posted: no check next time
-        return outcome
 
     async def _send(self, channel: Channel, card: Card, key: str, resend: bool) -> DeliveryOutcome:
         ref = channel.ref
@@ -130,14 +127,34 @@ class SlackSink:
             return Gone("slack: the app is not installed in this workspace")
         client = self.client_for(token)
         try:
-            if resend or key in self._attempted:
-                found = await self._find_posted(client, channel, key)
+            first = await self.attempts.mark(key)
+        except Exception as exc:
+            return Failed(f"attempt log unavailable: {type(exc).__name__}")
+        outcome = await self._post(client, channel, card, key, first, resend)
+        certain = not isinstance(outcome, Failed) or not outcome.unknown_outcome
+        if first is None and certain and not isinstance(outcome, Delivered):
+            with contextlib.suppress(Exception):  # surely not posted: no check next time
+                await self.attempts.forget(key)
+        return outcome
+
+    async def _post(
+        self,
+        client: AsyncWebClient,
+        channel: Channel,
+        card: Card,
+        key: str,
+        first: float | None,
+        resend: bool,
+    ) -> DeliveryOutcome:
+        ref = channel.ref
+        try:
+            if resend or first is not None:
+                found = await self._find_posted(client, channel, key, first)
                 if isinstance(found, RetryAfter):
                     return found
                 if found is not None:
                     log.info("delivery %s was already posted to %s; not again", key, ref.key)
                     return Delivered(found)
-            self._remember(key)
             blocks, text = render_blocks(card, channel.language, zone=channel.timezone)
             answer = await client.chat_postMessage(
                 channel=ref.channel_id,
@@ -160,12 +177,6 @@ class SlackSink:
         except aiohttp.ClientError as exc:
             return Failed(f"connection lost: {type(exc).__name__}", unknown_outcome=True)
 
-    def _remember(self, key: str) -> None:
-        self._attempted.setdefault(key, self._wall())
-        self._attempted.move_to_end(key)
-        while len(self._attempted) > _MAX_REMEMBERED:
-            self._attempted.popitem(last=False)
-
     def _outcome(self, channel: Channel, exc: SlackApiError) -> DeliveryOutcome:
         status = getattr(exc.response, "status_code", 200)
         error = slack_error(exc)
@@ -180,12 +191,12 @@ class SlackSink:
         return Failed(f"slack: {error}")
 
     async def _find_posted(
-        self, client: AsyncWebClient, channel: Channel, key: str
+        self, client: AsyncWebClient, channel: Channel, key: str, first: float | None
     ) -> str | RetryAfter | None:
         """The ts of the message carrying `key` in recent history, if any."""
         ref = channel.ref
-        first = self._attempted.get(key, self._wall() - self.config.dedupe_lookback_seconds)
-        oldest = f"{first - 60:.6f}"  # a minute of clock skew
+        since = first if first is not None else self._wall() - self.config.dedupe_lookback_seconds
+        oldest = f"{since - 60:.6f}"  # a minute of clock skew
         cursor: str | None = None
         for _ in range(3):
             wait = self.budget.try_use(ref.workspace_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from pathlib import Path
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -11,6 +12,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 
 from bot.chat.pacing import KeyedPacer
+from bot.chat.slack_attempts import SqliteAttempts
 from bot.chat.slack_config import SlackConfig
 from bot.chat.slack_sink import METADATA_EVENT, SlackSink, static_token
 from bot.domain.cards import Card, Severity
@@ -123,14 +125,32 @@ async def test_a_timeout_is_an_unknown_outcome_and_the_resend_finds_the_first_po
 
 
 async def test_after_a_worker_died_mid_send_the_next_process_posts_nothing(
+    slack: SlackFake, config: SlackConfig, tmp_path: Path
+) -> None:
+    shared = str(tmp_path / "sputnik-slack.db")  # the attempt log both processes share
+    slack.hold_posts = 1
+    dying = SlackSink(config, static_token(TOKEN), attempts=SqliteAttempts(shared))
+    task = asyncio.create_task(deliver(dying, channel("C1"), ALERT, "key-died"))
+    await asyncio.wait_for(slack.post_arrived.wait(), 5)
+    task.cancel()  # the worker process dies with the post accepted but unanswered
+    fresh = SlackSink(config, static_token(TOKEN), attempts=SqliteAttempts(shared))
+    outcome = await deliver(fresh, channel("C1"), ALERT, "key-died")
+    assert isinstance(outcome, Delivered)
+    assert outcome.message_id == slack.posts("C1")[0]["ts"]
+    assert len(slack.posts("C1")) == 1
+    await dying.close()
+    await fresh.close()
+
+
+async def test_a_resend_flagged_by_the_worker_is_checked_even_without_a_shared_log(
     slack: SlackFake, config: SlackConfig
 ) -> None:
     slack.hold_posts = 1
     dying = SlackSink(config, static_token(TOKEN))
     task = asyncio.create_task(deliver(dying, channel("C1"), ALERT, "key-died"))
     await asyncio.wait_for(slack.post_arrived.wait(), 5)
-    task.cancel()  # the worker process dies with the post accepted but unanswered
-    fresh = SlackSink(config, static_token(TOKEN))  # another process: no memory of the key
+    task.cancel()
+    fresh = SlackSink(config, static_token(TOKEN))  # another process, its own memory
     outcome = await deliver(fresh, channel("C1"), ALERT, "key-died", resend=True)
     assert isinstance(outcome, Delivered)
     assert len(slack.posts("C1")) == 1
