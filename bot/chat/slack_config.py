@@ -11,6 +11,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings, SettingsError
@@ -89,6 +92,8 @@ class SlackConfig:
     channel_interval: float = 1.0
     timeout: float = 10.0
     rate_limit_retries: int = 2
+    rate_limit_max_wait: float = 5.0
+    """Retry-After up to this is waited out inside the send; longer ones become RetryAfter."""
     history_budget_per_minute: int = 20
     dedupe_lookback_seconds: float = 900.0
     redirect_uri: str = ""
@@ -113,6 +118,7 @@ class SlackConfig:
                 channel_interval=float(raw.get("channel_interval", 1.0)),
                 timeout=float(raw.get("timeout", 10.0)),
                 rate_limit_retries=int(raw.get("rate_limit_retries", 2)),
+                rate_limit_max_wait=float(raw.get("rate_limit_max_wait", 5.0)),
                 history_budget_per_minute=int(raw.get("history_budget_per_minute", 20)),
                 dedupe_lookback_seconds=float(raw.get("dedupe_lookback_seconds", 900.0)),
                 redirect_uri=str(raw.get("redirect_uri", "")),
@@ -120,6 +126,37 @@ class SlackConfig:
             )
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"[slack]: {exc}") from None
+
+
+class ShortRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 retry, only for a Retry-After of at most `max_wait` seconds.
+
+    A longer wait is not slept through inside a send (the worker's timeout would cut it
+    and make the outcome unknown): the 429 comes back and becomes a RetryAfter.
+    """
+
+    def __init__(self, max_retry_count: int = 2, max_wait: float = 5.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        for name, value in response.headers.items():
+            if name.lower() == "retry-after":
+                try:
+                    wait = float(value[0] if isinstance(value, list) else value)
+                except (TypeError, ValueError):
+                    return True
+                return wait <= self.max_wait
+        return True
 
 
 def make_client(
@@ -138,6 +175,6 @@ def make_client(
         timeout=config.timeout,  # type: ignore[arg-type]  # aiohttp takes a float
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=config.rate_limit_retries),
+            ShortRateLimitRetryHandler(config.rate_limit_retries, config.rate_limit_max_wait),
         ],
     )

@@ -68,7 +68,8 @@ async def _serve(core: Core) -> int:
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         await runtime.start()
-        print(f"slack: serving ({runtime.mode}{f', port {runtime.port}' if runtime.port else ''})")
+        where = f", port {runtime.port}" if runtime.port else ""
+        print(f"slack: serving ({runtime.mode}{where})", flush=True)
         await stop.wait()
         await runtime.close()
         return 0

@@ -34,8 +34,8 @@ async def slack() -> AsyncIterator[SlackFake]:
 
 @pytest.fixture
 def config(slack: SlackFake) -> SlackConfig:
-    """Settings pointing at the fake, with short timeouts and no 429 retries."""
-    return SlackConfig(api_base=slack.url, timeout=2.0, rate_limit_retries=0)
+    """Settings pointing at the fake: short timeouts, no 429 retries, no pacing (tested apart)."""
+    return SlackConfig(api_base=slack.url, timeout=2.0, rate_limit_retries=0, channel_interval=0.0)
 
 
 @pytest.fixture

@@ -52,9 +52,9 @@ async def test_channel_not_found_deactivates_that_channel_while_the_others_recei
 async def test_a_channels_messages_arrive_in_order_one_interval_apart(
     slack: SlackFake, config: SlackConfig, store: Store
 ) -> None:
-    slack.rate_interval = 0.2  # the fake refuses faster posts with 429 + Retry-After
+    slack.rate_interval = 0.05  # the fake refuses faster posts with 429 + Retry-After
     await enqueue(store, "C1", ["a", "b", "c"])
-    sink = SlackSink(dataclasses.replace(config, channel_interval=0.2), static_token(TOKEN))
+    sink = SlackSink(dataclasses.replace(config, channel_interval=0.05), static_token(TOKEN))
     report = await deliver_outbox(
         store, {"slack": sink}, text_card, "w1", clock=FixedClock(), timeout=5.0
     )
