@@ -6,17 +6,21 @@ channel (no burst) and answers faster posts with a real 429 + Retry-After. Each 
 alerts go out the way the delivery worker sends them (`pace`, then `send`; a RetryAfter is
 sent again after its seconds, in order). Printed: total time against the theoretical minimum
 (9 s: target ≤ 1.1×), lost, duplicated, out-of-order channels, share of requests answered 429
-(target < 1 %). Then, for comparison, the same fan-out with the pacer off (slack_sdk's 429
-retry handler alone). Figures are printed, never asserted.
+(target < 1 %). The paced sink records every key in a SQLite attempt log before its post, as
+in production on a SQLite store. Then, for comparison, the same fan-out with the pacer off
+(slack_sdk's 429 retry handler alone). Figures are printed, never asserted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from bot.chat.slack_attempts import SqliteAttempts
 from bot.chat.slack_config import SlackConfig
 from bot.chat.slack_sink import SlackSink, static_token
 from bot.domain.cards import Card, Severity
@@ -59,8 +63,12 @@ async def _channel(sink: SlackSink, index: int) -> None:
             raise RuntimeError(f"{channel.ref.key}: {outcome}")
 
 
-async def fan_out(paced: bool) -> Result:
-    """Send the 1,000 alerts through a fresh fake; the figures."""
+async def fan_out(paced: bool, attempts_file: str | None = None) -> Result:
+    """Send the 1,000 alerts through a fresh fake; the figures.
+
+    With `attempts_file` the sink records each key in a SQLite attempt log first, as a
+    production sink on a SQLite store does.
+    """
     fake = SlackFake(rate_interval=INTERVAL)
     fake.add_workspace("TBENCH", TOKEN)
     await fake.start()
@@ -70,7 +78,8 @@ async def fan_out(paced: bool) -> Result:
         rate_limit_retries=2 if paced else 100,
         timeout=30.0,
     )
-    sink = SlackSink(config, static_token(TOKEN))
+    attempts = SqliteAttempts(attempts_file) if attempts_file else None
+    sink = SlackSink(config, static_token(TOKEN), attempts=attempts)
     try:
         started = time.perf_counter()
         await asyncio.gather(*(_channel(sink, i) for i in range(CHANNELS)))
@@ -107,9 +116,9 @@ def main() -> None:
     """Run both fan-outs and print their figures."""
     logging.getLogger("slack_sdk").setLevel(logging.ERROR)
     print(f"{CHANNELS * PER_CHANNEL} alerts to {CHANNELS} channels, fake: 1 msg/s per channel")
-    _print(
-        "paced sink (per-channel pacer + 429 retry handler as the net)", asyncio.run(fan_out(True))
-    )
+    with tempfile.TemporaryDirectory() as directory:
+        paced = asyncio.run(fan_out(True, str(Path(directory) / "sputnik-slack.db")))
+    _print("paced sink (per-channel pacer + 429 retry handler as the net)", paced)
     _print("retry handler alone (no pacer), for comparison", asyncio.run(fan_out(False)))
 
 
