@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -33,6 +34,12 @@ from handlers.registry import CommandRegistry
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+
+
+def authorize_url(api_base: str) -> str:
+    """Slack's OAuth authorize page on the API's host (GovSlack: slack-gov.com)."""
+    parts = urlsplit(api_base)
+    return f"{parts.scheme}://{parts.netloc}/oauth/v2/authorize"
 
 
 def installed_tokens(installations: AsyncInstallationStore) -> TokenSource:
@@ -135,6 +142,7 @@ def build_runtime(
             client_secret=secrets.client_secret,
             scopes=list(config.scopes),
             redirect_uri=config.redirect_uri or None,
+            authorization_url=authorize_url(config.api_base),
             installation_store=installations,
             state_store=states,
         )

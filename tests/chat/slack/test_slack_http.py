@@ -12,7 +12,7 @@ from bot.app import build_services
 from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.services import Core
 from bot.settings import Settings
-from bot.stores.port import Store
+from bot.stores.port import Channel, ChannelRef, Store
 from tests.chat.slack.conftest import TOKEN
 from tests.chat.slack.slack_helpers import SECRET, HeldCommands, command_body, post_signed
 from tests.fakes.slack_fake import SlackFake
@@ -101,6 +101,15 @@ async def test_a_korean_user_gets_the_reply_in_korean(
     assert "스푸트니크" in response_text(slack)
     [lookup] = slack.called("users.info")
     assert lookup["include_locale"] in ("1", "true", True)
+
+
+async def test_a_channels_stored_language_wins_over_the_users_locale(
+    runtime: SlackRuntime, slack: SlackFake, store: Store
+) -> None:
+    await store.upsert_channel(Channel(ChannelRef("slack", "T1", "C1"), language="ko"))
+    await post_signed(events_url(runtime), command_body(slack, "help", user="UUSER"))
+    await slack.wait_for(lambda: slack.responses)
+    assert "스푸트니크" in response_text(slack)
 
 
 async def test_a_non_admin_is_refused_an_admin_command(

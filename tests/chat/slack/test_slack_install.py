@@ -57,6 +57,7 @@ async def install(runtime: SlackRuntime, slack: SlackFake, team: str, token: str
             assert page.status == 200
             html = await page.text()
             cookie = page.headers["Set-Cookie"].split(";", 1)[0]  # Secure: sent by hand on http
+        assert f"{slack.base}/oauth/v2/authorize?" in html  # the API's host (GovSlack too)
         state = re.search(r"state=([^&\"']+)", html)
         assert state is not None
         redirect = f"{base}/slack/oauth_redirect?code=code-{team}&state={state.group(1)}"
