@@ -1,4 +1,7 @@
-"""Fixtures for the Slack adapter tests: the fake Slack on loopback and a SQLite store."""
+"""Fixtures for the Slack adapter tests: the fake Slack on loopback and a SQLite store.
+
+A directory of their own, so the Discord tests' fixtures (tests/chat/conftest.py) never clash.
+"""
 
 from __future__ import annotations
 

@@ -18,7 +18,13 @@ from bot.domain.cards import Card
 from bot.services import Core
 from bot.settings import Settings
 from bot.stores.port import Channel, ChannelRef, Store, Subscription, TriggerPolicy
-from tests.chat.slack.slack_helpers import SECRET, HeldCommands, command_body, post_event, post_signed
+from tests.chat.slack.slack_helpers import (
+    SECRET,
+    HeldCommands,
+    command_body,
+    post_event,
+    post_signed,
+)
 from tests.fakes.slack_fake import SlackFake, Workspace
 
 CLIENT_ID = "1111.2222"
