@@ -52,8 +52,10 @@ def install_redaction(secrets: tuple[str, ...] = ()) -> None:
             return record
         record.msg, record.args = redact(message), None
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
-            record.exc_info = None
+            # Formatters print a preset exc_text instead of formatting exc_info again; one
+            # that formats exc_info itself must redact (bot/logging_setup.py does).
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = redact(text)
         return record
 
     logging.setLogRecordFactory(factory)
