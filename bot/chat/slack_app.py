@@ -8,6 +8,7 @@ are set). `build_runtime(...)` is what `python -m bot run` calls.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -34,6 +35,11 @@ from handlers.registry import CommandRegistry
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
+CONNECT_SECONDS = 30.0
+
+
+class SlackConnectError(RuntimeError):
+    """Socket Mode could not connect (a wrong app token, no network)."""
 
 
 def authorize_url(api_base: str) -> str:
@@ -87,7 +93,15 @@ class SlackRuntime:
         """Connect the socket, or serve HTTP; returns once it is serving."""
         if self.config.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, app_token=self.secrets.app_token)
-            await self._socket.connect_async()
+            try:
+                await asyncio.wait_for(self._socket.connect_async(), CONNECT_SECONDS)
+            except TimeoutError:
+                await self._socket.close_async()
+                self._socket = None
+                raise SlackConnectError(
+                    f"Slack Socket Mode did not connect within {CONNECT_SECONDS:g} s"
+                    " (check SLACK_APP_TOKEN and [slack] api_base)"
+                ) from None
             log.info("slack: connected in Socket Mode")
             return
         self._runner = web.AppRunner(self.web_app(), shutdown_timeout=2.0)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.app import build_services
-from bot.chat.slack_app import build_runtime
+from bot.chat import slack_app
+from bot.chat.slack_app import SlackConnectError, build_runtime
 from bot.services import Core
 from bot.settings import Settings
 from bot.stores.port import Store
@@ -42,3 +45,16 @@ async def test_a_slash_command_envelope_is_acked_over_the_socket_before_the_work
         assert "released TSM" in slack.responses[0]["text"]
     finally:
         await runtime.close()
+
+
+async def test_a_socket_that_cannot_connect_fails_start_instead_of_hanging(
+    slack: SlackFake, store: Store, core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(slack_app, "CONNECT_SECONDS", 0.5)
+    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "bad-app-token-123"}  # fake refuses it
+    settings = Settings(raw={"slack": {"api_base": slack.url}})
+    runtime = build_runtime(settings, build_services(core, store), HeldCommands().registry(), env)
+    assert runtime is not None
+    with pytest.raises(SlackConnectError, match="SLACK_APP_TOKEN"):
+        await runtime.start()
+    await runtime.close()
