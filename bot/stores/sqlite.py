@@ -25,6 +25,7 @@ from bot.stores.port import (
 from bot.stores.sqlite_base import sqlite_path
 from bot.stores.sqlite_leases import SqliteLeases
 from bot.stores.sqlite_outbox import SqliteOutbox
+from bot.stores.sqlite_triggers import forget_state
 
 __all__ = ["SqliteStore", "sqlite_path"]
 
@@ -39,13 +40,6 @@ def _sub_from_row(row: sqlite3.Row) -> Subscription:
         expires=date.fromisoformat(row["expires"]) if row["expires"] else None,
         digest_time=row["digest_time"],
         digest_zone=row["digest_zone"],
-    )
-
-
-def _forget_trigger_state(c: sqlite3.Connection, rule_id: str, channel_key: str) -> None:
-    """A new or removed subscription starts from scratch (a fresh `once` fires again)."""
-    c.execute(
-        "DELETE FROM trigger_state WHERE rule_id = ? AND channel_key = ?", (rule_id, channel_key)
     )
 
 
@@ -143,7 +137,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
                 and before is not None
                 and (before["policy"], before["expression"]) != (s.policy.text(), s.expression)
             ):
-                _forget_trigger_state(c, s.rule_id, s.channel.key)
+                forget_state(c, s.rule_id, s.channel.key)
             c.execute(
                 "INSERT INTO subscriptions VALUES (?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(channel_key, kind, rule_id) DO UPDATE SET"
@@ -164,7 +158,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
         def remove(c: sqlite3.Connection) -> int:
             count: int = c.execute(sql, (ref.key, kind, rule_id)).rowcount
             if kind == "alert":
-                _forget_trigger_state(c, rule_id, ref.key)
+                forget_state(c, rule_id, ref.key)
             return count
 
         return await self._tx(remove) > 0
@@ -210,7 +204,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
         count = 0
         for key in keys:
             count += c.execute("DELETE FROM channels WHERE key = ?", (key,)).rowcount
-            for table in ("subscriptions", "trigger_state", "digests"):
+            for table in ("subscriptions", "triggers", "digests"):
                 c.execute(f"DELETE FROM {table} WHERE channel_key = ?", (key,))
             c.execute("DELETE FROM deliveries WHERE channel_key = ?", (key,))
         return count

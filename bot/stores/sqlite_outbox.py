@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from bot.stores.port import (
     idempotency_key,
 )
 from bot.stores.sqlite_base import SqliteBase
+from bot.stores.sqlite_triggers import States, load_states, save_states
 from bot.stores.triggers import TriggerState, after_fire, may_fire
 
 CHUNK = 400  # values per IN (...) query (SQLite binds at most 32,766 parameters)
@@ -93,45 +94,36 @@ class SqliteOutbox(SqliteBase):
             return []
         return await self._tx(lambda c: self._claim(c, live, now.timestamp()))
 
-    def _load_states(
-        self, c: sqlite3.Connection, alerts: list[tuple[Subscription, AlertEvent]]
-    ) -> tuple[dict[tuple[str, str], TriggerState], set[str]]:
-        pairs = sorted({(s.rule_id, s.channel.key) for s, _ in alerts})
-        states: dict[tuple[str, str], TriggerState] = {}
+    @staticmethod
+    def _inactive(c: sqlite3.Connection, channel_keys: set[str]) -> set[str]:
         inactive: set[str] = set()
-        for chunk in chunks(pairs):
-            marks = ",".join("(?,?)" for _ in chunk)
-            flat = [value for pair in chunk for value in pair]
-            for rule_id, ckey, text in c.execute(
-                "SELECT rule_id, channel_key, state FROM trigger_state"
-                f" WHERE (rule_id, channel_key) IN (VALUES {marks})",
-                flat,
-            ):
-                states[(ckey, rule_id)] = TriggerState.decode(text)
-            keys = sorted({ckey for _, ckey in chunk})
-            in_keys = ",".join("?" * len(keys))
+        for chunk in chunks(sorted(channel_keys)):
+            in_keys = ",".join("?" * len(chunk))
             sql = f"SELECT key FROM channels WHERE active = 0 AND key IN ({in_keys})"
-            inactive.update(row[0] for row in c.execute(sql, keys))
-        return states, inactive
+            inactive.update(row[0] for row in c.execute(sql, chunk))
+        return inactive
 
     def _claim(
         self, c: sqlite3.Connection, alerts: list[tuple[Subscription, AlertEvent]], now: float
     ) -> list[OutboxItem]:
-        states, inactive = self._load_states(c, alerts)
-        new_states: list[tuple[str, str, str]] = []
+        channel_keys = {s.channel.key for s, _ in alerts}
+        stored = load_states(c, channel_keys)
+        inactive = self._inactive(c, channel_keys)
+        changed: dict[str, States] = {}
         events: dict[str, AlertEvent] = {}
         groups: dict[tuple[str, str], _Group] = {}
         for sub, event in alerts:
             ckey = sub.channel.key
             session = event.session.isoformat()
-            state = states.get((ckey, sub.rule_id))
+            rules = stored.setdefault(ckey, {})
+            text = rules.get(sub.rule_id)
+            state = TriggerState.decode(text) if text else None
             if ckey in inactive or not may_fire(
                 sub.policy, state, session, event.severity_rank, now
             ):
                 continue
-            state = after_fire(state, session, event.severity_rank, now)
-            states[(ckey, sub.rule_id)] = state
-            new_states.append((ckey, sub.rule_id, state.encode()))
+            rules[sub.rule_id] = after_fire(state, session, event.severity_rank, now).encode()
+            changed[ckey] = rules
             events[event.alert_id] = event
             print_ref = event.print_id or event.alert_id
             group = groups.setdefault(
@@ -140,7 +132,7 @@ class SqliteOutbox(SqliteBase):
             if event.alert_id not in group.alert_ids:
                 group.alert_ids.append(event.alert_id)
                 group.expires.append(event.expires_at)
-        c.executemany("INSERT OR REPLACE INTO trigger_state VALUES (?,?,?)", new_states)
+        save_states(c, changed)
         c.executemany(
             "INSERT OR IGNORE INTO events VALUES (?,?)",
             [(alert_id, event_json(e)) for alert_id, e in events.items()],
@@ -204,23 +196,17 @@ class SqliteOutbox(SqliteBase):
         self, rule_id: str, channels: Sequence[ChannelRef], now: datetime
     ) -> None:
         """Re-arm cooldowns: the condition has been false for these channels."""
-        rows = [(rule_id, ref.key) for ref in channels]
+        keys = [ref.key for ref in channels]
 
         def rearm(c: sqlite3.Connection) -> None:
-            sql = "SELECT state FROM trigger_state WHERE rule_id = ? AND channel_key = ?"
-            updates = []
-            for rule, ckey in rows:
-                found = c.execute(sql, (rule, ckey)).fetchone()
-                if found is not None:
-                    state = TriggerState.decode(found[0])
-                    if not state.armed:
-                        rearmed = TriggerState(
-                            state.session, state.rank, state.fired_at, True, state.count
-                        )
-                        updates.append((rearmed.encode(), rule, ckey))
-            c.executemany(
-                "UPDATE trigger_state SET state = ? WHERE rule_id = ? AND channel_key = ?", updates
-            )
+            changed: dict[str, States] = {}
+            for ckey, rules in load_states(c, keys).items():
+                text = rules.get(rule_id)
+                state = TriggerState.decode(text) if text else None
+                if state is not None and not state.armed:
+                    rules[rule_id] = replace(state, armed=True).encode()
+                    changed[ckey] = rules
+            save_states(c, changed)
 
         await self._tx(rearm)
 

@@ -43,7 +43,8 @@ V3_TABLES = """
         rule_id TEXT NOT NULL,
         last_at TEXT NOT NULL,
         PRIMARY KEY (channel_key, rule_id)
-    ) WITHOUT ROWID
+    ) WITHOUT ROWID;
+    CREATE TABLE triggers (channel_key TEXT PRIMARY KEY, states TEXT NOT NULL) WITHOUT ROWID
 """
 
 
@@ -54,7 +55,8 @@ def _script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _to_deliveries(conn: sqlite3.Connection) -> None:
-    """Schema 3: events stored once, grouped deliveries; schema-2 rows become one-alert items.
+    """Schema 3: events once, grouped deliveries, trigger state per channel; schema-2 outbox
+    rows become one-alert items.
 
     A pending row whose event cannot be read is parked with `outbox item from schema 2: ...`.
     """
@@ -105,6 +107,16 @@ def _to_deliveries(conn: sqlite3.Connection) -> None:
         )  # fmt: skip
     conn.execute("DROP TABLE outbox")
     conn.execute("DROP TABLE alerts")
+    states: dict[str, dict[str, str]] = {}
+    for ckey, rule_id, state in conn.execute(
+        "SELECT channel_key, rule_id, state FROM trigger_state"
+    ):
+        states.setdefault(ckey, {})[rule_id] = state
+    conn.executemany(
+        "INSERT INTO triggers VALUES (?,?)",
+        [(ckey, json.dumps(rules, sort_keys=True)) for ckey, rules in states.items()],
+    )
+    conn.execute("DROP TABLE trigger_state")
 
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import redis
 
 from bot.stores import open_store
+from bot.stores.port import AlertEvent
 from bot.stores.sqlite_schema import MIGRATIONS
 from tests.stores.conftest import REDIS_URL, redis_store_url
 
+FIRED = datetime(2025, 1, 27, 15, 5, tzinfo=UTC)
 OLD_ALERT = {
     "rule_id": "deepseek",
     "session": "2025-01-27",
@@ -56,6 +59,14 @@ async def test_schema_2_items_deliver_as_single_alert_messages_and_broken_ones_a
             " last_error, created_at) VALUES (?,?,?,?,?,?,0)",
             rows,
         )
+        conn.execute(
+            "INSERT INTO subscriptions VALUES ('discord:g:c', 'alert', 'deepseek', NULL,"
+            " 'session', NULL, NULL, NULL)"
+        )
+        conn.execute(
+            "INSERT INTO trigger_state VALUES ('discord:g:c', 'deepseek',"
+            " '2025-01-27|2|1737990000.0|0|1')"
+        )
     store = await open_store(f"sqlite:///{path}")
     try:
         [item] = await store.lease("w", platforms=["discord"])
@@ -72,6 +83,11 @@ async def test_schema_2_items_deliver_as_single_alert_messages_and_broken_ones_a
         assert [e.rule_id for e in await store.alert_history(item.channel)] == ["deepseek"]
         channel = await store.get_channel(item.channel)
         assert channel is not None and channel.mention is None
+        [sub] = await store.list_subscriptions(item.channel)
+        again = AlertEvent("deepseek", date(2025, 1, 27), 2, "shock", FIRED)
+        assert await store.claim_and_enqueue([(sub, again)], FIRED) == [], "trigger state kept"
+        higher = AlertEvent("deepseek", date(2025, 1, 27), 3, "critical", FIRED)
+        assert len(await store.claim_and_enqueue([(sub, higher)], FIRED)) == 1
     finally:
         await store.close()
 
