@@ -24,7 +24,11 @@ from bot.stores.triggers import TriggerState, after_fire, may_fire
 
 CHUNK = 400  # values per IN (...) query (SQLite binds at most 32,766 parameters)
 
-ITEM_SELECT = "SELECT d.*, g.ids FROM deliveries d LEFT JOIN alert_groups g ON g.id = d.group_id"
+ITEM_SELECT = (
+    "SELECT d.*, g.ids, g.print_id, g.expires_at"
+    " FROM deliveries d LEFT JOIN alert_groups g ON g.id = d.group_id"
+)
+"""A delivery row with its alert group: the ids, print and expiry the group's alerts share."""
 
 
 def item_from_row(row: sqlite3.Row) -> OutboxItem:
@@ -42,7 +46,7 @@ def item_from_row(row: sqlite3.Row) -> OutboxItem:
         state=row["state"],
         kind=row["kind"],
         alert_ids=alert_ids,
-        print_id=row["print_id"],
+        print_id=row["print_id"] or "",
         created_at=row["created_at"],
         due_at=row["due_at"],
         expires_at=unstamp(row["expires_at"]),
@@ -66,17 +70,23 @@ class _Group:
 
 
 class _Groups:
-    """Interns alert-id lists: 10,000 channels of one print share one `alert_groups` row."""
+    """Interns alert-id lists: 10,000 channels of one print share one `alert_groups` row.
+
+    A group's print and expiry follow from its alerts, so they are stored with it.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.ids: dict[tuple[str, ...], int] = {}
 
-    def id_of(self, alert_ids: Sequence[str]) -> int:
+    def id_of(self, alert_ids: Sequence[str], print_ref: str, expires: datetime | None) -> int:
         key = tuple(alert_ids)
         if key not in self.ids:
             text = json.dumps(list(key), separators=(",", ":"))
-            self.conn.execute("INSERT OR IGNORE INTO alert_groups (ids) VALUES (?)", (text,))
+            self.conn.execute(
+                "INSERT OR IGNORE INTO alert_groups (ids, print_id, expires_at) VALUES (?,?,?)",
+                (text, print_ref, stamp(expires) if expires else None),
+            )
             row = self.conn.execute("SELECT id FROM alert_groups WHERE ids = ?", (text,)).fetchone()
             self.ids[key] = row[0]
         return self.ids[key]
@@ -149,7 +159,7 @@ class SqliteOutbox(SqliteBase):
             sql = f"{ITEM_SELECT} WHERE d.idempotency_key IN ({','.join('?' * len(chunk))})"
             existing.update((row["idempotency_key"], row) for row in c.execute(sql, chunk))
         interned = _Groups(c)
-        appended: list[tuple[int, str | None, int]] = []
+        appended: list[tuple[int, int]] = []
         inserts: list[tuple[Any, ...]] = []
         for key, ((_, _ref), group) in zip(keys, groups, strict=True):
             row = existing.get(key)
@@ -157,8 +167,7 @@ class SqliteOutbox(SqliteBase):
                 ids = [*json.loads(row["ids"]), *group.alert_ids]
                 ids = list(dict.fromkeys(ids))
                 expires = earliest([unstamp(row["expires_at"]), *group.expires])
-                gid = interned.id_of(ids)
-                appended.append((gid, stamp(expires) if expires else None, row["id"]))
+                appended.append((interned.id_of(ids, group.print_ref, expires), row["id"]))
                 continue
             if row is not None:  # sent or being sent: the new alerts get a message of their own
                 key = idempotency_key(f"{group.print_ref}#{group.alert_ids[0]}", group.channel)
@@ -169,23 +178,20 @@ class SqliteOutbox(SqliteBase):
                     group.channel.key,
                     group.channel.platform,
                     group.rule_id,
-                    interned.id_of(group.alert_ids),
-                    group.print_ref,
+                    interned.id_of(group.alert_ids, group.print_ref, expires),
                     real_now,
                     real_now,
-                    stamp(expires) if expires else None,
                 )
             )
-        c.executemany("UPDATE deliveries SET group_id = ?, expires_at = ? WHERE id = ?", appended)
+        c.executemany("UPDATE deliveries SET group_id = ? WHERE id = ?", appended)
         before = c.execute("SELECT coalesce(max(id), 0) FROM deliveries").fetchone()[0]
         c.executemany(
             "INSERT OR IGNORE INTO deliveries (idempotency_key, kind, channel_key, platform,"
-            " rule_id, group_id, print_id, created_at, due_at, expires_at)"
-            " VALUES (?,'alert',?,?,?,?,?,?,?,?)",
+            " rule_id, group_id, created_at, due_at) VALUES (?,'alert',?,?,?,?,?,?)",
             inserts,
         )
         # The write lock is ours: every row above `before` was inserted just now.
-        touched = [row_id for _, _, row_id in appended]
+        touched = [row_id for _, row_id in appended]
         rows = c.execute(f"{ITEM_SELECT} WHERE d.id > ? ORDER BY d.id", (before,)).fetchall()
         for chunk in chunks(touched):
             sql = f"{ITEM_SELECT} WHERE d.id IN ({','.join('?' * len(chunk))})"

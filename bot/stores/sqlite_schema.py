@@ -7,13 +7,19 @@ import sqlite3
 from collections.abc import Callable
 
 from bot.stores.codec import event_from_doc, event_json
+from bot.stores.sqlite_triggers import encode_states
 
 Migration = str | Callable[[sqlite3.Connection], None]
 
 V3_TABLES = """
     ALTER TABLE channels ADD COLUMN mention TEXT;
     CREATE TABLE events (alert_id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
-    CREATE TABLE alert_groups (id INTEGER PRIMARY KEY, ids TEXT NOT NULL UNIQUE);
+    CREATE TABLE alert_groups (
+        id INTEGER PRIMARY KEY,
+        ids TEXT NOT NULL UNIQUE,
+        print_id TEXT NOT NULL DEFAULT '',
+        expires_at TEXT
+    );
     CREATE TABLE deliveries (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         idempotency_key TEXT NOT NULL UNIQUE,
@@ -22,7 +28,6 @@ V3_TABLES = """
         platform TEXT NOT NULL,
         rule_id TEXT NOT NULL,
         group_id INTEGER REFERENCES alert_groups(id),
-        print_id TEXT NOT NULL DEFAULT '',
         payload TEXT,
         state TEXT NOT NULL DEFAULT 'pending',
         attempts INTEGER NOT NULL DEFAULT 0,
@@ -31,11 +36,10 @@ V3_TABLES = """
         leased_at REAL NOT NULL DEFAULT 0,
         leases INTEGER NOT NULL DEFAULT 0,
         created_at REAL NOT NULL,
-        due_at REAL NOT NULL,
-        expires_at TEXT
+        due_at REAL NOT NULL
     );
     CREATE INDEX deliveries_due ON deliveries (state, platform, due_at);
-    CREATE INDEX deliveries_by_channel ON deliveries (channel_key, id);
+    CREATE INDEX deliveries_by_channel ON deliveries (channel_key);
     CREATE TABLE charts (key TEXT PRIMARY KEY, png BLOB NOT NULL, created_at REAL NOT NULL);
     CREATE TABLE runs (key TEXT PRIMARY KEY, expires_at REAL NOT NULL) WITHOUT ROWID;
     CREATE TABLE digests (
@@ -114,7 +118,7 @@ def _to_deliveries(conn: sqlite3.Connection) -> None:
         states.setdefault(ckey, {})[rule_id] = state
     conn.executemany(
         "INSERT INTO triggers VALUES (?,?)",
-        [(ckey, json.dumps(rules, sort_keys=True)) for ckey, rules in states.items()],
+        [(ckey, encode_states(rules)) for ckey, rules in states.items()],
     )
     conn.execute("DROP TABLE trigger_state")
 

@@ -1,4 +1,8 @@
-"""SQLite trigger state: one row per channel holding every rule's state (compact at fan-out)."""
+"""SQLite trigger state: one row per channel holding every rule's state (compact at fan-out).
+
+The row's JSON maps each distinct state text to the rules in that state: the rules a print
+fired for a channel usually share one state, so it is stored once.
+"""
 
 from __future__ import annotations
 
@@ -20,19 +24,28 @@ def load_states(c: sqlite3.Connection, channel_keys: Iterable[str]) -> dict[str,
         chunk = keys[start : start + CHUNK]
         marks = ",".join("?" * len(chunk))
         sql = f"SELECT channel_key, states FROM triggers WHERE channel_key IN ({marks})"
-        found.update((ckey, json.loads(text)) for ckey, text in c.execute(sql, chunk))
+        found.update((ckey, decode_states(text)) for ckey, text in c.execute(sql, chunk))
     return found
+
+
+def encode_states(rules: Mapping[str, str]) -> str:
+    """`{state: [rule, ...]}` JSON for one channel's `{rule: state}`."""
+    by_state: dict[str, list[str]] = {}
+    for rule_id, state in sorted(rules.items()):
+        by_state.setdefault(state, []).append(rule_id)
+    return json.dumps(by_state, separators=(",", ":"), sort_keys=True)
+
+
+def decode_states(text: str) -> States:
+    """Inverse of `encode_states`."""
+    return {rule: state for state, rules in json.loads(text).items() for rule in rules}
 
 
 def save_states(c: sqlite3.Connection, states: Mapping[str, States]) -> None:
     """Write these channels' states (a channel with none left loses its row)."""
     c.executemany(
         "INSERT OR REPLACE INTO triggers VALUES (?,?)",
-        [
-            (ckey, json.dumps(rules, separators=(",", ":"), sort_keys=True))
-            for ckey, rules in sorted(states.items())
-            if rules
-        ],
+        [(ckey, encode_states(rules)) for ckey, rules in sorted(states.items()) if rules],
     )
     c.executemany(
         "DELETE FROM triggers WHERE channel_key = ?",
