@@ -10,12 +10,14 @@ from __future__ import annotations
 
 OBSERVE_FALSE = r"""
 -- ARGV: prefix, rule_id, channel_key...   Re-arms cooldowns of channels that have fired.
-local tkey = ARGV[1] .. 'trigger:' .. ARGV[2]
+-- A channel's trigger state for RULE is field t:RULE of its hash `P channel:C`.
+local tfield = 't:' .. ARGV[2]
 for i = 3, #ARGV do
-  local st = redis.call('HGET', tkey, ARGV[i])
+  local chkey = ARGV[1] .. 'channel:' .. ARGV[i]
+  local st = redis.call('HGET', chkey, tfield)
   if st then
     local s, r, f, a, c = string.match(st, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
-    if a ~= '1' then redis.call('HSET', tkey, ARGV[i], s .. '|' .. r .. '|' .. f .. '|1|' .. c) end
+    if a ~= '1' then redis.call('HSET', chkey, tfield, s .. '|' .. r .. '|' .. f .. '|1|' .. c) end
   end
 end
 return 0
@@ -32,7 +34,7 @@ local old = redis.call('HGET', rkey, ckey)
 if old and kind == 'alert' then
   local before, after = cjson.decode(old), cjson.decode(text)
   if before['p'] ~= after['p'] or before['e'] ~= after['e'] then
-    redis.call('HDEL', p .. 'trigger:' .. rule, ckey)
+    redis.call('HDEL', p .. 'channel:' .. ckey, 't:' .. rule)
   end
 end
 redis.call('HSET', rkey, ckey, text)

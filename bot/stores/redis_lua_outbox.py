@@ -67,16 +67,17 @@ for e = 1, ne do
     rank_text = ARGV[i + 3], json = ARGV[i + 4], exp = ARGV[i + 5], pid = ARGV[i + 6]}
   i = i + 7
 end
-local inactive_key, inactive = p .. 'channels:inactive', {}
+local active = {}
 local groups, order = {}, {}
 while i <= #ARGV do
   local e = ev[tonumber(ARGV[i])]
   local ckey, kind, cooldown, key = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
   i = i + 5
-  if inactive[ckey] == nil then inactive[ckey] = redis.call('SISMEMBER', inactive_key, ckey) end
-  if inactive[ckey] == 0 then
-    local tkey = p .. 'trigger:' .. e.rule
-    local st = redis.call('HGET', tkey, ckey)
+  local chkey = p .. 'channel:' .. ckey
+  if active[ckey] == nil then active[ckey] = redis.call('HGET', chkey, 'active') == '1' end
+  if active[ckey] then  -- known and active; its trigger state is field t:RULE of its hash
+    local tfield = 't:' .. e.rule
+    local st = redis.call('HGET', chkey, tfield)
     local allow, count = true, 1
     if st then
       local s, r, f, a, c = string.match(st, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
@@ -88,7 +89,7 @@ while i <= #ARGV do
     end
     if allow then
       local state = e.session .. '|' .. e.rank_text .. '|' .. tnow_text .. '|0|' .. count
-      redis.call('HSET', tkey, ckey, state)
+      redis.call('HSET', chkey, tfield, state)
       e.used = true
       local g = groups[key]
       if not g then
@@ -341,6 +342,19 @@ for j = 1, #parked, 2 do
   move(parked[j], item, 'parked', tonumber(item['attempts']) or 0, err)
 end
 redis.call('DEL', stream, p .. 'outbox:errors', p .. 'outbox:parked')
+-- layout 1 kept trigger state in `P trigger:RULE` (channel key → state): into the channels
+local old_rules = {}
+for _, ckey in ipairs(redis.call('SMEMBERS', p .. 'channels')) do
+  for _, member in ipairs(redis.call('SMEMBERS', p .. 'chsubs:' .. ckey)) do
+    local kind, rule = string.match(member, '^([^|]*)|(.*)$')
+    if kind == 'alert' then
+      old_rules[rule] = true
+      local st = redis.call('HGET', p .. 'trigger:' .. rule, ckey)
+      if st then redis.call('HSET', p .. 'channel:' .. ckey, 't:' .. rule, st) end
+    end
+  end
+end
+for rule in pairs(old_rules) do redis.call('DEL', p .. 'trigger:' .. rule) end
 redis.call('SET', p .. 'layout', '2')
 return moved
 """
@@ -368,7 +382,6 @@ for j = 2, #ARGV do
   for _, member in ipairs(redis.call('SMEMBERS', p .. 'chsubs:' .. ckey)) do
     local kind, rule = string.match(member, '^([^|]*)|(.*)$')
     redis.call('HDEL', p .. 'rule:' .. kind .. ':' .. rule, ckey)
-    redis.call('HDEL', p .. 'trigger:' .. rule, ckey)
     redis.call('SREM', p .. 'custom', ckey .. '|' .. rule)
     redis.call('HDEL', p .. 'digests', ckey .. '|' .. rule)
   end

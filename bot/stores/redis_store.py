@@ -104,7 +104,7 @@ class RedisStore(RedisOutbox):
             pipe.srem(self.k("chsubs", ref.key), f"{kind}|{rule_id}")
             pipe.srem(self.k("custom"), f"{ref.key}|{rule_id}") if kind == "alert" else None
             if kind == "alert":  # a later subscription starts afresh (a new `once` fires)
-                pipe.hdel(self.k("trigger", rule_id), ref.key)
+                pipe.hdel(self.k("channel", ref.key), f"t:{rule_id}")
             removed, *_ = await pipe.execute()
         return bool(removed)
 

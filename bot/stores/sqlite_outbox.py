@@ -105,20 +105,20 @@ class SqliteOutbox(SqliteBase):
         return await self._tx(lambda c: self._claim(c, live, now.timestamp()))
 
     @staticmethod
-    def _inactive(c: sqlite3.Connection, channel_keys: set[str]) -> set[str]:
-        inactive: set[str] = set()
+    def _active(c: sqlite3.Connection, channel_keys: set[str]) -> set[str]:
+        active: set[str] = set()
         for chunk in chunks(sorted(channel_keys)):
             in_keys = ",".join("?" * len(chunk))
-            sql = f"SELECT key FROM channels WHERE active = 0 AND key IN ({in_keys})"
-            inactive.update(row[0] for row in c.execute(sql, chunk))
-        return inactive
+            sql = f"SELECT key FROM channels WHERE active = 1 AND key IN ({in_keys})"
+            active.update(row[0] for row in c.execute(sql, chunk))
+        return active
 
     def _claim(
         self, c: sqlite3.Connection, alerts: list[tuple[Subscription, AlertEvent]], now: float
     ) -> list[OutboxItem]:
         channel_keys = {s.channel.key for s, _ in alerts}
         stored = load_states(c, channel_keys)
-        inactive = self._inactive(c, channel_keys)
+        active = self._active(c, channel_keys)
         changed: dict[str, States] = {}
         events: dict[str, AlertEvent] = {}
         groups: dict[tuple[str, str], _Group] = {}
@@ -128,7 +128,7 @@ class SqliteOutbox(SqliteBase):
             rules = stored.setdefault(ckey, {})
             text = rules.get(sub.rule_id)
             state = TriggerState.decode(text) if text else None
-            if ckey in inactive or not may_fire(
+            if ckey not in active or not may_fire(
                 sub.policy, state, session, event.severity_rank, now
             ):
                 continue

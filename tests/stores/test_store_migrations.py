@@ -10,11 +10,12 @@ from pathlib import Path
 import redis
 
 from bot.stores import open_store
-from bot.stores.port import AlertEvent
+from bot.stores.port import AlertEvent, Channel
 from bot.stores.sqlite_schema import MIGRATIONS
 from tests.stores.conftest import REDIS_URL, redis_store_url
 
 FIRED = datetime(2025, 1, 27, 15, 5, tzinfo=UTC)
+OLD_CHANNEL = {"language": "ko", "timezone": "Asia/Seoul", "active": 1, "inactive_reason": ""}
 OLD_ALERT = {
     "rule_id": "deepseek",
     "session": "2025-01-27",
@@ -108,6 +109,12 @@ async def test_redis_layout_1_items_deliver_as_single_alert_messages_and_broken_
         old_parked = {"a": "a1", "c": "slack:T:c", "k": "kp", "r": "deepseek"}
         old_parked |= {"attempts": 5, "last_error": "HTTP 403"}
         admin.hset(f"{p}outbox:parked", "1-0", json.dumps(old_parked))
+        admin.hset(f"{p}channel:discord:g:c", mapping=OLD_CHANNEL)
+        admin.sadd(f"{p}channels", "discord:g:c")
+        sub = {"e": None, "p": "session", "x": None, "t": None, "z": None}
+        admin.hset(f"{p}rule:alert:deepseek", "discord:g:c", json.dumps(sub))
+        admin.sadd(f"{p}chsubs:discord:g:c", "alert|deepseek")
+        admin.hset(f"{p}trigger:deepseek", "discord:g:c", "2025-01-27|2|1737990000.0|0|1")
     finally:
         admin.close()
     store = await open_store(redis_store_url(p))
@@ -127,6 +134,10 @@ async def test_redis_layout_1_items_deliver_as_single_alert_messages_and_broken_
         )
         [(state, error)] = shown.values()
         assert state == "parked" and error == "outbox item from schema 1: missing fields"
+        assert await store.get_channel(item.channel) == Channel(item.channel, "ko", "Asia/Seoul")
+        [sub] = await store.list_subscriptions(item.channel)
+        again = AlertEvent("deepseek", date(2025, 1, 27), 2, "shock", FIRED)
+        assert await store.claim_and_enqueue([(sub, again)], FIRED) == [], "trigger state kept"
     finally:
         await store.close()
     again = await open_store(redis_store_url(p))  # a second open migrates nothing twice

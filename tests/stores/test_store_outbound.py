@@ -75,6 +75,14 @@ async def test_alerts_of_one_print_for_one_channel_are_one_message_with_one_key(
     assert await store.list_outbox() == items
 
 
+async def test_a_claim_for_an_unknown_channel_queues_nothing(store: Store) -> None:
+    assert (
+        await store.claim_and_enqueue([(Subscription(ALPHA, "deepseek"), fired("deepseek"))], CLOSE)
+        == []
+    )
+    assert await store.get_channel(ALPHA) is None and await store.list_outbox() == []
+
+
 async def test_a_later_claim_for_the_same_print_joins_the_pending_message(store: Store) -> None:
     subs = await channel(store, ALPHA, *RULES)
     early = fired("deepseek", expires=NEXT_OPEN + timedelta(hours=1))
