@@ -1,9 +1,9 @@
 """Lua scripts of the Redis store's delivery outbox (layout 2, see docs/stores.md).
 
 Each item is a hash `P delivery:ID` (ID = its idempotency key) with fields `kind` (absent for
-alerts), `c` channel key, `r` rule, `g` alert group (`P group:G` holds the alert ids,
-newline-separated, once for every channel that gets them), `p` print id, `pl` payload JSON,
-`cr` created, `due`, `x` expiry (fixed-width UTC ISO), `att` failed attempts, `err` last
+alerts), `c` channel key, `r` rule, `g` alert group (`P group:G` holds the print id, the
+expiry (fixed-width UTC ISO) and the alert ids, newline-separated, once for every channel that
+gets them), `pl` payload JSON, `cr` created, `due`, `att` failed attempts, `err` last
 error, `by` lessee, `at` leased at, `lsec` lease seconds, `ls` leases, `st` state, `n` order.
 Absent counters are 0. Values stay short (≤ 64 bytes) so Redis keeps each hash compact.
 `P dq:PLATFORM` is a sorted set of the platform's pending ids scored by the real time at which
@@ -23,11 +23,13 @@ local function park_item(p, id, ikey, q, att, err)
 end
 local GROUP_TTL = 7776000  -- 90 days, as the alert events
 local groups_set = {}
-local function group_ref(p, ids)
+-- A group is "print id\nexpiry\nalert id\nalert id...": what its alerts share.
+local function group_ref(p, pid, exp, ids)
   if ids == '' then return '' end
-  local g = string.sub(redis.sha1hex(ids), 1, 16)
+  local text = pid .. '\n' .. exp .. '\n' .. ids
+  local g = string.sub(redis.sha1hex(text), 1, 16)
   if not groups_set[g] then
-    redis.call('SET', p .. 'group:' .. g, ids, 'EX', GROUP_TTL)
+    redis.call('SET', p .. 'group:' .. g, text, 'EX', GROUP_TTL)
     groups_set[g] = true
   end
   return g
@@ -35,6 +37,10 @@ end
 local function group_ids(p, g)
   if not g or g == '' then return '' end
   return redis.call('GET', p .. 'group:' .. g) or ''
+end
+local function split_group(text)
+  local pid, exp, ids = string.match(text, '^([^\n]*)\n([^\n]*)\n(.*)$')
+  return pid or '', exp or '', ids or ''
 end
 local function reply(p, id, ikey, out)
   out[#out + 1] = id
@@ -112,27 +118,35 @@ local out = {}
 for _, key in ipairs(order) do
   local g = groups[key]
   local id, ikey = key, p .. 'delivery:' .. key
-  local added = group_ref(p, table.concat(g.ids, '\n'))
-  local hkey = p .. 'history:' .. g.ckey
-  redis.call('LPUSH', hkey, added)
-  redis.call('LTRIM', hkey, 0, history_len - 1)
-  local f = redis.call('HMGET', ikey, 'st', 'by', 'g', 'x')
+  local added = group_ref(p, g.pid, g.exp, table.concat(g.ids, '\n'))
+  -- history: the newest refs in field h of the channel's hash, older ones in `history:C`
+  local chkey, hkey = p .. 'channel:' .. g.ckey, p .. 'history:' .. g.ckey
+  local refs = redis.call('HGET', chkey, 'h')
+  refs = (refs and refs ~= '') and (added .. ' ' .. refs) or added
+  local spilled = false
+  while #refs > 64 do
+    local newer, oldest = string.match(refs, '^(.*) (%S+)$')
+    redis.call('LPUSH', hkey, oldest)
+    refs, spilled = newer, true
+  end
+  if spilled then redis.call('LTRIM', hkey, 0, history_len - 1) end
+  redis.call('HSET', chkey, 'h', refs)
+  local f = redis.call('HMGET', ikey, 'st', 'by', 'g')
   if f[1] == 'pending' and (f[2] == false or f[2] == '') then
+    local pid, exp, old_ids = split_group(group_ids(p, f[3]))
     local ids, seen = {}, {}
-    for old in string.gmatch(group_ids(p, f[3]), '[^\n]+') do
+    for old in string.gmatch(old_ids, '[^\n]+') do
       ids[#ids + 1] = old
       seen[old] = true
     end
     for _, new in ipairs(g.ids) do if not seen[new] then ids[#ids + 1] = new end end
-    local exp = f[4] or ''
     if g.exp ~= '' and (exp == '' or g.exp < exp) then exp = g.exp end
-    redis.call('HSET', ikey, 'g', group_ref(p, table.concat(ids, '\n')), 'x', exp)
+    redis.call('HSET', ikey, 'g', group_ref(p, pid, exp, table.concat(ids, '\n')))
   else
     if f[1] then  -- sent or being sent: the new alerts get a message of their own
       id = string.sub(redis.sha1hex(key .. '#' .. g.ids[1]), 1, 24)
     end
-    ikey = new_item(p, id, {'r', g.rule, 'g', added, 'p', g.pid, 'cr', rnow, 'x', g.exp},
-      g.ckey, rnow)
+    ikey = new_item(p, id, {'r', g.rule, 'g', added, 'cr', rnow}, g.ckey, rnow)
   end
   reply(p, id, ikey, out)
 end
@@ -313,7 +327,7 @@ local function move(entry_id, item, state, att, err)
   end
   local rule = item['r']
   if type(rule) ~= 'string' then rule = string.match(a, '^([^|]*)') or '' end
-  local ikey = new_item(p, k, {'r', rule, 'g', group_ref(p, a), 'cr', now}, c, now)
+  local ikey = new_item(p, k, {'r', rule, 'g', group_ref(p, '', '', a), 'cr', now}, c, now)
   redis.call('HSET', ikey, 'att', att, 'ls', att)
   if err then redis.call('HSET', ikey, 'err', err) end
   if state == 'parked' then park_item(p, k, ikey, p .. 'dq:' .. platform_of(c), att, err) end

@@ -38,7 +38,7 @@ def item_from_hash(
 ) -> OutboxItem:
     """An outbox item from its hash (a HGETALL reply, flat or as a mapping) and alert ids."""
     data = _fields(flat)
-    alert_ids = tuple(a for a in (ids or "").split("\n") if a)
+    the_print, expires, alert_ids = split_group(ids)
     return OutboxItem(
         id=item_id,
         idempotency_key=item_id,
@@ -51,11 +51,17 @@ def item_from_hash(
         state=data.get("st", "pending"),  # type: ignore[arg-type]
         kind=data.get("kind", "alert"),  # type: ignore[arg-type]
         alert_ids=alert_ids,
-        print_id=data.get("p", ""),
+        print_id=the_print,
         created_at=float(data.get("cr") or 0),
         due_at=float(data.get("due") or 0),
-        expires_at=unstamp(data.get("x")),
+        expires_at=unstamp(expires),
     )
+
+
+def split_group(text: str | None) -> tuple[str, str, tuple[str, ...]]:
+    """A group's print id, expiry stamp and alert ids (`P group:G`, see redis_lua_outbox)."""
+    the_print, expires, ids = ((text or "") + "\n\n").split("\n", 2)
+    return the_print, expires, tuple(a for a in ids.split("\n") if a)
 
 
 Found = tuple[str, Any, str | None]
@@ -249,9 +255,13 @@ class RedisOutbox(RedisBase):
     @_translated
     async def alert_history(self, ref: ChannelRef, limit: int = 20) -> list[AlertEvent]:
         """Alerts enqueued for a channel, newest first."""
-        refs = await self.redis.lrange(self.k("history", ref.key), 0, limit - 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hget(self.k("channel", ref.key), "h")
+            pipe.lrange(self.k("history", ref.key), 0, limit - 1)
+            recent, older = await pipe.execute()
+        refs = [*(recent or "").split(), *older][:limit]
         texts = await self.redis.mget([self.k("group", g) for g in refs]) if refs else []
-        ids = [a for text in texts if text for a in reversed(text.split("\n"))]
+        ids = [a for text in texts if text for a in reversed(split_group(text)[2])]
         return await self.alert_events(list(dict.fromkeys(ids))[:limit])
 
     @_translated

@@ -284,3 +284,15 @@ async def test_a_chart_is_stored_once_under_its_key(store: Store) -> None:
     await store.put_chart(key, png)
     await store.put_chart(key, b"another rendering")
     assert await store.get_chart(key) == png
+
+
+async def test_a_long_alert_history_is_listed_newest_first(store: Store) -> None:
+    [sub] = await channel(store, ALPHA, "deepseek")
+    events = [
+        AlertEvent("deepseek", date(2025, 1, 1) + timedelta(days=n), 1, "warning", OPEN, {})
+        for n in range(25)
+    ]
+    for ev in events:
+        assert len(await store.claim_and_enqueue([(sub, ev)], CLOSE + timedelta(days=30))) == 1
+    assert await store.alert_history(ALPHA) == events[::-1][:20]
+    assert await store.alert_history(ALPHA, limit=3) == events[::-1][:3]
