@@ -22,6 +22,7 @@ from bot.stores.port import (
     Channel,
     OutboxItem,
     Store,
+    StoreError,
     StoreUnavailable,
     retry_delay,
 )
@@ -98,7 +99,12 @@ async def _settle(job: _Round, item: OutboxItem, channel: Channel, outcome: Deli
         return "retried"
     if isinstance(outcome, Gone):
         log.warning("channel %s is gone (%s): deactivated", channel.ref.key, outcome.reason)
-        await store.deactivate(channel.ref, outcome.reason)
+        try:
+            await store.deactivate(channel.ref, outcome.reason)
+        except StoreUnavailable:
+            raise
+        except StoreError:  # purged meanwhile: nothing left to deactivate
+            pass
         await store.park_channel(channel.ref, outcome.reason)
         return "gone"
     unknown = outcome.unknown_outcome
@@ -150,6 +156,9 @@ async def _deliver_one(job: _Round, sink: ChatSink, item: OutboxItem) -> str:
     except StoreUnavailable as exc:
         # Nothing lost: the lease runs out and the item is delivered later (same key).
         log.warning("store outage while delivering %s (%s); its lease will run out", item.id, exc)
+        return "skipped"
+    except Exception:  # a bug of ours: logged with its traceback, the other items go on
+        log.exception("delivery of %s to %s failed unexpectedly", item.id, item.channel.key)
         return "skipped"
 
 

@@ -322,3 +322,40 @@ async def test_run_delivery_worker_delivers_until_its_stop_event_is_set(
     assert worker.done() and worker.exception() is None
     assert [key for _, _, key in sink.sent] == [item.idempotency_key]
     assert await store.list_outbox() == []
+
+
+async def test_a_card_that_cannot_be_built_is_a_failed_attempt(
+    store: Store, real_time: RealTime
+) -> None:
+    await queue(store, ALPHA, fired())
+
+    async def broken(item: OutboxItem, channel: Channel) -> Card:
+        raise KeyError("chip_crash")
+
+    sink = ScriptedSink("discord")
+    report = await deliver_outbox(
+        store, {"discord": sink}, broken, "w", clock=FixedClock(), time_source=real_time
+    )
+    assert (report.leased, report.failed) == (1, 1) and sink.sent == []
+    [item] = await store.list_outbox()
+    assert (item.attempts, item.last_error) == (
+        1,
+        "could not build the card: KeyError: 'chip_crash'",
+    )
+
+
+async def test_a_card_builder_with_nothing_to_send_parks_the_item(
+    store: Store, real_time: RealTime
+) -> None:
+    await queue(store, ALPHA, fired())
+
+    async def nothing(item: OutboxItem, channel: Channel) -> Card | None:
+        return None
+
+    sink = ScriptedSink("discord")
+    report = await deliver_outbox(
+        store, {"discord": sink}, nothing, "w", clock=FixedClock(), time_source=real_time
+    )
+    assert report.parked == 1 and sink.sent == []
+    [item] = await store.list_outbox()
+    assert item.state == "parked" and "nothing to send" in (item.last_error or "")
