@@ -22,15 +22,15 @@ local function park_item(p, id, ikey, q, att, err)
   redis.call('ZADD', p .. 'deliveries:parked', n, id)
 end
 local GROUP_TTL = 7776000  -- 90 days, as the alert events
-local groups_set = {}
+local group_texts = {}
 -- A group is "print id\nexpiry\nalert id\nalert id...": what its alerts share.
 local function group_ref(p, pid, exp, ids)
   if ids == '' then return '' end
   local text = pid .. '\n' .. exp .. '\n' .. ids
   local g = string.sub(redis.sha1hex(text), 1, 16)
-  if not groups_set[g] then
+  if not group_texts[g] then
     redis.call('SET', p .. 'group:' .. g, text, 'EX', GROUP_TTL)
-    groups_set[g] = true
+    group_texts[g] = text
   end
   return g
 end
@@ -47,14 +47,18 @@ local function reply(p, id, ikey, out)
   out[#out + 1] = redis.call('HGETALL', ikey)
   out[#out + 1] = group_ids(p, redis.call('HGET', ikey, 'g'))
 end
+local platforms_seen = {}
 local function new_item(p, id, fields, ckey, due)
   local ikey = p .. 'delivery:' .. id
   local n = redis.call('INCR', p .. 'deliveries:seq')
   redis.call('HSET', ikey, 'n', n, 'c', ckey, 'st', 'pending', 'due', due, unpack(fields))
   local platform = platform_of(ckey)
   redis.call('ZADD', p .. 'dq:' .. platform, due, id)
-  redis.call('SADD', p .. 'deliveries:platforms', platform)
-  return ikey
+  if not platforms_seen[platform] then
+    redis.call('SADD', p .. 'deliveries:platforms', platform)
+    platforms_seen[platform] = true
+  end
+  return ikey, n
 end
 """
 
@@ -63,8 +67,9 @@ CLAIM = (
     + r"""
 -- ARGV: prefix, trading_now, real_now, history_len, alert_ttl, n_events,
 --   per event (7): alert_id, rule_id, session, rank, json, expires, print_id
---   per pair (5): event index (1-based), channel_key, policy_kind, cooldown_seconds, key
--- Returns per touched item: id, its HGETALL, its alert ids.
+--   per pair (1): 'event index (1-based)|policy_kind|cooldown_seconds|key|channel_key'
+-- Returns {group ref, group text, ...}, {'id|n|group ref|rule|channel_key' per new item},
+--   {id, its hash, group ref per item that was joined}.
 local p, tnow_text, rnow = ARGV[1], ARGV[2], ARGV[3]
 local tnow, history_len, ttl, ne = tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local ev, i = {}, 7
@@ -76,9 +81,11 @@ end
 local active = {}
 local groups, order = {}, {}
 while i <= #ARGV do
-  local e = ev[tonumber(ARGV[i])]
-  local ckey, kind, cooldown, key = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4]
-  i = i + 5
+  local index, kind, cooldown, key, ckey = string.match(ARGV[i],
+    '^(%d+)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  local e = ev[tonumber(index)]
+  cooldown = tonumber(cooldown)
+  i = i + 1
   local chkey = p .. 'channel:' .. ckey
   if active[ckey] == nil then active[ckey] = redis.call('HGET', chkey, 'active') == '1' end
   if active[ckey] then  -- known and active; its trigger state is field t:RULE of its hash
@@ -114,7 +121,7 @@ end
 for _, e in ipairs(ev) do
   if e.used then redis.call('SET', p .. 'alert:' .. e.id, e.json, 'EX', ttl, 'NX') end
 end
-local out = {}
+local out, created = {}, {}
 for _, key in ipairs(order) do
   local g = groups[key]
   local id, ikey = key, p .. 'delivery:' .. key
@@ -141,16 +148,26 @@ for _, key in ipairs(order) do
     end
     for _, new in ipairs(g.ids) do if not seen[new] then ids[#ids + 1] = new end end
     if g.exp ~= '' and (exp == '' or g.exp < exp) then exp = g.exp end
-    redis.call('HSET', ikey, 'g', group_ref(p, pid, exp, table.concat(ids, '\n')))
+    local merged = group_ref(p, pid, exp, table.concat(ids, '\n'))
+    redis.call('HSET', ikey, 'g', merged)
+    out[#out + 1] = id
+    out[#out + 1] = redis.call('HGETALL', ikey)
+    out[#out + 1] = merged
   else
     if f[1] then  -- sent or being sent: the new alerts get a message of their own
       id = string.sub(redis.sha1hex(key .. '#' .. g.ids[1]), 1, 24)
     end
-    ikey = new_item(p, id, {'r', g.rule, 'g', added, 'cr', rnow}, g.ckey, rnow)
+    local fields = {'r', g.rule, 'g', added, 'cr', rnow}
+    local _, n = new_item(p, id, fields, g.ckey, rnow)
+    created[#created + 1] = id .. '|' .. n .. '|' .. added .. '|' .. g.rule .. '|' .. g.ckey
   end
-  reply(p, id, ikey, out)
 end
-return out
+local texts = {}
+for g, text in pairs(group_texts) do
+  texts[#texts + 1] = g
+  texts[#texts + 1] = text
+end
+return {texts, created, out}
 """
 )
 

@@ -126,11 +126,23 @@ class RedisOutbox(RedisBase):
                     key = keys.get((ref, sub.channel.key))
                     if key is None:
                         key = keys[(ref, sub.channel.key)] = idempotency_key(ref, sub.channel)
-                    args += [events[event.alert_id][0], sub.channel.key, sub.policy.kind]
-                    args += [sub.policy.cooldown_seconds, key]
+                    index = events[event.alert_id][0]
+                    policy = sub.policy
+                    args.append(
+                        f"{index}|{policy.kind}|{policy.cooldown_seconds}|{key}|{sub.channel.key}"
+                    )
                 await self._scripts["claim"](keys=[], args=args, client=pipe)
             replies = await pipe.execute() if any(calls) else []
-        return _ordered([found for reply in replies for found in _triples(reply)])
+        texts: dict[str, str] = {}
+        found: list[Found] = []
+        for group_texts, created, joined in replies:
+            texts.update(zip(group_texts[::2], group_texts[1::2], strict=True))
+            for line in created:
+                item_id, n, ref, rule_id, ckey = line.split("|", 4)
+                fields = {"n": n, "c": ckey, "st": "pending", "r": rule_id, "g": ref}
+                found.append((item_id, {**fields, "due": real_now, "cr": real_now}, ref))
+            found += _triples(joined)
+        return _ordered([(item_id, flat, texts.get(ref or "")) for item_id, flat, ref in found])
 
     @_translated
     async def observe_false(
