@@ -102,13 +102,17 @@ class RedisOutbox(RedisBase):
             calls[-1].extend(pairs)
         trading_now, real_now = repr(now.timestamp()), repr(self.time())
         keys: dict[tuple[str, str], str] = {}
+        alert_ids: dict[int, str] = {}  # an event's id, computed once (not per channel)
         async with self.redis.pipeline(transaction=False) as pipe:
             for call in calls:
                 if not call:
                     continue
                 events: dict[str, tuple[int, AlertEvent]] = {}
                 for _, event in call:
-                    events.setdefault(event.alert_id, (len(events) + 1, event))
+                    alert_id = alert_ids.get(id(event))
+                    if alert_id is None:
+                        alert_id = alert_ids[id(event)] = event.alert_id
+                    events.setdefault(alert_id, (len(events) + 1, event))
                 args: list[Any] = [
                     self.prefix,
                     trading_now,
@@ -117,16 +121,17 @@ class RedisOutbox(RedisBase):
                     ALERT_TTL_SECONDS,
                     len(events),
                 ]
-                for _, event in events.values():
+                for alert_id, (_, event) in events.items():
                     expires = stamp(event.expires_at) if event.expires_at else ""
-                    args += [event.alert_id, event.rule_id, event.session.isoformat()]
+                    args += [alert_id, event.rule_id, event.session.isoformat()]
                     args += [event.severity_rank, event_json(event), expires, event.print_id]
                 for sub, event in call:
-                    ref = event.print_id or event.alert_id
+                    alert_id = alert_ids[id(event)]
+                    ref = event.print_id or alert_id
                     key = keys.get((ref, sub.channel.key))
                     if key is None:
                         key = keys[(ref, sub.channel.key)] = idempotency_key(ref, sub.channel)
-                    index = events[event.alert_id][0]
+                    index = events[alert_id][0]
                     policy = sub.policy
                     args.append(
                         f"{index}|{policy.kind}|{policy.cooldown_seconds}|{key}|{sub.channel.key}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.stores.codec import stamp
@@ -30,13 +31,18 @@ from bot.stores.sqlite_triggers import forget_state
 __all__ = ["SqliteStore", "sqlite_path"]
 
 
+@lru_cache(maxsize=256)
+def _policy(text: str) -> TriggerPolicy:
+    return TriggerPolicy.parse(text)
+
+
 def _sub_from_row(row: sqlite3.Row) -> Subscription:
     return Subscription(
         channel=ChannelRef.from_key(row["channel_key"]),
         rule_id=row["rule_id"],
         kind=row["kind"],
         expression=row["expression"],
-        policy=TriggerPolicy.parse(row["policy"]),
+        policy=_policy(row["policy"]),
         expires=date.fromisoformat(row["expires"]) if row["expires"] else None,
         digest_time=row["digest_time"],
         digest_zone=row["digest_zone"],

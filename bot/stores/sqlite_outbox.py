@@ -122,7 +122,11 @@ class SqliteOutbox(SqliteBase):
         changed: dict[str, States] = {}
         events: dict[str, AlertEvent] = {}
         groups: dict[tuple[str, str], _Group] = {}
+        alert_ids: dict[int, str] = {}  # an event's id, computed once (not per channel)
         for sub, event in alerts:
+            alert_id = alert_ids.get(id(event))
+            if alert_id is None:
+                alert_id = alert_ids[id(event)] = event.alert_id
             ckey = sub.channel.key
             session = event.session.isoformat()
             rules = stored.setdefault(ckey, {})
@@ -134,13 +138,13 @@ class SqliteOutbox(SqliteBase):
                 continue
             rules[sub.rule_id] = after_fire(state, session, event.severity_rank, now).encode()
             changed[ckey] = rules
-            events[event.alert_id] = event
-            print_ref = event.print_id or event.alert_id
-            group = groups.setdefault(
-                (ckey, print_ref), _Group(sub.channel, event.print_id, sub.rule_id)
-            )
-            if event.alert_id not in group.alert_ids:
-                group.alert_ids.append(event.alert_id)
+            events[alert_id] = event
+            print_ref = event.print_id or alert_id
+            group = groups.get((ckey, print_ref))
+            if group is None:
+                group = groups[(ckey, print_ref)] = _Group(sub.channel, event.print_id, sub.rule_id)
+            if alert_id not in group.alert_ids:
+                group.alert_ids.append(alert_id)
                 group.expires.append(event.expires_at)
         save_states(c, changed)
         c.executemany(
