@@ -244,13 +244,14 @@ SETTLE = (
 -- ARGV: prefix, id, action, now, then per action:
 --   done: keep_seconds            fail: error, max_attempts, retry_in ('' = back-off)
 --   reschedule: due, reason       park: reason
--- Returns {id, HGETALL, alert ids} afterwards (an empty hash if it is gone).
+-- Returns {id, HGETALL, alert ids} afterwards (an empty hash if it is gone) for 'fail',
+-- nothing for the other actions.
 local p, id, action, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local ikey = p .. 'delivery:' .. id
 local f = redis.call('HMGET', ikey, 'st', 'c', 'att', 'ls')
 local out = {}
 if f[1] ~= 'pending' then
-  reply(p, id, ikey, out)
+  if action == 'fail' then reply(p, id, ikey, out) end
   return out
 end
 local q = p .. 'dq:' .. platform_of(f[2])
@@ -277,7 +278,7 @@ elseif action == 'reschedule' then
 else
   park_item(p, id, ikey, q, att, ARGV[5])
 end
-reply(p, id, ikey, out)
+if action == 'fail' then reply(p, id, ikey, out) end
 return out
 """
 )

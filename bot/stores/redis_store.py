@@ -53,16 +53,19 @@ class RedisStore(RedisOutbox):
     @_translated
     async def get_channel(self, ref: ChannelRef) -> Channel | None:
         """The channel, or None."""
-        data = await self.redis.hgetall(self.k("channel", ref.key))
-        if not data:
+        fields = ("language", "timezone", "active", "inactive_reason", "mention")
+        language, zone, active, reason, mention = await self.redis.hmget(
+            self.k("channel", ref.key), fields
+        )
+        if language is None:
             return None
         return Channel(
             ref=ref,
-            language=data["language"],  # type: ignore[arg-type]
-            timezone=data["timezone"],
-            active=data["active"] == "1",
-            inactive_reason=data["inactive_reason"] or None,
-            mention=data.get("mention") or None,
+            language=language,
+            timezone=zone or "UTC",
+            active=active == "1",
+            inactive_reason=reason or None,
+            mention=mention or None,
         )
 
     async def _require_channel(self, ref: ChannelRef) -> None:
