@@ -1,13 +1,13 @@
-"""JSON and URL codecs of the Redis store (subscriptions, alert events, `?prefix=`)."""
+"""JSON and URL codecs of the Redis store (subscriptions, `?prefix=`); events: `codec.py`."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bot.stores.port import AlertEvent, ChannelRef, Subscription, TriggerPolicy
+from bot.stores.port import ChannelRef, Subscription, TriggerPolicy
 
 
 def split_redis_url(url: str) -> tuple[str, str]:
@@ -52,31 +52,4 @@ def sub_from_json(ckey: str, kind: str, rule_id: str, text: str) -> Subscription
         expires=expires,
         digest_time=digest_time,
         digest_zone=digest_zone,
-    )
-
-
-def event_json(event: AlertEvent) -> str:
-    """An alert event as stored under `alert:{alert_id}`."""
-    return json.dumps(
-        {
-            "rule_id": event.rule_id,
-            "session": event.session.isoformat(),
-            "severity_rank": event.severity_rank,
-            "severity": event.severity,
-            "fired_at": event.fired_at.isoformat(),
-            "payload": dict(event.payload),
-        }
-    )
-
-
-def event_from_json(text: str) -> AlertEvent:
-    """Inverse of `event_json`."""
-    data = json.loads(text)
-    return AlertEvent(
-        rule_id=data["rule_id"],
-        session=date.fromisoformat(data["session"]),
-        severity_rank=data["severity_rank"],
-        severity=data["severity"],
-        fired_at=datetime.fromisoformat(data["fired_at"]),
-        payload=data["payload"],
     )
