@@ -6,9 +6,11 @@ imports nothing platform-specific.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from bot.domain.cards import Card
@@ -100,6 +102,62 @@ class PlatformRuntime(Protocol):
 
     async def close(self) -> None:
         """Disconnect and release resources."""
+        ...
+
+
+MarketSession = Literal["pre", "regular", "post"]
+
+
+@dataclass(frozen=True)
+class Print:
+    """One price print of one Yahoo symbol, as a feed saw it (`at`: the print's own time)."""
+
+    symbol: str
+    price: float
+    at: datetime
+    market_session: MarketSession
+    source: str
+    open: float | None = None
+    high: float | None = None
+    low: float | None = None
+    previous_close: float | None = None
+
+
+@dataclass(frozen=True)
+class PrintBatch:
+    """What one poll (or one stream frame) brought: prints, and why other symbols have none.
+
+    `missing` maps a symbol to a reason code (`no_data`, `unknown_symbol`); `rate_limited`
+    says the source refused us (the prints are then empty).
+    """
+
+    prints: Mapping[str, Print]
+    fetched_at: datetime
+    source: str
+    missing: Mapping[str, str] = field(default_factory=dict)
+    rate_limited: bool = False
+
+
+PrintHandler = Callable[[PrintBatch], Awaitable[None]]
+
+
+class PriceFeed(Protocol):
+    """A market source (Yahoo poll, Yahoo push stream, replay) behind one interface.
+
+    `fetch` is one round for every symbol (a poll: one `yf.download`); `stream` pushes
+    batches to `on_batch` until `stop` is set (a poll-only feed returns at once).
+    """
+
+    name: str
+
+    async def fetch(self, symbols: Sequence[str]) -> PrintBatch:
+        """The latest print of every symbol, in one round of requests."""
+        ...
+
+    async def stream(
+        self, symbols: Sequence[str], on_batch: PrintHandler, stop: asyncio.Event
+    ) -> None:
+        """Push prints as they come until `stop` is set; reconnects on its own."""
         ...
 
 
