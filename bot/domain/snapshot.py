@@ -74,6 +74,9 @@ class Snapshot:
     moment: datetime
     session: pd.Timestamp
     quotes: Mapping[str, Quote | Unavailable]
+    extended: Mapping[str, str] = field(default_factory=dict)
+    """Pre- and post-market only: index symbol → the ETF standing in for it (^SOX → SOXX),
+    used after the index and its own proxy, and named like a proxy."""
     _cache: dict[tuple[str, str], Resolved] = field(default_factory=dict, compare=False)
 
     def quote(self, symbol: str) -> Quote | Unavailable:
@@ -95,6 +98,11 @@ class Snapshot:
             proxy_value = self._metric(instrument.proxy, metric)
             if not isinstance(proxy_value, Unavailable):
                 value, symbol = proxy_value, instrument.proxy
+        stand_in = self.extended.get(instrument.symbol)
+        if isinstance(value, Unavailable) and stand_in:
+            stand_in_value = self._metric(stand_in, metric)
+            if not isinstance(stand_in_value, Unavailable):
+                value, symbol = stand_in_value, stand_in
         resolved = Resolved(instrument, metric, value, symbol)
         self._cache[key] = resolved
         return resolved

@@ -60,6 +60,17 @@ def silence_pandas4_warnings() -> None:
     warnings.filterwarnings("ignore", category=Pandas4Warning)
 
 
+def forget_crumb() -> None:
+    """After a 429 yfinance keeps the text "Too Many Requests" as its crumb and would send
+    it with every later request: drop it so the next poll fetches a real one."""
+    data = getattr(_import_yfinance(), "data", None)
+    holder = getattr(data, "YfData", None)
+    if holder is not None:
+        instance = holder()
+        if getattr(instance, "_crumb", None) is not None:
+            instance._crumb = None
+
+
 def market_session_at(symbol: str, moment: datetime) -> MarketSession:
     """Pre, regular or post market for `symbol` at `moment` (by its exchange calendar)."""
     calendar = session_calendar(calendar_for_symbol(symbol))
@@ -144,7 +155,10 @@ class YahooPollFeed:
         frame, messages = await asyncio.to_thread(
             self.download, symbols, period="1d", interval="1m", prepost=True
         )
-        return prints_from_frame(frame, messages, symbols, datetime.now(UTC))
+        batch = prints_from_frame(frame, messages, symbols, datetime.now(UTC))
+        if batch.rate_limited:
+            forget_crumb()
+        return batch
 
     async def stream(
         self, symbols: Sequence[str], on_batch: PrintHandler, stop: asyncio.Event

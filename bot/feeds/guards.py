@@ -1,0 +1,127 @@
+"""What breaks feeds in the wild, checked on every print of both feeds.
+
+NaN or no data, a quote older than its staleness limit while its market trades, a symbol
+Yahoo does not know (logged once per process, not every poll), a rate limit (exponential
+back-off; the last good prints are kept and marked stale) and a split-sized jump (no
+alert, logged). Each guard answers with a reason string: a reason means "do not fire".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.feeds.yahoo_poll import market_session_at
+from bot.ports import Print
+
+log = logging.getLogger(__name__)
+
+SPLIT_RATIOS = (1.5, 2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0)
+SPLIT_TOLERANCE = 0.03
+
+
+def split_sized(price: float, reference: float | None) -> float | None:
+    """The split ratio a jump from `reference` to `price` looks like (None: not one)."""
+    if not reference or reference <= 0 or price <= 0:
+        return None
+    ratio = price / reference
+    big = max(ratio, 1.0 / ratio)
+    for candidate in SPLIT_RATIOS:
+        if abs(big / candidate - 1.0) <= SPLIT_TOLERANCE:
+            return candidate
+    return None
+
+
+@dataclass
+class Backoff:
+    """Exponential back-off after a rate limit, in real (monotonic) seconds."""
+
+    initial: float = 60.0
+    maximum: float = 900.0
+    clock: Callable[[], float] = time.monotonic
+    failures: int = 0
+    until: float = 0.0
+
+    def blocked(self) -> bool:
+        """True while we must not ask again."""
+        return self.clock() < self.until
+
+    def hit(self) -> float:
+        """Record one rate limit; the delay before the next attempt."""
+        self.failures += 1
+        delay = min(self.maximum, self.initial * 2 ** (self.failures - 1))
+        self.until = self.clock() + delay
+        return delay
+
+    def reset(self) -> None:
+        """A request went through."""
+        self.failures = 0
+        self.until = 0.0
+
+
+@dataclass
+class FeedGuards:
+    """The per-print checks and the state they need (unknown symbols, last good prices)."""
+
+    stale_seconds: float = 300.0
+    stale_extended_seconds: float = 1800.0
+    unknown: set[str] = field(default_factory=set)
+    reference: dict[str, float] = field(default_factory=dict)
+
+    def note_missing(self, missing: Mapping[str, str]) -> None:
+        """Log an unknown symbol the first time only; no data is logged at debug level."""
+        for symbol, code in missing.items():
+            if code == "unknown_symbol":
+                if symbol not in self.unknown:
+                    self.unknown.add(symbol)
+                    log.warning("feed unknown_symbol symbol=%s (logged once)", symbol)
+            elif code != "rate_limited":
+                log.debug("feed no_data symbol=%s", symbol)
+
+    def check(self, latest: Print, now: datetime) -> str | None:
+        """Why this print must not be used to fire a rule, or None."""
+        if math.isnan(latest.price) or latest.price <= 0:
+            return f"{latest.symbol}: no valid price"
+        too_old = self.check_age(latest, now)
+        if too_old is not None:
+            return too_old
+        reference = self.reference.get(latest.symbol) or latest.previous_close
+        ratio = split_sized(latest.price, reference)
+        if ratio is not None:
+            log.warning(
+                "feed split_sized_jump symbol=%s from=%.4f to=%.4f ratio=%s (no alert)",
+                latest.symbol,
+                reference or 0.0,
+                latest.price,
+                ratio,
+            )
+            return f"{latest.symbol}: a split-sized jump ({ratio:g}:1), not a market move"
+        self.reference[latest.symbol] = latest.price
+        return None
+
+    def check_age(self, latest: Print, now: datetime) -> str | None:
+        """Stale: older than its limit (regular or extended) while its market still trades."""
+        limit = self.stale_seconds
+        if latest.market_session != "regular":
+            limit = self.stale_extended_seconds
+        age = (now - latest.at).total_seconds()
+        if age > limit and _still_trading(latest, market_session_at(latest.symbol, now)):
+            return f"{latest.symbol}: last print {int(age // 60)} min old"
+        return None
+
+    def set_reference(self, symbol: str, price: float | None) -> None:
+        """The previous close a first print is compared with for the split check."""
+        if price and symbol not in self.reference:
+            self.reference[symbol] = price
+
+
+def _still_trading(latest: Print, trading_now: str) -> bool:
+    """An old print is stale only while its market still trades (the regular session,
+    or the extended session it printed in)."""
+    if trading_now == "regular":
+        return True
+    return latest.market_session != "regular" and trading_now == latest.market_session

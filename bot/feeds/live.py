@@ -1,0 +1,260 @@
+"""The live feed: stream first, polls as the safety net, guards on every print.
+
+While the stream is healthy a safety poll runs every `safety_poll_seconds`; after
+`stream_gap_seconds` of silence while the market trades, polling takes over at every
+poll tick (and the log says when and why), until the stream prints again. Each batch is
+checked by the guards and turned into a `FeedTick`: a joined live snapshot, the symbols
+whose price changed, and the symbols that are stale (rules reading them do not fire).
+Trading-time decisions read the injected `Clock`; the rate-limit back-off uses real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain.metrics import Unavailable
+from bot.domain.snapshot import Quote, Snapshot
+from bot.feeds.guards import Backoff, FeedGuards
+from bot.feeds.live_market import MOVE_METRICS, LiveMarket
+from bot.feeds.yahoo_poll import market_session_at
+from bot.ports import Clock, PriceFeed, Print, PrintBatch
+from bot.stores.port import PrintKind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """`[feed]`: timings and limits of the live feed."""
+
+    poll_seconds: float = 60.0
+    safety_poll_seconds: float = 300.0
+    stream_gap_seconds: float = 90.0
+    stale_seconds: float = 300.0
+    stale_extended_seconds: float = 1800.0
+    rate_limit_backoff_seconds: float = 60.0
+    rate_limit_backoff_max_seconds: float = 900.0
+    stream_url: str = "wss://streamer.finance.yahoo.com/?version=2"
+    stream: bool = True
+    premarket: bool = True
+    cache_dir: str = "data/history-live"
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> FeedSettings:
+        """Build from the merged `[feed]` table (unknown keys are ignored)."""
+        known = {name: section[name] for name in cls.__dataclass_fields__ if name in section}
+        return cls(**known)
+
+
+def extended_proxies(aliases: Mapping[str, Any]) -> dict[str, str]:
+    """`[aliases]` → {index symbol: its `extended_proxy`} (SOX → SOXX, DJI → DIA, ...)."""
+    found: dict[str, str] = {}
+    for spec in aliases.values():
+        if isinstance(spec, Mapping) and spec.get("extended_proxy"):
+            found[str(spec["symbol"])] = str(spec["extended_proxy"])
+    return found
+
+
+@dataclass(frozen=True)
+class FeedTick:
+    """One evaluated moment: the fields of the evaluate job's `PrintTick`, plus the source."""
+
+    snapshot: Snapshot
+    kind: PrintKind
+    changed: frozenset[str]
+    stale: frozenset[str]
+    source: str
+    expires_at: datetime | None = None
+
+
+TickHandler = Callable[[FeedTick], Awaitable[None]]
+
+
+@dataclass
+class _State:
+    prints: dict[str, Print] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    stale: dict[str, str] = field(default_factory=dict)
+    last_stream: datetime | None = None
+    last_poll: datetime | None = None
+    polling: bool = False
+    """True while polls stand in for a silent stream."""
+
+
+class LiveFeed:
+    """Owns the feeds' state; `on_batch` for pushes, `poll_tick` for the scheduler."""
+
+    def __init__(
+        self,
+        market: LiveMarket,
+        symbols: Sequence[str],
+        poll: PriceFeed,
+        *,
+        stream: PriceFeed | None,
+        clock: Clock,
+        settings: FeedSettings,
+        extended: Mapping[str, str] | None = None,
+        on_tick: TickHandler | None = None,
+    ) -> None:
+        self.market = market
+        self.symbols = list(dict.fromkeys(symbols))
+        self.poll_feed = poll
+        self.stream_feed = stream
+        self.clock = clock
+        self.settings = settings
+        self.extended = dict(extended or {})
+        self.on_tick = on_tick
+        self.guards = FeedGuards(settings.stale_seconds, settings.stale_extended_seconds)
+        self.backoff = Backoff(
+            settings.rate_limit_backoff_seconds, settings.rate_limit_backoff_max_seconds
+        )
+        self.state = _State()
+        self.polls = 0
+
+    # ------------------------------------------------------------ decisions
+
+    def poll_reason(self, now: datetime) -> str | None:
+        """Why a poll tick at `now` should poll ("no stream", "stream gap", "safety")."""
+        if self.backoff.blocked():
+            return None
+        if self.stream_feed is None:
+            return "no stream"
+        state = self.state
+        silent = (
+            state.last_stream is None
+            or (now - state.last_stream).total_seconds() >= self.settings.stream_gap_seconds
+        )
+        if silent:
+            if not state.polling:
+                state.polling = True
+                heard = state.last_stream.isoformat() if state.last_stream else "never"
+                log.warning(
+                    "feed mode=poll reason=stream_gap silent_for>=%ss last_stream=%s",
+                    int(self.settings.stream_gap_seconds),
+                    heard,
+                )
+            return "stream gap"
+        if state.polling:
+            state.polling = False
+            log.warning("feed mode=stream reason=stream_prints_again")
+        last = state.last_poll
+        if last is None or (now - last).total_seconds() >= self.settings.safety_poll_seconds:
+            return "safety"
+        return None
+
+    # ------------------------------------------------------------ inputs
+
+    async def poll_tick(
+        self, kind: PrintKind | None = None, *, force: bool = False
+    ) -> FeedTick | None:
+        """The scheduler's poll: fetch when due (or `force`d), then evaluate the batch."""
+        now = self.clock.now()
+        reason = "forced" if force and not self.backoff.blocked() else self.poll_reason(now)
+        if reason is None:
+            return None
+        self.state.last_poll = now
+        self.polls += 1
+        log.info("feed poll reason=%s symbols=%d", reason.replace(" ", "_"), len(self.symbols))
+        batch = await self.poll_feed.fetch(self.symbols)
+        return await self.apply(batch, kind)
+
+    async def on_stream_batch(self, batch: PrintBatch) -> None:
+        """The stream's handler: note it is alive, then evaluate."""
+        self.state.last_stream = self.clock.now()
+        await self.apply(batch, None)
+
+    async def run_stream(self, stop: asyncio.Event) -> None:
+        """Keep the stream running until `stop` (it reconnects on its own)."""
+        if self.stream_feed is not None:
+            await self.stream_feed.stream(self.symbols, self.on_stream_batch, stop)
+
+    async def apply(self, batch: PrintBatch, kind: PrintKind | None) -> FeedTick | None:
+        """Guard a batch, merge it into the state and hand the tick on."""
+        now = self.clock.now()
+        state = self.state
+        if batch.rate_limited:
+            delay = self.backoff.hit()
+            log.warning(
+                "feed rate_limited source=%s error=YFRateLimitError backoff_s=%.0f "
+                "(last good prints kept, marked stale)",
+                batch.source,
+                delay,
+            )
+            state.stale = {symbol: "rate limited: last good print" for symbol in state.prints}
+            return None
+        self.backoff.reset()
+        self.guards.note_missing(batch.missing)
+        for symbol, code in batch.missing.items():
+            if symbol not in state.prints:
+                state.missing[symbol] = code
+        changed: set[str] = set()
+        for symbol, latest in batch.prints.items():
+            previous = state.prints.get(symbol)
+            if previous is not None and previous.at > latest.at:
+                continue  # an older print arriving late (e.g. a poll behind the stream)
+            self.guards.set_reference(
+                symbol, latest.previous_close or self.market.previous_close(symbol, latest.at)
+            )
+            reason = self.guards.check(latest, now)
+            if reason is None:
+                state.stale.pop(symbol, None)
+            else:
+                state.stale[symbol] = reason
+            if previous is None or previous.price != latest.price:
+                changed.add(symbol)
+            state.prints[symbol] = latest
+            state.missing.pop(symbol, None)
+        for symbol, latest in state.prints.items():  # prints that aged while nothing came
+            if symbol not in batch.prints and symbol not in state.stale:
+                reason = self.guards.check_age(latest, now)
+                if reason is not None:
+                    state.stale[symbol] = reason
+        tick = FeedTick(
+            self.snapshot(now),
+            kind or self.kind_at(now),
+            frozenset(changed),
+            frozenset(state.stale),
+            batch.source,
+        )
+        if self.on_tick is not None and (changed or kind is not None):
+            await self.on_tick(tick)
+        return tick
+
+    # ------------------------------------------------------------ outputs
+
+    def kind_at(self, now: datetime) -> PrintKind:
+        """pre / intraday / post, by where NYSE's day stands at `now`."""
+        session = market_session_at("SPY", now)
+        return "intraday" if session == "regular" else session
+
+    def snapshot(self, now: datetime) -> Snapshot:
+        """The joined snapshot of every known print (stale ones explained)."""
+        extended = self.extended if self.kind_at(now) in ("pre", "post") else {}
+        snapshot = self.market.snapshot(
+            self.state.prints,
+            now,
+            stale=self.state.stale,
+            missing=self.state.missing,
+            extended=extended,
+        )
+        return _off_session_stale(snapshot)
+
+
+def _off_session_stale(snapshot: Snapshot) -> Snapshot:
+    """A quote from another session than the watched one has no move for it."""
+    quotes: dict[str, Quote | Unavailable] = {}
+    for symbol, quote in snapshot.quotes.items():
+        if isinstance(quote, Quote) and quote.session.normalize() != snapshot.session:
+            reason = Unavailable(
+                "stale", f"{symbol} last traded {quote.session.date()}, not on this session"
+            )
+            metrics = dict(quote.metrics)
+            metrics.update({name: reason for name in MOVE_METRICS})
+            quote = Quote(**{**quote.__dict__, "metrics": metrics})
+        quotes[symbol] = quote
+    return Snapshot(snapshot.moment, snapshot.session, quotes, snapshot.extended)
