@@ -150,17 +150,22 @@ class LiveFeed:
     # ------------------------------------------------------------ inputs
 
     async def poll_tick(
-        self, kind: PrintKind | None = None, *, force: bool = False
+        self,
+        kind: PrintKind | None = None,
+        *,
+        force: bool = False,
+        symbols: Sequence[str] | None = None,
     ) -> FeedTick | None:
         """The scheduler's poll: fetch when due (or `force`d), then evaluate the batch."""
         now = self.clock.now()
         reason = "forced" if force and not self.backoff.blocked() else self.poll_reason(now)
         if reason is None:
             return None
+        wanted = list(symbols) if symbols is not None else self.symbols
         self.state.last_poll = now
         self.polls += 1
-        log.info("feed poll reason=%s symbols=%d", reason.replace(" ", "_"), len(self.symbols))
-        batch = await self.poll_feed.fetch(self.symbols)
+        log.info("feed poll reason=%s symbols=%d", reason.replace(" ", "_"), len(wanted))
+        batch = await self.poll_feed.fetch(wanted)
         return await self.apply(batch, kind)
 
     async def on_stream_batch(self, batch: PrintBatch) -> None:

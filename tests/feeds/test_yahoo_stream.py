@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
+from bot.domain.rules.evaluate import CompiledRules
+from bot.feeds.backfill import BackfillCache
+from bot.feeds.live import FeedSettings, FeedTick, LiveFeed, extended_proxies
+from bot.feeds.live_market import LiveMarket
+from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
 from bot.ports import PrintBatch
+from bot.services import Core
 from tests.fakes.yahoo_fake import StreamFake, pricing_frame
+
+from .conftest import StepClock
 
 MS = 1_737_988_200_000  # 2025-01-27 14:30 UTC, the open
 
@@ -102,3 +112,40 @@ async def test_the_event_loop_stays_responsive_while_the_server_is_gone(
     stop.set()
     await asyncio.wait_for(task, 5)
     assert ticks == 20 and feed.disconnects
+
+
+async def test_streamed_pre_market_frames_become_an_evaluated_snapshot_that_fires_deepseek(
+    fake: StreamFake, core: Core, preset_rules: CompiledRules, tmp_path: Path
+) -> None:
+    clock = StepClock(datetime(2025, 1, 27, 13, 5, tzinfo=UTC))
+    ticks: list[FeedTick] = []
+
+    async def on_tick(tick: FeedTick) -> None:
+        ticks.append(tick)
+
+    live = LiveFeed(
+        LiveMarket(core.market, BackfillCache(tmp_path)),
+        ["SOXX", "DIA"],
+        YahooPollFeed(),
+        stream=YahooStreamFeed(fake.url, backoff_initial=0.0),
+        clock=clock,
+        settings=FeedSettings(),
+        extended=extended_proxies(core.settings.raw["aliases"]),
+        on_tick=on_tick,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(live.run_stream(stop))
+    await fake.wait_connections(1)
+    now_ms = int(clock.now().timestamp() * 1000)
+    await fake.send(
+        [
+            pricing_frame("SOXX", 212.55, now_ms - 60_000, market_hours=0),
+            pricing_frame("DIA", 434.9, now_ms - 30_000, market_hours=0),
+        ]
+    )
+    await _until(lambda: len(ticks) == 2)
+    stop.set()
+    await task
+    last = ticks[-1]
+    assert last.kind == "pre" and last.changed == {"DIA"} and not last.stale
+    assert {"deepseek", "chip_crash"} <= {rule.id for rule in preset_rules.fired(last.snapshot)}

@@ -1,0 +1,207 @@
+"""The scheduler: APScheduler 3.11 triggers, fired by our own loop on the injected Clock.
+
+Why our own loop and not `AsyncIOScheduler`: APScheduler reads `datetime.now()` inside the
+scheduler and the executor, offers no supported fake clock and does not hand a job its
+scheduled fire time. `run --replay` must drive the same jobs on a virtual, accelerated
+clock, and tests must step time by hand. So live and replay both use the same trigger
+objects (`IntervalTrigger` with a fixed `start_date`, so every instance is on one grid;
+`CronTrigger` with a time zone) through their public maths,
+`trigger.get_next_fire_time(previous, now)`, and this loop waits on the `Clock`.
+
+Each run is claimed with `store.claim_run(job_id, scheduled, ttl)` before it runs, so N
+instances run it once. After a pause only the latest missed slot of a job may run, and
+only within the job's `grace_seconds` (a missed poll is skipped; digests keep their own,
+longer grace in the digest job, which reads the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.ports import Clock
+
+log = logging.getLogger(__name__)
+
+JobFunction = Callable[[datetime], Awaitable[Any]]
+"""A job receives its *scheduled* fire time (trading time, UTC)."""
+
+
+class RunClaims:
+    """What the scheduler needs from the store: one claim per (job, scheduled time)."""
+
+    async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
+        """True for exactly one caller."""
+        raise NotImplementedError
+
+
+@dataclass
+class Job:
+    """One scheduled job: an APScheduler trigger and the async function it runs."""
+
+    id: str
+    trigger: Any
+    """An APScheduler 3.11 trigger (`IntervalTrigger`, `CronTrigger`)."""
+    run: JobFunction
+    grace_seconds: float = 30.0
+    next_fire: datetime | None = None
+    runs: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Ran:
+    """One job run the loop made (or skipped) at one scheduled time."""
+
+    job_id: str
+    scheduled: datetime
+    outcome: str
+    """"ran", "claimed elsewhere", "missed", "failed"."""
+
+
+@dataclass
+class Scheduler:
+    """Fires jobs at their triggers' times on `clock`; `step` is one turn of the loop."""
+
+    jobs: Sequence[Job]
+    clock: Clock
+    claims: Any
+    claim_ttl_seconds: float = 600.0
+    history: list[Ran] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        now = self.clock.now()
+        for job in self.jobs:
+            job.next_fire = _as_utc(job.trigger.get_next_fire_time(None, now))
+
+    def next_due(self) -> datetime | None:
+        """The earliest next fire time of any job."""
+        times = [job.next_fire for job in self.jobs if job.next_fire is not None]
+        return min(times) if times else None
+
+    async def run_due(self) -> list[Ran]:
+        """Run every job whose fire time has come (the latest missed slot only)."""
+        now = self.clock.now()
+        done: list[Ran] = []
+        for job in self.jobs:
+            if job.next_fire is None or job.next_fire > now:
+                continue
+            scheduled, missed = _latest_slot(job.trigger, job.next_fire, now)
+            job.next_fire = _as_utc(job.trigger.get_next_fire_time(scheduled, now))
+            if missed:
+                job.skipped += missed
+                log.info("scheduler job=%s skipped_missed_runs=%d", job.id, missed)
+            lateness = (now - scheduled).total_seconds()
+            if lateness > job.grace_seconds:
+                job.skipped += 1
+                log.info(
+                    "scheduler job=%s scheduled=%s missed late_s=%.0f (skipped)",
+                    job.id,
+                    scheduled.isoformat(),
+                    lateness,
+                )
+                done.append(Ran(job.id, scheduled, "missed"))
+                continue
+            done.append(await self._run(job, scheduled))
+        self.history.extend(done)
+        return done
+
+    async def _run(self, job: Job, scheduled: datetime) -> Ran:
+        if not await self.claims.claim_run(job.id, scheduled, self.claim_ttl_seconds):
+            return Ran(job.id, scheduled, "claimed elsewhere")
+        try:
+            await job.run(scheduled)
+        except Exception:
+            log.exception("scheduler job=%s scheduled=%s failed", job.id, scheduled.isoformat())
+            return Ran(job.id, scheduled, "failed")
+        job.runs += 1
+        return Ran(job.id, scheduled, "ran")
+
+    async def run(self, stop: asyncio.Event, *, until: datetime | None = None) -> None:
+        """Loop until `stop` is set (or the clock passes `until`)."""
+        while not stop.is_set():
+            due = self.next_due()
+            if due is None or (until is not None and due > until):
+                if until is not None:
+                    await wait_until(self.clock, until, stop)
+                    return
+                await _wait(stop, 60.0)
+                continue
+            await wait_until(self.clock, due, stop)
+            if stop.is_set():
+                return
+            await self.run_due()
+
+
+def _latest_slot(trigger: Any, first: datetime, now: datetime) -> tuple[datetime, int]:
+    """The latest fire time at or before `now`, from `first`; and how many were passed over."""
+    current, missed = first, 0
+    while True:
+        following = _as_utc(trigger.get_next_fire_time(current, current))
+        if following is None or following > now or following <= current:
+            return current, missed
+        current, missed = following, missed + 1
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    from datetime import UTC
+
+    return moment.astimezone(UTC)
+
+
+def clock_speed(clock: Clock) -> float:
+    """How many clock seconds pass per real second (1 for the wall clock)."""
+    return float(getattr(clock, "speed", 1.0))
+
+
+async def wait_until(clock: Clock, moment: datetime, stop: asyncio.Event) -> None:
+    """Wait (real time, scaled by the clock's speed) until `clock.now() >= moment`."""
+    while not stop.is_set():
+        left = (moment - clock.now()).total_seconds()
+        if left <= 0:
+            return
+        await _wait(stop, min(left / clock_speed(clock), 1.0))
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
+    except TimeoutError:
+        pass
+
+
+GRID_START = datetime(2000, 1, 3, 0, 0)
+"""The fixed `start_date` of every interval trigger: all instances share one grid."""
+
+
+def every(seconds: float) -> Any:
+    """An `IntervalTrigger` every `seconds` on the fixed UTC grid."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    return IntervalTrigger(seconds=seconds, start_date=GRID_START, timezone="UTC")
+
+
+def daily_at(hour: int, minute: int, zone: str, day_of_week: str = "mon-fri") -> Any:
+    """A `CronTrigger` at a local time of day in `zone`."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger(day_of_week=day_of_week, hour=hour, minute=minute, timezone=zone)
+
+
+def slots_between(trigger: Any, start: datetime, end: datetime) -> list[datetime]:
+    """Every fire time of `trigger` in (start, end] (for tests, replays and digests)."""
+    found: list[datetime] = []
+    current = _as_utc(trigger.get_next_fire_time(None, start + timedelta(microseconds=1)))
+    while current is not None and current <= end:
+        found.append(current)
+        following = _as_utc(trigger.get_next_fire_time(current, current))
+        if following is None or following <= current:
+            break
+        current = following
+    return found

@@ -1,0 +1,112 @@
+"""The scheduler: APScheduler triggers on our own loop and Clock; calendar-aware jobs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from jobs.market_jobs import (
+    SchedulerSettings,
+    _closing_trigger,
+    closing_session,
+    nyse_phase,
+    opening_session,
+    should_poll,
+)
+from jobs.scheduler import Job, Scheduler, daily_at, every, slots_between
+from tests.fakes.schedule_store import ScheduleStore, SharedClaims
+from tests.feeds.conftest import StepClock
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_polls_run_only_while_nyse_trades_and_in_the_pre_market_window() -> None:
+    settings = SchedulerSettings()
+    assert should_poll(utc("2025-01-27T15:00"), settings)  # regular
+    assert should_poll(utc("2025-01-27T13:00"), settings)  # 08:00 New York, pre-market
+    assert not should_poll(utc("2025-01-27T08:00"), settings)  # 03:00: before the window
+    assert not should_poll(utc("2025-01-09T15:00"), settings)  # national day of mourning
+    assert not should_poll(utc("2025-04-18T15:00"), settings)  # Good Friday
+    assert not should_poll(utc("2025-01-25T15:00"), settings)  # Saturday
+    assert should_poll(utc("2025-11-28T17:59"), settings)
+    assert not should_poll(utc("2025-11-28T18:01"), settings)  # the 13:00 early close
+    assert not should_poll(utc("2025-01-27T13:00"), SchedulerSettings(premarket=False))
+    assert nyse_phase(utc("2025-11-28T18:01")) == "post"
+
+
+def test_the_closing_check_runs_at_the_official_close_plus_ten_minutes() -> None:
+    trigger = _closing_trigger(10)
+    start, end = utc("2025-11-24T00:00"), utc("2025-11-29T00:00")
+    checks = [s for s in slots_between(trigger, start, end) if closing_session(s, 10) is not None]
+    assert checks == [
+        utc("2025-11-24T21:10"),
+        utc("2025-11-25T21:10"),
+        utc("2025-11-26T21:10"),
+        utc("2025-11-28T18:10"),  # Thanksgiving (27th) closed; Friday closes at 13:00
+    ]
+
+
+def test_opening_checks_follow_each_exchange_calendar() -> None:
+    assert opening_session(utc("2025-01-27T14:31")) == pd.Timestamp("2025-01-27")
+    assert opening_session(utc("2025-01-09T14:31")) is None
+    # XKRX: 09:01 Seoul; Seollal 2025-01-28..30 closed.
+    assert opening_session(utc("2025-01-31T00:01"), "XKRX") == pd.Timestamp("2025-01-31")
+    assert opening_session(utc("2025-01-29T00:01"), "XKRX") is None
+
+
+def test_interval_triggers_put_every_instance_on_the_same_grid() -> None:
+    one = every(60).get_next_fire_time(None, utc("2025-01-27T14:30:07"))
+    two = every(60).get_next_fire_time(None, utc("2025-01-27T14:30:41"))
+    assert one == two == utc("2025-01-27T14:31")
+
+
+def test_a_cron_trigger_keeps_its_time_zone() -> None:
+    seoul = daily_at(6, 30, "Asia/Seoul", day_of_week="*")
+    assert slots_between(seoul, utc("2025-01-27T00:00"), utc("2025-01-28T00:00")) == [
+        utc("2025-01-27T21:30")
+    ]
+
+
+async def test_two_instances_on_one_claim_table_run_each_tick_once_and_both_claim() -> None:
+    store = ScheduleStore()
+    ran: list[tuple[str, datetime]] = []
+    clocks = [StepClock(utc("2025-01-27T14:30:30")), StepClock(utc("2025-01-27T14:30:30"))]
+    schedulers = []
+    for name, clock in zip(("a", "b"), clocks, strict=True):
+
+        async def job(scheduled: datetime, name: str = name) -> None:
+            ran.append((name, scheduled))
+
+        schedulers.append(
+            Scheduler([Job("poll", every(60), job)], clock, SharedClaims(store, name))
+        )
+    for tick in range(20):
+        for clock in clocks:
+            clock.advance(60)
+        order = schedulers if tick % 2 else list(reversed(schedulers))
+        for scheduler in order:
+            await scheduler.run_due()
+    per_time = Counter(scheduled for _, scheduled in ran)
+    assert len(per_time) == 20 and set(per_time.values()) == {1}
+    assert {name for name, _ in ran} == {"a", "b"}
+
+
+async def test_after_a_pause_only_the_latest_slot_runs_and_a_stale_one_is_skipped() -> None:
+    clock = StepClock(utc("2025-01-27T14:30:30"))
+    ran: list[datetime] = []
+
+    async def job(scheduled: datetime) -> None:
+        ran.append(scheduled)
+
+    scheduler = Scheduler([Job("poll", every(60), job, grace_seconds=30)], clock, ScheduleStore())
+    clock.advance(600 - 20)  # down for ten minutes; wakes 10 s after a slot
+    outcomes = await scheduler.run_due()
+    assert [o.outcome for o in outcomes] == ["ran"] and ran == [utc("2025-01-27T14:40")]
+    clock.advance(105)  # 14:41:55, 55 s after the 14:41 slot: past the 30 s grace
+    outcomes = await scheduler.run_due()
+    assert [o.outcome for o in outcomes] == ["missed"] and len(ran) == 1
+    assert scheduler.next_due() == utc("2025-01-27T14:42")
