@@ -17,10 +17,11 @@ longer grace in the digest job, which reads the store).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.ports import Clock
@@ -148,11 +149,7 @@ def _latest_slot(trigger: Any, first: datetime, now: datetime) -> tuple[datetime
 
 
 def _as_utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    from datetime import UTC
-
-    return moment.astimezone(UTC)
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def clock_speed(clock: Clock) -> float:
@@ -170,10 +167,8 @@ async def wait_until(clock: Clock, moment: datetime, stop: asyncio.Event) -> Non
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
-    except TimeoutError:
-        pass
 
 
 GRID_START = datetime(2000, 1, 3, 0, 0)
