@@ -1,0 +1,111 @@
+"""The daily digest's Card, from the digest job's language-neutral payload (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from bot.domain.analysis import chart_series
+from bot.domain.cards import Card, CardField, Footer, Severity
+from bot.domain.chart import render_shock_chart
+from bot.domain.i18n import Locale, format_date, format_pct, t
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from bot.stores.port import Channel
+
+
+def _label(figure: Mapping[str, Any], locale: Locale) -> str:
+    if figure.get("via_proxy"):
+        return t("digest.proxy", locale, label=figure["label"], symbol=figure["symbol"])
+    return str(figure["label"])
+
+
+def _move_fields(figures: Sequence[Mapping[str, Any]], locale: Locale) -> list[CardField]:
+    return [CardField(_label(f, locale), format_pct(f.get("pct"), locale)) for f in figures]
+
+
+def _fired_lines(
+    fired: Sequence[Mapping[str, Any]], services: Services, channel: Channel, locale: Locale
+) -> str:
+    if not fired:
+        return t("digest.none_fired", locale)
+    zone = ZoneInfo(channel.timezone or "UTC")
+    lines = []
+    for event in fired:
+        when = datetime.fromisoformat(event["fired_at"]).astimezone(zone)
+        severity = t(f"severity.{event['severity']}", locale)
+        lines.append(
+            t(
+                "digest.fired_line",
+                locale,
+                rule=event["rule_id"],
+                severity=severity,
+                time=f"{when:%H:%M %Z}",
+            )
+        )
+    return "\n".join(lines)
+
+
+def _chart(services: Services, session: date, locale: Locale, title: str) -> bytes | None:
+    market = services.core.market
+    try:
+        instruments = [market.symbols.resolve(name) for name in ("SOX", "SPX", "DJI")]
+    except LookupError:
+        return None
+    series, proxies = chart_series(market, instruments, pd.Timestamp(session))
+    if not series:
+        return None
+    notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
+    return render_shock_chart(
+        series, shock_date=session, locale=locale, title=title, proxy_notes=notes
+    )
+
+
+def build_digest_card(
+    services: Services, channel: Channel, payload: Mapping[str, Any], *, chart: bool = True
+) -> Card:
+    """The digest for `channel`, in its language and time zone."""
+    locale = cast(Locale, channel.language)
+    session = date.fromisoformat(payload["session"])
+    title = t("digest.title", locale, date=format_date(session, locale))
+    banners = []
+    if payload.get("replay_of"):
+        banners.append(t("digest.replay", locale, date=payload["replay_of"]))
+    if payload.get("late_minutes"):
+        banners.append(t("digest.late", locale, minutes=payload["late_minutes"]))
+    fields = _move_fields(payload.get("benchmarks", []), locale)
+    movers = payload.get("movers", [])
+    if movers:
+        movers_text = ", ".join(
+            f"{_label(f, locale)} {format_pct(f.get('pct'), locale)}" for f in movers
+        )
+        fields.append(CardField(t("digest.movers", locale), movers_text, inline=False))
+    fired = payload.get("fired", [])
+    fields.append(
+        CardField(
+            t("digest.fired", locale),
+            _fired_lines(fired, services, channel, locale),
+            inline=False,
+        )
+    )
+    text = ""
+    view = next((v for v in services.views if v.id == payload.get("view_id")), None)
+    if view is not None:
+        text = f"{t('digest.view', locale)}: {view.summary(locale)}\n— {view.attribution(locale)}"
+    png = _chart(services, session, locale, title) if chart else None
+    slot = datetime.fromisoformat(payload["slot"]) if payload.get("slot") else None
+    return Card(
+        title=title,
+        severity=Severity.NOTICE if fired else Severity.INFO,
+        fields=tuple(fields),
+        text=text,
+        chart_png=png,
+        chart_name=f"digest-{session}.png",
+        footer=Footer(t("digest.source", locale), slot, t("common.disclaimer", locale)),
+        banner=" · ".join(banners),
+    )

@@ -1,0 +1,194 @@
+"""Daily digests: at each subscription's local time, a summary of the last US session.
+
+The job runs every minute (one instance, by the scheduler's claim). For each digest
+subscription it finds the latest `HH:MM` slot in the subscription's zone (a zoned
+`CronTrigger`); the slot is queued only if an NYSE session closed since the previous
+digest (`store.last_digest`), so a restart neither repeats nor skips one. A slot missed
+by less than `grace_minutes` is sent once, late, and says so; an older one is dropped.
+The payload is language-neutral figures; `bot.domain.digest_card` renders it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from bot.domain.metrics import Unavailable
+from bot.domain.snapshot import Snapshot
+from bot.domain.symbols import UnknownSymbolError
+from bot.domain.views import rank_views
+from bot.feeds.calendar import NYSE, session_calendar
+from bot.services import Services
+from bot.stores.port import Subscription
+from jobs.scheduler import daily_at
+
+log = logging.getLogger(__name__)
+
+BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
+SessionSnapshot = Callable[[pd.Timestamp], Snapshot]
+"""The market as it stood at a session's close (live: shipped + backfilled history)."""
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """`[digest]`."""
+
+    default_time: str = "06:30"
+    default_zone: str = "Asia/Seoul"
+    grace_minutes: float = 120.0
+    top_movers: int = 5
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> DigestSettings:
+        """From the merged `[digest]` table."""
+        return cls(**{k: section[k] for k in cls.__dataclass_fields__ if k in section})
+
+
+@dataclass(frozen=True)
+class DigestOutcome:
+    """What the job did for one subscription at one slot."""
+
+    channel: str
+    slot: datetime | None
+    outcome: str
+    """"queued", "queued late", "already sent", "no session closed", "missed", "not due"."""
+
+
+def latest_slot(subscription: Subscription, now: datetime, settings: DigestSettings) -> datetime:
+    """The latest digest time of the subscription at or before `now` (UTC)."""
+    hour, minute = (subscription.digest_time or settings.default_time).split(":")
+    zone = subscription.digest_zone or settings.default_zone
+    trigger = daily_at(int(hour), int(minute), zone, day_of_week="*")
+    slot = trigger.get_next_fire_time(None, now - timedelta(days=1, minutes=1))
+    latest = slot
+    while slot is not None and slot <= now:
+        latest = slot
+        slot = trigger.get_next_fire_time(slot, slot)
+    return pd.Timestamp(latest).tz_convert("UTC").to_pydatetime()
+
+
+def last_closed_session(now: datetime) -> tuple[pd.Timestamp, datetime] | None:
+    """The latest NYSE session whose official close is at or before `now`, and that close."""
+    schedule = session_calendar(NYSE).schedule
+    done = schedule.index[schedule["close"] <= pd.Timestamp(now)]
+    if not len(done):
+        return None
+    session = pd.Timestamp(done[-1])
+    return session, pd.Timestamp(schedule.at[session, "close"]).to_pydatetime()
+
+
+async def run_digests(
+    services: Services,
+    now: datetime,
+    settings: DigestSettings,
+    *,
+    session_snapshot: SessionSnapshot | None = None,
+    replay_of: str | None = None,
+) -> list[DigestOutcome]:
+    """Queue every digest whose slot has come (see the module docstring)."""
+    store = services.store
+    outcomes: list[DigestOutcome] = []
+    closed = last_closed_session(now)
+    for subscription in await store.recipients("digest", kind="digest", now=now):
+        key = subscription.channel.key
+        slot = latest_slot(subscription, now, settings)
+        previous = await store.last_digest(subscription)
+        if previous is not None and previous >= slot:
+            continue  # this slot (or a later one) is done
+        if closed is None or (previous is not None and closed[1] <= previous):
+            outcomes.append(DigestOutcome(key, slot, "no session closed"))
+            continue
+        if closed[1] > slot:
+            continue  # the session closed after this slot: the next slot covers it
+        late = (now - slot).total_seconds()
+        if late > settings.grace_minutes * 60:
+            outcomes.append(DigestOutcome(key, slot, "missed"))
+            continue
+        snapshot = (session_snapshot or _shipped(services))(closed[0])
+        payload = await digest_payload(
+            services, subscription, snapshot, closed[0], slot, late, settings, replay_of
+        )
+        idempotency = f"digest:{key}:{slot.isoformat()}"
+        await store.enqueue_message("digest", subscription.channel, payload, idempotency)
+        await store.record_digest(subscription, slot)
+        outcome = "queued late" if late >= 60 else "queued"
+        log.info("digest %s channel=%s slot=%s", outcome.replace(" ", "_"), key, slot.isoformat())
+        outcomes.append(DigestOutcome(key, slot, outcome))
+    return outcomes
+
+
+def _shipped(services: Services) -> SessionSnapshot:
+    return lambda session: services.core.market.snapshot(session, "close")
+
+
+def _figure(snapshot: Snapshot, services: Services, name: str) -> dict[str, Any] | None:
+    try:
+        instrument = services.core.market.symbols.resolve(name)
+    except UnknownSymbolError:
+        return None
+    pct = snapshot.read(instrument, "pct")
+    last = snapshot.read(instrument, "last")
+    return {
+        "label": instrument.label,
+        "symbol": pct.symbol,
+        "via_proxy": pct.via_proxy,
+        "pct": pct.number,
+        "last": last.number,
+        "reason": str(pct.value) if isinstance(pct.value, Unavailable) else None,
+    }
+
+
+async def digest_payload(
+    services: Services,
+    subscription: Subscription,
+    snapshot: Snapshot,
+    session: pd.Timestamp,
+    slot: datetime,
+    late_seconds: float,
+    settings: DigestSettings,
+    replay_of: str | None = None,
+) -> dict[str, Any]:
+    """The digest's figures, JSON-serialisable and language-neutral."""
+    benchmarks = [f for f in (_figure(snapshot, services, n) for n in BENCHMARKS) if f]
+    movers = [
+        f
+        for f in (_figure(snapshot, services, i.label) for i in services.core.watchlist())
+        if f and f["pct"] is not None and f["label"] not in BENCHMARKS
+    ]
+    movers.sort(key=lambda f: -abs(f["pct"]))
+    history = await services.store.alert_history(subscription.channel, limit=50)
+    fired = [
+        {"rule_id": e.rule_id, "severity": e.severity, "fired_at": e.fired_at.isoformat()}
+        for e in history
+        if e.session == session.date()
+    ]
+    topics: list[str] = []
+    for event in fired:
+        rule = services.core.presets.get(event["rule_id"])
+        topics += list(rule.topics) if rule else []
+    if not topics:
+        topics = list(services.core.settings.raw.get("shock", {}).get("topics", []))
+    kinds = [event["rule_id"] for event in fired]
+    views = rank_views(services.views, shock_kinds=kinds, topics=topics, limit=1)
+    return {
+        "session": session.date().isoformat(),
+        "slot": slot.isoformat(),
+        "zone": subscription.digest_zone or settings.default_zone,
+        "late_minutes": int(late_seconds // 60) if late_seconds >= 60 else 0,
+        "benchmarks": benchmarks,
+        "movers": movers[: settings.top_movers],
+        "fired": fired,
+        "view_id": views[0].id if views else None,
+        "chart": {"lead": "SOX", "session": session.date().isoformat()},
+        "replay_of": replay_of,
+    }
+
+
+def digest_subscriptions_due(outcomes: Sequence[DigestOutcome]) -> int:
+    """How many digests a run queued (for logs and metrics)."""
+    return sum(1 for o in outcomes if o.outcome.startswith("queued"))

@@ -1,0 +1,94 @@
+"""Daily digests: the Seoul morning after the US close, sent once, late within the grace."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app import build_services
+from bot.domain.digest_card import build_digest_card
+from bot.services import Core, Services
+from bot.stores.port import Channel, ChannelRef, Subscription
+from jobs.digest import DigestSettings, run_digests
+from tests.fakes.memory_store import MemoryStore
+
+CHANNEL = ChannelRef("discord", "4004", "5005")
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    subscription = Subscription(
+        CHANNEL, "digest", kind="digest", digest_time="06:30", digest_zone="Asia/Seoul"
+    )
+    return MemoryStore(subscriptions=[subscription])
+
+
+@pytest.fixture
+def services(core: Core, store: MemoryStore) -> Services:
+    return build_services(core, store)  # type: ignore[arg-type]
+
+
+async def test_the_seoul_morning_digest_summarises_the_us_session_that_closed_overnight(
+    services: Services, store: MemoryStore
+) -> None:
+    # 06:30 Seoul on 2025-01-28 is 16:30 New York on the 27th, the DeepSeek session.
+    outcomes = await run_digests(services, utc("2025-01-27T21:30:20"), DigestSettings())
+    assert [o.outcome for o in outcomes] == ["queued"]
+    [message] = store.queued
+    payload = message.payload
+    assert message.kind == "digest" and payload["session"] == "2025-01-27"
+    figures = {f["label"]: f for f in payload["benchmarks"]}
+    assert figures["SOX"]["pct"] == pytest.approx(-9.15, abs=0.01)
+    assert figures["DJI"]["via_proxy"] and figures["DJI"]["symbol"] == "DIA"
+    assert payload["movers"][0]["pct"] <= -16  # AVGO / NVDA lead the movers
+    card = build_digest_card(services, Channel(CHANNEL, "ko", "Asia/Seoul"), payload)
+    assert "미국 증시 요약" in card.title and card.chart_png and not card.banner
+    assert any(f.name == "DJI (DIA 대용)" for f in card.fields)
+
+
+async def test_a_restart_neither_repeats_nor_skips_a_digest(
+    services: Services, store: MemoryStore
+) -> None:
+    await run_digests(services, utc("2025-01-27T21:30:20"), DigestSettings())
+    again = await run_digests(services, utc("2025-01-27T21:31:00"), DigestSettings())
+    assert again == [] and len(store.queued) == 1
+    next_day = await run_digests(services, utc("2025-01-28T21:30:00"), DigestSettings())
+    assert [o.outcome for o in next_day] == ["queued"] and len(store.queued) == 2
+
+
+async def test_no_digest_when_no_nyse_session_closed_since_the_previous_one(
+    services: Services, store: MemoryStore
+) -> None:
+    await run_digests(services, utc("2025-01-08T21:30:00"), DigestSettings())
+    # 2025-01-09: NYSE closed (national day of mourning) — nothing new to summarise.
+    outcomes = await run_digests(services, utc("2025-01-09T21:30:00"), DigestSettings())
+    assert [o.outcome for o in outcomes] == ["no session closed"]
+    assert len(store.queued) == 1
+
+
+async def test_a_digest_missed_within_the_grace_is_sent_once_late_and_says_so(
+    services: Services, store: MemoryStore
+) -> None:
+    settings = DigestSettings(grace_minutes=120)
+    outcomes = await run_digests(services, utc("2025-01-27T22:15:00"), settings)
+    assert [o.outcome for o in outcomes] == ["queued late"]
+    assert store.queued[0].payload["late_minutes"] == 45
+    card = build_digest_card(
+        services, Channel(CHANNEL, "en", "Asia/Seoul"), store.queued[0].payload, chart=False
+    )
+    assert card.banner == "Sent 45 min late"
+    assert await run_digests(services, utc("2025-01-27T22:16:00"), settings) == []
+
+
+async def test_a_digest_missed_by_more_than_the_grace_is_dropped(
+    services: Services, store: MemoryStore
+) -> None:
+    outcomes = await run_digests(
+        services, utc("2025-01-28T00:31:00"), DigestSettings(grace_minutes=120)
+    )
+    assert [o.outcome for o in outcomes] == ["missed"] and store.queued == []
