@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
@@ -13,6 +15,9 @@ from bot.ports import Clock
 from bot.services import Core, Services, SystemClock
 from bot.settings import Settings
 from bot.stores.port import Store
+
+if TYPE_CHECKING:
+    from handlers.registry import CommandRegistry
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +51,41 @@ def build_core(
     )
     presets = load_presets(settings.raw, market.symbols)
     return Core(settings, market, presets, tuple(warnings))
+
+
+@dataclass
+class App:
+    """The running application: settings, core, the opened store, services, commands."""
+
+    settings: Settings
+    core: Core
+    store: Store
+    services: Services
+    registry: CommandRegistry
+
+    async def close(self) -> None:
+        """Close the store."""
+        await self.store.close()
+
+
+async def bootstrap(
+    settings: Settings,
+    *,
+    store_url: str | None = None,
+    clock: Clock | None = None,
+    core: Core | None = None,
+    data_dir: Path | None = None,
+) -> App:
+    """The one way every entry point (`run`, `console`, `outbox`, tests) wires the app:
+    load the core (unless given), open the store, build the services and the registry."""
+    from bot.stores import open_store
+    from handlers.registry import load_registry
+
+    loaded = core or build_core(settings, data_dir)
+    store = await open_store(store_url or settings.store_url)
+    try:
+        services = build_services(loaded, store, clock=clock)
+    except Exception:
+        await store.close()
+        raise
+    return App(settings, loaded, store, services, load_registry())

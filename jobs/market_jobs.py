@@ -137,14 +137,24 @@ async def closing_check(
     return await live.apply(PrintBatch(prints, now, "Yahoo daily bar"), "close")
 
 
+CloseCheck = Callable[[pd.Timestamp, datetime], Awaitable[Any]]
+"""What the closing check does for a session at a time (live: `closing_check`)."""
+
+
 def market_jobs(
     live: LiveFeed,
-    poll: YahooPollFeed,
+    poll: YahooPollFeed | None,
     settings: SchedulerSettings,
     *,
+    close_check: CloseCheck | None = None,
     extra: Mapping[str, Callable[[datetime], Awaitable[Any]]] | None = None,
 ) -> list[Job]:
-    """The poll, the NYSE opening and closing checks and the KRX checks, as `Job`s."""
+    """The NYSE opening check, the poll, the closing check and the KRX checks, as `Job`s.
+
+    The opening check comes first, so at 09:31 it (not the poll) evaluates the open. The
+    closing check defaults to `closing_check` over `poll` (the official daily bars); a
+    replay passes a forced poll instead.
+    """
     delay = settings.closing_check_delay_minutes
     korean = [s for s in live.symbols if calendar_for_symbol(s) == KRX]
 
@@ -156,10 +166,15 @@ def market_jobs(
         if opening_session(scheduled) is not None:
             await live.poll_tick("open", force=True)
 
+    async def default_close(session: pd.Timestamp, now: datetime) -> Any:
+        if poll is None:
+            return await live.poll_tick("close", force=True)
+        return await closing_check(live, poll, session, now)
+
     async def closing_job(scheduled: datetime) -> None:
         session = closing_session(scheduled, delay)
         if session is not None:
-            await closing_check(live, poll, session, live.clock.now())
+            await (close_check or default_close)(session, live.clock.now())
 
     async def krx_open_job(scheduled: datetime) -> None:
         if korean and opening_session(scheduled, KRX) is not None:
@@ -171,8 +186,8 @@ def market_jobs(
 
     poll_grace = settings.poll_seconds / 2
     jobs = [
-        Job("poll", every(settings.poll_seconds), poll_job, grace_seconds=poll_grace),
         Job("nyse-open", daily_at(9, 31, NEW_YORK), opening_job, grace_seconds=120),
+        Job("poll", every(settings.poll_seconds), poll_job, grace_seconds=poll_grace),
         Job("nyse-close", _closing_trigger(delay), closing_job, grace_seconds=1800),
     ]
     if settings.krx_checks:

@@ -48,14 +48,18 @@ async def run_console(
     chart_dir: Path,
     stream: TextIO = sys.stdin,
     out: TextIO = sys.stdout,
+    channel: ChannelRef = CONSOLE_CHANNEL,
 ) -> int:
-    """Read commands until end of input; print each rendered Card."""
+    """Read commands until end of input; print each rendered Card.
+
+    `channel` other than the console's own: an operator acting as that channel's admin.
+    """
     store = services.store
-    existing = await store.get_channel(CONSOLE_CHANNEL)
+    existing = await store.get_channel(channel)
     if existing is None:
-        await store.upsert_channel(Channel(CONSOLE_CHANNEL, language=language or "en"))
+        await store.upsert_channel(Channel(channel, language=language or "en"))
     elif language is not None and existing.language != language:
-        await store.set_language(CONSOLE_CHANNEL, language)
+        await store.set_language(channel, language)
     interactive = stream.isatty()
     if interactive:
         print("Sputnik console — /help lists the commands, Ctrl-D quits.", file=out)
@@ -68,9 +72,10 @@ async def run_console(
             continue
         if text in ("exit", "quit", "/exit", "/quit"):
             return 0
+        user = "console" if channel == CONSOLE_CHANNEL else "operator"
         card = await run_command_line(
-            services, registry, CONSOLE_CHANNEL, text, user_id="console", can_admin=True
+            services, registry, channel, text, user_id=user, can_admin=True
         )
-        locale = await channel_locale(services, CONSOLE_CHANNEL, language or "en")
+        locale = await channel_locale(services, channel, language or "en")
         print(render_text(card, locale, save_chart(card, chart_dir)), file=out, flush=True)
         print(file=out)

@@ -1,4 +1,9 @@
-"""`python -m bot console [--lang ko|en]`: the commands at a prompt (or from stdin)."""
+"""`python -m bot console [--lang ko|en] [--channel PLATFORM:WORKSPACE:CHANNEL]`.
+
+The chat commands at a prompt (or from stdin). With `--channel`, an operator runs them as
+an administrator of that channel, e.g. to manage a Discord channel's subscriptions:
+`printf '/subscribe alerts deepseek\\n' | python -m bot console --channel discord:4004:5005`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,15 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_services
-from bot.chat.console import run_console
+from bot.app import bootstrap
+from bot.chat.console import CONSOLE_CHANNEL, run_console
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.domain.i18n import Locale, LocaleError, parse_locale
 from bot.domain.views import ViewError
-from bot.stores import StoreUnavailable, open_store
-from bot.stores.port import StoreError, redact_url
-from handlers.registry import load_registry
+from bot.services import Core
+from bot.stores import StoreUnavailable
+from bot.stores.port import ChannelRef, StoreError, redact_url
 
 
 def register(subparsers: Any) -> None:
@@ -26,9 +31,27 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--lang", help="the console channel's language: ko or en")
     parser.add_argument(
+        "--channel",
+        metavar="PLATFORM:WORKSPACE:CHANNEL",
+        help="act as an administrator of this channel (e.g. discord:4004:5005)",
+    )
+    parser.add_argument(
         "--charts", type=Path, default=Path("out/charts"), help="where chart PNGs are written"
     )
     parser.set_defaults(func=run)
+
+
+def parse_channel(text: str | None) -> ChannelRef:
+    """`PLATFORM:WORKSPACE:CHANNEL` → a ChannelRef (the console's own when None)."""
+    if text is None:
+        return CONSOLE_CHANNEL
+    parts = text.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise UsageError(f"--channel {text!r}: use PLATFORM:WORKSPACE:CHANNEL (discord:1:2)")
+    try:
+        return ChannelRef(*parts)
+    except ValueError as exc:
+        raise UsageError(f"--channel {text!r}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,23 +62,24 @@ def run(args: argparse.Namespace) -> int:
             language = parse_locale(args.lang)
         except LocaleError:
             raise UsageError(f"--lang {args.lang!r}: use ko or en") from None
+    channel = parse_channel(args.channel)
     core = load_core(args)
-    return asyncio.run(_main(core, language, args.charts))
+    return asyncio.run(_main(core, language, args.charts, channel))
 
 
-async def _main(core: Any, language: Locale | None, chart_dir: Path) -> int:
+async def _main(core: Core, language: Locale | None, chart_dir: Path, channel: ChannelRef) -> int:
     url = core.settings.store_url
     try:
-        store = await open_store(url)
+        app = await bootstrap(core.settings, core=core)
     except StoreUnavailable as exc:
         raise UsageError(str(exc)) from None
     except StoreError as exc:
         raise UsageError(f"store {redact_url(url)}: {exc}") from None
-    try:
-        services = build_services(core, store)
     except ViewError as exc:
         raise UsageError(str(exc)) from None
     try:
-        return await run_console(services, load_registry(), language=language, chart_dir=chart_dir)
+        return await run_console(
+            app.services, app.registry, language=language, chart_dir=chart_dir, channel=channel
+        )
     finally:
-        await store.close()
+        await app.close()

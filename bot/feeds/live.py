@@ -210,8 +210,8 @@ class LiveFeed:
                 state.stale.pop(symbol, None)
             else:
                 state.stale[symbol] = reason
-            if previous is None or previous.price != latest.price:
-                changed.add(symbol)
+            if previous is None or previous.price != latest.price or kind is not None:
+                changed.add(symbol)  # an opening or closing check re-reads every symbol
             state.prints[symbol] = latest
             state.missing.pop(symbol, None)
         for symbol, latest in state.prints.items():  # prints that aged while nothing came

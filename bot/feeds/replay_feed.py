@@ -1,0 +1,115 @@
+"""The replay feed and its virtual clock: a shipped session's real prints, on accelerated time.
+
+`VirtualClock` maps real time to trading time: `virtual_start + (real - real_start) * speed`;
+processes given the same `real_start` (`run --start-at EPOCH`) share one virtual clock.
+`ReplayFeed` answers a poll with what the history really has at the clock's time: each
+symbol's last real print (its session's open once the session opened, its official close
+once it closed). No intraday path and no pre-market print are invented.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from bot.domain.market import MarketData
+from bot.feeds.calendar import session_calendar
+from bot.ports import Clock, Print, PrintBatch, PrintHandler
+
+SOURCE = "replay"
+
+
+class VirtualClock:
+    """Trading time running `speed` times faster than real time from `real_start`."""
+
+    def __init__(
+        self,
+        virtual_start: datetime,
+        speed: float,
+        *,
+        real_start: float | None = None,
+        real_time: Callable[[], float] = time.time,
+    ) -> None:
+        self.virtual_start = virtual_start.astimezone(UTC)
+        self.speed = float(speed)
+        self.real_time = real_time
+        self.real_start = real_time() if real_start is None else float(real_start)
+
+    def now(self) -> datetime:
+        """The virtual time now (before `real_start`: the virtual start)."""
+        elapsed = max(0.0, self.real_time() - self.real_start)
+        return self.virtual_start + timedelta(seconds=elapsed * self.speed)
+
+
+class ReplayFeed:
+    """`PriceFeed` over the shipped history: the last real print of each symbol at `now`."""
+
+    name = "replay"
+
+    def __init__(self, market: MarketData, clock: Clock) -> None:
+        self.market = market
+        self.clock = clock
+        self.fetches = 0
+
+    def print_at(self, symbol: str, now: datetime) -> Print | None:
+        """The symbol's latest real print at `now` (open or close), or None."""
+        table = self.market.table(symbol)
+        if table is None:
+            return None
+        schedule = session_calendar(table.calendar).schedule
+        stamp = pd.Timestamp(now)
+        opened = schedule.index[schedule["open"] <= stamp]
+        for session in reversed(opened[-5:]):
+            day = pd.Timestamp(session)
+            if day not in table.frame.index:
+                continue
+            row = table.frame.loc[day]
+            closed = bool(schedule.at[day, "close"] <= stamp)
+            if closed and not pd.isna(row["close"]):
+                at = pd.Timestamp(schedule.at[day, "close"]).to_pydatetime()
+                return Print(
+                    symbol,
+                    float(row["close"]),
+                    at,
+                    "regular",
+                    SOURCE,
+                    open=_number(row["open"]),
+                    high=_number(row["high"]),
+                    low=_number(row["low"]),
+                )
+            if not closed and not pd.isna(row["open"]):
+                at = pd.Timestamp(schedule.at[day, "open"]).to_pydatetime()
+                opening = float(row["open"])
+                return Print(symbol, opening, at, "regular", SOURCE, open=opening)
+            if not closed:
+                continue  # opened, no opening print: the previous close is the last print
+        return None
+
+    async def fetch(self, symbols: Sequence[str]) -> PrintBatch:
+        """Every symbol's last real print at the clock's time."""
+        self.fetches += 1
+        now = self.clock.now()
+        prints: dict[str, Print] = {}
+        missing: dict[str, str] = {}
+        for symbol in symbols:
+            found = self.print_at(symbol, now)
+            if found is None:
+                missing[symbol] = "no_data"
+            else:
+                prints[symbol] = found
+        return PrintBatch(prints, now, SOURCE, missing)
+
+    async def stream(
+        self, symbols: Sequence[str], on_batch: PrintHandler, stop: asyncio.Event
+    ) -> None:
+        """The replay is polled by the scheduler; nothing is pushed."""
+        return
+
+
+def _number(value: Any) -> float | None:
+    return None if pd.isna(value) else float(value)
