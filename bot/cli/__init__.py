@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "backtest",
     "console",
     "outbox",
+    "run",
     "doctor",
     "discord",
     "slack",

@@ -1,9 +1,18 @@
-"""`python -m bot doctor`: check the configuration, every history file and the views."""
+"""`python -m bot doctor`: check the data, then what a live bot needs, one verdict per line.
+
+First every history file, the presets, the views and the calendars (and the known data
+warnings); then the store (reachable, schema, Redis persistence), which tokens are set
+(never their values), whether Yahoo answers (one real request, short timeout) and the
+outbox's depth. Exit 0 unless a check failed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.cli import UsageError
@@ -11,6 +20,14 @@ from bot.cli.common import load_core
 from bot.domain.calendars import KRX, NYSE, session_calendar
 from bot.domain.history import HistoryError
 from bot.domain.views import ViewError, load_views
+from bot.settings import Settings
+from bot.stores.port import redact_url
+
+TOKEN_NAMES = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
+YAHOO_PROBE = "https://query2.finance.yahoo.com/v8/finance/chart/SPY?range=1d&interval=1d"
+
+Check = tuple[str, str, str]
+"""(verdict: ok | warn | fail, name, detail)."""
 
 
 def register(subparsers: Any) -> None:
@@ -18,9 +35,79 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "doctor",
         help="check the configuration, every price-history file and the expert views, "
-        "and list the known data warnings",
+        "the store, the tokens set, Yahoo and the outbox, and list the known data warnings",
     )
+    parser.add_argument("--no-network", action="store_true", help="skip the Yahoo request")
     parser.set_defaults(func=run)
+
+
+async def store_checks(settings: Settings) -> list[Check]:
+    """Store reachable, its schema version, Redis persistence, outbox depth."""
+    from bot.stores import open_store
+
+    url = settings.store_url
+    if url.startswith("sqlite:///"):
+        path = url.split("sqlite:///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:" and not os.path.exists(path):
+            return [("warn", "store", f"{redact_url(url)} not created yet (first use creates it)")]
+    try:
+        store = await open_store(url, create=False)
+    except Exception as exc:
+        return [("fail", "store", f"{redact_url(url)}: {exc}")]
+    checks: list[Check] = []
+    try:
+        version = getattr(store, "schema_version", None)
+        detail = f"{redact_url(url)} reachable"
+        if version is not None:
+            detail += f", schema {version() if callable(version) else version}"
+        checks.append(("ok", "store", detail))
+        checks.append(await _persistence(store, url))
+        items = await store.list_outbox()
+        pending = sum(1 for i in items if i.state == "pending")
+        parked = len(items) - pending
+        checks.append(("warn" if parked else "ok", "outbox", f"{pending} pending, {parked} parked"))
+    finally:
+        await store.close()
+    return checks
+
+
+async def _persistence(store: Any, url: str) -> Check:
+    if not url.startswith(("redis://", "rediss://")):
+        return ("ok", "persistence", "SQLite file (durable on disk)")
+    client = getattr(store, "_redis", None) or getattr(store, "redis", None)
+    if client is None:
+        return ("warn", "persistence", "could not ask Redis for its AOF setting")
+    try:
+        info = await client.config_get("appendonly")
+    except Exception as exc:
+        return ("warn", "persistence", f"CONFIG GET refused ({type(exc).__name__})")
+    if str(info.get("appendonly", "no")) != "yes":
+        return ("warn", "persistence", "Redis AOF is off: a restart loses the outbox")
+    return ("ok", "persistence", "Redis AOF on")
+
+
+def token_checks(env: Mapping[str, str]) -> list[Check]:
+    """Which tokens are present — never their values."""
+    present = [name for name in TOKEN_NAMES if env.get(name)]
+    missing = [name for name in TOKEN_NAMES if not env.get(name)]
+    detail = f"set: {', '.join(present) or 'none'}; unset: {', '.join(missing) or 'none'}"
+    return [("ok" if present else "warn", "tokens", detail)]
+
+
+def yahoo_check(get: Callable[[str], int] | None = None) -> Check:
+    """One real request to Yahoo with a short timeout."""
+    if get is None:
+
+        def get(url: str) -> int:
+            from curl_cffi import requests
+
+            return int(requests.get(url, timeout=5, impersonate="chrome").status_code)
+
+    try:
+        status = get(YAHOO_PROBE)
+    except Exception as exc:
+        return ("warn", "yahoo", f"no answer ({type(exc).__name__})")
+    return ("ok" if status < 400 else "warn", "yahoo", f"HTTP {status}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,5 +135,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"  warning: {warning}")
     else:
         print("no data warnings")
+    checks = asyncio.run(store_checks(core.settings))
+    checks += token_checks(os.environ)
+    if not getattr(args, "no_network", False):
+        checks.append(yahoo_check())
+    for verdict, name, detail in checks:
+        print(f"{verdict:<5} {name}: {detail}")
     sys.stdout.flush()
-    return 0
+    return 1 if any(verdict == "fail" for verdict, _, _ in checks) else 0

@@ -164,7 +164,8 @@ class LiveFeed:
         wanted = list(symbols) if symbols is not None else self.symbols
         self.state.last_poll = now
         self.polls += 1
-        log.info("feed poll reason=%s symbols=%d", reason.replace(" ", "_"), len(wanted))
+        level = logging.DEBUG if reason == "no stream" else logging.INFO
+        log.log(level, "feed poll reason=%s symbols=%d", reason.replace(" ", "_"), len(wanted))
         batch = await self.poll_feed.fetch(wanted)
         return await self.apply(batch, kind)
 

@@ -1,0 +1,180 @@
+"""`python -m bot run [--config PATH] [--replay DATE --speed N [--start-at EPOCH] [--store URL]
+[--deliver]]`: the bot, live or as an accelerated replay of one session.
+
+A replay never posts into production by accident: by default it uses a temporary store
+seeded with one console channel subscribed to every preset and to a 06:30 Seoul digest;
+`--store URL` uses that store instead, and Discord/Slack are sent to only with `--deliver`.
+`run` on SQLite is single-instance (a second one exits 2); use Redis for several.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import sys
+import tempfile
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from bot.app import App, bootstrap, build_core
+from bot.cli import UsageError
+from bot.cli.common import report_warnings
+from bot.domain.history import HistoryError
+from bot.domain.replay import history_sessions
+from bot.domain.rules.presets import PresetError
+from bot.domain.sessions import SessionError, resolve_session
+from bot.domain.views import ViewError
+from bot.feeds.calendar import NYSE, session_calendar
+from bot.feeds.replay_feed import VirtualClock
+from bot.logging_setup import configure_logging
+from bot.ports import Clock
+from bot.runner import Runner
+from bot.services import SystemClock
+from bot.settings import Settings, SettingsError, load_settings
+from bot.stores.port import (
+    Channel,
+    ChannelRef,
+    StoreError,
+    StoreUnavailable,
+    Subscription,
+    redact_url,
+)
+
+REPLAY_CHANNEL = Channel(ChannelRef("console", "replay", "every-preset"), "en", "Asia/Seoul")
+
+
+def register(subparsers: Any) -> None:
+    """Add the `run` sub-command."""
+    parser = subparsers.add_parser("run", help="run the bot (live, or --replay a session)")
+    parser.add_argument("--config", type=Path, help="config file (default config.toml)")
+    parser.add_argument("--replay", metavar="DATE", help="replay this NYSE session")
+    parser.add_argument("--speed", type=float, default=600.0, help="replay speed (x real time)")
+    parser.add_argument("--start-at", type=float, help="real epoch the virtual clock starts at")
+    parser.add_argument("--store", help="store URL (replay default: a temporary store)")
+    parser.add_argument("--deliver", action="store_true", help="replay: send to Discord/Slack")
+    parser.set_defaults(func=run)
+
+
+def single_instance_lock(url: str, stack: ExitStack) -> None:
+    """Refuse a second `run` on one SQLite file (UsageError → exit 2)."""
+    if not url.startswith("sqlite:"):
+        return
+    path = url.split("sqlite:///", 1)[-1].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return
+    lock_path = Path(f"{path}.run.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = stack.enter_context(lock_path.open("w"))
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise UsageError(
+            f"another `run` already uses {path}: SQLite is single-instance — stop it, or use "
+            'Redis ([store] url = "redis://…") to run several bot processes'
+        ) from None
+    handle.write(str(os.getpid()))
+    handle.flush()
+
+
+async def seed_replay_store(app: App) -> None:
+    """One console channel subscribed to every preset and to a 06:30 Seoul digest."""
+    store = app.store
+    await store.upsert_channel(REPLAY_CHANNEL)
+    for preset in app.core.presets:
+        await store.add_subscription(Subscription(REPLAY_CHANNEL.ref, preset))
+    await store.add_subscription(
+        Subscription(
+            REPLAY_CHANNEL.ref,
+            "digest",
+            kind="digest",
+            digest_time="06:30",
+            digest_zone="Asia/Seoul",
+        )
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(args.config)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the bot; exit 0 on a clean stop, 2 on bad input."""
+    settings = _settings(args)
+    logging_section = settings.raw.get("logging", {})
+    configure_logging(
+        level="debug" if args.verbose else str(logging_section.get("level", "info")),
+        style=str(logging_section.get("format", "keyvalue")),
+    )
+    try:
+        core = build_core(settings)
+    except (HistoryError, PresetError) as exc:
+        raise UsageError(str(exc)) from None
+    report_warnings(core.warnings, shipped=True, verbose=False)
+    session: pd.Timestamp | None = None
+    clock: Clock = SystemClock()
+    if args.replay is not None:
+        try:
+            session = resolve_session(args.replay, history_sessions(core.market))
+        except SessionError as exc:
+            raise UsageError(str(exc)) from None
+        if args.speed <= 0:
+            raise UsageError("--speed must be positive")
+        opens = pd.Timestamp(session_calendar(NYSE).session_open(session)).to_pydatetime()
+        start = opens - timedelta(hours=5, minutes=31)  # before the 04:00 pre-market window
+        clock = VirtualClock(start, args.speed, real_start=args.start_at)
+    elif args.start_at is not None or args.deliver:
+        raise UsageError("--start-at and --deliver go with --replay")
+    with ExitStack() as stack:
+        url = args.store or settings.store_url
+        seed = False
+        if session is not None and args.store is None:
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="sputnik-run-"))
+            url, seed = f"sqlite:///{directory}/replay.db", True
+        single_instance_lock(url, stack)
+        cache = (
+            Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            if session is not None
+            else None
+        )
+        return asyncio.run(_main(settings, core, url, clock, session, seed, args, cache))
+
+
+async def _main(
+    settings: Settings,
+    core: Any,
+    url: str,
+    clock: Clock,
+    session: pd.Timestamp | None,
+    seed: bool,
+    args: argparse.Namespace,
+    cache: Path | None,
+) -> int:
+    try:
+        app = await bootstrap(settings, store_url=url, clock=clock, core=core)
+    except StoreUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    except (StoreError, ViewError) as exc:
+        raise UsageError(f"store {redact_url(url)}: {exc}") from None
+    try:
+        if seed:
+            await seed_replay_store(app)
+        runner = Runner(
+            app,
+            sys.stdout,
+            dict(os.environ),
+            replay=session,
+            deliver=session is None or bool(args.deliver),
+            cache_dir=cache,
+        )
+        return await runner.run()
+    finally:
+        await app.close()

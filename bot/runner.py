@@ -1,0 +1,325 @@
+"""The running bot: feeds, scheduler, evaluate → claim, delivery, sinks — live or replayed.
+
+Live, the clock is the wall clock and the feeds are Yahoo's (stream + polls). In a replay
+(`run --replay DATE --speed N`), the same scheduler, jobs, engine, store, outbox, delivery
+and digests run on a `VirtualClock` with the `ReplayFeed`, from before the session's
+pre-market until its digests have been delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import socket
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import pandas as pd
+
+from bot.app import App
+from bot.chat.console_sink import ConsoleSink
+from bot.domain.cards import Card
+from bot.feeds.backfill import BackfillCache, backfill
+from bot.feeds.live import FeedSettings, FeedTick, LiveFeed, extended_proxies
+from bot.feeds.live_market import LiveMarket
+from bot.feeds.replay_feed import ReplayFeed
+from bot.feeds.yahoo_poll import YahooPollFeed
+from bot.feeds.yahoo_stream import YahooStreamFeed
+from bot.metrics import Metrics, sample_outbox_depth, serve_metrics
+from bot.ports import ChatSink, DeliveryOutcome, PriceFeed
+from bot.stores.port import Channel
+from jobs.digest import DigestSettings, run_digests
+from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
+from jobs.market_jobs import SchedulerSettings, market_jobs
+from jobs.render import CardRenderer
+from jobs.scheduler import Scheduler, daily_at, wait_until
+
+log = logging.getLogger(__name__)
+
+PLATFORM_MODULES = ("bot.chat.discord_app", "bot.chat.slack_app")
+
+
+@dataclass
+class RunReport:
+    """What a run did: rules fired, deliveries per platform, scheduled runs claimed."""
+
+    fired: list[str] = field(default_factory=list)
+    delivered: Counter[str] = field(default_factory=Counter)
+    claimed: int = 0
+    ticks: int = 0
+
+
+@dataclass
+class CountingSink:
+    """Wraps a sink: counts accepted deliveries per platform and logs each one."""
+
+    inner: ChatSink
+    report: RunReport
+    metrics: Metrics
+    platform: str = ""
+
+    def __post_init__(self) -> None:
+        self.platform = self.platform or self.inner.platform
+
+    async def pace(self, channel: Channel) -> None:
+        await self.inner.pace(channel)
+
+    async def send(self, channel: Channel, card: Card, idempotency_key: str) -> DeliveryOutcome:
+        outcome = await self.inner.send(channel, card, idempotency_key)
+        name = type(outcome).__name__.lower()
+        self.metrics.deliveries.labels(self.platform, name).inc()
+        if name == "delivered":
+            self.report.delivered[self.platform] += 1
+            log.info(
+                "delivered platform=%s channel=%s key=%s",
+                self.platform,
+                channel.ref.key,
+                idempotency_key,
+            )
+        elif name == "retryafter":
+            self.metrics.rate_limits.labels(self.platform).inc()
+        return outcome
+
+
+def watched_symbols(app: App) -> list[str]:
+    """`[universe] symbols` plus every alias's symbol, proxy and extended proxy."""
+    raw = app.settings.raw
+    symbols = [str(s) for s in raw.get("universe", {}).get("symbols", [])]
+    for spec in raw.get("aliases", {}).values():
+        if isinstance(spec, Mapping):
+            symbols += [str(spec[k]) for k in ("symbol", "proxy", "extended_proxy") if spec.get(k)]
+    return list(dict.fromkeys(symbols))
+
+
+def platform_runtimes(app: App, env: Mapping[str, str]) -> list[Any]:
+    """The chat platforms whose modules exist and whose tokens are set."""
+    runtimes = []
+    for name in PLATFORM_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            log.debug("platform module %s not present; skipped", name)
+            continue
+        runtime = module.build_runtime(app.settings, app.services, app.registry, env)
+        if runtime is not None:
+            runtimes.append(runtime)
+    return runtimes
+
+
+async def replay_end(app: App, session: pd.Timestamp, close: datetime) -> datetime:
+    """When a replay may stop: after the close check and the digests the session causes."""
+    end = close + timedelta(minutes=15)
+    subscriptions = await app.store.recipients("digest", kind="digest", now=close)
+    settings = DigestSettings.from_config(app.settings.raw.get("digest", {}))
+    for subscription in subscriptions:
+        hour, minute = (subscription.digest_time or settings.default_time).split(":")
+        zone = subscription.digest_zone or settings.default_zone
+        trigger = daily_at(int(hour), int(minute), zone, day_of_week="*")
+        slot = trigger.get_next_fire_time(None, close)
+        if slot is not None and slot - close < timedelta(days=1):
+            end = max(end, slot.astimezone(close.tzinfo) + timedelta(minutes=2))
+    return end
+
+
+@dataclass
+class Runner:
+    """Assembles and runs one bot process."""
+
+    app: App
+    out: TextIO
+    env: Mapping[str, str]
+    replay: pd.Timestamp | None = None
+    deliver: bool = True
+    cache_dir: Path | None = None
+    shutdown_seconds: float = 10.0
+    report: RunReport = field(default_factory=RunReport)
+    metrics: Metrics = field(default_factory=Metrics)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _feeds(self) -> tuple[PriceFeed, PriceFeed | None, FeedSettings]:
+        raw = self.app.settings.raw
+        feed = FeedSettings.from_config(raw.get("feed", {}))
+        if self.replay is not None:
+            return ReplayFeed(self.app.core.market, self.app.services.clock), None, feed
+        stream = YahooStreamFeed(feed.stream_url) if feed.stream else None
+        return YahooPollFeed(), stream, feed
+
+    async def _on_tick(self, tick: FeedTick, book: RuleBook) -> None:
+        self.report.ticks += 1
+        self.metrics.prints.labels(tick.source).inc(len(tick.changed))
+        outcome = await evaluate_and_claim(
+            self.app.services,
+            PrintTick(tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale),
+            book=book,
+        )
+        for event in outcome.fired:
+            self.metrics.rules_fired.labels(event.rule_id).inc()
+            line = f"{event.rule_id}[{event.severity}] at {tick.kind} {tick.snapshot.moment:%H:%M}Z"
+            self.report.fired.append(line)
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT (live) or until the replay's digests are delivered."""
+        app, services = self.app, self.app.services
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self._request_stop, signum)
+        poll, stream, feed_settings = self._feeds()
+        cache = BackfillCache(self.cache_dir or Path(feed_settings.cache_dir))
+        market = LiveMarket(app.core.market, cache)
+        book = RuleBook(app.core.market.symbols, list(app.core.presets.values()))
+
+        async def on_tick(tick: FeedTick) -> None:
+            await self._on_tick(tick, book)
+
+        live = LiveFeed(
+            market,
+            watched_symbols(app),
+            poll,
+            stream=stream,
+            clock=services.clock,
+            settings=feed_settings,
+            extended=extended_proxies(app.settings.raw.get("aliases", {})),
+            on_tick=on_tick,
+        )
+        if isinstance(poll, YahooPollFeed):
+            with contextlib.suppress(Exception):
+                added = await backfill(
+                    poll, cache, market.last_known(live.symbols), services.clock.now()
+                )
+                market.invalidate(added)
+        raw = app.settings.raw
+        scheduler_settings = SchedulerSettings.from_config(
+            raw.get("scheduler", {}), raw.get("feed", {})
+        )
+        digest_settings = DigestSettings.from_config(raw.get("digest", {}))
+        replay_of = self.replay.date().isoformat() if self.replay is not None else None
+
+        async def digest_job(_: datetime) -> None:
+            await run_digests(services, services.clock.now(), digest_settings, replay_of=replay_of)
+
+        jobs = market_jobs(
+            live,
+            poll if isinstance(poll, YahooPollFeed) else None,
+            scheduler_settings,
+            extra={"digests": digest_job},
+        )
+        scheduler = Scheduler(jobs, services.clock, app.store, scheduler_settings.claim_ttl_seconds)
+        sinks, runtimes = await self._sinks()
+        renderer = CardRenderer(
+            services, replay_of=self.replay.date() if self.replay is not None else None
+        )
+        delivery_stop = asyncio.Event()
+        worker = asyncio.create_task(self._deliver(sinks, renderer, delivery_stop))
+        background = [
+            asyncio.create_task(sample_outbox_depth(self.metrics, app.store, delivery_stop))
+        ]
+        metrics_runner = None
+        port = int(raw.get("metrics", {}).get("port", 0) or 0)
+        if port:
+            metrics_runner = await serve_metrics(self.metrics, port, lambda: not self.stop.is_set())
+        if stream is not None:
+            background.append(asyncio.create_task(live.run_stream(self.stop)))
+        until = None
+        if self.replay is not None:
+            from bot.feeds.calendar import NYSE, session_calendar
+
+            close = pd.Timestamp(session_calendar(NYSE).session_close(self.replay)).to_pydatetime()
+            until = await replay_end(app, self.replay, close)
+        log.info(
+            "run started mode=%s symbols=%d jobs=%d",
+            "replay" if self.replay is not None else "live",
+            len(live.symbols),
+            len(jobs),
+        )
+        try:
+            await scheduler.run(self.stop, until=until)
+            if until is not None and not self.stop.is_set():
+                await wait_until(services.clock, until, self.stop)
+                await self._drain(sinks)
+        finally:
+            self.report.claimed = sum(1 for r in scheduler.history if r.outcome == "ran")
+            delivery_stop.set()
+            try:
+                await asyncio.wait_for(worker, timeout=self.shutdown_seconds)
+            except TimeoutError:
+                log.warning(
+                    "shutdown: in-flight deliveries did not finish in %.0f s", self.shutdown_seconds
+                )
+            self.stop.set()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            for runtime in runtimes:
+                with contextlib.suppress(Exception):
+                    await runtime.close()
+            if metrics_runner is not None:
+                await metrics_runner.cleanup()
+        self._print_report()
+        return 0
+
+    def _request_stop(self, signum: int) -> None:
+        log.warning(
+            "shutdown requested signal=%s: no new work; finishing in-flight deliveries",
+            signal.Signals(signum).name,
+        )
+        self.stop.set()
+
+    async def _sinks(self) -> tuple[dict[str, ChatSink], list[Any]]:
+        sinks: dict[str, ChatSink] = {
+            "console": CountingSink(ConsoleSink(out=self.out), self.report, self.metrics)
+        }
+        runtimes: list[Any] = []
+        if self.deliver:
+            for runtime in platform_runtimes(self.app, self.env):
+                await runtime.start()
+                runtimes.append(runtime)
+                sinks[runtime.platform] = CountingSink(runtime.sink, self.report, self.metrics)
+        return sinks, runtimes
+
+    async def _deliver(
+        self, sinks: Mapping[str, ChatSink], renderer: CardRenderer, stop: asyncio.Event
+    ) -> None:
+        from jobs.deliver import run_delivery_worker
+
+        worker_id = f"{socket.gethostname()}-{os.getpid()}"
+        await run_delivery_worker(
+            self.app.store,
+            sinks,
+            renderer,
+            worker_id,
+            stop,
+            clock=self.app.services.clock,
+            idle_seconds=0.1,
+        )
+
+    async def _drain(self, sinks: Mapping[str, ChatSink], timeout: float = 30.0) -> None:
+        """Wait (real time, bounded) until no pending item for our platforms is left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline and not self.stop.is_set():
+            items = await self.app.store.list_outbox()
+            if not any(i.state == "pending" and i.channel.platform in sinks for i in items):
+                return
+            await asyncio.sleep(0.05)
+
+    def _print_report(self) -> None:
+        report = self.report
+        label = f"replay of {self.replay.date()}" if self.replay is not None else "live run"
+        print(
+            f"== {label}: {len(report.fired)} rule firing(s), "
+            f"{report.claimed} scheduled run(s) claimed here",
+            file=self.out,
+        )
+        for line in report.fired:
+            print(f"fired: {line}", file=self.out)
+        platforms = ", ".join(f"{p}={n}" for p, n in sorted(report.delivered.items())) or "none"
+        print(f"delivered: {platforms}", file=self.out, flush=True)
