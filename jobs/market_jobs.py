@@ -186,13 +186,13 @@ def market_jobs(
 
     poll_grace = settings.poll_seconds / 2
     jobs = [
-        Job("nyse-open", daily_at(9, 31, NEW_YORK), opening_job, grace_seconds=120),
+        Job("nyse-open", daily_at(9, 31, NEW_YORK), opening_job, grace_seconds=900),
         Job("poll", every(settings.poll_seconds), poll_job, grace_seconds=poll_grace),
         Job("nyse-close", _closing_trigger(delay), closing_job, grace_seconds=1800),
     ]
     if settings.krx_checks:
         jobs += [
-            Job("krx-open", daily_at(9, 1, SEOUL), krx_open_job, grace_seconds=120),
+            Job("krx-open", daily_at(9, 1, SEOUL), krx_open_job, grace_seconds=900),
             Job("krx-close", daily_at(15, 30 + delay, SEOUL), krx_close_job, grace_seconds=1800),
         ]
     for job_id, function in (extra or {}).items():

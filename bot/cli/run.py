@@ -15,6 +15,7 @@ import fcntl
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from bot.app import App, bootstrap, build_core
+from bot.app import bootstrap, build_core
 from bot.cli import UsageError
 from bot.cli.common import report_warnings
 from bot.domain.history import HistoryError
@@ -40,6 +41,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.stores.port import (
     Channel,
     ChannelRef,
+    Store,
     StoreError,
     StoreUnavailable,
     Subscription,
@@ -82,21 +84,15 @@ def single_instance_lock(url: str, stack: ExitStack) -> None:
     handle.flush()
 
 
-async def seed_replay_store(app: App) -> None:
+async def seed_replay_store(store: Store, presets: Iterable[str]) -> None:
     """One console channel subscribed to every preset and to a 06:30 Seoul digest."""
-    store = app.store
     await store.upsert_channel(REPLAY_CHANNEL)
-    for preset in app.core.presets:
+    for preset in presets:
         await store.add_subscription(Subscription(REPLAY_CHANNEL.ref, preset))
-    await store.add_subscription(
-        Subscription(
-            REPLAY_CHANNEL.ref,
-            "digest",
-            kind="digest",
-            digest_time="06:30",
-            digest_zone="Asia/Seoul",
-        )
+    digest = Subscription(
+        REPLAY_CHANNEL.ref, "digest", kind="digest", digest_time="06:30", digest_zone="Asia/Seoul"
     )
+    await store.add_subscription(digest)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -166,7 +162,7 @@ async def _main(
         raise UsageError(f"store {redact_url(url)}: {exc}") from None
     try:
         if seed:
-            await seed_replay_store(app)
+            await seed_replay_store(app.store, app.core.presets)
         runner = Runner(
             app,
             sys.stdout,

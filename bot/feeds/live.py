@@ -220,6 +220,8 @@ class LiveFeed:
                 reason = self.guards.check_age(latest, now)
                 if reason is not None:
                     state.stale[symbol] = reason
+        if not changed and kind is None and self.on_tick is not None:
+            return None  # nothing moved: no snapshot to build, no rule to evaluate
         tick = FeedTick(
             self.snapshot(now),
             kind or self.kind_at(now),

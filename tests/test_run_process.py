@@ -1,0 +1,127 @@
+"""`python -m bot run` in subprocesses: a whole replay, SIGTERM, SQLite refusal, two on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.cli.run import seed_replay_store
+from bot.stores import open_store
+from tests.conftest import PROJECT_ROOT, PYTHON
+from tests.stores.conftest import redis_prefix, redis_store_url
+
+__all__ = ["redis_prefix"]  # the fixture, for the two-instance test
+
+PRESETS = ["deepseek", "chip_crash", "nvda_decoupling", "ai_power_unwind"]
+TOKENS = {
+    "DISCORD_TOKEN": "MTAxNTk5NjQ3ODU5MTAwNDc2.GhJk1a.s3cr3t-discord-token-value-0123456789",
+    "SLACK_BOT_TOKEN": "xoxb-1111-2222-s3cr3tslackbot",
+    "SLACK_APP_TOKEN": "xapp-1-A111-2222-s3cr3tslackapp",
+    "SLACK_SIGNING_SECRET": "s3cr3t-signing-secret-abcdef",
+}
+DELIVERED = re.compile(r"delivered platform=(\w+) channel=(\S+) key=([^\s\"]+)")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPUTNIK_")}
+    env.update({"SPUTNIK_CONFIG": os.devnull, "PYTHONPATH": str(PROJECT_ROOT), **extra})
+    return env
+
+
+def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [PYTHON, "-m", "bot", *args],
+        cwd=cwd,
+        env=env or _env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path_lines: list[str], process: subprocess.Popen[str], needle: str) -> None:
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        path_lines.append(line)
+        if needle in line:
+            return
+    raise AssertionError(f"never saw {needle!r}: {''.join(path_lines[-20:])}")
+
+
+@pytest.mark.slow
+def test_a_replay_runs_the_whole_bot_and_leaks_no_token_at_debug_level(tmp_path: Path) -> None:
+    process = _run(
+        "-v", "run", "--replay", "2025-01-27", "--speed", "6000", cwd=tmp_path, env=_env(**TOKENS)
+    )
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-3000:]
+    assert "fired: deepseek[critical] at close" in out
+    assert "fired: chip_crash[notice] at open" in out
+    assert "delivered: console=3" in out  # the open alert, the close alert, the digest
+    assert "Replay of 2025-01-27" in out and "US market digest" in out
+    assert "SOX −9.15 %" in out
+    assert "level=debug" in err
+    for value in TOKENS.values():
+        assert value not in out and value not in err
+
+
+def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_exits_2(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+
+    async def seed() -> None:
+        store = await open_store(url)
+        await seed_replay_store(store, PRESETS)
+        await store.close()
+
+    asyncio.run(seed())
+    first = _run("run", "--replay", "2025-01-27", "--speed", "3600", "--store", url, cwd=tmp_path)
+    seen: list[str] = []
+    _wait_for(seen, first, "delivered platform=console")  # the open alert went out
+    second = _run("run", "--replay", "2025-01-27", "--store", url, cwd=tmp_path)
+    _, second_err = second.communicate(timeout=60)
+    assert second.returncode == 2
+    assert "SQLite is single-instance" in second_err
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err[-2000:]
+    assert "shutdown requested signal=SIGTERM" in "".join(seen) + err
+    assert "delivered: console=1" in out
+
+
+@pytest.mark.slow
+def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_ticks(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    url = redis_store_url(redis_prefix)
+
+    async def seed() -> None:
+        store = await open_store(url)
+        await seed_replay_store(store, PRESETS)
+        await store.close()
+
+    asyncio.run(seed())
+    start = f"{time.time() + 4:.3f}"
+    args = ("run", "--replay", "2025-01-27", "--speed", "6000", "--start-at", start, "--store", url)
+    processes = [_run(*args, cwd=tmp_path) for _ in range(2)]
+    results = [p.communicate(timeout=180) for p in processes]
+    for process, (_, err) in zip(processes, results, strict=True):
+        assert process.returncode == 0, err[-2000:]
+    keys = Counter(m[2] for _, err in results for m in DELIVERED.findall(err))
+    fired = [line for _, err in results for line in err.splitlines() if "fired=" in line]
+    assert len(keys) == 3 and set(keys.values()) == {1}, (keys, fired)
+    claimed = [int(re.search(r"(\d+) scheduled run", out).group(1)) for out, _ in results]  # type: ignore[union-attr]
+    assert all(count > 0 for count in claimed), claimed
