@@ -24,7 +24,7 @@ _PATTERNS = (
     re.compile(r"xapp-[A-Za-z0-9-]{8,}"),
     re.compile(r"[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,40}"),  # Discord
     re.compile(r"https://hooks\.slack(?:-gov)?\.com/[^\s'\"]+"),  # response_url / webhooks
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in URLs
+    re.compile(r"(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"),  # user:password@ in URLs
     re.compile(r"(?i)(?<=[\"']token[\"']: [\"'])[^\"']+"),  # {"token": "..."} in payloads
     re.compile(r"(?i)(?<=interactions/)(\d+)/[A-Za-z0-9_.-]{20,}"),  # interaction tokens
     re.compile(r"(?i)(?<=webhooks/)(\d+)/[A-Za-z0-9_.-]{20,}"),
