@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
+
 from bot.domain.metrics import Unavailable
 from bot.domain.snapshot import Quote, Snapshot
 from bot.feeds.guards import Backoff, FeedGuards
-from bot.feeds.live_market import MOVE_METRICS, LiveMarket
+from bot.feeds.live_market import MOVE_METRICS, LiveMarket, reference_session
 from bot.feeds.yahoo_poll import market_session_at
 from bot.ports import Clock, PriceFeed, Print, PrintBatch
 from bot.stores.port import PrintKind
@@ -115,6 +117,9 @@ class LiveFeed:
         )
         self.state = _State()
         self.polls = 0
+        self._quotes: dict[str, tuple[Any, Quote | Unavailable]] = {}
+        self._generation = 0
+        """Bumped by opening and closing checks: every quote is joined afresh."""
 
     # ------------------------------------------------------------ decisions
 
@@ -183,6 +188,8 @@ class LiveFeed:
         """Guard a batch, merge it into the state and hand the tick on."""
         now = self.clock.now()
         state = self.state
+        if kind is not None:
+            self._generation += 1
         if batch.rate_limited:
             delay = self.backoff.hit()
             log.warning(
@@ -241,28 +248,37 @@ class LiveFeed:
         return "intraday" if session == "regular" else session
 
     def snapshot(self, now: datetime) -> Snapshot:
-        """The joined snapshot of every known print (stale ones explained)."""
+        """The joined snapshot of every known print (stale ones explained).
+
+        Quotes are joined once per (print, staleness, session) and reused, so a print of
+        one symbol costs one join, not one per watched symbol.
+        """
         extended = self.extended if self.kind_at(now) in ("pre", "post") else {}
-        snapshot = self.market.snapshot(
-            self.state.prints,
-            now,
-            stale=self.state.stale,
-            missing=self.state.missing,
-            extended=extended,
-        )
-        return _off_session_stale(snapshot)
+        reference = reference_session(now)
+        state = self.state
+        quotes: dict[str, Quote | Unavailable] = {}
+        for symbol, code in state.missing.items():
+            quotes[symbol] = Unavailable(code, f"{symbol}: {code.replace('_', ' ')}")
+        for symbol, latest in state.prints.items():
+            key = (latest, state.stale.get(symbol), reference, self._generation)
+            cached = self._quotes.get(symbol)
+            if cached is None or cached[0] != key:
+                quote = self.market.quote(latest, now, state.stale.get(symbol))
+                cached = (key, _off_session(quote, symbol, reference))
+                self._quotes[symbol] = cached
+            quotes[symbol] = cached[1]
+        return Snapshot(now, reference, quotes, extended)
 
 
-def _off_session_stale(snapshot: Snapshot) -> Snapshot:
+def _off_session(
+    quote: Quote | Unavailable, symbol: str, reference: pd.Timestamp
+) -> Quote | Unavailable:
     """A quote from another session than the watched one has no move for it."""
-    quotes: dict[str, Quote | Unavailable] = {}
-    for symbol, quote in snapshot.quotes.items():
-        if isinstance(quote, Quote) and quote.session.normalize() != snapshot.session:
-            reason = Unavailable(
-                "stale", f"{symbol} last traded {quote.session.date()}, not on this session"
-            )
-            metrics = dict(quote.metrics)
-            metrics.update({name: reason for name in MOVE_METRICS})
-            quote = Quote(**{**quote.__dict__, "metrics": metrics})
-        quotes[symbol] = quote
-    return Snapshot(snapshot.moment, snapshot.session, quotes, snapshot.extended)
+    if isinstance(quote, Quote) and quote.session.normalize() != reference:
+        reason = Unavailable(
+            "stale", f"{symbol} last traded {quote.session.date()}, not on this session"
+        )
+        metrics = dict(quote.metrics)
+        metrics.update({name: reason for name in MOVE_METRICS})
+        return Quote(**{**quote.__dict__, "metrics": metrics})
+    return quote
