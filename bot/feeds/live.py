@@ -117,9 +117,12 @@ class LiveFeed:
         )
         self.state = _State()
         self.polls = 0
-        self._quotes: dict[str, tuple[Any, Quote | Unavailable]] = {}
         self._generation = 0
         """Bumped by opening and closing checks: every quote is joined afresh."""
+        self._last_sweep: datetime | None = None
+        self._dirty: set[str] = set()
+        self._view: dict[str, Quote | Unavailable] = {}
+        self._view_key: tuple[pd.Timestamp, int] | None = None
 
     # ------------------------------------------------------------ decisions
 
@@ -199,12 +202,14 @@ class LiveFeed:
                 delay,
             )
             state.stale = {symbol: "rate limited: last good print" for symbol in state.prints}
+            self._dirty.update(state.prints)
             return None
         self.backoff.reset()
         self.guards.note_missing(batch.missing)
         for symbol, code in batch.missing.items():
             if symbol not in state.prints:
                 state.missing[symbol] = code
+                self._dirty.add(symbol)
         changed: set[str] = set()
         for symbol, latest in batch.prints.items():
             previous = state.prints.get(symbol)
@@ -222,11 +227,15 @@ class LiveFeed:
                 changed.add(symbol)  # an opening or closing check re-reads every symbol
             state.prints[symbol] = latest
             state.missing.pop(symbol, None)
-        for symbol, latest in state.prints.items():  # prints that aged while nothing came
-            if symbol not in batch.prints and symbol not in state.stale:
-                reason = self.guards.check_age(latest, now)
-                if reason is not None:
-                    state.stale[symbol] = reason
+            self._dirty.add(symbol)
+        if self._last_sweep is None or (now - self._last_sweep).total_seconds() >= 15:
+            self._last_sweep = now  # prints that aged while nothing came (every 15 s)
+            for symbol, latest in state.prints.items():
+                if symbol not in batch.prints and symbol not in state.stale:
+                    reason = self.guards.check_age(latest, now)
+                    if reason is not None:
+                        state.stale[symbol] = reason
+                        self._dirty.add(symbol)
         if not changed and kind is None and self.on_tick is not None:
             return None  # nothing moved: no snapshot to build, no rule to evaluate
         tick = FeedTick(
@@ -250,24 +259,26 @@ class LiveFeed:
     def snapshot(self, now: datetime) -> Snapshot:
         """The joined snapshot of every known print (stale ones explained).
 
-        Quotes are joined once per (print, staleness, session) and reused, so a print of
-        one symbol costs one join, not one per watched symbol.
+        Each symbol's quote is joined when its print, staleness or the session changes and
+        reused otherwise, so a print of one symbol costs one join, not one per symbol.
         """
         extended = self.extended if self.kind_at(now) in ("pre", "post") else {}
         reference = reference_session(now)
         state = self.state
-        quotes: dict[str, Quote | Unavailable] = {}
-        for symbol, code in state.missing.items():
-            quotes[symbol] = Unavailable(code, f"{symbol}: {code.replace('_', ' ')}")
-        for symbol, latest in state.prints.items():
-            key = (latest, state.stale.get(symbol), reference, self._generation)
-            cached = self._quotes.get(symbol)
-            if cached is None or cached[0] != key:
+        key = (reference, self._generation)
+        if key != self._view_key:
+            self._view_key, self._view = key, {}
+            self._dirty = set(state.prints) | set(state.missing)
+        for symbol in self._dirty:
+            latest = state.prints.get(symbol)
+            if latest is not None:
                 quote = self.market.quote(latest, now, state.stale.get(symbol))
-                cached = (key, _off_session(quote, symbol, reference))
-                self._quotes[symbol] = cached
-            quotes[symbol] = cached[1]
-        return Snapshot(now, reference, quotes, extended)
+                self._view[symbol] = _off_session(quote, symbol, reference)
+            elif symbol in state.missing:
+                code = state.missing[symbol]
+                self._view[symbol] = Unavailable(code, f"{symbol}: {code.replace('_', ' ')}")
+        self._dirty = set()
+        return Snapshot(now, reference, dict(self._view), extended)
 
 
 def _off_session(

@@ -9,8 +9,10 @@ fires a rule.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -28,15 +30,26 @@ MOVE_METRICS = ("pct", "gap", "intraday", "z")
 
 def session_of(symbol: str, moment: datetime) -> pd.Timestamp | None:
     """The symbol's session a print at `moment` belongs to (its local date, if a session)."""
-    calendar = session_calendar(calendar_for_symbol(symbol))
-    day = pd.Timestamp(moment).tz_convert(calendar.tz).normalize().tz_localize(None)
-    return day if calendar.is_session(day) else None
+    name = calendar_for_symbol(symbol)
+    zone = session_calendar(name).tz
+    return _session_on(name, pd.Timestamp(moment).tz_convert(zone).date())
+
+
+@functools.lru_cache(maxsize=1024)
+def _session_on(calendar_name: str, local_day: date) -> pd.Timestamp | None:
+    day = pd.Timestamp(local_day)
+    return day if session_calendar(calendar_name).is_session(day) else None
 
 
 def reference_session(moment: datetime) -> pd.Timestamp:
     """The NYSE session a moment is watched for: today's if today is one, else the last."""
+    return _reference(pd.Timestamp(moment).tz_convert("America/New_York").date())
+
+
+@functools.lru_cache(maxsize=512)
+def _reference(local_day: date) -> pd.Timestamp:
     calendar = session_calendar(NYSE)
-    day = pd.Timestamp(moment).tz_convert(calendar.tz).normalize().tz_localize(None)
+    day = pd.Timestamp(local_day)
     if calendar.is_session(day):
         return day
     return pd.Timestamp(calendar.date_to_session(day, direction="previous"))
@@ -49,11 +62,14 @@ class LiveMarket:
         self.market = market
         self.cache = cache
         self._tables: dict[str, MetricTable | None] = {}
+        self._bases: dict[tuple[str, pd.Timestamp], _Base | None] = {}
 
     def invalidate(self, symbols: Iterable[str]) -> None:
         """Forget the tables of symbols whose cache grew (recomputed on next use)."""
         for symbol in symbols:
             self._tables.pop(symbol, None)
+            for key in [key for key in self._bases if key[0] == symbol]:
+                del self._bases[key]
 
     def last_known(self, symbols: Iterable[str]) -> dict[str, pd.Timestamp | None]:
         """The last session with a close per symbol, shipped or backfilled."""
@@ -96,82 +112,71 @@ class LiveMarket:
         )
         return compute_metrics(history, self.market.filler_opens.get(symbol, ()))
 
+    def _base(self, symbol: str, session: pd.Timestamp) -> _Base | None:
+        """What a print of `session` is joined with, computed once per (symbol, session)."""
+        key = (symbol, session)
+        if key in self._bases:
+            return self._bases[key]
+        table = self.table(symbol)
+        base = None
+        if table is not None:
+            calendar = session_calendar(table.calendar)
+            previous = pd.Timestamp(calendar.previous_session(session))
+            closes = table.frame["close"]
+            prev_close = None
+            if previous in closes.index and not pd.isna(closes.loc[previous]):
+                prev_close = float(closes.loc[previous])
+            history = table.frame.loc[:previous, "pct"].to_numpy(dtype=float)[-VOL_WINDOW:]
+            vol: float | None = None
+            if len(history) == VOL_WINDOW and not np.isnan(history).any():
+                vol = float(np.std(history, ddof=1))
+            close_at = pd.Timestamp(calendar.session_close(session)).to_pydatetime()
+            base = _Base(previous, prev_close, vol, close_at)
+        self._bases[key] = base
+        return base
+
     def previous_close(self, symbol: str, at: datetime) -> float | None:
         """The official close of the session before the one a print at `at` belongs to."""
-        table = self.table(symbol)
         session = session_of(symbol, at)
-        if table is None or session is None:
-            return None
-        previous = pd.Timestamp(session_calendar(table.calendar).previous_session(session))
-        closes = table.frame["close"]
-        if previous not in closes.index or pd.isna(closes.loc[previous]):
-            return None
-        return float(closes.loc[previous])
+        base = self._base(symbol, session) if session is not None else None
+        return base.prev_close if base is not None else None
 
     def quote(self, latest: Print, now: datetime, stale: str | None = None) -> Quote | Unavailable:
         """The print joined with its daily history; move metrics unavailable when stale."""
         symbol = latest.symbol
-        table = self.table(symbol)
-        if table is None:
-            return Unavailable("no_data", f"no daily history for {symbol}")
         session = session_of(symbol, latest.at)
         if session is None:
             return Unavailable("closed", f"{symbol}: {latest.at:%Y-%m-%d} is not a session")
-        calendar = session_calendar(table.calendar)
-        previous = pd.Timestamp(calendar.previous_session(session))
-        frame = table.frame
+        base = self._base(symbol, session)
+        if base is None:
+            return Unavailable("no_data", f"no daily history for {symbol}")
         metrics: dict[str, Reading] = {"last": latest.price}
-        closes = frame["close"]
-        known = previous in frame.index and not pd.isna(closes.loc[previous])
-        if not known:
+        if base.prev_close is None:
             missing = Unavailable(
                 "missing_previous",
-                f"{symbol}: the close of {previous.date()} is not known yet (backfill pending)",
+                f"{symbol}: the close of {base.previous.date()} is not known yet "
+                "(backfill pending)",
             )
             metrics.update({name: missing for name in (*MOVE_METRICS, "vol20", "prev_close")})
         else:
-            prev_close = float(closes.loc[previous])
-            metrics.update(self._moves(table, previous, prev_close, latest))
+            metrics.update(_moves(symbol, base, latest))
         if stale is not None:
             reason = Unavailable("stale", stale)
             metrics.update({name: reason for name in (*MOVE_METRICS, "last")})
-        closed = pd.Timestamp(now) >= pd.Timestamp(calendar.session_close(session))
         return Quote(
             symbol=symbol,
             session=session,
-            state="close" if closed else "open",
+            state="close" if now >= base.close_at else "open",
             as_of=latest.at,
             source=f"{latest.source} ({PROVENANCE})",
             last=latest.price,
-            previous_close=_reading(metrics.get("prev_close")),
+            previous_close=base.prev_close,
             open=latest.open,
             high=latest.high,
             low=latest.low,
             metrics=metrics,
             adjusted_levels=False,
         )
-
-    def _moves(
-        self, table: MetricTable, previous: pd.Timestamp, prev_close: float, latest: Print
-    ) -> dict[str, Reading]:
-        symbol = table.symbol
-        moves: dict[str, Reading] = {"prev_close": prev_close}
-        pct = (latest.price / prev_close - 1.0) * 100.0
-        moves["pct"] = pct
-        if latest.open:
-            moves["gap"] = (latest.open / prev_close - 1.0) * 100.0
-            moves["intraday"] = (latest.price / latest.open - 1.0) * 100.0
-        else:
-            no_open = Unavailable("no_open", f"{symbol}: no opening print yet")
-            moves["gap"] = moves["intraday"] = no_open
-        history = table.frame.loc[:previous, "pct"].to_numpy(dtype=float)[-VOL_WINDOW:]
-        if len(history) == VOL_WINDOW and not np.isnan(history).any():
-            vol = float(np.std(history, ddof=1))
-            moves["vol20"] = vol
-            moves["z"] = pct / vol if vol > 0 else _short(symbol)
-        else:
-            moves["vol20"] = moves["z"] = _short(symbol)
-        return moves
 
     def snapshot(
         self,
@@ -192,9 +197,32 @@ class LiveMarket:
         return Snapshot(now, reference_session(now), quotes, dict(extended or {}))
 
 
+@dataclass(frozen=True)
+class _Base:
+    previous: pd.Timestamp
+    prev_close: float | None
+    vol20: float | None
+    close_at: datetime
+
+
+def _moves(symbol: str, base: _Base, latest: Print) -> dict[str, Reading]:
+    assert base.prev_close is not None
+    prev_close = base.prev_close
+    pct = (latest.price / prev_close - 1.0) * 100.0
+    moves: dict[str, Reading] = {"prev_close": prev_close, "pct": pct}
+    if latest.open:
+        moves["gap"] = (latest.open / prev_close - 1.0) * 100.0
+        moves["intraday"] = (latest.price / latest.open - 1.0) * 100.0
+    else:
+        no_open = Unavailable("no_open", f"{symbol}: no opening print yet")
+        moves["gap"] = moves["intraday"] = no_open
+    if base.vol20 is not None and base.vol20 > 0:
+        moves["vol20"] = base.vol20
+        moves["z"] = pct / base.vol20
+    else:
+        moves["vol20"] = moves["z"] = _short(symbol)
+    return moves
+
+
 def _short(symbol: str) -> Unavailable:
     return Unavailable("short_history", f"{symbol}: fewer than {VOL_WINDOW} daily moves known")
-
-
-def _reading(value: Reading | None) -> float | None:
-    return value if isinstance(value, float) else None

@@ -9,6 +9,7 @@ and "rate limited" apart, and turns the last 1-minute bar of each symbol into a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import threading
@@ -73,16 +74,19 @@ def forget_crumb() -> None:
 
 def market_session_at(symbol: str, moment: datetime) -> MarketSession:
     """Pre, regular or post market for `symbol` at `moment` (by its exchange calendar)."""
-    calendar = session_calendar(calendar_for_symbol(symbol))
-    day = pd.Timestamp(moment).tz_convert(calendar.tz).normalize().tz_localize(None)
+    return _session_phase(calendar_for_symbol(symbol), int(moment.timestamp()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _session_phase(calendar_name: str, epoch: int) -> MarketSession:
+    calendar = session_calendar(calendar_name)
+    stamp = pd.Timestamp(epoch, unit="s", tz="UTC")
+    day = stamp.tz_convert(calendar.tz).normalize().tz_localize(None)
     if not calendar.is_session(day):
         return "post"
-    opens = pd.Timestamp(calendar.session_open(day))
-    closes = pd.Timestamp(calendar.session_close(day))
-    stamp = pd.Timestamp(moment)
-    if stamp < opens:
+    if stamp < pd.Timestamp(calendar.session_open(day)):
         return "pre"
-    return "regular" if stamp < closes else "post"
+    return "regular" if stamp < pd.Timestamp(calendar.session_close(day)) else "post"
 
 
 def parse_failures(messages: Sequence[str]) -> tuple[dict[str, str], bool]:

@@ -116,7 +116,7 @@ class YahooStreamFeed:
 
     async def _read(self, socket: Any, on_batch: PrintHandler, stop: asyncio.Event) -> None:
         connection = socket._ws  # yfinance keeps the websockets connection here
-        watcher = asyncio.create_task(_close_on(stop, connection))
+        watcher = asyncio.create_task(_close_on(stop, socket, connection))
         try:
             async for raw in connection:
                 batch = _decode(socket, raw)
@@ -136,8 +136,11 @@ class YahooStreamFeed:
         socket._ws = None
 
 
-async def _close_on(stop: asyncio.Event, connection: Any) -> None:
+async def _close_on(stop: asyncio.Event, socket: Any, connection: Any) -> None:
     await stop.wait()
+    heartbeat = getattr(socket, "_heartbeat_task", None)
+    if heartbeat is not None:  # before the close, or it logs a send on a closed socket
+        heartbeat.cancel()
     await connection.close()
 
 
