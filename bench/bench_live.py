@@ -229,7 +229,7 @@ async def _main() -> None:
     rng = random.Random(3)
     waits = [rng.uniform(0, 60) + download + claim for _ in range(10_000)]
     p50, p95, p99 = _percentiles(waits)
-    print(f"setup: {RULES:,} channels with one custom rule each over {SYMBOLS} symbols: {setup:.1f} s")
+    print(f"setup: {RULES:,} channels, one custom rule each, {SYMBOLS} symbols: {setup:.1f} s")
     print("print → outbox commit (real s)            stream        poll (60 s)")
     print(f"  p50                                  {s50:10.3f}   {p50:10.2f}")
     print(f"  p95  (target stream < 1 s)           {s95:10.3f}   {p95:10.2f}")
