@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import pandas as pd
 from bot.app import App
 from bot.chat.console_sink import ConsoleSink
 from bot.domain.cards import Card
+from bot.domain.snapshot import Quote
 from bot.feeds.backfill import BackfillCache, backfill
 from bot.feeds.live import FeedSettings, FeedTick, LiveFeed, extended_proxies
 from bot.feeds.live_market import LiveMarket
@@ -64,6 +66,7 @@ class CountingSink:
     inner: ChatSink
     report: RunReport
     metrics: Metrics
+    queued_at: dict[str, float] = field(default_factory=dict)
     platform: str = ""
 
     def __post_init__(self) -> None:
@@ -78,6 +81,9 @@ class CountingSink:
         self.metrics.deliveries.labels(self.platform, name).inc()
         if name == "delivered":
             self.report.delivered[self.platform] += 1
+            queued = self.queued_at.pop(idempotency_key, None)
+            if queued is not None:
+                self.metrics.persisted_to_delivered.observe(max(0.0, time.time() - queued))
             log.info(
                 "delivered platform=%s channel=%s key=%s",
                 self.platform,
@@ -143,6 +149,7 @@ class Runner:
     report: RunReport = field(default_factory=RunReport)
     metrics: Metrics = field(default_factory=Metrics)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    queued_at: dict[str, float] = field(default_factory=dict)
 
     def _feeds(self) -> tuple[PriceFeed, PriceFeed | None, FeedSettings]:
         raw = self.app.settings.raw
@@ -160,6 +167,15 @@ class Runner:
             PrintTick(tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale),
             book=book,
         )
+        if self.replay is None and outcome.items:
+            times = [
+                q.as_of for q in map(tick.snapshot.quote, tick.changed) if isinstance(q, Quote)
+            ]
+            if times:
+                latency = max(0.0, time.time() - max(times).timestamp())
+                self.metrics.print_to_persisted.observe(latency)
+        for item in outcome.items:
+            self.queued_at[item.idempotency_key] = item.created_at or time.time()
         for event in outcome.fired:
             self.metrics.rules_fired.labels(event.rule_id).inc()
             line = f"{event.rule_id}[{event.severity}] at {tick.kind} {tick.snapshot.moment:%H:%M}Z"
@@ -180,6 +196,9 @@ class Runner:
         async def on_tick(tick: FeedTick) -> None:
             await self._on_tick(tick, book)
 
+        def on_poll(reason: str) -> None:
+            self.metrics.polls.labels(poll.name, reason.replace(" ", "_")).inc()
+
         live = LiveFeed(
             market,
             watched_symbols(app),
@@ -190,6 +209,7 @@ class Runner:
             extended=extended_proxies(app.settings.raw.get("aliases", {})),
             on_tick=on_tick,
         )
+        live.on_poll = on_poll
         if isinstance(poll, YahooPollFeed):
             with contextlib.suppress(Exception):
                 added = await backfill(
@@ -275,14 +295,18 @@ class Runner:
 
     async def _sinks(self) -> tuple[dict[str, ChatSink], list[Any]]:
         sinks: dict[str, ChatSink] = {
-            "console": CountingSink(ConsoleSink(out=self.out), self.report, self.metrics)
+            "console": CountingSink(
+                ConsoleSink(out=self.out), self.report, self.metrics, self.queued_at
+            )
         }
         runtimes: list[Any] = []
         if self.deliver:
             for runtime in platform_runtimes(self.app, self.env):
                 await runtime.start()
                 runtimes.append(runtime)
-                sinks[runtime.platform] = CountingSink(runtime.sink, self.report, self.metrics)
+                sinks[runtime.platform] = CountingSink(
+                    runtime.sink, self.report, self.metrics, self.queued_at
+                )
         return sinks, runtimes
 
     async def _deliver(

@@ -117,6 +117,8 @@ class LiveFeed:
         )
         self.state = _State()
         self.polls = 0
+        self.on_poll: Callable[[str], None] | None = None
+        """Called with the reason of every poll made (metrics)."""
         self._generation = 0
         """Bumped by opening and closing checks: every quote is joined afresh."""
         self._last_sweep: datetime | None = None
@@ -172,6 +174,8 @@ class LiveFeed:
         wanted = list(symbols) if symbols is not None else self.symbols
         self.state.last_poll = now
         self.polls += 1
+        if self.on_poll is not None:
+            self.on_poll(reason)
         level = logging.DEBUG if reason == "no stream" else logging.INFO
         log.log(level, "feed poll reason=%s symbols=%d", reason.replace(" ", "_"), len(wanted))
         batch = await self.poll_feed.fetch(wanted)
