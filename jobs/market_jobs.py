@@ -159,6 +159,8 @@ def market_jobs(
     korean = [s for s in live.symbols if calendar_for_symbol(s) == KRX]
 
     async def poll_job(scheduled: datetime) -> None:
+        if opening_session(scheduled) is not None:
+            return  # the opening check reads the open (as an "open" print)
         if should_poll(scheduled, settings):
             await live.poll_tick()
 

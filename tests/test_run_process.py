@@ -77,6 +77,7 @@ def test_a_replay_runs_the_whole_bot_and_leaks_no_token_at_debug_level(tmp_path:
         assert value not in out and value not in err
 
 
+@pytest.mark.slow
 def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_exits_2(
     tmp_path: Path,
 ) -> None:
@@ -88,7 +89,7 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
         await store.close()
 
     asyncio.run(seed())
-    first = _run("run", "--replay", "2025-01-27", "--speed", "3600", "--store", url, cwd=tmp_path)
+    first = _run("run", "--replay", "2025-01-27", "--speed", "2000", "--store", url, cwd=tmp_path)
     seen: list[str] = []
     _wait_for(seen, first, "delivered platform=console")  # the open alert went out
     second = _run("run", "--replay", "2025-01-27", "--store", url, cwd=tmp_path)

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import fcntl
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -141,7 +142,10 @@ def run(args: argparse.Namespace) -> int:
             if session is not None
             else None
         )
-        return asyncio.run(_main(settings, core, url, clock, session, seed, args, cache))
+        try:
+            return asyncio.run(_main(settings, core, url, clock, session, seed, args, cache))
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the work is done: exit 0
 
 
 async def _main(
