@@ -37,6 +37,7 @@ from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
 from bot.metrics import Metrics, sample_outbox_depth, serve_metrics
 from bot.ports import ChatSink, DeliveryOutcome, PriceFeed
+from bot.settings import PROJECT_ROOT
 from bot.stores.port import Channel
 from jobs.digest import DigestSettings, run_digests
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
@@ -93,6 +94,12 @@ class CountingSink:
         elif name == "retryafter":
             self.metrics.rate_limits.labels(self.platform).inc()
         return outcome
+
+
+def _cache_path(text: str) -> Path:
+    """`[feed] cache_dir`; a relative path lives under the project, beside data/history."""
+    path = Path(text)
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def watched_symbols(app: App) -> list[str]:
@@ -189,7 +196,7 @@ class Runner:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self._request_stop, signum)
         poll, stream, feed_settings = self._feeds()
-        cache = BackfillCache(self.cache_dir or Path(feed_settings.cache_dir))
+        cache = BackfillCache(self.cache_dir or _cache_path(feed_settings.cache_dir))
         market = LiveMarket(app.core.market, cache)
         book = RuleBook(app.core.market.symbols, list(app.core.presets.values()))
 
