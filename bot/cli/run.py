@@ -26,7 +26,6 @@ import pandas as pd
 
 from bot.app import bootstrap, build_core
 from bot.cli import UsageError
-from bot.cli.common import report_warnings
 from bot.domain.history import HistoryError
 from bot.domain.replay import history_sessions
 from bot.domain.rules.presets import PresetError
@@ -115,7 +114,6 @@ def run(args: argparse.Namespace) -> int:
         core = build_core(settings)
     except (HistoryError, PresetError) as exc:
         raise UsageError(str(exc)) from None
-    report_warnings(core.warnings, shipped=True, verbose=False)
     session: pd.Timestamp | None = None
     clock: Clock = SystemClock()
     if args.replay is not None:
