@@ -230,8 +230,10 @@ class Runner:
         digest_settings = DigestSettings.from_config(raw.get("digest", {}))
         replay_of = self.replay.date().isoformat() if self.replay is not None else None
 
-        async def digest_job(_: datetime) -> None:
-            await run_digests(services, services.clock.now(), digest_settings, replay_of=replay_of)
+        async def digest_job(scheduled: datetime) -> None:
+            # The scheduled minute, not the clock's "now": an accelerated clock's loop lag is
+            # not lateness; a slot missed while the process was down still is.
+            await run_digests(services, scheduled, digest_settings, replay_of=replay_of)
 
         jobs = market_jobs(
             live,

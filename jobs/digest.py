@@ -167,6 +167,7 @@ async def digest_payload(
         for e in history
         if e.session == session.date()
     ]
+    fired.sort(key=lambda event: event["fired_at"])
     topics: list[str] = []
     for event in fired:
         rule = services.core.presets.get(event["rule_id"])

@@ -75,7 +75,8 @@ def build_digest_card(
     title = t("digest.title", locale, date=format_date(session, locale))
     banners = []
     if payload.get("replay_of"):
-        banners.append(t("digest.replay", locale, date=payload["replay_of"]))
+        replayed = date.fromisoformat(payload["replay_of"])
+        banners.append(t("alert.replay_of", locale, date=format_date(replayed, locale)))
     if payload.get("late_minutes"):
         banners.append(t("digest.late", locale, minutes=payload["late_minutes"]))
     fields = _move_fields(payload.get("benchmarks", []), locale)
