@@ -217,6 +217,7 @@ class Runner:
             on_tick=on_tick,
         )
         live.on_poll = on_poll
+        live.on_rate_limit = self.metrics.rate_limits.labels("yahoo").inc
         if isinstance(poll, YahooPollFeed):
             with contextlib.suppress(Exception):
                 added = await backfill(
@@ -241,6 +242,11 @@ class Runner:
             scheduler_settings,
             extra={"digests": digest_job},
         )
+        for symbol in live.symbols:  # read and join every history before the clock runs
+            market.table(symbol)
+        start_clock = getattr(services.clock, "start", None)
+        if callable(start_clock):
+            start_clock()
         scheduler = Scheduler(jobs, services.clock, app.store, scheduler_settings.claim_ttl_seconds)
         sinks, runtimes = await self._sinks()
         renderer = CardRenderer(
@@ -263,6 +269,13 @@ class Runner:
 
             close = pd.Timestamp(session_calendar(NYSE).session_close(self.replay)).to_pydatetime()
             until = await replay_end(app, self.replay, close)
+        started_late = getattr(services.clock, "real_start", None)
+        if started_late is not None and time.time() - started_late > 1:
+            log.warning(
+                "run started %.1f s after its virtual clock (--start-at): %.0f virtual s skipped",
+                time.time() - started_late,
+                (time.time() - started_late) * getattr(services.clock, "speed", 1.0),
+            )
         log.info(
             "run started mode=%s symbols=%d jobs=%d",
             "replay" if self.replay is not None else "live",

@@ -115,7 +115,7 @@ def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_tic
         await store.close()
 
     asyncio.run(seed())
-    start = f"{time.time() + 4:.3f}"
+    start = f"{time.time() + 10:.3f}"  # both processes are up before the clock starts
     args = ("run", "--replay", "2025-01-27", "--speed", "6000", "--start-at", start, "--store", url)
     processes = [_run(*args, cwd=tmp_path) for _ in range(2)]
     results = [p.communicate(timeout=180) for p in processes]

@@ -119,6 +119,8 @@ class LiveFeed:
         self.polls = 0
         self.on_poll: Callable[[str], None] | None = None
         """Called with the reason of every poll made (metrics)."""
+        self.on_rate_limit: Callable[[], None] | None = None
+        """Called on every rate limit seen (metrics)."""
         self._generation = 0
         """Bumped by opening and closing checks: every quote is joined afresh."""
         self._last_sweep: datetime | None = None
@@ -198,6 +200,8 @@ class LiveFeed:
         if kind is not None:
             self._generation += 1
         if batch.rate_limited:
+            if self.on_rate_limit is not None:
+                self.on_rate_limit()
             delay = self.backoff.hit()
             log.warning(
                 "feed rate_limited source=%s error=YFRateLimitError backoff_s=%.0f "

@@ -38,7 +38,13 @@ class VirtualClock:
         self.virtual_start = virtual_start.astimezone(UTC)
         self.speed = float(speed)
         self.real_time = real_time
+        self.fixed = real_start is not None
         self.real_start = real_time() if real_start is None else float(real_start)
+
+    def start(self) -> None:
+        """Start counting now, unless the start was fixed (`--start-at`)."""
+        if not self.fixed:
+            self.real_start = self.real_time()
 
     def now(self) -> datetime:
         """The virtual time now (before `real_start`: the virtual start)."""
