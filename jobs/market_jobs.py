@@ -198,7 +198,7 @@ def market_jobs(
             Job("krx-close", daily_at(15, 30 + delay, SEOUL), krx_close_job, grace_seconds=1800),
         ]
     for job_id, function in (extra or {}).items():
-        jobs.append(Job(job_id, every(60), function, grace_seconds=30))
+        jobs.append(Job(job_id, every(60), function, grace_seconds=3600))  # idempotent jobs
     return jobs
 
 
