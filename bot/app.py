@@ -75,14 +75,16 @@ async def bootstrap(
     clock: Clock | None = None,
     core: Core | None = None,
     data_dir: Path | None = None,
+    create: bool = True,
 ) -> App:
     """The one way every entry point (`run`, `console`, `outbox`, tests) wires the app:
-    load the core (unless given), open the store, build the services and the registry."""
+    load the core (unless given), open the store (`create=False`: an existing one only),
+    build the services and the registry."""
     from bot.stores import open_store
     from handlers.registry import load_registry
 
     loaded = core or build_core(settings, data_dir)
-    store = await open_store(store_url or settings.store_url)
+    store = await open_store(store_url or settings.store_url, create=create)
     try:
         services = build_services(loaded, store, clock=clock)
     except Exception:

@@ -70,7 +70,7 @@ def test_a_replay_runs_the_whole_bot_and_leaks_no_token_at_debug_level(tmp_path:
     assert "fired: deepseek[critical] at close" in out
     assert "fired: chip_crash[notice] at open" in out
     assert "delivered: console=3" in out  # the open alert, the close alert, the digest
-    assert "Replay of 2025-01-27" in out and "US market digest" in out
+    assert "Replay of Mon 27 Jan 2025" in out and "US market digest" in out
     assert "SOX −9.15 %" in out
     assert "level=debug" in err
     for value in TOKENS.values():

@@ -14,8 +14,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.app import bootstrap
 from bot.settings import load_settings
-from bot.stores import StoreUnavailable, open_store, redact_url
+from bot.stores import StoreUnavailable, redact_url
 from bot.stores.port import OutboxItem
 
 EXIT_STORE_UNAVAILABLE = 2
@@ -33,11 +34,11 @@ def register(subparsers: Any) -> None:
 async def _items(url: str) -> list[OutboxItem]:
     # An existing store only: run from the wrong directory, a relative SQLite URL must not
     # create (and report) an empty outbox.
-    store = await open_store(url, create=False)
+    app = await bootstrap(load_settings(), store_url=url, create=False)
     try:
-        return await store.list_outbox()
+        return await app.store.list_outbox()
     finally:
-        await store.close()
+        await app.close()
 
 
 def _due(item: OutboxItem) -> str:
