@@ -11,7 +11,7 @@ from bot.domain.digest_card import build_digest_card
 from bot.services import Core, Services
 from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.digest import DigestSettings, run_digests
-from tests.fakes.memory_store import MemoryStore
+from tests.fakes.schedule_store import ScheduleStore
 
 CHANNEL = ChannelRef("discord", "4004", "5005")
 
@@ -21,20 +21,20 @@ def utc(text: str) -> datetime:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
+def store() -> ScheduleStore:
     subscription = Subscription(
         CHANNEL, "digest", kind="digest", digest_time="06:30", digest_zone="Asia/Seoul"
     )
-    return MemoryStore(subscriptions=[subscription])
+    return ScheduleStore(subscriptions=[subscription])
 
 
 @pytest.fixture
-def services(core: Core, store: MemoryStore) -> Services:
+def services(core: Core, store: ScheduleStore) -> Services:
     return build_services(core, store)  # type: ignore[arg-type]
 
 
 async def test_the_seoul_morning_digest_summarises_the_us_session_that_closed_overnight(
-    services: Services, store: MemoryStore
+    services: Services, store: ScheduleStore
 ) -> None:
     # 06:30 Seoul on 2025-01-28 is 16:30 New York on the 27th, the DeepSeek session.
     outcomes = await run_digests(services, utc("2025-01-27T21:30:20"), DigestSettings())
@@ -52,7 +52,7 @@ async def test_the_seoul_morning_digest_summarises_the_us_session_that_closed_ov
 
 
 async def test_a_restart_neither_repeats_nor_skips_a_digest(
-    services: Services, store: MemoryStore
+    services: Services, store: ScheduleStore
 ) -> None:
     await run_digests(services, utc("2025-01-27T21:30:20"), DigestSettings())
     again = await run_digests(services, utc("2025-01-27T21:31:00"), DigestSettings())
@@ -62,7 +62,7 @@ async def test_a_restart_neither_repeats_nor_skips_a_digest(
 
 
 async def test_no_digest_when_no_nyse_session_closed_since_the_previous_one(
-    services: Services, store: MemoryStore
+    services: Services, store: ScheduleStore
 ) -> None:
     await run_digests(services, utc("2025-01-08T21:30:00"), DigestSettings())
     # 2025-01-09: NYSE closed (national day of mourning) — nothing new to summarise.
@@ -72,7 +72,7 @@ async def test_no_digest_when_no_nyse_session_closed_since_the_previous_one(
 
 
 async def test_a_digest_missed_within_the_grace_is_sent_once_late_and_says_so(
-    services: Services, store: MemoryStore
+    services: Services, store: ScheduleStore
 ) -> None:
     settings = DigestSettings(grace_minutes=120)
     outcomes = await run_digests(services, utc("2025-01-27T22:15:00"), settings)
@@ -86,7 +86,7 @@ async def test_a_digest_missed_within_the_grace_is_sent_once_late_and_says_so(
 
 
 async def test_a_digest_missed_by_more_than_the_grace_is_dropped(
-    services: Services, store: MemoryStore
+    services: Services, store: ScheduleStore
 ) -> None:
     outcomes = await run_digests(
         services, utc("2025-01-28T00:31:00"), DigestSettings(grace_minutes=120)
