@@ -60,6 +60,21 @@ class RunReport:
     ticks: int = 0
 
 
+def delivery_timing(
+    sinks: Mapping[str, ChatSink], config: Mapping[str, Any]
+) -> tuple[float, float]:
+    """The send timeout and lease (real seconds): longer than any sink's own worst wait
+    (discord.py sleeps through rate limits of up to 30 s inside a send), lease twice that."""
+    timeout = float(config.get("timeout_seconds", 30))
+    for sink in sinks.values():
+        inner = getattr(sink, "inner", sink)
+        own = getattr(inner, "send_timeout", None)
+        if isinstance(own, int | float):
+            timeout = max(timeout, float(own) + 5)
+    lease = max(float(config.get("lease_seconds", 60)), 2 * timeout)
+    return timeout, lease
+
+
 @dataclass
 class CountingSink:
     """Wraps a sink: counts accepted deliveries per platform and logs each one."""
@@ -198,7 +213,10 @@ class Runner:
         poll, stream, feed_settings = self._feeds()
         cache = BackfillCache(self.cache_dir or _cache_path(feed_settings.cache_dir))
         market = LiveMarket(app.core.market, cache)
-        book = RuleBook(app.core.market.symbols, list(app.core.presets.values()))
+        refresh = float(app.settings.raw.get("feed", {}).get("custom_rules_refresh_seconds", 5))
+        book = RuleBook(
+            app.core.market.symbols, list(app.core.presets.values()), refresh_seconds=refresh
+        )
 
         async def on_tick(tick: FeedTick) -> None:
             await self._on_tick(tick, book)
@@ -337,6 +355,7 @@ class Runner:
         from jobs.deliver import run_delivery_worker
 
         worker_id = f"{socket.gethostname()}-{os.getpid()}"
+        timeout, lease = delivery_timing(sinks, self.app.settings.raw.get("delivery", {}))
         await run_delivery_worker(
             self.app.store,
             sinks,
@@ -345,6 +364,8 @@ class Runner:
             stop,
             clock=self.app.services.clock,
             idle_seconds=0.1,
+            timeout=timeout,
+            lease_seconds=lease,
         )
 
     async def _drain(self, sinks: Mapping[str, ChatSink], timeout: float = 30.0) -> None:

@@ -11,7 +11,8 @@ inputs are stale or missing neither fires nor re-arms.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -90,15 +91,47 @@ class ClaimReport:
 class RuleBook:
     """Compiled rules by id, and which rules read each Yahoo symbol (own series or proxy).
 
-    Custom rules are compiled once per expression and kept; the book is refreshed from the
-    store's subscriptions at each print, so a new subscription is evaluated at the next one.
+    Custom rules are compiled once per expression and kept. The book re-reads the store's
+    custom-rule subscriptions at a print once `refresh_seconds` (real time) have passed since
+    the last read — 0, the default, re-reads at every print; the live runner reads every few
+    seconds, so a new subscription is evaluated within that. By the same period, a rule
+    that stays false re-arms its channels once per `refresh_seconds`, not at every print
+    (another instance may have fired it meanwhile, so the re-arm is repeated, not skipped
+    for good).
     """
 
     symbols: SymbolBook
     presets: Sequence[Rule]
+    refresh_seconds: float = 0.0
+    real_time: Callable[[], float] = time.monotonic
     _compiled: dict[str, tuple[Rule, CompiledRules]] = field(default_factory=dict)
     _by_symbol: dict[str, set[str]] = field(default_factory=dict)
     _custom_text: dict[str, str] = field(default_factory=dict)
+    _custom: list[Subscription] = field(default_factory=list)
+    _read_at: float | None = None
+    _rearmed_at: dict[str, float] = field(default_factory=dict)
+
+    def custom_due(self) -> bool:
+        """True when the custom-rule subscriptions should be read from the store again."""
+        return self._read_at is None or self.real_time() - self._read_at >= self.refresh_seconds
+
+    @property
+    def custom(self) -> list[Subscription]:
+        """The custom-rule subscriptions last read."""
+        return self._custom
+
+    def fired(self, rule_id: str) -> None:
+        """The rule fired at this print: its next false verdict re-arms again."""
+        self._rearmed_at.pop(rule_id, None)
+
+    def should_rearm(self, rule_id: str) -> bool:
+        """True when a false rule's channels need re-arming (then recorded as done)."""
+        now = self.real_time()
+        last = self._rearmed_at.get(rule_id)
+        if last is not None and self.refresh_seconds > 0 and now - last < self.refresh_seconds:
+            return False
+        self._rearmed_at[rule_id] = now
+        return True
 
     def __post_init__(self) -> None:
         for rule in self.presets:
@@ -117,7 +150,9 @@ class RuleBook:
 
     def sync_custom(self, subscriptions: Iterable[Subscription]) -> None:
         """Make the custom rules exactly those of `subscriptions` (compiling new ones)."""
-        wanted = {s.rule_id: s.expression for s in subscriptions if s.expression}
+        self._custom = list(subscriptions)
+        self._read_at = self.real_time()
+        wanted = {s.rule_id: s.expression for s in self._custom if s.expression}
         for rule_id in [r for r in self._custom_text if r not in wanted]:
             self._remove(rule_id)
         for rule_id, text in wanted.items():
@@ -333,8 +368,9 @@ async def evaluate_and_claim(
     store = services.store
     moment = now or services.clock.now()
     rules = book or RuleBook(services.core.market.symbols, list(services.core.presets.values()))
-    custom = await retry_store(lambda: store.custom_rules(moment), "custom rules")
-    rules.sync_custom(custom)
+    if rules.custom_due():
+        rules.sync_custom(await retry_store(lambda: store.custom_rules(moment), "custom rules"))
+    custom = rules.custom
     custom_by_rule: dict[str, list[Subscription]] = {}
     for subscription in custom:
         custom_by_rule.setdefault(subscription.rule_id, []).append(subscription)
@@ -345,7 +381,11 @@ async def evaluate_and_claim(
         return found if found is not None else await _recipients(store, rule_id, moment)
 
     rearmed: list[str] = []
+    for event in verdict.fired:
+        rules.fired(event.rule_id)
     for rule_id in verdict.false_rules:
+        if not rules.should_rearm(rule_id):
+            continue  # re-armed moments ago and false since
         recipients = await recipients_of(rule_id)
         if recipients:
             await _rearm(store, rule_id, [s.channel for s in recipients], moment)
