@@ -10,11 +10,10 @@ event loop.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -24,6 +23,7 @@ from bot.domain.alert_card import AlertContext, build_alert_card, lead_of
 from bot.domain.analysis import chart_series
 from bot.domain.cards import Card, Severity
 from bot.domain.chart import render_shock_chart
+from bot.domain.digest_card import build_digest_card, digest_chart
 from bot.domain.i18n import Locale, format_date, t
 from bot.domain.symbols import Instrument
 from bot.services import Services
@@ -140,7 +140,7 @@ class CardRenderer:
         if item.kind == "alert":
             return await self.alert(item, channel)
         if item.kind == "digest":
-            return self.digest(item, channel)
+            return await self.digest(item, channel)
         return notice_card(item.payload, channel.language)
 
     async def alert(self, item: OutboxItem, channel: Channel) -> Card | None:
@@ -182,10 +182,15 @@ class CardRenderer:
         self, item: OutboxItem, events: Sequence[AlertEvent], locale: Locale
     ) -> bytes | None:
         """The stored chart of (print, lead, language), rendered off the loop the first time."""
-        store = self.services.store
-        key = chart_key(
-            item.print_id or item.alert_id, lead_of(events, self.services.core.presets), locale
+        lead = lead_of(events, self.services.core.presets)
+        key = chart_key(item.print_id or item.alert_id, lead, locale)
+        return await self._cached_chart(
+            key, lambda: render_alert_chart(self.services, events, locale)
         )
+
+    async def _cached_chart(self, key: str, render: Callable[[], bytes | None]) -> bytes | None:
+        """The chart stored under `key`, rendered off the loop by `render` the first time."""
+        store = self.services.store
         if key in self._charts:
             return self._charts[key]
         lock = self._chart_locks.setdefault(key, asyncio.Lock())
@@ -194,7 +199,7 @@ class CardRenderer:
                 return self._charts[key]
             png = await store.get_chart(key)
             if png is None:
-                png = await asyncio.to_thread(render_alert_chart, self.services, events, locale)
+                png = await asyncio.to_thread(render)
                 if png is not None:
                     self.charts_rendered += 1
                     await store.put_chart(key, png)
@@ -204,15 +209,15 @@ class CardRenderer:
             self._chart_locks.pop(key, None)
             return png
 
-    def digest(self, item: OutboxItem, channel: Channel) -> Card | None:
-        """A digest card from its language-neutral payload (bot/domain/digest_card.py)."""
-        try:
-            module = importlib.import_module("bot.domain.digest_card")
-        except ModuleNotFoundError:
-            log.warning("no digest card builder; digest %s not rendered", item.id)
-            return None
-        card: Card = module.build_digest_card(self.services, channel, item.payload)
-        return card
+    async def digest(self, item: OutboxItem, channel: Channel) -> Card | None:
+        """A digest card from its language-neutral payload; its chart (one per session and
+        language, shared by every channel) rendered once off the loop and stored."""
+        card = build_digest_card(self.services, channel, item.payload, chart=False)
+        session = date.fromisoformat(str(item.payload["session"]))
+        locale: Locale = channel.language
+        key = chart_key(f"digest/{session.isoformat()}", "SOX", locale)
+        png = await self._cached_chart(key, lambda: digest_chart(self.services, session, locale))
+        return replace(card, chart_png=png)
 
 
 def notice_card(payload: Mapping[str, Any], locale: Locale) -> Card:

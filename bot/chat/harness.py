@@ -43,6 +43,7 @@ class Harness:
     locale: Locale = "en"
     sink: ConsoleSink = field(default_factory=lambda: ConsoleSink(platform=HARNESS_PLATFORM))
     book: RuleBook | None = None
+    renderer: CardRenderer | None = None
 
     @classmethod
     async def start(
@@ -92,7 +93,7 @@ class Harness:
     async def deliver(self) -> list[Delivery]:
         """Run the delivery worker until the outbox has nothing due; what it delivered now."""
         before = len(self.sink.delivered)
-        renderer = CardRenderer(self.services)
+        renderer = self.renderer = self.renderer or CardRenderer(self.services)
         sinks = {HARNESS_PLATFORM: self.sink}
         while (
             await deliver_outbox(self.services.store, sinks, renderer, "harness", clock=self.clock)

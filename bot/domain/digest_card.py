@@ -51,13 +51,19 @@ def _fired_lines(
     return "\n".join(lines)
 
 
+def digest_chart(services: Services, session: date, locale: Locale) -> bytes | None:
+    """SOX, the S&P 500 and the Dow up to the session the digest covers (nothing after it)."""
+    title = t("digest.title", locale, date=format_date(session, locale))
+    return _chart(services, session, locale, title)
+
+
 def _chart(services: Services, session: date, locale: Locale, title: str) -> bytes | None:
     market = services.core.market
     try:
         instruments = [market.symbols.resolve(name) for name in ("SOX", "SPX", "DJI")]
     except LookupError:
         return None
-    series, proxies = chart_series(market, instruments, pd.Timestamp(session))
+    series, proxies = chart_series(market, instruments, pd.Timestamp(session), after=0)
     if not series:
         return None
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
@@ -106,7 +112,11 @@ def build_digest_card(
         fields=tuple(fields),
         text=text,
         chart_png=png,
-        chart_name=f"digest-{session}.png",
-        footer=Footer(t("digest.source", locale), slot, t("common.disclaimer", locale)),
+        chart_name=f"digest-{session}-{locale}.png",
+        footer=Footer(
+            t("alert.source_history" if payload.get("replay_of") else "digest.source", locale),
+            slot,
+            t("common.disclaimer", locale),
+        ),
         banner=" · ".join(banners),
     )
