@@ -15,7 +15,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
-from bot.stores import redis_lua, redis_lua_outbox
+from bot.stores import redis_lua, redis_lua_migrate, redis_lua_outbox
 from bot.stores.port import StoreError, StoreUnavailable, redact_url
 from bot.stores.redis_codec import split_redis_url
 
@@ -78,7 +78,8 @@ SCRIPTS = {
     "renew": redis_lua_outbox.RENEW,
     "settle": redis_lua_outbox.SETTLE,
     "park_channels": redis_lua_outbox.PARK_CHANNELS,
-    "migrate": redis_lua_outbox.MIGRATE,
+    "migrate": redis_lua_migrate.MIGRATE,
+    "list": redis_lua_outbox.LIST,
     "record_digest": redis_lua_outbox.RECORD_DIGEST,
     "purge": redis_lua_outbox.PURGE,
 }
@@ -112,7 +113,7 @@ class RedisBase:
         return self.prefix + ":".join(parts)
 
     async def open(self) -> None:
-        """Connect, check the server answers, create the consumer group."""
+        """Connect, check the server answers, migrate an older layout (unless `create` is off)."""
         self._redis = Redis.from_url(
             self._client_url,
             decode_responses=True,

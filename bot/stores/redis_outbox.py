@@ -20,8 +20,6 @@ from bot.stores.redis_base import RedisBase, _translated
 
 ALERT_TTL_SECONDS = 90 * 86400
 CHART_TTL_SECONDS = 3 * 86400
-DONE_TTL_SECONDS = 7 * 86400
-"""A delivered item's hash is kept this long, so its idempotency key is not reused."""
 HISTORY_LENGTH = 200
 CLAIM_CHUNK = 1000
 """Pairs per claim script call (each call is atomic; a channel's pairs stay in one call)."""
@@ -36,12 +34,15 @@ def _fields(flat: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
 def item_from_hash(
     item_id: str, flat: Sequence[str] | Mapping[str, str], ids: str | None
 ) -> OutboxItem:
-    """An outbox item from its hash (a HGETALL reply, flat or as a mapping) and alert ids."""
+    """An outbox item from its fields (flat or as a mapping) and alert ids.
+
+    Its id is its idempotency key, or `BUCKET~KEY` for a row of a bucket hash.
+    """
     data = _fields(flat)
     the_print, expires, alert_ids = split_group(ids)
     return OutboxItem(
         id=item_id,
-        idempotency_key=item_id,
+        idempotency_key=item_id.rpartition("~")[2],
         channel=ChannelRef.from_key(data["c"]),
         rule_id=data.get("r", ""),
         alert_id=alert_ids[0] if alert_ids else "",
@@ -103,16 +104,21 @@ class RedisOutbox(RedisBase):
         trading_now, real_now = repr(now.timestamp()), repr(self.time())
         keys: dict[tuple[str, str], str] = {}
         alert_ids: dict[int, str] = {}  # an event's id, computed once (not per channel)
+        for _, event in alerts:
+            if id(event) not in alert_ids:
+                alert_ids[id(event)] = event.alert_id
+        channels: dict[str, set[str]] = {}  # per print (or alert): its channels, sizes buckets
+        for pairs in by_channel.values():
+            for sub, event in pairs:
+                ref = event.print_id or alert_ids[id(event)]
+                channels.setdefault(ref, set()).add(sub.channel.key)
         async with self.redis.pipeline(transaction=False) as pipe:
             for call in calls:
                 if not call:
                     continue
                 events: dict[str, tuple[int, AlertEvent]] = {}
                 for _, event in call:
-                    alert_id = alert_ids.get(id(event))
-                    if alert_id is None:
-                        alert_id = alert_ids[id(event)] = event.alert_id
-                    events.setdefault(alert_id, (len(events) + 1, event))
+                    events.setdefault(alert_ids[id(event)], (len(events) + 1, event))
                 args: list[Any] = [
                     self.prefix,
                     trading_now,
@@ -125,6 +131,7 @@ class RedisOutbox(RedisBase):
                     expires = stamp(event.expires_at) if event.expires_at else ""
                     args += [alert_id, event.rule_id, event.session.isoformat()]
                     args += [event.severity_rank, event_json(event), expires, event.print_id]
+                    args.append(len(channels[event.print_id or alert_id]))
                 for sub, event in call:
                     alert_id = alert_ids[id(event)]
                     ref = event.print_id or alert_id
@@ -209,8 +216,8 @@ class RedisOutbox(RedisBase):
 
     @_translated
     async def mark_delivered(self, item: OutboxItem) -> None:
-        """The platform accepted the item (its hash is kept a while, under its key)."""
-        await self._settle(item, "done", DONE_TTL_SECONDS)
+        """The platform accepted the item (kept 7 days as delivered, under its key)."""
+        await self._settle(item, "done")
 
     @_translated
     async def mark_failed(
@@ -244,22 +251,7 @@ class RedisOutbox(RedisBase):
     @_translated
     async def list_outbox(self) -> list[OutboxItem]:
         """Pending and parked items, oldest first."""
-        platforms = sorted(await self.redis.smembers(self.k("deliveries", "platforms")))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for platform in platforms:
-                pipe.zrange(self.k("dq", platform), 0, -1)
-            pipe.zrange(self.k("deliveries", "parked"), 0, -1)
-            groups = await pipe.execute()
-        ids = [item_id for group in groups for item_id in group]
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for item_id in ids:
-                pipe.hgetall(self.k("delivery", item_id))
-            hashes = await pipe.execute()
-        refs = sorted({h["g"] for h in hashes if h.get("g")})
-        texts = await self.redis.mget([self.k("group", g) for g in refs]) if refs else []
-        groups = dict(zip(refs, texts, strict=True))
-        found = [(i, h, groups.get(h.get("g", ""))) for i, h in zip(ids, hashes, strict=True)]
-        return _ordered(found)
+        return _items(await self.script("list", [self.prefix]))
 
     @_translated
     async def alert_events(self, alert_ids: Sequence[str]) -> list[AlertEvent]:
