@@ -40,7 +40,7 @@ local function header(bkey)
   if not h then
     local text = redis.call('HGET', bkey, '_') or ''
     local r, g, cr = string.match(text, '^([^|]*)|([^|]*)|(.*)$')
-    h = {r = r or '', g = g or '', cr = cr or '0'}
+    h = {r = r or '', g = g or '', cr = cr or '0', missing = text == ''}
     headers[bkey] = h
   end
   return h
@@ -206,17 +206,36 @@ local function new_item(p, id, fields, ckey, due)  -- a hash `P delivery:ID`
   queue(p, id, ckey, due)
   return ikey, n
 end
+local live = {}  -- bucket key → rows added by this script (`_n` is raised by flush_live)
 local function new_row(p, b, key, ckey, rule, g, now)  -- row KEY of bucket B; id, order
   local bkey, id = p .. 'ob:' .. b, b .. '~' .. key
   local n = redis.call('INCR', p .. 'deliveries:seq')
-  if redis.call('HSETNX', bkey, '_', rule .. '|' .. g .. '|' .. now) == 1 then
-    headers[bkey] = {r = rule, g = g, cr = now}
+  local h = headers[bkey]
+  if not h or h.missing then
+    if redis.call('HSETNX', bkey, '_', rule .. '|' .. g .. '|' .. now) == 1 then
+      h = {r = rule, g = g, cr = now}
+      headers[bkey] = h
+    else
+      headers[bkey] = nil
+      h = header(bkey)
+    end
   end
-  local t = {c = ckey, n = n, st = 'pending', r = rule, g = g, cr = now, due = now}
-  redis.call('HSET', bkey, key, row_encode(bkey, t))
-  if redis.call('HINCRBY', bkey, '_n', 1) == 1 then redis.call('PERSIST', bkey) end
+  local text
+  if h.r == rule and h.g == g and h.cr == now then
+    text = ckey .. '|' .. n
+  else
+    text = row_encode(bkey, {c = ckey, n = n, r = rule, g = g, cr = now})
+  end
+  redis.call('HSET', bkey, key, text)
+  live[bkey] = (live[bkey] or 0) + 1
   queue(p, id, ckey, now)
   return id, n
+end
+local function flush_live()
+  for bkey, added in pairs(live) do
+    if redis.call('HINCRBY', bkey, '_n', added) == added then redis.call('PERSIST', bkey) end
+  end
+  live = {}
 end
 local prints = {}
 local function bucket_of(p, ref, count, key)  -- the bucket of KEY among its print's buckets

@@ -117,6 +117,7 @@ for _, key in ipairs(order) do
     created[#created + 1] = id .. '|' .. n .. '|' .. added .. '|' .. g.rule .. '|' .. g.ckey
   end
 end
+flush_live()
 local texts = {}
 for g, text in pairs(group_texts) do
   texts[#texts + 1] = g
