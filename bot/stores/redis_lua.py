@@ -8,20 +8,40 @@ Redis (optionally replicated), not Redis Cluster.
 
 from __future__ import annotations
 
-OBSERVE_FALSE = r"""
+TRIGGER_STATE = r"""
+-- A trigger state (field t:RULE of the channel's hash) is 'SESSION|RANK|FIRED': the session
+-- as YYYYMMDD, fired at in epoch seconds (no '.0' when whole), then '|ARMED|COUNT' unless
+-- they are 0 and 1.
+local function state_read(st)
+  local s, r, f, a, c = string.match(st, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  if not s then
+    s, r, f = string.match(st, '^([^|]*)|([^|]*)|([^|]*)$')
+    a, c = '0', '1'
+  end
+  return s, r, f, a, c
+end
+local function state_text(s, r, f, a, c)
+  if a == '0' and tostring(c) == '1' then return s .. '|' .. r .. '|' .. f end
+  return s .. '|' .. r .. '|' .. f .. '|' .. a .. '|' .. c
+end
+"""
+
+OBSERVE_FALSE = (
+    TRIGGER_STATE
+    + r"""
 -- ARGV: prefix, rule_id, channel_key...   Re-arms cooldowns of channels that have fired.
--- A channel's trigger state for RULE is field t:RULE of its hash `P channel:C`.
 local tfield = 't:' .. ARGV[2]
 for i = 3, #ARGV do
   local chkey = ARGV[1] .. 'channel:' .. ARGV[i]
   local st = redis.call('HGET', chkey, tfield)
   if st then
-    local s, r, f, a, c = string.match(st, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
-    if a ~= '1' then redis.call('HSET', chkey, tfield, s .. '|' .. r .. '|' .. f .. '|1|' .. c) end
+    local s, r, f, a, c = state_read(st)
+    if a ~= '1' then redis.call('HSET', chkey, tfield, state_text(s, r, f, '1', c)) end
   end
 end
 return 0
 """
+)
 
 ADD_SUBSCRIPTION = r"""
 -- ARGV: prefix, kind, rule_id, channel_key, subscription_json

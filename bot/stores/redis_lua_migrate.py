@@ -3,17 +3,20 @@
 Layout 1 (one stream `P outbox` with consumer group `deliver`, `outbox:errors`,
 `outbox:parked`, trigger state in `P trigger:RULE` hashes) → layout 2 (a hash per item,
 trigger state in the channel's hash) → layout 3 (claimed alert messages as rows of bucket
-hashes, see `redis_lua_items.py`). Items of layout 2 stay hashes of their own, which every
-script still reads and writes; `P layout2:items` (90 days) tells the claim to look for them
-when it joins a print's pending message.
+hashes, see `redis_lua_items.py`; trigger states in their compact form, see `redis_lua.py`).
+Items of layout 2 stay hashes of their own, which every script still reads and writes;
+`P layout2:items` (90 days) tells the claim to look for them when it joins a print's
+pending message.
 """
 
 from __future__ import annotations
 
+from bot.stores.redis_lua import TRIGGER_STATE
 from bot.stores.redis_lua_items import ITEMS
 
 MIGRATE = (
     ITEMS
+    + TRIGGER_STATE
     + r"""
 -- ARGV: prefix, now. Brings any older layout to layout 3; returns the items moved.
 local p, now = ARGV[1], ARGV[2]
@@ -85,7 +88,21 @@ local function from_layout_1()  -- (nothing to do on a fresh prefix)
   for rule in pairs(old_rules) do redis.call('DEL', p .. 'trigger:' .. rule) end
 end
 if not layout then from_layout_1() end
--- layout 2 → 3: its items (hashes) stay where they are; claims look for them a while
+-- layout 2 → 3: trigger states compact ('2025-01-27|3|1738011600.0|0|1' → '20250127|3|1738011600')
+for _, ckey in ipairs(redis.call('SMEMBERS', p .. 'channels')) do
+  local chkey = p .. 'channel:' .. ckey
+  local flat = redis.call('HGETALL', chkey)
+  for j = 1, #flat, 2 do
+    if string.sub(flat[j], 1, 2) == 't:' then
+      local s, r, f, a, c = state_read(flat[j + 1])
+      if s and string.find(s, '-', 1, true) then
+        f = string.match(f, '^(%-?%d+)%.0$') or f
+        redis.call('HSET', chkey, flat[j], state_text((string.gsub(s, '-', '')), r, f, a, c))
+      end
+    end
+  end
+end
+-- its items (hashes) stay where they are; claims look for them a while
 if layout == '2' or moved > 0 then
   redis.call('SET', p .. 'layout2:items', '1', 'EX', GROUP_TTL)
 end

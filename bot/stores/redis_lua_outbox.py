@@ -7,13 +7,15 @@ its own; both are queued in `P dq:PLATFORM` by their id.
 
 from __future__ import annotations
 
+from bot.stores.redis_lua import TRIGGER_STATE
 from bot.stores.redis_lua_items import ITEMS
 
 CLAIM = (
     ITEMS
+    + TRIGGER_STATE
     + r"""
 -- ARGV: prefix, trading_now, real_now, history_len, alert_ttl, n_events,
---   per event (8): alert_id, rule_id, session, rank, json, expires, print_id, channels
+--   per event (8): alert_id, rule_id, session (YYYYMMDD), rank, json, expires, print_id, channels
 --     (channels: how many channels the whole claim gives the event's print, to size buckets)
 --   per pair (1): 'event index (1-based)|policy_kind|cooldown_seconds|key|channel_key'
 -- Returns {group ref, group text, ...}, {'id|n|group ref|rule|channel_key' per new item},
@@ -43,7 +45,7 @@ while i <= #ARGV do
     local st = redis.call('HGET', chkey, tfield)
     local allow, count = true, 1
     if st then
-      local s, r, f, a, c = string.match(st, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+      local s, r, f, a, c = state_read(st)
       r, f, count = tonumber(r), tonumber(f), tonumber(c) + 1
       if s == e.session and e.rank > r then allow = true
       elseif kind == 'once' then allow = false
@@ -51,7 +53,7 @@ while i <= #ARGV do
       else allow = (a == '1') and (tnow - f >= cooldown) end
     end
     if allow then
-      local state = e.session .. '|' .. e.rank_text .. '|' .. tnow_text .. '|0|' .. count
+      local state = state_text(e.session, e.rank_text, tnow_text, '0', count)
       redis.call('HSET', chkey, tfield, state)
       e.used = true
       local g = groups[key]

@@ -25,6 +25,11 @@ CLAIM_CHUNK = 1000
 """Pairs per claim script call (each call is atomic; a channel's pairs stay in one call)."""
 
 
+def seconds_text(seconds: float) -> str:
+    """Epoch seconds as short, exact text: no `.0` when whole (trigger state's fired at)."""
+    return str(int(seconds)) if seconds.is_integer() else repr(seconds)
+
+
 def _fields(flat: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
     if isinstance(flat, Mapping):
         return dict(flat)
@@ -101,7 +106,7 @@ class RedisOutbox(RedisBase):
             if len(calls[-1]) + len(pairs) > CLAIM_CHUNK and calls[-1]:
                 calls.append([])
             calls[-1].extend(pairs)
-        trading_now, real_now = repr(now.timestamp()), repr(self.time())
+        trading_now, real_now = seconds_text(now.timestamp()), repr(self.time())
         keys: dict[tuple[str, str], str] = {}
         alert_ids: dict[int, str] = {}  # an event's id, computed once (not per channel)
         for _, event in alerts:
@@ -129,7 +134,7 @@ class RedisOutbox(RedisBase):
                 ]
                 for alert_id, (_, event) in events.items():
                     expires = stamp(event.expires_at) if event.expires_at else ""
-                    args += [alert_id, event.rule_id, event.session.isoformat()]
+                    args += [alert_id, event.rule_id, event.session.strftime("%Y%m%d")]
                     args += [event.severity_rank, event_json(event), expires, event.print_id]
                     args.append(len(channels[event.print_id or alert_id]))
                 for sub, event in call:
