@@ -1,13 +1,15 @@
 """The Lua prelude of the Redis outbox scripts: where an item lives, read and written (layout 3).
 
-An item id `B~KEY` (B a bucket number, KEY the 24-hex idempotency key) is the row KEY of the
-bucket hash `P ob:B`: the alert messages of one print are spread over that print's buckets
-(`P obp:REF` holds the first bucket number and how many there are), about 64 rows each, so
-Redis keeps every bucket as one compact listpack. A row is one short text, the fields of
-`ROW` joined by `|` (the error last, it may hold `|`); empty fields take the defaults: state
-`pending`, counters 0, rule / group / created from the bucket's header field `_`
-(`rule|group|created`, written by the claim that made the bucket), due = created. Field `_n`
-counts the bucket's rows not yet delivered; at 0 the bucket expires after 7 days.
+An item id `B~KEY` (B a bucket number in base 36, wrapping after `zzz`; KEY the 24-hex
+idempotency key) is the row KEY of the bucket hash `P ob:B`: the alert messages of one print
+are spread over that print's buckets (`P obp:REF` holds the first bucket number and how many
+there are), about 64 rows each, so Redis keeps every bucket as one compact listpack. A row is
+one short text, the fields of `ROW` joined by `|` (the error last, it may hold `|`); empty
+fields take the defaults: state `pending`, counters 0, rule / group / created from the
+bucket's header field `_` (`rule|group|created`, written by the claim that made the bucket),
+due = created. Field `_n` counts the bucket's rows not yet delivered; at 0 the bucket expires
+after 7 days. (A bucket number reused after wrapping while its old bucket lives on only makes
+the new rows longer: they spell out what differs from the header.)
 
 Any other id is a hash `P delivery:ID` (digests, notices and items of layout 2) with fields
 `kind` (absent for alerts), `c` channel key, `r` rule, `g` alert group, `pl` payload JSON,
@@ -30,7 +32,7 @@ local DONE_TTL = 604800  -- a delivered item is kept 7 days, so its key is not r
 local GROUP_TTL = 7776000  -- 90 days, as the alert events
 local ROW = {'c', 'n', 'ls', 'by', 'lsec', 'st', 'att', 'due', 'r', 'g', 'cr', 'err'}
 local function locate(p, id)
-  local b, key = string.match(id, '^(%d+)~(%x+)$')
+  local b, key = string.match(id, '^(%w+)~(%x+)$')
   if b then return p .. 'ob:' .. b, key end
   return p .. 'delivery:' .. id, nil
 end
@@ -253,6 +255,13 @@ local function bucket_of(p, ref, count, key)  -- the bucket of KEY among its pri
     pr = {base = tonumber(base), m = tonumber(m)}
     prints[ref] = pr
   end
-  return string.format('%d', pr.base + tonumber(string.sub(key, 1, 6), 16) % pr.m)
+  local n = (pr.base + tonumber(string.sub(key, 1, 6), 16) % pr.m) % 46656
+  local digits = '0123456789abcdefghijklmnopqrstuvwxyz'
+  local text = ''
+  repeat  -- base 36, at most 3 digits: ids stay 28 characters (a 32-byte string in Redis)
+    text = string.sub(digits, n % 36 + 1, n % 36 + 1) .. text
+    n = math.floor(n / 36)
+  until n == 0
+  return text
 end
 """

@@ -93,7 +93,9 @@ for _, ckey in ipairs(redis.call('SMEMBERS', p .. 'channels')) do
   local chkey = p .. 'channel:' .. ckey
   local flat = redis.call('HGETALL', chkey)
   for j = 1, #flat, 2 do
-    if string.sub(flat[j], 1, 2) == 't:' then
+    if (flat[j] == 'inactive_reason' or flat[j] == 'mention') and flat[j + 1] == '' then
+      redis.call('HDEL', chkey, flat[j])  -- absent means none
+    elseif string.sub(flat[j], 1, 2) == 't:' then
       local s, r, f, a, c = state_read(flat[j + 1])
       if s and string.find(s, '-', 1, true) then
         f = string.match(f, '^(%-?%d+)%.0$') or f

@@ -38,11 +38,14 @@ class RedisStore(RedisOutbox):
             "language": channel.language,
             "timezone": channel.timezone,
             "active": int(channel.active),
-            "inactive_reason": channel.inactive_reason or "",
-            "mention": channel.mention or "",
         }
+        optional = {"inactive_reason": channel.inactive_reason, "mention": channel.mention}
+        fields |= {name: value for name, value in optional.items() if value}
+        unset = [name for name, value in optional.items() if not value]  # absent: none
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.k("channel", ref.key), mapping=fields)
+            if unset:
+                pipe.hdel(self.k("channel", ref.key), *unset)
             pipe.sadd(self.k("channels"), ref.key)
             if channel.active:
                 pipe.srem(self.k("channels", "inactive"), ref.key)
@@ -164,7 +167,10 @@ class RedisStore(RedisOutbox):
     async def set_mention(self, ref: ChannelRef, mention: str | None) -> None:
         """Set (or clear) who the channel's alerts ping."""
         await self._require_channel(ref)
-        await self.redis.hset(self.k("channel", ref.key), "mention", mention or "")
+        if mention:
+            await self.redis.hset(self.k("channel", ref.key), "mention", mention)
+        else:
+            await self.redis.hdel(self.k("channel", ref.key), "mention")
 
     # -- purging, run claims, digest slots ------------------------------------------------
 
