@@ -125,6 +125,9 @@ async def test_layout_2_items_deliver_after_the_upgrade_and_a_claim_joins_them(
     admin = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
         assert admin.get(f"{p}layout") == "3"
+        channel = admin.hgetall(f"{p}channel:{ALPHA.key}")
+        assert channel["t:deepseek"] == f"20250127|3|{int(CLOSE.timestamp())}", "compact"
+        assert "mention" not in channel and "inactive_reason" not in channel
     finally:
         admin.close()
 
@@ -156,3 +159,29 @@ async def test_a_print_fanned_out_to_many_channels_keeps_its_buckets_small(
             assert max(len(v) for v in [*rows, *rows.values()]) <= 64, "hash-max-listpack-value"
     finally:
         admin.close()
+
+
+async def test_a_row_keeps_worker_ids_and_errors_with_separators_and_long_errors(
+    redis_prefix: str, real_time: RealTime
+) -> None:
+    store = await open_store(redis_store_url(redis_prefix), time_source=real_time)
+    try:
+        await store.upsert_channel(Channel(ALPHA))
+        sub = Subscription(ALPHA, "deepseek")
+        await store.add_subscription(sub)
+        [item] = await store.claim_and_enqueue([(sub, fired("deepseek"))], CLOSE)
+        assert "~" in item.id and item.idempotency_key == idempotency_key(PRINT, ALPHA)
+        [leased] = await store.lease("host|42", lease_seconds=60)
+        assert await store.renew(leased, "host|42")
+        assert not await store.renew(leased, "host/42|x")
+        error = "HTTP 500 | upstream said: " + "x" * 300
+        failed = await store.mark_failed(leased, error, retry_in=5)
+        assert (failed.attempts, failed.last_error, failed.state) == (1, error, "pending")
+        assert failed.due_at == real_time.now + 5
+        real_time.advance(5)
+        [again] = await store.lease("w2")
+        assert (again.id, again.attempts, again.last_error) == (item.id, 1, error)
+        await store.mark_delivered(again)
+        assert await store.list_outbox() == []
+    finally:
+        await store.close()
