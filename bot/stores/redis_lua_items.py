@@ -162,16 +162,19 @@ local function park_item(p, id, q, att, err)
   redis.call('ZREM', q, id)
   redis.call('ZADD', p .. 'deliveries:parked', n, id)
 end
-local group_texts = {}
+local group_texts, group_refs = {}, {}
 -- A group is "print id\nexpiry\nalert id\nalert id...": what its alerts share.
 local function group_ref(p, pid, exp, ids)
   if ids == '' then return '' end
   local text = pid .. '\n' .. exp .. '\n' .. ids
-  local g = string.sub(redis.sha1hex(text), 1, 16)
+  local g = group_refs[text]
+  if g then return g end
+  g = string.sub(redis.sha1hex(text), 1, 16)
   if not group_texts[g] then
     redis.call('SET', p .. 'group:' .. g, text, 'EX', GROUP_TTL)
     group_texts[g] = text
   end
+  group_refs[text] = g
   return g
 end
 local group_cache = {}
@@ -252,16 +255,20 @@ local function bucket_of(p, ref, count, key)  -- the bucket of KEY among its pri
       redis.call('SET', rkey, text, 'EX', GROUP_TTL)
     end
     local base, m = string.match(text, '^(%d+) (%d+)$')
-    pr = {base = tonumber(base), m = tonumber(m)}
+    pr = {base = tonumber(base), m = tonumber(m), names = {}}
     prints[ref] = pr
   end
-  local n = (pr.base + tonumber(string.sub(key, 1, 6), 16) % pr.m) % 46656
+  local index = tonumber(string.sub(key, 1, 6), 16) % pr.m
+  local name = pr.names[index]
+  if name then return name end
+  local n = (pr.base + index) % 46656
   local digits = '0123456789abcdefghijklmnopqrstuvwxyz'
-  local text = ''
+  name = ''
   repeat  -- base 36, at most 3 digits: ids stay 28 characters (a 32-byte string in Redis)
-    text = string.sub(digits, n % 36 + 1, n % 36 + 1) .. text
+    name = string.sub(digits, n % 36 + 1, n % 36 + 1) .. name
     n = math.floor(n / 36)
   until n == 0
-  return text
+  pr.names[index] = name
+  return name
 end
 """
