@@ -1,8 +1,9 @@
 """Redis store for scale-out: several bot processes share one Redis (layout: docs/stores.md).
 
-Claims run as Lua scripts (atomic); each delivery is a hash, and each platform's pending items
-are a sorted set scored by when they are due (or when their lease runs out). The outbound path
-lives in `redis_outbox.py`, the connection in `redis_base.py`.
+Claims run as Lua scripts (atomic); each claimed alert message is a row of its print's bucket
+hash (digests and notices a hash of their own), and each platform's pending items are a sorted
+set scored by when they are due (or when their lease runs out). The outbound path lives in
+`redis_outbox.py`, the connection in `redis_base.py`, the scripts in `redis_lua*.py`.
 """
 
 from __future__ import annotations
