@@ -6,10 +6,13 @@ are spread over that print's buckets (`P obp:REF` holds the first bucket number 
 there are), about 64 rows each, so Redis keeps every bucket as one compact listpack. A row is
 one short text, the fields of `ROW` joined by `|` (the error last, it may hold `|`); empty
 fields take the defaults: state `pending`, counters 0, rule / group / created from the
-bucket's header field `_` (`rule|group|created`, written by the claim that made the bucket),
-due = created. Field `_n` counts the bucket's rows not yet delivered; at 0 the bucket expires
-after 7 days. (A bucket number reused after wrapping while its old bucket lives on only makes
-the new rows longer: they spell out what differs from the header.)
+bucket's header field `_` (`rule|group|created|platform`, written by the claim that made the
+bucket), due = created; a channel key on the header's platform is kept as `:workspace:channel`;
+the lessee as 10 hex digits of its SHA-1. Field `_n` counts the bucket's rows not yet
+delivered; at 0 the bucket expires after 7 days. (A bucket number reused after wrapping while
+its old bucket lives on only makes the new rows longer: they spell out what differs from the
+header.) A row longer than 64 bytes (a long error) turns its bucket into a plain hash table:
+bigger, but it works the same.
 
 Any other id is a hash `P delivery:ID` (digests, notices and items of layout 2) with fields
 `kind` (absent for alerts), `c` channel key, `r` rule, `g` alert group, `pl` payload JSON,
@@ -27,7 +30,8 @@ from __future__ import annotations
 ITEMS = r"""
 local function platform_of(ckey) return string.match(ckey, '^([^:]+):') end
 local function fmt(x) return string.format('%.6f', x) end
-local function who(worker) return (string.gsub(worker, '|', '/')) end
+-- a lessee is kept as 10 hex digits of its SHA-1: short, and free of the row's '|'
+local function who(worker) return string.sub(redis.sha1hex(worker), 1, 10) end
 local DONE_TTL = 604800  -- a delivered item is kept 7 days, so its key is not reused
 local GROUP_TTL = 7776000  -- 90 days, as the alert events
 local ROW = {'c', 'n', 'ls', 'by', 'lsec', 'st', 'att', 'due', 'r', 'g', 'cr', 'err'}
@@ -41,8 +45,8 @@ local function header(bkey)
   local h = headers[bkey]
   if not h then
     local text = redis.call('HGET', bkey, '_') or ''
-    local r, g, cr = string.match(text, '^([^|]*)|([^|]*)|(.*)$')
-    h = {r = r or '', g = g or '', cr = cr or '0', missing = text == ''}
+    local r, g, cr, pf = string.match(text, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+    h = {r = r or '', g = g or '', cr = cr or '0', pf = pf or '', missing = text == ''}
     headers[bkey] = h
   end
   return h
@@ -66,6 +70,7 @@ local function row_decode(bkey, text)
   if (t.r or '') == '' then t.r = h.r end
   if (t.g or '') == '' then t.g = h.g end
   if (t.cr or '') == '' then t.cr = h.cr end
+  if t.c and string.sub(t.c, 1, 1) == ':' then t.c = h.pf .. t.c end
   if (t.due or '') == '' then t.due = t.cr end
   return t
 end
@@ -88,6 +93,9 @@ local function row_encode(bkey, t)
   clear('r', h.r)
   clear('g', h.g)
   clear('cr', h.cr)
+  if h.pf ~= '' and string.sub(v[1], 1, #h.pf + 1) == h.pf .. ':' then
+    v[1] = string.sub(v[1], #h.pf + 1)  -- ':workspace:channel' on the header's platform
+  end
   clear('att', '0')
   clear('ls', '0')
   local n = #v
@@ -217,8 +225,9 @@ local function new_row(p, b, key, ckey, rule, g, now)  -- row KEY of bucket B; i
   local n = redis.call('INCR', p .. 'deliveries:seq')
   local h = headers[bkey]
   if not h or h.missing then
-    if redis.call('HSETNX', bkey, '_', rule .. '|' .. g .. '|' .. now) == 1 then
-      h = {r = rule, g = g, cr = now}
+    local pf = platform_of(ckey)
+    if redis.call('HSETNX', bkey, '_', rule .. '|' .. g .. '|' .. now .. '|' .. pf) == 1 then
+      h = {r = rule, g = g, cr = now, pf = pf}
       headers[bkey] = h
     else
       headers[bkey] = nil
@@ -226,8 +235,8 @@ local function new_row(p, b, key, ckey, rule, g, now)  -- row KEY of bucket B; i
     end
   end
   local text
-  if h.r == rule and h.g == g and h.cr == now then
-    text = ckey .. '|' .. n
+  if h.r == rule and h.g == g and h.cr == now and h.pf == platform_of(ckey) then
+    text = string.sub(ckey, #h.pf + 1) .. '|' .. n
   else
     text = row_encode(bkey, {c = ckey, n = n, r = rule, g = g, cr = now})
   end

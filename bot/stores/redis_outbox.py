@@ -204,7 +204,8 @@ class RedisOutbox(RedisBase):
             wanted = sorted(platforms)
         if not wanted or limit <= 0:
             return []
-        args: list[Any] = [self.prefix, worker_id, repr(self.time()), repr(float(lease_seconds))]
+        lsec = seconds_text(float(lease_seconds))
+        args: list[Any] = [self.prefix, worker_id, repr(self.time()), lsec]
         reply = await self.script("lease", [*args, limit, max_attempts, *wanted])
         return _items(reply)
 
