@@ -10,6 +10,7 @@ the nonce makes safe to resend).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 
 import aiohttp
@@ -27,6 +28,17 @@ GONE_FORBIDDEN_CODES = {50001: "missing access", 50013: "missing permissions"}
 GONE_NOT_FOUND_CODES = {10003: "unknown channel"}
 DEFAULT_RETRY_SECONDS = 5.0
 NONCE_LIMIT = 25
+
+
+def discord_nonce(idempotency_key: str) -> str:
+    """The key itself when it fits Discord's 25-character nonce, else a digest of all of it.
+
+    Cutting a long key (a digest's `digest:discord:GUILD:CHANNEL:SLOT`) would give every
+    channel of a guild the same nonce, and Discord would drop all but the first message.
+    """
+    if len(idempotency_key) <= NONCE_LIMIT:
+        return idempotency_key
+    return hashlib.blake2b(idempotency_key.encode(), digest_size=12).hexdigest()
 
 
 def _retry_seconds(exc: discord.HTTPException) -> float:
@@ -98,7 +110,7 @@ class DiscordSink:
         )
         mark = self.pacer.granted()
         try:
-            sent = await target.send(nonce=idempotency_key[:NONCE_LIMIT], **message.send_kwargs())
+            sent = await target.send(nonce=discord_nonce(idempotency_key), **message.send_kwargs())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
