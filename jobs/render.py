@@ -156,7 +156,8 @@ class CardRenderer:
             views=self.services.views,
             locale=locale,
             timezone=channel.timezone,
-            source=self.source or t("alert.source_history", locale),
+            source=self.source
+            or t("alert.source_history" if self.replay_of else "alert.source_live", locale),
             replay_of=self.replay_of,
         )
         return build_alert_card(

@@ -204,6 +204,9 @@ def build_alert_card(
     if similar is not None:
         lead = str(top.payload.get("lead", ""))
         shared.append(CardField(t("alert.similar", locale, symbol=lead), similar, inline=False))
+    elif top.print_kind != "close":
+        note = t("alert.similar_at_close", locale)
+        shared.append(CardField(t("alert.similar_title", locale), note, inline=False))
     text = _view_block(group, context)
     sections: tuple[CardSection, ...] = ()
     fields = shared

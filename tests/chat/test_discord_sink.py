@@ -122,3 +122,13 @@ async def test_a_resend_with_the_same_key_carries_the_same_nonce(
         assert isinstance(await rest_runtime.sink.send(channel(550), ALERT, "h" * 24), Delivered)
     assert len(fake.messages[550]) == 1
     assert fake.duplicates == 1
+
+
+def test_digest_keys_of_two_channels_in_one_guild_get_different_nonces() -> None:
+    from bot.chat.discord_sink import NONCE_LIMIT, discord_nonce
+
+    first = "digest:discord:1015996478123456789:1100000000000000001:2025-01-27T21:30:00+00:00"
+    second = "digest:discord:1015996478123456789:1100000000000000002:2025-01-27T21:30:00+00:00"
+    assert discord_nonce(first) != discord_nonce(second)
+    assert all(len(discord_nonce(key)) <= NONCE_LIMIT for key in (first, second))
+    assert discord_nonce("2e66673c70d7e8f09c4563f5") == "2e66673c70d7e8f09c4563f5"

@@ -115,3 +115,9 @@ def test_cards_carry_no_platform_markup(services: Services) -> None:
         [card.title, card.text, *(f.value for f in card.fields)] + [s.title for s in card.sections]
     )
     assert "**" not in everything and "<" not in everything
+
+
+def test_an_opening_alert_says_similar_sessions_come_with_the_close(services: Services) -> None:
+    card = build_alert_card(fired(services, "2025-01-27", "open"), context(services))
+    similar = next(f for f in card.fields if f.name == "Similar past sessions")
+    assert "compared on closes" in similar.value

@@ -7,6 +7,7 @@ worker, the card renderer and a capturing sink, as errbot's testbot captures wha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 
@@ -105,3 +106,20 @@ async def test_a_cooldown_alerts_again_only_after_a_quiet_close_re_armed_it(
     assert await harness.replay_print("2024-08-02", "close") == []  # still crashing: not re-armed
     assert await harness.replay_print("2024-08-05", "close") == []  # SOX −1.92 %: re-arms
     assert len(await harness.replay_print("2024-09-03", "close")) == 1  # SOX −7.75 %
+
+
+async def test_live_alerts_name_yahoo_and_replayed_ones_the_shipped_history(
+    harness: Harness,
+) -> None:
+    from jobs.render import CardRenderer
+
+    await harness.run("/subscribe alerts deepseek")
+    await harness.claim_print("2025-01-27", "close")
+    [item] = await harness.services.store.lease("t", limit=5)
+    channel = await harness.services.store.get_channel(item.channel)
+    assert channel is not None
+    live = await CardRenderer(harness.services)(item, channel)
+    replayed = await CardRenderer(harness.services, replay_of=date(2025, 1, 27))(item, channel)
+    assert live is not None and replayed is not None
+    assert live.footer.source == "Yahoo Finance live prints, with the shipped daily history"
+    assert replayed.footer.source == "Shipped price history (replay)"
