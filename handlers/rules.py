@@ -12,10 +12,17 @@ from bot.domain.i18n import format_date, t
 from bot.stores.port import Subscription
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, move, parse_user_rule, policy_text, rule_data_warning
-from handlers.subscriptions import ensure_channel, parse_policy, replaced_note
+from handlers.subscriptions import CUSTOM_PREFIX, ensure_channel, parse_policy, replaced_note
 
 _NAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
 LAST_FIRINGS = 5
+
+
+def _shown_name(rule_id: str, expression: str | None) -> str:
+    """`name: RULE` for a named rule; just the rule for one subscribed by its text."""
+    if rule_id.startswith(CUSTOM_PREFIX) or not expression:
+        return expression or rule_id.removeprefix(CUSTOM_PREFIX)
+    return f"{rule_id}: {expression}"
 
 
 @command("rules list")
@@ -24,13 +31,14 @@ async def rules_list(inv: Invocation) -> Card:
     locale = inv.locale
     presets = inv.services.core.presets
     preset_lines = "\n".join(
-        f"• {rule.id}: `{rule.text}` — {rule.description(locale)}" for rule in presets.values()
+        f"• {rule.id}: {rule.text} — {rule.description(locale)}" for rule in presets.values()
     )
     subscriptions = await inv.services.store.list_subscriptions(inv.channel)
     custom = [s for s in subscriptions if s.kind == "alert" and s.expression]
     subscribed = [s.rule_id for s in subscriptions if s.kind == "alert" and not s.expression]
     custom_lines = "\n".join(
-        f"• {s.rule_id}: `{s.expression}` ({policy_text(s.policy, locale)})" for s in custom
+        f"• {_shown_name(s.rule_id, s.expression)} ({policy_text(s.policy, locale)})"
+        for s in custom
     )
     return Card(
         title=t("rules.list_title", locale),

@@ -175,8 +175,9 @@ async def test_rules_add_list_remove(harness: Harness) -> None:
     await harness.run('/rules add memory_crash "MU.pct <= -8" cooldown=1d')
     card = await harness.run("/rules list")
     fields = {field.name: field.value for field in card.fields}
-    assert "deepseek: `SOX.pct <= -5 and DJI.pct > 0`" in fields["Built-in presets"]
-    assert "memory_crash: `MU.pct <= -8` (cooldown 1d" in fields["This channel's own rules"]
+    assert "deepseek: SOX.pct <= -5 and DJI.pct > 0 — " in fields["Built-in presets"]
+    assert "memory_crash: MU.pct <= -8 (cooldown 1d" in fields["This channel's own rules"]
+    assert "`" not in card.fields[0].value + card.fields[1].value  # no platform markup
     await harness.run("/rules remove memory_crash")
     card = await harness.run("/rules list")
     assert {f.name: f.value for f in card.fields}["This channel's own rules"] == "none"
