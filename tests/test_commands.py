@@ -45,7 +45,7 @@ async def test_shock_nvda_on_the_deepseek_day_reproduces_the_real_figures(harnes
     assert fields["What followed"].startswith("1-session +8.93 %")
     similar = fields["Most similar past sessions, and what followed"]
     assert similar.count("•") == 3
-    assert "SPX (SPY)" in similar and "DJI (DIA)" in similar  # proxies named per session
+    assert "SPX (proxy SPY)" in similar and "DJI (proxy DIA)" in similar  # proxies named
     assert "Segye Ilbo" in card.text or "KCIF" in card.text
     assert card.chart_png is not None and card.chart_png.startswith(PNG_SIGNATURE)
     assert len(card.chart_png) < 150_000

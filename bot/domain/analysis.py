@@ -365,7 +365,7 @@ def _similar(
 
 
 def _label(instrument: Instrument, via_proxy: bool) -> str:
-    return f"{instrument.label} ({instrument.proxy})" if via_proxy else instrument.label
+    return f"{instrument.label} (proxy {instrument.proxy})" if via_proxy else instrument.label
 
 
 def chart_series(
