@@ -9,6 +9,7 @@ into a logged error with a reference — never a stack trace in a channel.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import logging
 import shlex
@@ -73,7 +74,12 @@ class CommandRegistry:
 
 
 def load_registry(modules: Iterable[str] = HANDLER_MODULES) -> CommandRegistry:
-    """Collect every `@command` function from the handler modules."""
+    """Collect every `@command` function from the handler modules (read once per process)."""
+    return _registry(tuple(modules))
+
+
+@functools.cache
+def _registry(modules: tuple[str, ...]) -> CommandRegistry:
     commands: dict[str, Command] = {}
     for module_name in modules:
         module = importlib.import_module(module_name)
