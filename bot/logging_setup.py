@@ -1,55 +1,23 @@
 """Structured logs (key=value or JSON, by `[logging] format`) that never carry a secret.
 
-Every line goes through one formatter that replaces the values of secret environment
-variables (any name with TOKEN, SECRET, PASSWORD or KEY) and anything shaped like a token
-(Slack `xox?-…`/`xapp-…`, a Discord bot token, a Slack `response_url` or webhook, a
-password in a URL) with `[redacted]` — including what discord.py, slack_sdk and yfinance
-log at debug level.
+Every line goes through one formatter that redacts it with bot/redaction.py: the values of
+secret environment variables (any name with TOKEN, SECRET, PASSWORD or KEY, registered at
+start) and anything shaped like a Discord or Slack secret become `[redacted]` — including
+what discord.py, slack_sdk and yfinance log at debug level.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
-REDACTED = "[redacted]"
-_SECRET_NAMES = re.compile(r"TOKEN|SECRET|PASSWORD|API_?KEY|PRIVATE", re.IGNORECASE)
-_PATTERNS = (
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]{8,}"),  # Slack bot/user/app-level tokens
-    re.compile(r"xapp-[A-Za-z0-9-]{8,}"),
-    re.compile(r"[MNO][A-Za-z\d_-]{23,27}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,40}"),  # Discord
-    re.compile(r"https://hooks\.slack(?:-gov)?\.com/[^\s'\"]+"),  # response_url / webhooks
-    re.compile(r"(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"),  # user:password@ in URLs
-    re.compile(r"(?i)(?<=[\"']token[\"']: [\"'])[^\"']+"),  # {"token": "..."} in payloads
-    re.compile(r"(?i)(?<=interactions/)(\d+)/[A-Za-z0-9_.-]{20,}"),  # interaction tokens
-    re.compile(r"(?i)(?<=webhooks/)(\d+)/[A-Za-z0-9_.-]{20,}"),
-    re.compile(r"(?i)(?<=Bearer )[A-Za-z0-9._-]{8,}"),
-    re.compile(r"(?i)(?<=Bot )[A-Za-z0-9._-]{20,}"),
-)
+from bot.redaction import REDACTED, redact, register_secrets, secret_values
 
-
-def secret_values(env: Mapping[str, str]) -> list[str]:
-    """The values of environment variables whose names say they are secrets."""
-    return sorted(
-        (v for k, v in env.items() if _SECRET_NAMES.search(k) and len(v) >= 6),
-        key=len,
-        reverse=True,
-    )
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every secret value and token-shaped string replaced."""
-    for value in secrets:
-        if value in text:
-            text = text.replace(value, REDACTED)
-    for pattern in _PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
+__all__ = ["REDACTED", "StructuredFormatter", "configure_logging", "redact", "secret_values"]
 
 
 class StructuredFormatter(logging.Formatter):
@@ -89,8 +57,10 @@ def configure_logging(
     """Route every logger (ours and the libraries') through one redacting handler."""
     import os
 
+    secrets = secret_values(env or dict(os.environ))
+    register_secrets(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(StructuredFormatter(style, secret_values(env or dict(os.environ))))
+    handler.setFormatter(StructuredFormatter(style, secrets))
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
