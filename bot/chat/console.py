@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.chat.session import channel_locale, run_command_line
+from bot.chat.session import run_command_line, stored_channel
 from bot.chat.text import render_text
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
@@ -76,6 +76,9 @@ async def run_console(
         card = await run_command_line(
             services, registry, channel, text, user_id=user, can_admin=True
         )
-        locale = await channel_locale(services, channel, language or "en")
-        print(render_text(card, locale, save_chart(card, chart_dir)), file=out, flush=True)
+        stored = await stored_channel(services, channel)  # after the command: it may set them
+        locale = stored.language if stored is not None else language or "en"
+        zone = stored.timezone if stored is not None else None
+        shown = render_text(card, locale, save_chart(card, chart_dir), zone=zone)
+        print(shown, file=out, flush=True)
         print(file=out)

@@ -112,7 +112,9 @@ async def answer(
             await interaction.response.defer(thinking=True)
             deferred = True
     card = await running
-    message = render_card(card, locale, stored.timezone if stored else None)
+    # Read again: the command may have created the channel or changed its time zone.
+    current = await _stored(ctx.services, ref) or stored
+    message = render_card(card, locale, current.timezone if current else None)
     private = card.severity is Severity.ERROR or command.name == "help"
     kwargs: dict[str, Any] = message.send_kwargs()
     if not deferred:

@@ -11,12 +11,12 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import discord
 
+from bot.chat.text import footer_parts
 from bot.domain.cards import Card, CardField, CardSection, Severity
-from bot.domain.i18n import Locale, format_datetime, t
+from bot.domain.i18n import Locale, t
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -125,25 +125,8 @@ def max_severity(items: Sequence[CardSection]) -> Severity:
 
 
 def footer_text(card: Card, locale: Locale, zone: str | None) -> str:
-    """Source · as-of time (in the channel's zone) · disclaimer."""
-    footer = card.footer
-    parts = []
-    if footer.source:
-        parts.append(f"{t('common.source', locale)}: {footer.source}")
-    if footer.as_of:
-        tz = _zone(zone, locale)
-        stamp = format_datetime(footer.as_of, locale, tz=tz)
-        parts.append(t("common.as_of_time", locale, time=stamp))
-    if footer.disclaimer:
-        parts.append(footer.disclaimer)
-    return cut(" · ".join(parts), FOOTER_LIMIT)
-
-
-def _zone(zone: str | None, locale: Locale) -> ZoneInfo:
-    try:
-        return ZoneInfo(zone or ("Asia/Seoul" if locale == "ko" else "America/New_York"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    """Source · as-of time (in the channel's zone, UTC when unknown) · disclaimer."""
+    return cut(" · ".join(footer_parts(card, locale, zone)), FOOTER_LIMIT)
 
 
 def _trim(blocks: list[_Block], footer: str, locale: Locale) -> None:

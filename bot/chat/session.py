@@ -5,17 +5,22 @@ from __future__ import annotations
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.services import Services
-from bot.stores.port import ChannelRef, StoreError
+from bot.stores.port import Channel, ChannelRef, StoreError
 from handlers.base import Invocation
 from handlers.registry import CommandRegistry, dispatch_text
 
 
+async def stored_channel(services: Services, channel: ChannelRef) -> Channel | None:
+    """The channel's stored settings; None when it has none or the store is down."""
+    try:
+        return await services.store.get_channel(channel)
+    except StoreError:
+        return None
+
+
 async def channel_locale(services: Services, channel: ChannelRef, default: Locale) -> Locale:
     """The channel's stored language, else `default` (also when the store is down)."""
-    try:
-        found = await services.store.get_channel(channel)
-    except StoreError:
-        return default
+    found = await stored_channel(services, channel)
     return found.language if found is not None else default
 
 

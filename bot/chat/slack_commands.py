@@ -20,14 +20,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.session import run_command_line
+from bot.chat.session import run_command_line, stored_channel
 from bot.chat.slack_config import SlackConfig
 from bot.chat.slack_render import render_blocks, slack_text
 from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale
 from bot.services import Services
-from bot.stores.port import Channel, ChannelRef, StoreError
+from bot.stores.port import ChannelRef
 from handlers.registry import CommandRegistry, error_card
 
 log = logging.getLogger(__name__)
@@ -125,13 +125,6 @@ def command_line(command: str, text: str) -> str:
     return line.strip() or "help"
 
 
-async def _stored_channel(services: Services, ref: ChannelRef) -> Channel | None:
-    try:
-        return await services.store.get_channel(ref)
-    except StoreError:
-        return None
-
-
 async def run_slash_command(
     ctx: CommandContext, body: dict[str, Any], client: AsyncWebClient, respond: Respond
 ) -> None:
@@ -141,6 +134,7 @@ async def run_slash_command(
     ref = ChannelRef("slack", team_id, str(body.get("channel_id") or ""))
     line = command_line(str(body.get("command") or UMBRELLA), str(body.get("text") or ""))
     locale: Locale = "en"
+    zone: str | None = None  # the channel's, once read; UTC until then
     try:
         user = await ctx.users.lookup(client, team_id, user_id)
         locale = user.locale
@@ -154,7 +148,7 @@ async def run_slash_command(
             default_locale=user.locale,
             user_name=user.name,
         )
-        stored = await _stored_channel(ctx.services, ref)
+        stored = await stored_channel(ctx.services, ref)
         locale = stored.language if stored is not None else user.locale
         zone = stored.timezone if stored is not None else None
         roots = {c.name.split()[0] for c in ctx.registry}
@@ -165,7 +159,7 @@ async def run_slash_command(
         reference = uuid.uuid4().hex[:8]
         log.exception("slack command %r failed (ref %s)", line[:60], reference)
         failed = error_card(locale, "error.internal_ref", ref=reference)
-        blocks, text = render_blocks(failed, locale)
+        blocks, text = render_blocks(failed, locale, zone=zone)
         await respond(response_type="ephemeral", text=text, blocks=blocks)
 
 

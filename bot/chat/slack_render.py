@@ -9,12 +9,11 @@ symbol or rule can never ping a channel or forge a link. Limits (trimmed, never 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.chat.limits import take, trim, trim_lines
-from bot.chat.text import render_text
+from bot.chat.text import footer_parts, render_text
 from bot.domain.cards import Card, CardField, CardSection, Severity
-from bot.domain.i18n import Locale, format_datetime, t
+from bot.domain.i18n import Locale
 
 MAX_BLOCKS = 50
 MAX_HEADER = 150
@@ -93,25 +92,13 @@ def _section_blocks(section: CardSection) -> list[Block]:
     return blocks
 
 
-def _footer(card: Card, locale: Locale, zone: str | None) -> str:
-    footer = card.footer
-    parts = []
-    if footer.source:
-        parts.append(f"{t('common.source', locale)}: {footer.source}")
-    if footer.as_of:
-        tz = ZoneInfo(zone or ("Asia/Seoul" if locale == "ko" else "America/New_York"))
-        parts.append(
-            t("common.as_of_time", locale, time=format_datetime(footer.as_of, locale, tz=tz))
-        )
-    if footer.disclaimer:
-        parts.append(footer.disclaimer)
-    return " · ".join(parts)
-
-
 def render_blocks(
     card: Card, locale: Locale, *, zone: str | None = None, notes: tuple[str, ...] = ()
 ) -> tuple[list[Block], str]:
-    """The card as (blocks, fallback text); `notes` are extra context lines (invite hint)."""
+    """The card as (blocks, fallback text); `notes` are extra context lines (invite hint).
+
+    Times are shown in `zone`, the channel's time zone (UTC when it is not known).
+    """
     head: list[Block] = []
     ping = mention_markup(card.mention)
     if ping:
@@ -125,7 +112,7 @@ def render_blocks(
     if card.text:
         tail.append(_text_section(card.text))
     context = [escape(note) for note in notes]
-    footer = _footer(card, locale, zone)
+    footer = " · ".join(footer_parts(card, locale, zone))
     if footer:
         context.append(escape(footer))
     if context:

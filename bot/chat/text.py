@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale, format_datetime, t
@@ -25,13 +25,38 @@ def _field_lines(fields: tuple[CardField, ...]) -> list[str]:
     return lines
 
 
+def channel_zone(zone: str | None) -> ZoneInfo:
+    """The channel's time zone; UTC only when it is unknown (none stored, or not a zone)."""
+    try:
+        return ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def footer_parts(card: Card, locale: Locale, zone: str | None) -> list[str]:
+    """A card's footer as parts to join: source, as-of time in the channel's `zone`, disclaimer.
+
+    Every renderer (text, Slack, Discord) shows the same footer; `zone` is the channel's
+    time zone (`Channel.timezone`), UTC when it is not known.
+    """
+    footer = card.footer
+    parts = []
+    if footer.source:
+        parts.append(f"{t('common.source', locale)}: {footer.source}")
+    if footer.as_of:
+        stamp = format_datetime(footer.as_of, locale, tz=channel_zone(zone))
+        parts.append(t("common.as_of_time", locale, time=stamp))
+    if footer.disclaimer:
+        parts.append(footer.disclaimer)
+    return parts
+
+
 def render_text(
     card: Card, locale: Locale, chart_path: str | None = None, zone: str | None = None
 ) -> str:
     """A card as text: banner, title, fields, sections, text, chart path, footer.
 
-    Times are shown in `zone` (the channel's time zone); without one, Seoul time for a
-    Korean channel and New York time otherwise.
+    Times are shown in `zone` (the channel's time zone), UTC when it is not known.
     """
     lines = [card.banner] if card.banner else []
     lines.append(f"━━ {_mark(card.severity, locale)}{card.title} ━━")
@@ -45,17 +70,7 @@ def render_text(
         lines += ["", card.text]
     if chart_path:
         lines += ["", f"{t('chart.saved', locale)}: {chart_path}"]
-    footer = card.footer
-    parts = []
-    if footer.source:
-        parts.append(f"{t('common.source', locale)}: {footer.source}")
-    if footer.as_of:
-        tz = ZoneInfo(zone or ("Asia/Seoul" if locale == "ko" else "America/New_York"))
-        parts.append(
-            t("common.as_of_time", locale, time=format_datetime(footer.as_of, locale, tz=tz))
-        )
-    if footer.disclaimer:
-        parts.append(footer.disclaimer)
+    parts = footer_parts(card, locale, zone)
     if parts:
         lines += ["", "— " + " · ".join(parts)]
     return "\n".join(lines)
