@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.session import run_command_line, stored_channel
 from bot.chat.slack_config import SlackConfig
 from bot.chat.slack_render import render_blocks, slack_text
-from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error
+from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error, upload_chart
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale
 from bot.services import Services
@@ -191,20 +191,13 @@ async def reply(
         await respond(response_type="in_channel", text=text, blocks=hinted)
         return
     ts = str(posted.get("ts"))
-    try:
-        await client.files_upload_v2(
-            channel=ref.channel_id,
-            thread_ts=ts,
-            file=card.chart_png,
-            filename=card.chart_name,
-            title=card.title,
-        )
-    except SlackApiError as exc:
-        if slack_error(exc) not in NOT_IN_CHANNEL:
-            log.warning("chart upload to %s failed: %s", ref.key, slack_error(exc))
-            return
-        hinted, text = render_blocks(card, locale, zone=zone, notes=(slack_text("invite", locale),))
+
+    async def add_hint(hint: str) -> None:
+        """Show the invite hint in the answer itself, where the chart would have been."""
+        hinted, text = render_blocks(card, locale, zone=zone, notes=(hint,))
         await client.chat_update(channel=ref.channel_id, ts=ts, text=text, blocks=hinted)
+
+    await upload_chart(client, ref, card, ts, locale, add_hint)
 
 
 def register_commands(app: AsyncApp, ctx: CommandContext) -> tuple[str, ...]:

@@ -23,8 +23,9 @@ from bot.chat.slack_attempts import AttemptLog, MemoryAttempts
 from bot.chat.slack_config import SlackConfig, make_client
 from bot.chat.slack_render import render_blocks, slack_text
 from bot.domain.cards import Card
+from bot.domain.i18n import Locale
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Channel
+from bot.stores.port import Channel, ChannelRef
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,38 @@ def slack_error(exc: SlackApiError) -> str:
         return str(exc.response.get("error") or "unknown")
     except AttributeError:
         return "unknown"
+
+
+ShowHint = Callable[[str], Awaitable[None]]
+"""Shows the "/invite @Sputnik to see charts" text where the chart would have been."""
+
+
+async def upload_chart(
+    client: AsyncWebClient, ref: ChannelRef, card: Card, ts: str, locale: Locale, hint: ShowHint
+) -> None:
+    """Upload the card's chart in the thread of message `ts`; never raises.
+
+    Where the bot is not in the channel, `hint` shows the invite hint (in `locale`) instead;
+    any other failure (of the upload or of the hint) is logged and the message stays as is.
+    """
+    try:
+        await client.files_upload_v2(
+            channel=ref.channel_id,
+            thread_ts=ts or None,
+            file=card.chart_png,
+            filename=card.chart_name,
+            title=card.title,
+        )
+    except SlackApiError as exc:
+        if slack_error(exc) not in NOT_IN_CHANNEL:
+            log.warning("chart upload to %s failed: %s", ref.key, slack_error(exc))
+            return
+        try:
+            await hint(slack_text("invite", locale))
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as hint_exc:
+            log.warning("invite hint to %s failed: %s", ref.key, type(hint_exc).__name__)
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        log.warning("chart upload to %s failed: %s", ref.key, type(exc).__name__)
 
 
 def retry_after_seconds(exc: SlackApiError) -> float:
@@ -166,7 +199,9 @@ class SlackSink:
             )
             ts = str(answer.get("ts") or "")
             if card.chart_png is not None:
-                await self._upload_chart(client, channel, card, ts)
+                await upload_chart(
+                    client, ref, card, ts, channel.language, self._thread_hint(client, ref, ts)
+                )
             return Delivered(ts or None)
         except SlackApiError as exc:
             return self._outcome(channel, exc)
@@ -228,32 +263,14 @@ class SlackSink:
                 break
         return None
 
-    async def _upload_chart(
-        self, client: AsyncWebClient, channel: Channel, card: Card, ts: str
-    ) -> None:
-        ref = channel.ref
-        try:
-            await client.files_upload_v2(
-                channel=ref.channel_id,
-                thread_ts=ts or None,
-                file=card.chart_png,
-                filename=card.chart_name,
-                title=card.title,
-            )
-        except SlackApiError as exc:
-            if slack_error(exc) not in NOT_IN_CHANNEL:
-                log.warning("chart upload to %s failed: %s", ref.key, slack_error(exc))
-                return
-            try:
-                await client.chat_postMessage(
-                    channel=ref.channel_id,
-                    thread_ts=ts or None,
-                    text=slack_text("invite", channel.language),
-                )
-            except (SlackApiError, TimeoutError, aiohttp.ClientError) as hint_exc:
-                log.warning("invite hint to %s failed: %s", ref.key, type(hint_exc).__name__)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            log.warning("chart upload to %s failed: %s", ref.key, type(exc).__name__)
+    @staticmethod
+    def _thread_hint(client: AsyncWebClient, ref: ChannelRef, ts: str) -> ShowHint:
+        """Post the invite hint as a reply in the alert's thread."""
+
+        async def show(hint: str) -> None:
+            await client.chat_postMessage(channel=ref.channel_id, thread_ts=ts or None, text=hint)
+
+        return show
 
     async def close(self) -> None:
         """Close the shared HTTP session."""

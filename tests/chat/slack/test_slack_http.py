@@ -175,3 +175,14 @@ async def test_without_the_bot_in_the_channel_the_reply_says_invite_and_has_no_c
     assert slack.responses[0]["response_type"] == "in_channel"
     assert "/invite @Sputnik to see charts" in str(slack.responses[0]["blocks"])
     assert slack.uploads == []
+
+
+async def test_a_posted_answer_whose_chart_upload_is_refused_gains_the_invite_hint(
+    runtime: SlackRuntime, slack: SlackFake
+) -> None:
+    slack.not_member.add("C1")  # posting works, uploading does not
+    await post_signed(events_url(runtime), command_body(slack, "shock NVDA 2025-01-27"))
+    await slack.wait_for(lambda: slack.called("chat.update"), timeout=30)
+    [answer] = slack.posts("C1")
+    assert "/invite @Sputnik to see charts" in str(answer["blocks"])
+    assert slack.uploads == [] and slack.responses == []
