@@ -15,10 +15,11 @@ from bot.stores.port import Channel, ChannelRef
 from handlers.registry import HANDLER_MODULES, load_registry
 from tests.chat.conftest import CHANNEL, GUILD, TOKEN, discord_settings, make_runtime
 from tests.chat.test_discord_commands import embed_text, option, replies, run
-from tests.fakes.discord_fake import FakeDiscord, InteractionFactory
+from tests.fakes.discord_fake import FakeDiscord, InteractionFactory, guild_payload
 from tests.fakes.memory_store import MemoryStore
 
 GONE_GUILD = 333333333333333333
+MARKER_GUILD = 444444444444444444
 
 
 def ref(guild: int, channel: int) -> ChannelRef:
@@ -61,9 +62,14 @@ async def test_an_outage_is_not_a_removal(
     runtime: DiscordRuntime, fake: FakeDiscord, store: MemoryStore
 ) -> None:
     await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
+    # A marker guild the bot knows, so that its removal after the outage has a visible effect.
+    await fake.dispatch("GUILD_CREATE", guild_payload(MARKER_GUILD, [7]))
+    await until(lambda: runtime.client.get_guild(MARKER_GUILD) is not None)
     await fake.dispatch("GUILD_DELETE", {"id": str(GUILD), "unavailable": True})
-    await fake.dispatch("GUILD_DELETE", {"id": str(GONE_GUILD)})  # a marker event after it
-    await asyncio.sleep(0.2)
+    await fake.dispatch("GUILD_DELETE", {"id": str(MARKER_GUILD)})
+    # Events are handled in order: once the marker's removal is purged, the outage was handled.
+    await until(lambda: ("discord", str(MARKER_GUILD)) in store.purged_workspaces)
+    assert store.purged_workspaces == [("discord", str(MARKER_GUILD))]
     assert ref(GUILD, CHANNEL) in store.channels
 
 
