@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.ports import Clock
+from bot.stores.port import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Ran:
     job_id: str
     scheduled: datetime
     outcome: str
-    """"ran", "claimed elsewhere", "missed", "failed"."""
+    """"ran", "claimed elsewhere", "claim failed", "missed", "failed"."""
 
 
 @dataclass
@@ -112,7 +113,19 @@ class Scheduler:
         return done
 
     async def _run(self, job: Job, scheduled: datetime) -> Ran:
-        if not await self.claims.claim_run(job.id, scheduled, self.claim_ttl_seconds):
+        try:
+            claimed = await self.claims.claim_run(job.id, scheduled, self.claim_ttl_seconds)
+        except StoreUnavailable as exc:
+            # The store is down for a moment: skip this run (the next poll comes; digests
+            # catch up on their own), never let it end the loop and the process.
+            log.warning(
+                "scheduler job=%s scheduled=%s claim failed (skipped): %s",
+                job.id,
+                scheduled.isoformat(),
+                " ".join(str(exc).split())[:300],
+            )
+            return Ran(job.id, scheduled, "claim failed")
+        if not claimed:
             return Ran(job.id, scheduled, "claimed elsewhere")
         try:
             await job.run(scheduled)

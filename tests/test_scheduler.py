@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
+from bot.stores.port import StoreUnavailable
 from jobs.market_jobs import (
     SchedulerSettings,
     _closing_trigger,
@@ -110,3 +113,30 @@ async def test_after_a_pause_only_the_latest_slot_runs_and_a_stale_one_is_skippe
     outcomes = await scheduler.run_due()
     assert [o.outcome for o in outcomes] == ["missed"] and len(ran) == 1
     assert scheduler.next_due() == utc("2025-01-27T14:42")
+
+
+class UnreachableClaims:
+    """A claim table whose store is down: every claim raises StoreUnavailable."""
+
+    async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
+        raise StoreUnavailable("redis://localhost:1: connection refused")
+
+
+async def test_a_claim_the_store_cannot_answer_skips_the_run_and_keeps_the_loop_alive(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = StepClock(utc("2025-01-27T14:30:30"))
+    ran: list[datetime] = []
+
+    async def job(scheduled: datetime) -> None:
+        ran.append(scheduled)
+
+    scheduler = Scheduler([Job("poll", every(60), job)], clock, UnreachableClaims())
+    clock.advance(40)
+    with caplog.at_level(logging.WARNING, logger="jobs.scheduler"):
+        outcomes = await scheduler.run_due()
+    assert [o.outcome for o in outcomes] == ["claim failed"] and ran == []
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "claim failed" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None
+    assert scheduler.next_due() == utc("2025-01-27T14:32")
