@@ -272,6 +272,7 @@ class Runner:
         )
         delivery_stop = asyncio.Event()
         worker = asyncio.create_task(self._deliver(sinks, renderer, delivery_stop))
+        worker.add_done_callback(lambda task: self._worker_ended(task, delivery_stop))
         background = [
             asyncio.create_task(sample_outbox_depth(self.metrics, app.store, delivery_stop))
         ]
@@ -325,6 +326,20 @@ class Runner:
                 await metrics_runner.cleanup()
         self._print_report()
         return 0
+
+    def _worker_ended(self, task: asyncio.Task[None], delivery_stop: asyncio.Event) -> None:
+        """The delivery worker ended before it was told to: log one line and stop the run
+        (a bot that no longer delivers must not keep claiming alerts)."""
+        if delivery_stop.is_set() or task.cancelled():
+            return
+        error = task.exception()
+        from jobs.deliver import describe_error
+
+        log.error(
+            "delivery worker ended unexpectedly (%s); stopping the run",
+            describe_error(error) if error is not None else "returned",
+        )
+        self.stop.set()
 
     def _request_stop(self, signum: int) -> None:
         log.warning(

@@ -229,6 +229,14 @@ async def _platform_loop(
                 "store outage in delivery worker %s: %s; retry in %.1fs", worker_id, exc, backoff
             )
             backoff = min(max(backoff, 0.05) * 2, 30.0)
+        except Exception as exc:  # e.g. a redis ResponseError: this platform's loop goes on
+            log.error(
+                "delivery worker %s round failed: %s; retry in %.1fs",
+                worker_id,
+                describe_error(exc),
+                backoff,
+            )
+            backoff = min(max(backoff, 0.05) * 2, 30.0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), backoff)
 
@@ -250,7 +258,8 @@ async def run_delivery_worker(
     time_source: TimeSource = time.time,
 ) -> None:
     """Deliver until `stop` is set: one lease loop per platform, so a slow or failing platform
-    never holds back another's deliveries; a store outage is waited out with back-off."""
+    never holds back another's deliveries; a store outage or any other error of a round
+    (logged in one line) is waited out with back-off."""
     check_timing(timeout, lease_seconds)
     loops = [
         _platform_loop(

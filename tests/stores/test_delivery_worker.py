@@ -359,3 +359,52 @@ async def test_a_card_builder_with_nothing_to_send_parks_the_item(
     assert report.parked == 1 and sink.sent == []
     [item] = await store.list_outbox()
     assert item.state == "parked" and "nothing to send" in (item.last_error or "")
+
+
+@dataclass
+class LeaseFailsOnce:
+    """The store, except that its first `lease` raises a non-outage error (a ResponseError)."""
+
+    inner: Store
+    failures: int = 1
+
+    async def lease(self, *args: object, **kwargs: object) -> list[OutboxItem]:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("ERR unexpected reply\nfrom the store")
+        return await self.inner.lease(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+async def test_an_unexpected_lease_error_is_logged_in_one_line_and_the_item_still_delivered(
+    store: Store, real_time: RealTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    item = await queue(store, ALPHA, fired())
+    sink = ScriptedSink("discord")
+    stop = asyncio.Event()
+    flaky = LeaseFailsOnce(store)
+    with caplog.at_level(logging.WARNING, logger="jobs.deliver"):
+        worker = asyncio.create_task(
+            run_delivery_worker(
+                flaky,  # type: ignore[arg-type]
+                {"discord": sink},
+                title_card,
+                "w",
+                stop,
+                clock=FixedClock(),
+                idle_seconds=0.01,
+                time_source=real_time,
+            )
+        )
+        try:
+            await asyncio.wait_for(sink.delivered.wait(), 10)
+        finally:
+            stop.set()
+            await asyncio.wait_for(worker, 10)
+    assert flaky.failures == 0 and worker.exception() is None
+    assert [key for _, _, key in sink.sent] == [item.idempotency_key]
+    [error] = [r for r in caplog.records if "round failed" in r.getMessage()]
+    assert error.exc_info is None and "\n" not in error.getMessage()
+    assert "RuntimeError: ERR unexpected reply from the store" in error.getMessage()
