@@ -17,7 +17,7 @@ import signal
 import socket
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -142,12 +142,17 @@ def platform_runtimes(app: App, env: Mapping[str, str]) -> list[Any]:
     return runtimes
 
 
-async def replay_end(app: App, session: pd.Timestamp, close: datetime) -> datetime:
-    """When a replay may stop: after the close check and the digests the session causes."""
+async def replay_end(
+    app: App, session: pd.Timestamp, close: datetime, platforms: Collection[str] | None = None
+) -> datetime:
+    """When a replay may stop: after the close check and the digests the session causes
+    (to channels on `platforms`, if given)."""
     end = close + timedelta(minutes=15)
     subscriptions = await app.store.recipients("digest", kind="digest", now=close)
     settings = DigestSettings.from_config(app.settings.raw.get("digest", {}))
     for subscription in subscriptions:
+        if platforms is not None and subscription.channel.platform not in platforms:
+            continue
         hour, minute = (subscription.digest_time or settings.default_time).split(":")
         zone = subscription.digest_zone or settings.default_zone
         trigger = daily_at(int(hour), int(minute), zone, day_of_week="*")
@@ -172,6 +177,8 @@ class Runner:
     metrics: Metrics = field(default_factory=Metrics)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     queued_at: dict[str, float] = field(default_factory=dict)
+    platforms: frozenset[str] | None = None
+    """A replay claims and queues only for the platforms it has a sink for; live: all."""
 
     def _feeds(self) -> tuple[PriceFeed, PriceFeed | None, FeedSettings]:
         raw = self.app.settings.raw
@@ -188,6 +195,7 @@ class Runner:
             self.app.services,
             PrintTick(tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale),
             book=book,
+            platforms=self.platforms,
         )
         if self.replay is None and outcome.items:
             times = [
@@ -252,7 +260,9 @@ class Runner:
         async def digest_job(scheduled: datetime) -> None:
             # The scheduled minute, not the clock's "now": an accelerated clock's loop lag is
             # not lateness; a slot missed while the process was down still is.
-            await run_digests(services, scheduled, digest_settings, replay_of=replay_of)
+            await run_digests(
+                services, scheduled, digest_settings, replay_of=replay_of, platforms=self.platforms
+            )
 
         jobs = market_jobs(
             live,
@@ -267,6 +277,8 @@ class Runner:
             start_clock()
         scheduler = Scheduler(jobs, services.clock, app.store, scheduler_settings.claim_ttl_seconds)
         sinks, runtimes = await self._sinks()
+        if self.replay is not None:  # never queue what a live worker would post later
+            self.platforms = frozenset(sinks)
         renderer = CardRenderer(
             services, replay_of=self.replay.date() if self.replay is not None else None
         )
@@ -287,7 +299,7 @@ class Runner:
             from bot.feeds.calendar import NYSE, session_calendar
 
             close = pd.Timestamp(session_calendar(NYSE).session_close(self.replay)).to_pydatetime()
-            until = await replay_end(app, self.replay, close)
+            until = await replay_end(app, self.replay, close, self.platforms)
         started_late = getattr(services.clock, "real_start", None)
         if started_late is not None and time.time() - started_late > 1:
             log.warning(

@@ -11,7 +11,7 @@ The payload is language-neutral figures; `bot.domain.digest_card` renders it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,12 +89,16 @@ async def run_digests(
     *,
     session_snapshot: SessionSnapshot | None = None,
     replay_of: str | None = None,
+    platforms: Collection[str] | None = None,
 ) -> list[DigestOutcome]:
-    """Queue every digest whose slot has come (see the module docstring)."""
+    """Queue every digest whose slot has come (see the module docstring); `platforms`, if
+    given, limits it to channels on those platforms (a replay: its sinks' only)."""
     store = services.store
     outcomes: list[DigestOutcome] = []
     closed = last_closed_session(now)
     for subscription in await store.recipients("digest", kind="digest", now=now):
+        if platforms is not None and subscription.channel.platform not in platforms:
+            continue
         key = subscription.channel.key
         slot = latest_slot(subscription, now, settings)
         previous = await store.last_digest(subscription)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -359,11 +359,13 @@ async def evaluate_and_claim(
     *,
     book: RuleBook | None = None,
     now: datetime | None = None,
+    platforms: Collection[str] | None = None,
 ) -> ClaimReport:
     """Evaluate the rules that read what changed, claim the firings, re-arm the false ones.
 
     `book` keeps compiled custom rules across prints (the live runner holds one); `now` is
-    the trading time of the claim (default: the services' clock).
+    the trading time of the claim (default: the services' clock); `platforms`, if given,
+    limits claims and re-arms to channels on those platforms (a replay: its sinks' only).
     """
     store = services.store
     moment = now or services.clock.now()
@@ -378,7 +380,11 @@ async def evaluate_and_claim(
 
     async def recipients_of(rule_id: str) -> list[Subscription]:
         found = custom_by_rule.get(rule_id)
-        return found if found is not None else await _recipients(store, rule_id, moment)
+        if found is None:
+            found = await _recipients(store, rule_id, moment)
+        if platforms is None:
+            return found
+        return [s for s in found if s.channel.platform in platforms]
 
     rearmed: list[str] = []
     for event in verdict.fired:

@@ -15,6 +15,7 @@ import pytest
 
 from bot.cli.run import seed_replay_store
 from bot.stores import open_store
+from bot.stores.port import Channel, ChannelRef, OutboxItem, Subscription
 from tests.conftest import PROJECT_ROOT, PYTHON
 from tests.stores.conftest import redis_prefix, redis_store_url
 
@@ -126,3 +127,37 @@ def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_tic
     assert len(keys) == 3 and set(keys.values()) == {1}, (keys, fired)
     claimed = [int(re.search(r"(\d+) scheduled run", out).group(1)) for out, _ in results]  # type: ignore[union-attr]
     assert all(count > 0 for count in claimed), claimed
+
+
+@pytest.mark.slow
+def test_a_replay_on_a_store_without_deliver_queues_nothing_for_discord_or_slack_channels(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    discord = Channel(ChannelRef("discord", "guild1", "prod"), "en", "Asia/Seoul")
+
+    async def seed() -> None:
+        store = await open_store(url)
+        await seed_replay_store(store, PRESETS)
+        await store.upsert_channel(discord)
+        for preset in PRESETS:
+            await store.add_subscription(Subscription(discord.ref, preset))
+        digest = Subscription(
+            discord.ref, "digest", kind="digest", digest_time="06:30", digest_zone="Asia/Seoul"
+        )
+        await store.add_subscription(digest)
+        await store.close()
+
+    async def outbox() -> list[OutboxItem]:
+        store = await open_store(url)
+        try:
+            return await store.list_outbox()
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    process = _run("run", "--replay", "2025-01-27", "--speed", "6000", "--store", url, cwd=tmp_path)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-3000:]
+    assert "delivered: console=3" in out  # the open alert, the close alert, the digest
+    assert [item.channel for item in asyncio.run(outbox())] == []
