@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import math
 import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterable
 from contextlib import ExitStack
 from datetime import timedelta
@@ -48,6 +50,8 @@ from bot.stores.port import (
     redact_url,
 )
 
+DEFAULT_SPEED = 600.0
+MAX_SPEED = 100_000.0
 REPLAY_CHANNEL = Channel(ChannelRef("console", "replay", "every-preset"), "en", "Asia/Seoul")
 
 
@@ -56,11 +60,60 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("run", help="run the bot (live, or --replay a session)")
     parser.add_argument("--config", type=Path, help="config file (default config.toml)")
     parser.add_argument("--replay", metavar="DATE", help="replay this NYSE session")
-    parser.add_argument("--speed", type=float, default=600.0, help="replay speed (x real time)")
-    parser.add_argument("--start-at", type=float, help="real epoch the virtual clock starts at")
+    parser.add_argument("--speed", help=f"replay speed (x real time, default {DEFAULT_SPEED:g})")
+    parser.add_argument("--start-at", help="real epoch the virtual clock starts at")
     parser.add_argument("--store", help="store URL (replay default: a temporary store)")
     parser.add_argument("--deliver", action="store_true", help="replay: send to Discord/Slack")
     parser.set_defaults(func=run)
+
+
+def _number(flag: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{flag} must be a number, not {text!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{flag} must be a finite number, not {text!r}")
+    return value
+
+
+def speed_value(text: str) -> float:
+    """`--speed`: a finite number, 0 < speed ≤ 100000 (else UsageError: one line, exit 2)."""
+    speed = _number("--speed", text)
+    if not 0 < speed <= MAX_SPEED:
+        raise UsageError(f"--speed must be above 0 and at most {MAX_SPEED:g}, not {text}")
+    return speed
+
+
+def start_at_value(text: str, now: float | None = None) -> float:
+    """`--start-at`: a finite real epoch within a day of now (else UsageError, exit 2)."""
+    epoch = _number("--start-at", text)
+    if abs(epoch - (time.time() if now is None else now)) > 86400:
+        raise UsageError(f"--start-at must be a real epoch within a day of now, not {text}")
+    return epoch
+
+
+def check_replay_options(args: argparse.Namespace) -> None:
+    """Validate `--speed`/`--start-at` (into numbers); the replay-only options without
+    `--replay` are a usage error, not a live bot."""
+    if args.replay is not None:
+        if args.speed is not None:
+            args.speed = speed_value(args.speed)
+        if args.start_at is not None:
+            args.start_at = start_at_value(args.start_at)
+        return
+    given = [
+        flag
+        for flag, value in (
+            ("--speed", args.speed),
+            ("--start-at", args.start_at),
+            ("--store", args.store),
+            ("--deliver", args.deliver or None),
+        )
+        if value is not None
+    ]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only with --replay (a live run takes none of them)")
 
 
 def single_instance_lock(url: str, stack: ExitStack) -> None:
@@ -104,6 +157,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     """Run the bot; exit 0 on a clean stop, 2 on bad input."""
+    check_replay_options(args)
     settings = _settings(args)
     logging_section = settings.raw.get("logging", {})
     configure_logging(
@@ -121,13 +175,10 @@ def run(args: argparse.Namespace) -> int:
             session = resolve_session(args.replay, history_sessions(core.market))
         except SessionError as exc:
             raise UsageError(str(exc)) from None
-        if args.speed <= 0:
-            raise UsageError("--speed must be positive")
         opens = pd.Timestamp(session_calendar(NYSE).session_open(session)).to_pydatetime()
         start = opens - timedelta(hours=5, minutes=31)  # before the 04:00 pre-market window
-        clock = VirtualClock(start, args.speed, real_start=args.start_at)
-    elif args.start_at is not None or args.deliver:
-        raise UsageError("--start-at and --deliver go with --replay")
+        speed = DEFAULT_SPEED if args.speed is None else args.speed
+        clock = VirtualClock(start, speed, real_start=args.start_at)
     with ExitStack() as stack:
         url = args.store or settings.store_url
         seed = False
