@@ -272,11 +272,13 @@ class Runner:
         )
         for symbol in live.symbols:  # read and join every history before the clock runs
             market.table(symbol)
+        sinks, runtimes = await self._sinks()
+        # The clock starts once the sinks are up: platform logins take real seconds, which
+        # are hours of trading time at a high replay speed.
         start_clock = getattr(services.clock, "start", None)
         if callable(start_clock):
             start_clock()
         scheduler = Scheduler(jobs, services.clock, app.store, scheduler_settings.claim_ttl_seconds)
-        sinks, runtimes = await self._sinks()
         if self.replay is not None:  # never queue what a live worker would post later
             self.platforms = frozenset(sinks)
         renderer = CardRenderer(
@@ -393,6 +395,9 @@ class Runner:
             idle_seconds=0.1,
             timeout=timeout,
             lease_seconds=lease,
+            # A replay delivers in the session's order (the digest after the close alert),
+            # however much faster a digest renders than a chart card.
+            concurrency=1 if self.replay is not None else 16,
         )
 
     async def _drain(self, sinks: Mapping[str, ChatSink], timeout: float = 30.0) -> None:

@@ -97,8 +97,10 @@ class Scheduler:
             if missed:
                 job.skipped += missed
                 log.info("scheduler job=%s skipped_missed_runs=%d", job.id, missed)
+            # Lateness is judged in real seconds: on an accelerated replay clock the loop's
+            # own lag (milliseconds, but minutes of virtual time) is not a missed run.
             lateness = (now - scheduled).total_seconds()
-            if lateness > job.grace_seconds:
+            if lateness / clock_speed(self.clock) > job.grace_seconds:
                 job.skipped += 1
                 log.info(
                     "scheduler job=%s scheduled=%s missed late_s=%.0f (skipped)",

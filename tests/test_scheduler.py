@@ -140,3 +140,23 @@ async def test_a_claim_the_store_cannot_answer_skips_the_run_and_keeps_the_loop_
     assert len(warnings) == 1 and "claim failed" in warnings[0].getMessage()
     assert warnings[0].exc_info is None
     assert scheduler.next_due() == utc("2025-01-27T14:32")
+
+
+class FastStepClock(StepClock):
+    """A replay clock at 100000×: a real millisecond is 100 virtual seconds."""
+
+    speed = 100_000.0
+
+
+async def test_on_an_accelerated_clock_lateness_is_judged_in_real_seconds() -> None:
+    clock = FastStepClock(utc("2025-01-27T14:30:30"))
+    ran: list[datetime] = []
+
+    async def job(scheduled: datetime) -> None:
+        ran.append(scheduled)
+
+    opening = Job("open", daily_at(9, 31, "America/New_York"), job, grace_seconds=900)
+    scheduler = Scheduler([opening], clock, ScheduleStore())
+    clock.advance(30 + 3600)  # an hour of virtual lag: 36 ms real, well within the grace
+    outcomes = await scheduler.run_due()
+    assert [o.outcome for o in outcomes] == ["ran"] and ran == [utc("2025-01-27T14:31")]

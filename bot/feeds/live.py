@@ -111,7 +111,12 @@ class LiveFeed:
         self.settings = settings
         self.extended = dict(extended or {})
         self.on_tick = on_tick
-        self.guards = FeedGuards(settings.stale_seconds, settings.stale_extended_seconds)
+        # A print's age limit is real seconds: on an accelerated replay clock it is scaled,
+        # or the loop's lag (minutes of virtual time at a high speed) would stale the open.
+        speed = float(getattr(clock, "speed", 1.0))
+        self.guards = FeedGuards(
+            settings.stale_seconds * speed, settings.stale_extended_seconds * speed
+        )
         self.backoff = Backoff(
             settings.rate_limit_backoff_seconds, settings.rate_limit_backoff_max_seconds
         )
