@@ -39,6 +39,7 @@ from bot.metrics import Metrics, sample_outbox_depth, serve_metrics
 from bot.ports import ChatSink, DeliveryOutcome, PriceFeed
 from bot.settings import PROJECT_ROOT
 from bot.stores.port import Channel
+from jobs.deliver import describe_error
 from jobs.digest import DigestSettings, run_digests
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 from jobs.market_jobs import SchedulerSettings, market_jobs
@@ -109,6 +110,14 @@ class CountingSink:
         elif name == "retryafter":
             self.metrics.rate_limits.labels(self.platform).inc()
         return outcome
+
+
+def redact_secrets(text: str, env: Mapping[str, str]) -> str:
+    """`text` with the value of every token or secret in `env` replaced by `***`."""
+    for name, value in env.items():
+        if len(value) >= 8 and any(word in name for word in ("TOKEN", "SECRET", "KEY")):
+            text = text.replace(value, "***")
+    return text
 
 
 def _cache_path(text: str) -> Path:
@@ -347,8 +356,6 @@ class Runner:
         if delivery_stop.is_set() or task.cancelled():
             return
         error = task.exception()
-        from jobs.deliver import describe_error
-
         log.error(
             "delivery worker ended unexpectedly (%s); stopping the run",
             describe_error(error) if error is not None else "returned",
@@ -370,8 +377,20 @@ class Runner:
         }
         runtimes: list[Any] = []
         if self.deliver:
+            # A SettingsError (e.g. Slack without SLACK_APP_TOKEN) propagates: `run` exits 2.
             for runtime in platform_runtimes(self.app, self.env):
-                await runtime.start()
+                try:
+                    await runtime.start()
+                except Exception as exc:  # DNS, login refused…: run on without that platform
+                    log.warning(
+                        "platform %s did not start (%s); running without it, its items wait "
+                        "in the outbox",
+                        runtime.platform,
+                        redact_secrets(describe_error(exc), self.env),
+                    )
+                    with contextlib.suppress(Exception):
+                        await runtime.close()
+                    continue
                 runtimes.append(runtime)
                 sinks[runtime.platform] = CountingSink(
                     runtime.sink, self.report, self.metrics, self.queued_at

@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from bot import runner as runner_module
 from bot.app import bootstrap
+from bot.cli import main
 from bot.cli.run import seed_replay_store
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.feeds.replay_feed import VirtualClock
 from bot.runner import Runner
-from bot.settings import load_settings
+from bot.settings import SettingsError, load_settings
 
 
 async def test_a_delivery_worker_that_dies_is_logged_in_one_line_and_stops_the_run(
@@ -55,7 +58,14 @@ async def test_a_delivery_worker_told_to_stop_ends_without_stopping_anything_els
     assert not runner.stop.is_set()
 
 
-async def replay_in_process(tmp_path: Path, speed: float, caplog: pytest.LogCaptureFixture) -> str:
+async def replay_in_process(
+    tmp_path: Path,
+    speed: float,
+    caplog: pytest.LogCaptureFixture,
+    *,
+    deliver: bool = False,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run `run --replay 2025-01-27 --speed SPEED` in this process; what the console got."""
     settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
     session = pd.Timestamp("2025-01-27")
@@ -65,7 +75,9 @@ async def replay_in_process(tmp_path: Path, speed: float, caplog: pytest.LogCapt
     out = io.StringIO()
     try:
         await seed_replay_store(app.store, app.core.presets)
-        runner = Runner(app, out, {}, replay=session, deliver=False, cache_dir=tmp_path / "c")
+        runner = Runner(
+            app, out, env or {}, replay=session, deliver=deliver, cache_dir=tmp_path / "c"
+        )
         with caplog.at_level(logging.INFO, logger="bot.runner"):
             assert await runner.run() == 0
     finally:
@@ -88,3 +100,54 @@ async def test_at_the_highest_speed_the_open_and_close_alerts_and_then_the_diges
     digest = out.index("US market digest")
     assert opening < closing < digest
     assert "min late" not in out
+
+
+TOKEN = "MTAxNTk5NjQ3ODU5MTAwNDc2.GhJk1a.s3cr3t-discord-token"
+
+
+@dataclass
+class UnreachablePlatform:
+    """A platform runtime whose start fails as discord.py's does without DNS."""
+
+    platform: str = "discord"
+    sink: Any = None
+    closed: bool = False
+
+    async def start(self) -> None:
+        raise OSError(f"Cannot connect to host discord.com:443 [Name or service not known] {TOKEN}")
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.slow
+async def test_a_platform_that_cannot_start_is_one_redacted_warning_and_the_run_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = UnreachablePlatform()
+    monkeypatch.setattr(runner_module, "platform_runtimes", lambda app, env: [platform])
+    out = await replay_in_process(
+        tmp_path, 100_000, caplog, deliver=True, env={"DISCORD_TOKEN": TOKEN}
+    )
+    assert "delivered: console=3" in out and platform.closed
+    [warning] = [
+        r for r in caplog.records if r.levelno == logging.WARNING and r.name == "bot.runner"
+    ]
+    message = warning.getMessage()
+    assert message.startswith("platform discord did not start (OSError: Cannot connect")
+    assert TOKEN not in message and "***" in message and warning.exc_info is None
+
+
+def test_a_platform_settings_error_is_a_one_line_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def needs_app_token(app: Any, env: Any) -> list[Any]:
+        raise SettingsError('Slack Socket Mode needs SLACK_APP_TOKEN (or set mode = "http")')
+
+    monkeypatch.setattr(runner_module, "platform_runtimes", needs_app_token)
+    monkeypatch.setenv("SPUTNIK_CONFIG", os.devnull)
+    code = main(["run", "--replay", "2025-01-27", "--speed", "100000", "--deliver"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.endswith(
+        'error: Slack Socket Mode needs SLACK_APP_TOKEN (or set mode = "http")\n'
+    )

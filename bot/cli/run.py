@@ -224,6 +224,9 @@ async def _main(
             deliver=session is None or bool(args.deliver),
             cache_dir=cache,
         )
-        return await runner.run()
+        try:
+            return await runner.run()
+        except SettingsError as exc:  # a platform's settings (e.g. a missing app token)
+            raise UsageError(str(exc)) from None
     finally:
         await app.close()
