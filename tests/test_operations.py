@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -112,3 +113,36 @@ async def test_metrics_and_healthz_are_served_on_the_configured_port(
         await runner.cleanup()
     assert 'sputnik_polls_total{feed="yahoo-poll",reason="safety"} 1.0' in body
     assert "sputnik_print_to_persisted_seconds_bucket" in body
+
+
+async def _created(url: str) -> None:
+    from bot.stores import open_store
+
+    store = await open_store(url)
+    await store.close()
+
+
+def test_doctor_prints_the_sqlite_schema_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.stores.sqlite_schema import MIGRATIONS
+
+    url = f"sqlite:///{tmp_path / 'doctor.db'}"
+    asyncio.run(_created(url))
+    monkeypatch.setenv("SPUTNIK_CONFIG", "/dev/null")
+    monkeypatch.setenv("SPUTNIK_STORE_URL", url)
+    main(["doctor", "--no-network"])
+    [line] = [line for line in capsys.readouterr().out.splitlines() if " store: " in line]
+    assert line.startswith("ok") and line.endswith(f"reachable, schema {len(MIGRATIONS)}")
+
+
+def test_doctor_prints_the_redis_layout_number(
+    redis_prefix: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = redis_store_url(redis_prefix)
+    asyncio.run(_created(url))
+    monkeypatch.setenv("SPUTNIK_CONFIG", "/dev/null")
+    monkeypatch.setenv("SPUTNIK_STORE_URL", url)
+    main(["doctor", "--no-network"])
+    [line] = [line for line in capsys.readouterr().out.splitlines() if " store: " in line]
+    assert line.startswith("ok") and line.endswith("reachable, schema 3")

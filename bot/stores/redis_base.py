@@ -100,6 +100,8 @@ class RedisBase:
         self._redis: Redis | None = None
         self._raw: Redis | None = None
         self._scripts: dict[str, AsyncScript] = {}
+        self.schema_version: int | None = None
+        """The prefix's layout number (`P layout`; docs/stores.md), once open."""
 
     @property
     def redis(self) -> Redis:
@@ -127,6 +129,8 @@ class RedisBase:
             await self._redis.ping()
             if self.create:
                 await self._scripts["migrate"](keys=[], args=[self.prefix, repr(self.time())])
+            layout = await self._redis.get(self.k("layout"))
+            self.schema_version = int(layout) if layout is not None else None
         except (rexc.RedisError, OSError) as exc:
             await self._redis.aclose()  # type: ignore[attr-defined]  # types-redis predates 5.0.1
             self._redis = None

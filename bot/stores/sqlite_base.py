@@ -43,6 +43,8 @@ class SqliteBase:
         self._busy_timeout_ms = busy_timeout_ms
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self.schema_version: int | None = None
+        """The file's `PRAGMA user_version` (its migration number), once open."""
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._executor is None or self._conn is None:
@@ -99,6 +101,7 @@ class SqliteBase:
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("database file failed its integrity check")
             self._write(conn, migrate)
+            self.schema_version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         except BaseException:
             conn.close()
             raise
