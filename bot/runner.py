@@ -254,11 +254,15 @@ class Runner:
         live.on_poll = on_poll
         live.on_rate_limit = self.metrics.rate_limits.labels("yahoo").inc
         if isinstance(poll, YahooPollFeed):
-            with contextlib.suppress(Exception):
+            try:
                 added = await backfill(
                     poll, cache, market.last_known(live.symbols), services.clock.now()
                 )
                 market.invalidate(added)
+            except Exception as exc:  # the shipped history still serves; say so, in one line
+                log.warning(
+                    "backfill failed (%s); running on the shipped history", describe_error(exc)
+                )
         raw = app.settings.raw
         scheduler_settings = SchedulerSettings.from_config(
             raw.get("scheduler", {}), raw.get("feed", {})
@@ -296,13 +300,14 @@ class Runner:
         delivery_stop = asyncio.Event()
         worker = asyncio.create_task(self._deliver(sinks, renderer, delivery_stop))
         worker.add_done_callback(lambda task: self._worker_ended(task, delivery_stop))
-        background = [
-            asyncio.create_task(sample_outbox_depth(self.metrics, app.store, delivery_stop))
-        ]
+        background: list[asyncio.Task[None]] = []
         metrics_runner = None
         port = int(raw.get("metrics", {}).get("port", 0) or 0)
-        if port:
+        if port:  # metrics off: no outbox sampling either (it lists the whole outbox)
             metrics_runner = await serve_metrics(self.metrics, port, lambda: not self.stop.is_set())
+            background.append(
+                asyncio.create_task(sample_outbox_depth(self.metrics, app.store, delivery_stop))
+            )
         if stream is not None:
             background.append(asyncio.create_task(live.run_stream(self.stop)))
         until = None

@@ -151,3 +151,17 @@ def test_a_platform_settings_error_is_a_one_line_usage_error(
     assert code == 2 and err.endswith(
         'error: Slack Socket Mode needs SLACK_APP_TOKEN (or set mode = "http")\n'
     )
+
+
+@pytest.mark.slow
+async def test_with_metrics_off_the_outbox_depth_is_never_sampled(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sampled: list[object] = []
+
+    async def sample(metrics: object, store: object, stop: asyncio.Event) -> None:
+        sampled.append(store)
+
+    monkeypatch.setattr(runner_module, "sample_outbox_depth", sample)
+    out = await replay_in_process(tmp_path, 100_000, caplog)
+    assert "delivered: console=3" in out and sampled == []
