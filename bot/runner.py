@@ -186,6 +186,8 @@ class Runner:
     metrics: Metrics = field(default_factory=Metrics)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     queued_at: dict[str, float] = field(default_factory=dict)
+    worker_failed: bool = False
+    """The delivery worker ended on its own: the run stopped and exits 1."""
     platforms: frozenset[str] | None = None
     """A replay claims and queues only for the platforms it has a sink for; live: all."""
 
@@ -343,6 +345,8 @@ class Runner:
                 log.warning(
                     "shutdown: in-flight deliveries did not finish in %.0f s", self.shutdown_seconds
                 )
+            except Exception:  # a worker that died was logged by _worker_ended
+                pass
             self.stop.set()
             for task in background:
                 task.cancel()
@@ -353,18 +357,23 @@ class Runner:
             if metrics_runner is not None:
                 await metrics_runner.cleanup()
         self._print_report()
-        return 0
+        return 1 if self.worker_failed else 0
 
     def _worker_ended(self, task: asyncio.Task[None], delivery_stop: asyncio.Event) -> None:
         """The delivery worker ended before it was told to: log one line and stop the run
         (a bot that no longer delivers must not keep claiming alerts)."""
-        if delivery_stop.is_set() or task.cancelled():
+        if task.cancelled():
             return
         error = task.exception()
+        if delivery_stop.is_set():
+            if error is not None:
+                log.error("delivery worker failed while stopping: %s", describe_error(error))
+            return
         log.error(
             "delivery worker ended unexpectedly (%s); stopping the run",
             describe_error(error) if error is not None else "returned",
         )
+        self.worker_failed = True
         self.stop.set()
 
     def _request_stop(self, signum: int) -> None:

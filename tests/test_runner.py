@@ -165,3 +165,27 @@ async def test_with_metrics_off_the_outbox_depth_is_never_sampled(
     monkeypatch.setattr(runner_module, "sample_outbox_depth", sample)
     out = await replay_in_process(tmp_path, 100_000, caplog)
     assert "delivered: console=3" in out and sampled == []
+
+
+@pytest.mark.slow
+async def test_a_run_whose_delivery_worker_dies_stops_and_exits_1_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobs.deliver
+
+    async def dies(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("NOSCRIPT No matching script")
+
+    monkeypatch.setattr(jobs.deliver, "run_delivery_worker", dies)
+    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
+    session = pd.Timestamp("2025-01-27")
+    clock = VirtualClock(pd.Timestamp("2025-01-27T09:00Z").to_pydatetime(), 100_000)
+    app = await bootstrap(settings, store_url=f"sqlite:///{tmp_path / 'r.db'}", clock=clock)
+    try:
+        runner = Runner(app, io.StringIO(), {}, replay=session, cache_dir=tmp_path / "c")
+        with caplog.at_level(logging.ERROR, logger="bot.runner"):
+            assert await runner.run() == 1
+    finally:
+        await app.close()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.runner"]
+    assert "delivery worker ended unexpectedly (RuntimeError: NOSCRIPT" in line
