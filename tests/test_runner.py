@@ -189,3 +189,27 @@ async def test_a_run_whose_delivery_worker_dies_stops_and_exits_1_without_a_trac
         await app.close()
     [line] = [r.getMessage() for r in caplog.records if r.name == "bot.runner"]
     assert "delivery worker ended unexpectedly (RuntimeError: NOSCRIPT" in line
+
+
+async def test_a_failed_backfill_is_one_warning_line_and_the_live_run_still_starts(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def fails(*args: object, **kwargs: object) -> list[str]:
+        raise ConnectionError("query1.finance.yahoo.com: Name or service\nnot known")
+
+    monkeypatch.setattr(runner_module, "backfill", fails)
+    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
+    settings.raw.setdefault("feed", {})["stream"] = False  # no connection is opened
+    app = await bootstrap(settings, store_url=f"sqlite:///{tmp_path / 'live.db'}")
+    try:
+        runner = Runner(app, io.StringIO(), {}, cache_dir=tmp_path / "c")
+        runner.stop.set()  # stop at once: only the start-up is under test
+        with caplog.at_level(logging.WARNING, logger="bot.runner"):
+            assert await asyncio.wait_for(runner.run(), 30) == 0
+    finally:
+        await app.close()
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.runner"]
+    assert line == (
+        "backfill failed (ConnectionError: query1.finance.yahoo.com: Name or service not known);"
+        " running on the shipped history"
+    )
