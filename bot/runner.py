@@ -202,24 +202,22 @@ class Runner:
     async def _on_tick(self, tick: FeedTick, book: RuleBook) -> None:
         self.report.ticks += 1
         self.metrics.prints.labels(tick.source).inc(len(tick.changed))
-        outcome = await evaluate_and_claim(
-            self.app.services,
-            PrintTick(tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale),
-            book=book,
-            platforms=self.platforms,
+        times = [q.as_of for q in map(tick.snapshot.quote, tick.changed) if isinstance(q, Quote)]
+        printed_at = min(max(times), tick.snapshot.moment) if times else None
+        print_tick = PrintTick(
+            tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale, printed_at
         )
-        if self.replay is None and outcome.items:
-            times = [
-                q.as_of for q in map(tick.snapshot.quote, tick.changed) if isinstance(q, Quote)
-            ]
-            if times:
-                latency = max(0.0, time.time() - max(times).timestamp())
-                self.metrics.print_to_persisted.observe(latency)
+        outcome = await evaluate_and_claim(
+            self.app.services, print_tick, book=book, platforms=self.platforms
+        )
+        if self.replay is None and outcome.items and times:
+            latency = max(0.0, time.time() - max(times).timestamp())
+            self.metrics.print_to_persisted.observe(latency)
         for item in outcome.items:
             self.queued_at[item.idempotency_key] = item.created_at or time.time()
         for event in outcome.fired:
             self.metrics.rules_fired.labels(event.rule_id).inc()
-            line = f"{event.rule_id}[{event.severity}] at {tick.kind} {tick.snapshot.moment:%H:%M}Z"
+            line = f"{event.rule_id}[{event.severity}] at {tick.kind} {print_tick.at:%H:%M}Z"
             self.report.fired.append(line)
 
     async def run(self) -> int:

@@ -64,6 +64,14 @@ class PrintTick:
     """When an undelivered alert of this print goes stale (default: the next NYSE open)."""
     stale: frozenset[str] = frozenset()
     """Symbols whose quote is older than its staleness limit: rules reading them are skipped."""
+    printed_at: datetime | None = None
+    """When the market printed what changed (default: the snapshot's moment); a check that
+    reads the 16:00 close at 16:10 fires "at 16:00"."""
+
+    @property
+    def at(self) -> datetime:
+        """The print's own time: what an alert says it fired at."""
+        return self.printed_at or self.snapshot.moment
 
     @property
     def market_session(self) -> str:
@@ -73,7 +81,7 @@ class PrintTick:
     @property
     def id(self) -> str:
         """The print's identity (time and kind)."""
-        return print_id(self.snapshot.moment, self.kind)
+        return print_id(self.at, self.kind)
 
 
 @dataclass(frozen=True)
@@ -343,7 +351,7 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
                 session=tick.snapshot.session.date(),
                 severity_rank=outcome.tier.rank,
                 severity=outcome.tier.name,
-                fired_at=tick.snapshot.moment,
+                fired_at=tick.at,
                 payload=payload,
                 print_id=tick.id,
                 print_kind=tick.kind,

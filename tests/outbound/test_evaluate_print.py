@@ -103,3 +103,14 @@ def test_events_name_their_print_and_expire_at_the_next_open(services: Services)
         event.expires_at is not None and event.expires_at.isoformat() == "2025-01-28T14:30:00+00:00"
     )
     assert event.payload["lead"] == "SOX" and event.payload["v"] == 1
+
+
+def test_an_alert_fires_at_the_prints_own_time_not_the_checks(services: Services) -> None:
+    from datetime import UTC, datetime
+
+    snapshot = services.core.market.snapshot(DEEPSEEK_DAY, "close")
+    close = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)
+    checked = PrintTick(snapshot, "close", frozenset(snapshot.quotes), printed_at=close)
+    event = evaluate_print(services, checked, book_of(services)).fired[0]
+    assert event.fired_at == close
+    assert event.print_id == "2025-01-27T21:00:00+00:00/close"
