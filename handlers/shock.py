@@ -19,7 +19,7 @@ from bot.domain.analysis import (
 )
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.chart import render_shock_chart
-from bot.domain.formatting import proxy_suffix
+from bot.domain.formatting import localized_source, proxy_suffix
 from bot.domain.i18n import Locale, format_date, format_number, t
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
@@ -153,7 +153,7 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
         move(metrics["z"], locale)
         if z is None
         else format_number(z, locale, decimals=1, signed=True)
-        + proxy_suffix(metrics["z"], metrics["pct"].symbol)
+        + proxy_suffix(metrics["z"], metrics["pct"].symbol, locale)
     )
     if vol is not None:
         z_text += " " + t("shock_card.vol20", locale, vol=move(vol, locale).lstrip("+"))
@@ -169,7 +169,8 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
         CardField(t("shock_card.move", locale), move(metrics["pct"], locale)),
         CardField(
             t("shock_card.gap", locale),
-            move(metrics["gap"], locale) + proxy_suffix(metrics["gap"], metrics["pct"].symbol),
+            move(metrics["gap"], locale)
+            + proxy_suffix(metrics["gap"], metrics["pct"].symbol, locale),
         ),
         CardField(t("shock_card.z", locale), z_text),
         CardField(t("shock_card.close", locale), levels),
@@ -233,8 +234,9 @@ def _comparison_line(row: ComparisonRow, locale: Locale) -> str:
     shown = row.pct.symbol
     parts = [
         f"{label(row.pct, locale)} {move(row.pct, locale)}",
-        t("shock_card.gap_short", locale, gap=move(row.gap, locale)) + proxy_suffix(row.gap, shown),
-        f"z {z_text}" + (proxy_suffix(row.z, shown) if z is not None else ""),
+        t("shock_card.gap_short", locale, gap=move(row.gap, locale))
+        + proxy_suffix(row.gap, shown, locale),
+        f"z {z_text}" + (proxy_suffix(row.z, shown, locale) if z is not None else ""),
     ]
     if row.pct.instrument.label != "SOX":
         parts.append(t("shock_card.vs_sox_short", locale, move=move(row.vs_sox, locale)))
@@ -265,7 +267,10 @@ def _similar_text(report: ShockReport, locale: Locale) -> str:
         return t("shock_card.no_similar", locale)
     lines = []
     for day in report.similar:
-        moves = ", ".join(f"{name} {move(value, locale)}" for name, value in day.moves.items())
+        moves = ", ".join(
+            f"{localized_source(name, locale)} {move(value, locale)}"
+            for name, value in day.moves.items()
+        )
         lines.append(
             f"• {format_date(day.date.date(), locale)}: {moves}\n"
             f"  → {_forward_text(day.forward, locale)}"

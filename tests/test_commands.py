@@ -39,7 +39,7 @@ async def test_shock_nvda_on_the_deepseek_day_reproduces_the_real_figures(harnes
     assert comparison[1] == "SOX −9.15 % · gap −6.25 % · z −5.4"
     assert comparison[2].startswith("SPX −1.46 %")
     assert comparison[3].startswith("COMP −3.07 % · gap −3.61 %")
-    assert comparison[4].startswith("DIA (DJI proxy) +0.68 % · gap −0.78 %")
+    assert comparison[4].startswith("DJI (proxy DIA) +0.68 % · gap −0.78 %")
     assert "nvda_decoupling [critical]" in fields["Presets on NVDA"]
     assert "deepseek [critical]" in fields["Market presets, same session"]
     assert fields["What followed"].startswith("1-session +8.93 %")
@@ -59,7 +59,7 @@ async def test_shock_in_korean_uses_korean_labels_and_number_style(harness: Harn
     fields = {field.name: field.value for field in card.fields}
     assert card.title == "NVDA 충격 분석 · 2025년 1월 27일 (월)"
     assert fields["등락률"] == "−16.97 %"
-    assert "DIA (DJI 대용) +0.68 %" in fields["지수와 비교 (대용 표시)"]
+    assert "DJI (DIA 대용) +0.68 %" in fields["지수와 비교 (대용 표시)"]
     assert card.footer.disclaimer.startswith("투자 권유 아님")
 
 
@@ -218,7 +218,7 @@ async def test_history_is_empty_for_a_new_channel(harness: Harness) -> None:
 async def test_quote_shows_latest_figures_and_names_proxies(harness: Harness) -> None:
     card = await harness.run("/quote NVDA DJI")
     names = [field.name for field in card.fields]
-    assert names == ["NVDA", "DIA (DJI proxy)"]
+    assert names == ["NVDA", "DJI (proxy DIA)"]
     assert "Close 214.72" in card.fields[0].value
 
 
@@ -309,7 +309,7 @@ async def test_shock_explains_unavailable_figures(harness: Harness) -> None:
 
 async def test_shock_on_an_alias_served_by_a_proxy_names_the_proxy(harness: Harness) -> None:
     card = await harness.run("/shock DJI 2025-01-27")
-    assert card.title.startswith("DIA (DJI proxy) shock")
+    assert card.title.startswith("DJI (proxy DIA) shock")
 
 
 async def test_shock_shows_both_sides_of_expert_opinion(harness: Harness) -> None:
@@ -321,7 +321,7 @@ async def test_quote_of_an_index_whose_file_ends_early_uses_its_named_proxy(
     harness: Harness,
 ) -> None:
     card = await harness.run("/quote SPX")
-    assert card.fields[0].name == "SPY (SPX proxy)"
+    assert card.fields[0].name == "SPX (proxy SPY)"
     assert "21 Aug 2026" in card.fields[0].value
 
 

@@ -125,7 +125,7 @@ async def test_shock_on_an_index_outside_its_own_file_uses_its_named_proxy(
     harness: Harness,
 ) -> None:
     card = await harness.run("/shock SPX 2020-03-16")
-    assert card.title.startswith("SPY (SPX proxy) shock")
+    assert card.title.startswith("SPX (proxy SPY) shock")
     assert fields_of(card)["Move"] == "−10.94 %"
     assert card.chart_png is not None
 
@@ -142,7 +142,7 @@ async def test_sources_are_the_series_actually_read_once_each(harness: Harness) 
 async def test_quotes_of_different_sessions_each_show_their_own_date(harness: Harness) -> None:
     card = await harness.run("/quote")
     fields = fields_of(card)
-    assert "Fri 25 Sep 2026" in fields["DIA (DJI proxy)"]
+    assert "Fri 25 Sep 2026" in fields["DJI (proxy DIA)"]
     assert "Fri 21 Aug 2026" in fields["SOX"]
     assert card.footer.as_of is None  # no single as-of for quotes of different sessions
 
@@ -412,3 +412,11 @@ def test_the_chart_legend_gets_the_cards_figures_and_none_where_the_card_has_non
     moves = chart_moves(report, "en")
     assert moves["NVDA"] is None  # cent-rounded prices: the card says n/a, so does the legend
     assert moves["DIA"] == pytest.approx(report.rows[-1].pct.number)
+
+
+async def test_korean_cards_name_proxies_in_korean_everywhere(harness: Harness) -> None:
+    await harness.run("/lang ko")
+    card = await harness.run("/shock NVDA 2025-01-27")
+    everything = "\n".join(f.value for f in card.fields)
+    assert "(proxy " not in everything
+    assert "SPX (SPY 대용)" in everything and "(SPY 대용)" in everything

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cards import Card, CardField, CardSection, Footer, Severity
-from bot.domain.formatting import format_move
+from bot.domain.formatting import format_move, localized_source
 from bot.domain.i18n import MINUS, Locale, format_date, format_datetime, format_pct, t
 from bot.domain.rules.presets import Rule
 from bot.domain.views import ExpertView, fitting_views
@@ -133,7 +133,8 @@ def _similar_text(event: AlertEvent, locale: Locale) -> str | None:
     for row in rows:
         day = date.fromisoformat(str(row["date"]))
         moves = " · ".join(
-            f"{name} {format_pct(value, locale)}" for name, value in row.get("moves", {}).items()
+            f"{localized_source(name, locale)} {format_pct(value, locale)}"
+            for name, value in row.get("moves", {}).items()
         )
         forward = row.get("forward", {})
         after = ", ".join(

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 from bot.domain.i18n import MINUS, Locale, format_pct, t
@@ -56,25 +57,40 @@ def format_move(
     return format_pct(value, locale, decimals=decimals_near(value, thresholds, decimals))
 
 
-def source_label(label: str, symbol: str, via_proxy: bool) -> str:
-    """How a figure's source is named: ``DJI`` or ``DJI (proxy DIA)`` when a proxy served it."""
-    return f"{label} (proxy {symbol})" if via_proxy else label
+def source_label(label: str, symbol: str, via_proxy: bool, locale: Locale = "en") -> str:
+    """How a figure's source is named: ``DJI`` or ``DJI (proxy DIA)`` / ``DJI (DIA 대용)``
+    when a proxy served it."""
+    return t("alert.proxy_label", locale, index=label, symbol=symbol) if via_proxy else label
+
+
+_PROXY_NAMED = re.compile(r"^(?P<index>.+) \(proxy (?P<symbol>[^()\s]+)\)$")
+
+
+def localized_source(name: str, locale: Locale) -> str:
+    """A stored `source_label` name (`SPX (proxy SPY)`, language-neutral in events and
+    similar sessions) in `locale`: `SPX (SPY 대용)` on Korean cards."""
+    found = _PROXY_NAMED.match(name)
+    if found is None or locale == "en":
+        return name
+    return source_label(found["index"], found["symbol"], True, locale)
 
 
 def named_figure(
     resolved: Resolved, locale: Locale, *, thresholds: Iterable[float] = (), decimals: int = 2
 ) -> str:
     """A metric with the name of what served it: ``DJI (proxy DIA) +0.68 %``."""
-    name = source_label(resolved.instrument.label, resolved.symbol, resolved.via_proxy)
+    name = source_label(resolved.instrument.label, resolved.symbol, resolved.via_proxy, locale)
     return f"{name} {format_move(resolved.value, locale, thresholds=thresholds, decimals=decimals)}"
 
 
-def proxy_suffix(resolved: Resolved, shown_symbol: str) -> str:
-    """`` (proxy SPY)`` when this figure came from another series than the one its line is
-    named after (a gap the proxy supplied under an index's row); "" otherwise."""
+def proxy_suffix(resolved: Resolved, shown_symbol: str, locale: Locale = "en") -> str:
+    """`` (proxy SPY)`` / `` (SPY 대용)`` when this figure came from another series than the one
+    its line is named after (a gap the proxy supplied under an index's row); "" otherwise."""
     if isinstance(resolved.value, Unavailable) or resolved.symbol == shown_symbol:
         return ""
-    return f" (proxy {resolved.symbol})" if resolved.via_proxy else f" ({resolved.symbol})"
+    if resolved.via_proxy:
+        return f" ({t('alert.proxy_suffix', locale, symbol=resolved.symbol)})"
+    return f" ({resolved.symbol})"
 
 
 PERCENT_METRICS = frozenset({"pct", "gap", "intraday", "vol20"})
