@@ -17,12 +17,12 @@ import os
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from bench.bench_store import delete_bench_prefix, redis_bench_url
 from bot.app import build_core, build_services
 from bot.services import Core, ManualClock
 from bot.settings import load_settings
@@ -114,17 +114,14 @@ def main() -> None:
         results["SQLite"] = asyncio.run(
             _measure(core, f"sqlite:///{path}", lambda: _sqlite_bytes(path))
         )
-    base = os.environ.get("SPUTNIK_BENCH_REDIS_URL") or os.environ.get(
-        "SPUTNIK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
-    )
-    prefix = f"sputnik-bench:{uuid.uuid4().hex[:8]}:"
-    url = f"{base}{'&' if '?' in base else '?'}prefix={prefix}"
+    url, base = redis_bench_url()
+    prefix = url.rsplit("prefix=", 1)[1]
     try:
         results["Redis"] = asyncio.run(_measure(core, url, lambda: _redis_bytes(base, prefix)))
     except Exception as exc:
         results["Redis"] = f"skipped: {exc}"
     finally:
-        _delete_prefix(base, prefix)
+        delete_bench_prefix(base, url)
     rows = [
         ("alerts in the close group", "alerts", "{:.0f}"),
         ("messages queued (one per channel)", "items", "{:,.0f}"),
@@ -144,15 +141,3 @@ def main() -> None:
     for name, figures in results.items():
         if isinstance(figures, str):
             print(f"{name}: {figures}")
-
-
-def _delete_prefix(base: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(base)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        for start in range(0, len(keys), 1000):
-            client.delete(*keys[start : start + 1000])
-    finally:
-        client.close()

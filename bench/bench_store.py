@@ -85,7 +85,7 @@ async def _measure(url: str) -> dict[str, float]:
     return figures
 
 
-def _redis_url() -> tuple[str, str]:
+def redis_bench_url() -> tuple[str, str]:
     base = os.environ.get("SPUTNIK_BENCH_REDIS_URL") or os.environ.get(
         "SPUTNIK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
     )
@@ -93,7 +93,7 @@ def _redis_url() -> tuple[str, str]:
     return f"{base}{'&' if '?' in base else '?'}prefix={prefix}", base
 
 
-def _delete_prefix(base: str, url: str) -> None:
+def delete_bench_prefix(base: str, url: str) -> None:
     import redis
 
     prefix = url.rsplit("prefix=", 1)[1]
@@ -109,14 +109,14 @@ def main() -> None:
     results: dict[str, dict[str, float] | str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         results["SQLite"] = asyncio.run(_measure(f"sqlite:///{Path(tmp) / 'bench.db'}"))
-    url, base = _redis_url()
+    url, base = redis_bench_url()
     try:
         results["Redis"] = asyncio.run(_measure(url))
     except Exception as exc:  # a missing server is reported, not fatal to other benchmarks
         results["Redis"] = f"skipped: {exc}"
     finally:
         try:
-            _delete_prefix(base, url)
+            delete_bench_prefix(base, url)
         except Exception as exc:
             print(f"(could not clean up Redis prefix: {exc})")
     rows = [

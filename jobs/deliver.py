@@ -284,3 +284,16 @@ async def run_delivery_worker(
         for platform, sink in sorted(sinks.items())
     ]
     await asyncio.gather(*loops)
+
+
+async def drain_outbox(
+    store: Store,
+    sinks: Mapping[str, ChatSink],
+    build_card: BuildCard,
+    worker_id: str,
+    *,
+    clock: Clock,
+) -> None:
+    """Deliver rounds until a round leases nothing (a replay or a test, not a live worker)."""
+    while (await deliver_outbox(store, sinks, build_card, worker_id, clock=clock)).leased:
+        pass

@@ -73,6 +73,12 @@ class PrintTick:
         """The print's own time: what an alert says it fired at."""
         return self.printed_at or self.snapshot.moment
 
+    @classmethod
+    def from_history(cls, snapshot: Snapshot, stage: str) -> PrintTick:
+        """A print of the shipped history (an open or a close), every symbol changed."""
+        kind: PrintKind = "open" if stage == "open" else "close"
+        return cls(snapshot, kind, frozenset(snapshot.quotes))
+
     @property
     def market_session(self) -> str:
         """`pre`, `regular` or `post`: what a preset's `sessions` is compared with."""
@@ -142,6 +148,7 @@ class RuleBook:
         return True
 
     def __post_init__(self) -> None:
+        self._preset_order = {rule.id: index for index, rule in enumerate(self.presets)}
         for rule in self.presets:
             self._add(rule)
 
@@ -180,7 +187,7 @@ class RuleBook:
         ids: set[str] = set()
         for symbol in changed:
             ids |= self._by_symbol.get(symbol, set())
-        order = {rule.id: index for index, rule in enumerate(self.presets)}
+        order = self._preset_order
         chosen = sorted(ids, key=lambda rule_id: (order.get(rule_id, len(order)), rule_id))
         return [self._compiled[rule_id] for rule_id in chosen if rule_id in self._compiled]
 

@@ -81,14 +81,25 @@ def should_poll(moment: datetime, settings: SchedulerSettings) -> bool:
     return phase == "regular" or (settings.premarket and phase == "pre")
 
 
-def opening_session(scheduled: datetime, calendar_name: str = NYSE) -> pd.Timestamp | None:
-    """The session whose open falls in the minute before `scheduled` (the opening check)."""
+def _session_on(
+    scheduled: datetime, calendar_name: str
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp] | None:
+    """The scheduled time, the exchange day it falls on, and that day's open — or None when
+    the exchange has no session that day."""
     calendar = session_calendar(calendar_name)
     stamp = pd.Timestamp(scheduled)
     day = stamp.tz_convert(calendar.tz).normalize().tz_localize(None)
     if not calendar.is_session(day):
         return None
-    opened = pd.Timestamp(calendar.session_open(day))
+    return stamp, day, pd.Timestamp(calendar.session_open(day))
+
+
+def opening_session(scheduled: datetime, calendar_name: str = NYSE) -> pd.Timestamp | None:
+    """The session whose open falls in the minute before `scheduled` (the opening check)."""
+    found = _session_on(scheduled, calendar_name)
+    if found is None:
+        return None
+    stamp, day, opened = found
     return day if timedelta(0) <= stamp - opened <= timedelta(minutes=1) else None
 
 
@@ -96,12 +107,11 @@ def closing_session(
     scheduled: datetime, delay_minutes: int, calendar_name: str = NYSE
 ) -> pd.Timestamp | None:
     """The session whose official close + `delay_minutes` is `scheduled` (else None)."""
-    calendar = session_calendar(calendar_name)
-    stamp = pd.Timestamp(scheduled)
-    day = stamp.tz_convert(calendar.tz).normalize().tz_localize(None)
-    if not calendar.is_session(day):
+    found = _session_on(scheduled, calendar_name)
+    if found is None:
         return None
-    closed = pd.Timestamp(calendar.session_close(day))
+    stamp, day, _ = found
+    closed = pd.Timestamp(session_calendar(calendar_name).session_close(day))
     return day if stamp == closed + timedelta(minutes=delay_minutes) else None
 
 

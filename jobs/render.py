@@ -51,19 +51,7 @@ def readable(event: AlertEvent) -> AlertEvent:
     """The event with figures the card builder reads, whatever version stored it."""
     if "inputs" in event.payload:
         return event
-    payload = dict(event.payload)
-    payload["inputs"] = legacy_inputs(event.payload)
-    return AlertEvent(
-        event.rule_id,
-        event.session,
-        event.severity_rank,
-        event.severity,
-        event.fired_at,
-        payload,
-        event.print_id,
-        event.print_kind,
-        event.expires_at,
-    )
+    return replace(event, payload={**event.payload, "inputs": legacy_inputs(event.payload)})
 
 
 def render_alert_chart(

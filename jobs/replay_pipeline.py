@@ -17,8 +17,8 @@ from bot.chat.console_sink import ConsoleSink, Delivery
 from bot.domain.replay import Replay
 from bot.services import Core, ManualClock
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, PrintKind, Store, Subscription
-from jobs.deliver import deliver_outbox
+from bot.stores.port import Channel, ChannelRef, Store, Subscription
+from jobs.deliver import drain_outbox
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 from jobs.render import CardRenderer
 
@@ -53,11 +53,7 @@ async def _run(
     book = RuleBook(core.market.symbols, list(core.presets.values()))
     for step in replay.steps[1:]:  # the previous close belongs to the previous session
         clock.set(step.moment)
-        changed = frozenset(step.snapshot.quotes)
-        kind: PrintKind = "open" if step.stage == "open" else "close"
-        await evaluate_and_claim(services, PrintTick(step.snapshot, kind, changed), book=book)
-        while (
-            await deliver_outbox(opened, {sink.platform: sink}, renderer, "replay", clock=clock)
-        ).leased:
-            pass
+        tick = PrintTick.from_history(step.snapshot, step.stage)
+        await evaluate_and_claim(services, tick, book=book)
+        await drain_outbox(opened, {sink.platform: sink}, renderer, "replay", clock=clock)
     return sink.delivered

@@ -6,7 +6,6 @@ test harness capture deliveries with, as errbot's testbot queue captures what a 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -61,8 +60,3 @@ class ConsoleSink:
         if channel is None:
             return list(self.delivered)
         return [d for d in self.delivered if d.channel.ref == channel.ref]
-
-
-def default_out() -> TextIO:
-    """Standard output (for the live runner's console sink)."""
-    return sys.stdout

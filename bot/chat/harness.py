@@ -21,9 +21,9 @@ from bot.domain.i18n import Locale
 from bot.domain.market import Stage
 from bot.services import Core, ManualClock, Services
 from bot.stores import open_store
-from bot.stores.port import ChannelRef, PrintKind
+from bot.stores.port import ChannelRef
 from handlers.registry import CommandRegistry, load_registry
-from jobs.deliver import deliver_outbox
+from jobs.deliver import drain_outbox
 from jobs.evaluate import ClaimReport, PrintTick, RuleBook, evaluate_and_claim
 from jobs.render import CardRenderer
 
@@ -83,11 +83,10 @@ class Harness:
         market = self.services.core.market
         snapshot = market.snapshot(pd.Timestamp(session), stage)
         self.clock.set(snapshot.moment)
-        kind: PrintKind = "open" if stage == "open" else "close"
         if self.book is None:
             core = self.services.core
             self.book = RuleBook(core.market.symbols, list(core.presets.values()))
-        tick = PrintTick(snapshot, kind, frozenset(snapshot.quotes))
+        tick = PrintTick.from_history(snapshot, stage)
         return await evaluate_and_claim(self.services, tick, book=self.book)
 
     async def deliver(self) -> list[Delivery]:
@@ -95,10 +94,7 @@ class Harness:
         before = len(self.sink.delivered)
         renderer = self.renderer = self.renderer or CardRenderer(self.services)
         sinks = {HARNESS_PLATFORM: self.sink}
-        while (
-            await deliver_outbox(self.services.store, sinks, renderer, "harness", clock=self.clock)
-        ).leased:
-            pass
+        await drain_outbox(self.services.store, sinks, renderer, "harness", clock=self.clock)
         return self.sink.delivered[before:]
 
     async def replay_print(self, session: str, stage: Stage) -> list[Delivery]:

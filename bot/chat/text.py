@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from bot.domain.cards import Card, CardField, Severity
-from bot.domain.i18n import Locale, format_datetime, t
+from bot.domain.i18n import Locale, channel_zone, format_datetime, t
 
 
 def _mark(severity: Severity, locale: Locale) -> str:
@@ -23,14 +21,6 @@ def _field_lines(fields: tuple[CardField, ...]) -> list[str]:
             f"{field.name}: {value}" if "\n" not in value else f"{field.name}:\n    {value}"
         )
     return lines
-
-
-def channel_zone(zone: str | None) -> ZoneInfo:
-    """The channel's time zone; UTC only when it is unknown (none stored, or not a zone)."""
-    try:
-        return ZoneInfo(zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def footer_parts(card: Card, locale: Locale, zone: str | None) -> list[str]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from bot.domain.cards import Card, CardField, CardSection, Footer, Severity
-from bot.domain.formatting import format_move, localized_source
-from bot.domain.i18n import MINUS, Locale, format_date, format_datetime, format_pct, t
+from bot.domain.formatting import format_metric, localized_source
+from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.rules.presets import Rule
 from bot.domain.views import ExpertView, fitting_views
 from bot.stores.port import AlertEvent
@@ -44,14 +43,6 @@ class AlertContext:
     """Set when the alert comes from a replay: every replayed message says so."""
 
 
-def zone_of(name: str) -> ZoneInfo:
-    """The channel's zone (UTC when the name is unknown)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def ordered(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> list[AlertEvent]:
     """Most severe first, then by preset order in config, custom rules last."""
     order = {rule_id: index for index, rule_id in enumerate(presets)}
@@ -72,11 +63,7 @@ def figures_text(event: AlertEvent, locale: Locale) -> str:
         shown = name if metric == "pct" else f"{name}.{metric}"
         value = item.get("value")
         thresholds = [float(limit) for limit in item.get("thresholds", ())]
-        if metric == "z":
-            shown_value = "—" if value is None else f"{float(value):+.2f}σ".replace("-", MINUS)
-        else:
-            shown_value = format_move(value, locale, thresholds=thresholds)
-        parts.append(f"{shown} {shown_value}")
+        parts.append(f"{shown} {format_metric(metric, value, locale, thresholds=thresholds)}")
     return " · ".join(dict.fromkeys(parts))
 
 
@@ -177,7 +164,7 @@ def banner_text(
             )
         )
     if arrived_at and delivered_at - arrived_at > DELAYED_AFTER_SECONDS:
-        fired = events[0].fired_at.astimezone(zone_of(context.timezone))
+        fired = events[0].fired_at.astimezone(channel_zone(context.timezone))
         parts.append(t("alert.delayed", context.locale, time=f"{fired:%H:%M}"))
     return " · ".join(parts)
 
@@ -195,7 +182,7 @@ def build_alert_card(
     if not events:
         raise ValueError("an alert card needs at least one event")
     locale = context.locale
-    zone = zone_of(context.timezone)
+    zone = channel_zone(context.timezone)
     group = ordered(events, context.presets)
     top = group[0]
     shared: list[CardField] = [CardField(t("alert.print", locale), print_text(top, locale, zone))]
@@ -247,9 +234,3 @@ def build_alert_card(
 def lead_of(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> str:
     """The lead symbol label of the group's chart: the most severe alert's."""
     return str(ordered(events, presets)[0].payload.get("lead", "SOX"))
-
-
-def payload_datetime(payload: Mapping[str, Any], key: str) -> datetime | None:
-    """A stored ISO time back as a datetime (None when absent)."""
-    value = payload.get(key)
-    return datetime.fromisoformat(str(value)) if value else None

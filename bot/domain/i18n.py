@@ -21,6 +21,7 @@ from datetime import date, datetime, tzinfo
 from functools import cache
 from importlib import resources
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Locale = Literal["ko", "en"]
 LOCALES: tuple[Locale, ...] = get_args(Locale)
@@ -210,3 +211,11 @@ def format_datetime(dt: datetime, locale: Locale, *, tz: tzinfo | None = None) -
     text = f"{format_date(dt.date(), locale)} {dt:%H:%M}"
     zone = dt.tzname()
     return f"{text} {zone}" if zone else text
+
+
+def channel_zone(zone: str | None) -> ZoneInfo:
+    """A channel's time zone; UTC only when it is unknown (none stored, or not a zone)."""
+    try:
+        return ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
