@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from bot.domain.cards import Card, CardField
 from bot.domain.i18n import (
+    Locale,
     LocaleError,
     format_date,
     format_datetime,
@@ -14,7 +15,8 @@ from bot.domain.i18n import (
     parse_locale,
     t,
 )
-from bot.stores.port import Channel
+from bot.domain.zones import ZoneError, parse_zone
+from bot.stores.port import Channel, language_zone
 from handlers.base import Invocation, UserError, command
 
 HISTORY_LIMIT = 10
@@ -55,12 +57,76 @@ async def lang(inv: Invocation, language: Annotated[Literal["ko", "en"], "ko or 
     except LocaleError:
         raise UserError("error.bad_locale", text=language[:20]) from None
     store = inv.services.store
-    if await store.get_channel(inv.channel) is None:
-        zone = "Asia/Seoul" if chosen == "ko" else "UTC"
-        await store.upsert_channel(Channel(inv.channel, language=chosen, timezone=zone))
+    current = await store.get_channel(inv.channel)
+    if current is None:
+        await store.upsert_channel(Channel(inv.channel, language=chosen))
     else:
         await store.set_language(inv.channel, chosen)
-    return Card(title=t("lang.title", chosen), text=t("lang.set", chosen))
+    own = current.timezone if current is not None else None
+    note = (
+        t("timezone.own", chosen, zone=own)
+        if own
+        else t("timezone.follows_language", chosen, zone=language_zone(chosen))
+    )
+    text = f"{t('lang.set', chosen)} {t('timezone.line', chosen, zone=note)}"
+    return Card(title=t("lang.title", chosen), text=text)
+
+
+def zone_line(channel: Channel | None, locale: Locale) -> str:
+    """How the channel's zone is described: its own, or its language's default."""
+    if channel is not None and channel.timezone:
+        return t("timezone.own", locale, zone=channel.timezone)
+    language = channel.language if channel is not None else locale
+    return t("timezone.follows_language", locale, zone=language_zone(language))
+
+
+@command("timezone", admin_only=True)
+async def timezone(
+    inv: Invocation,
+    zone: Annotated[
+        str | None, "A zone: Asia/Seoul, KST, ET, America/New_York … or default (the language's)"
+    ] = None,
+) -> Card:
+    """Show or set the time zone this channel's cards, digests and charts use."""
+    locale = inv.locale
+    store = inv.services.store
+    current = await store.get_channel(inv.channel)
+    if zone is None:
+        return Card(title=t("timezone.title", locale), fields=settings_fields(current, locale))
+    if zone.strip().lower() in _DEFAULT_WORDS:
+        chosen: str | None = None
+    else:
+        try:
+            chosen = parse_zone(zone)
+        except ZoneError as exc:
+            hint = ", ".join(exc.suggestions) or "Asia/Seoul, America/New_York"
+            raise UserError("error.bad_timezone_hint", text=exc.text[:40], hint=hint) from None
+    if current is None:
+        current = Channel(inv.channel, language=inv.locale, timezone=chosen)
+        await store.upsert_channel(current)
+    else:
+        await store.set_timezone(inv.channel, chosen)
+    updated = await store.get_channel(inv.channel)
+    text = t("timezone.line", locale, zone=zone_line(updated, locale))
+    return Card(title=t("timezone.title", locale), text=text)
+
+
+_DEFAULT_WORDS = {"default", "auto", "기본", "기본값"}
+
+
+def settings_fields(channel: Channel | None, locale: Locale) -> tuple[CardField, ...]:
+    """The channel's settings: language, zone (own or from the language), who alerts ping."""
+    language = channel.language if channel is not None else locale
+    who = (
+        mention_label(channel.mention)
+        if channel is not None and channel.mention
+        else t("timezone.nobody", locale)
+    )
+    return (
+        CardField(t("timezone.language", locale), t(f"timezone.language_{language}", locale)),
+        CardField(t("timezone.zone", locale), zone_line(channel, locale), inline=False),
+        CardField(t("timezone.mention", locale), who),
+    )
 
 
 _DISCORD_ROLE = re.compile(r"^<@&(\d{5,25})>$")
@@ -102,8 +168,7 @@ async def mention(
     target = parse_mention(role)
     store = inv.services.store
     if await store.get_channel(inv.channel) is None:
-        zone = "Asia/Seoul" if inv.locale == "ko" else "UTC"
-        await store.upsert_channel(Channel(inv.channel, language=inv.locale, timezone=zone))
+        await store.upsert_channel(Channel(inv.channel, language=inv.locale))
     await store.set_mention(inv.channel, target)
     text = (
         t("mention.off", inv.locale)

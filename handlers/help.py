@@ -7,6 +7,7 @@ from typing import Annotated
 from bot.domain.cards import Card, CardField
 from bot.domain.i18n import Locale, has_message, t
 from handlers.base import Command, Invocation, UserError, command
+from handlers.channel import settings_fields
 from handlers.registry import load_registry
 
 
@@ -62,4 +63,6 @@ async def help_command(
         CardField(found.usage(locale), _description(found, locale), inline=False)
         for found in registry
     ]
+    channel = await inv.services.store.get_channel(inv.channel)
+    fields.extend(settings_fields(channel, locale))
     return Card(title=t("help.title", locale), text=t("help.intro", locale), fields=tuple(fields))

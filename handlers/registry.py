@@ -13,6 +13,7 @@ import functools
 import importlib
 import logging
 import shlex
+import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,14 @@ HANDLER_MODULES = (
 _SMART_QUOTES = str.maketrans(
     {"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "「": '"', "」": '"'}
 )
+
+
+_RULE_OPERATORS = ("<", ">", "=", " and ", " or ", ".pct", ".z", ".gap")
+
+
+def _looks_like_rule(word: str) -> bool:
+    """`<=`, `>=`, `==`, `!=` inside a word: part of a rule, not a `name=value` option."""
+    return any(op in word for op in ("<=", ">=", "==", "!="))
 
 
 @dataclass(frozen=True)
@@ -90,15 +99,32 @@ def _registry(modules: tuple[str, ...]) -> CommandRegistry:
     return CommandRegistry(commands)
 
 
+def escape_controls(text: str) -> str:
+    """`text` with control and format characters shown escaped (`NV\\x00DA`), never raw."""
+    return "".join(
+        (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        if unicodedata.category(ch) in ("Cc", "Cf")
+        else ch
+        for ch in text
+    )
+
+
+def normalize_input(text: str) -> str:
+    """What a user typed, as the parser reads it: NFKC (full-width `ＮＶＤＡ ２０２５－０１－２７`
+    → `NVDA 2025-01-27`) and typographic quotes → ASCII quotes."""
+    return unicodedata.normalize("NFKC", text).translate(_SMART_QUOTES)
+
+
 def error_card(locale: Locale, key: str, **params: object) -> Card:
-    """A friendly error reply in the channel's language."""
-    text = t(key, locale, **params) if has_message(key) else key
+    """A friendly error reply in the channel's language (echoed input shown escaped)."""
+    shown = {k: escape_controls(v) if isinstance(v, str) else v for k, v in params.items()}
+    text = t(key, locale, **shown) if has_message(key) else key
     return Card(title=t("error.title", locale), severity=Severity.ERROR, text=text)
 
 
 def split_command(text: str) -> list[str]:
     """Words of a command line; quotes group a rule (smart quotes too)."""
-    cleaned = text.strip().translate(_SMART_QUOTES)
+    cleaned = normalize_input(text).strip()
     if cleaned.startswith("/"):
         cleaned = cleaned[1:]
     try:
@@ -112,6 +138,7 @@ def bind_arguments(command: Command, words: Sequence[str], locale: Locale = "en"
     names = {param.name: param for param in command.params}
     values: dict[str, Any] = {}
     positional: list[str] = []
+    words = [normalize_input(word) for word in words]
     for word in words:
         key, sep, given = word.partition("=")
         if sep and key.lower() in names and not names[key.lower()].variadic:
@@ -125,6 +152,13 @@ def bind_arguments(command: Command, words: Sequence[str], locale: Locale = "en"
         elif param.name not in values and positional:
             values[param.name] = positional.pop(0)
     if positional:
+        rule_param = next((p for p in command.params if p.name == "rule"), None)
+        if rule_param is not None and any(op in " ".join(words) for op in _RULE_OPERATORS):
+            start = words.index(values["rule"]) if values.get("rule") in words else 0
+            rule_words = [w for w in words[start:] if "=" not in w or _looks_like_rule(w)]
+            raise UserError(
+                "error.quote_rule", example=f'"{" ".join(rule_words)}"', usage=command.usage(locale)
+            )
         raise UserError(
             "error.too_many_arguments", usage=command.usage(locale), extra=" ".join(positional)
         )
@@ -140,7 +174,7 @@ def bind_arguments(command: Command, words: Sequence[str], locale: Locale = "en"
             if isinstance(item, str) and len(item) > MAX_ARGUMENT_LENGTH:
                 raise UserError(
                     "error.argument_too_long",
-                    name=param.name,
+                    name=param.label(locale),
                     length=len(item),
                     limit=MAX_ARGUMENT_LENGTH,
                 )
@@ -193,11 +227,7 @@ async def dispatch_text(registry: CommandRegistry, invocation: Invocation, text:
     locale = invocation.locale
     if len(text) > MAX_COMMAND_LENGTH:
         return error_card(
-            locale,
-            "error.argument_too_long",
-            name="command",
-            length=len(text),
-            limit=MAX_COMMAND_LENGTH,
+            locale, "error.command_too_long", length=len(text), limit=MAX_COMMAND_LENGTH
         )
     try:
         words = split_command(text)

@@ -20,7 +20,7 @@ from bot.domain.analysis import (
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.formatting import localized_source, proxy_suffix
-from bot.domain.i18n import Locale, format_date, format_number, t
+from bot.domain.i18n import Locale, format_date, format_number, format_points, t
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
 from bot.domain.views import ViewMatch, balanced_matches, fitting_views
@@ -239,7 +239,7 @@ def _comparison_line(row: ComparisonRow, locale: Locale) -> str:
         f"z {z_text}" + (proxy_suffix(row.z, shown, locale) if z is not None else ""),
     ]
     if row.pct.instrument.label != "SOX":
-        parts.append(t("shock_card.vs_sox_short", locale, move=move(row.vs_sox, locale)))
+        parts.append(t("shock_card.vs_sox_short", locale, move=format_points(row.vs_sox, locale)))
     return " · ".join(parts)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.cards import Card, Severity
 from bot.domain.i18n import Locale, format_date, t
 from bot.domain.sessions import SessionError, parse_day
-from bot.stores.port import Channel, Subscription, TriggerPolicy
+from bot.domain.zones import ZoneError, parse_zone
+from bot.stores.port import Channel, Subscription, TriggerPolicy, language_zone
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import parse_user_rule, policy_text, rule_data_warning
 
@@ -23,8 +23,7 @@ async def ensure_channel(inv: Invocation) -> None:
     """Create the channel record (with the invocation's language) on first use."""
     store = inv.services.store
     if await store.get_channel(inv.channel) is None:
-        zone = "Asia/Seoul" if inv.locale == "ko" else "UTC"
-        await store.upsert_channel(Channel(inv.channel, language=inv.locale, timezone=zone))
+        await store.upsert_channel(Channel(inv.channel, language=inv.locale))
 
 
 def parse_policy(text: str | None) -> TriggerPolicy:
@@ -139,14 +138,12 @@ async def subscribe_digest(
         raise UserError("error.bad_time", text=at[:20])
     at = f"{int(match.group(1)):02d}:{match.group(2)}"
     channel = await inv.services.store.get_channel(inv.channel)
-    default_zone = "Asia/Seoul" if locale == "ko" else "UTC"
-    if channel is not None and channel.timezone != "UTC":
-        default_zone = channel.timezone
-    name = zone or default_zone
+    default_zone = channel.zone_name if channel is not None else language_zone(locale)
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UserError("error.bad_timezone", text=name[:40]) from None
+        name = parse_zone(zone) if zone else default_zone
+    except ZoneError as exc:
+        hint = ", ".join(exc.suggestions) or "Asia/Seoul, America/New_York"
+        raise UserError("error.bad_timezone_hint", text=exc.text[:40], hint=hint) from None
     await ensure_channel(inv)
     await inv.services.store.add_subscription(
         Subscription(inv.channel, "digest", kind="digest", digest_time=at, digest_zone=name)

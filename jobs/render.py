@@ -143,7 +143,7 @@ class CardRenderer:
             presets=self.services.core.presets,
             views=self.services.views,
             locale=locale,
-            timezone=channel.timezone,
+            timezone=channel.zone_name,
             source=self.source
             or t("alert.source_history" if self.replay_of else "alert.source_live", locale),
             replay_of=self.replay_of,

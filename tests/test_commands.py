@@ -35,7 +35,7 @@ async def test_shock_nvda_on_the_deepseek_day_reproduces_the_real_figures(harnes
     assert fields["Gap at open"] == "−12.49 %"
     assert fields["Prev close → close"] == "142.62 → 118.42"
     comparison = fields["Next to the indices (proxies named)"].splitlines()
-    assert comparison[0] == "NVDA −16.97 % · gap −12.49 % · z −5.8 · vs SOX −7.82 %"
+    assert comparison[0] == "NVDA −16.97 % · gap −12.49 % · z −5.8 · vs SOX −7.82 pp"
     assert comparison[1] == "SOX −9.15 % · gap −6.25 % · z −5.4"
     assert comparison[2].startswith("SPX −1.46 %")
     assert comparison[3].startswith("COMP −3.07 % · gap −3.61 %")
@@ -91,7 +91,7 @@ async def test_shock_on_a_korean_symbol_names_the_session_after_seollal(harness:
         ("/shok NVDA", "There is no command 'shok'. Try /shock."),
         ('/rules test "SOX.pct <= -5 and"', "Couldn't understand the rule: expected a number"),
         ('/rules test "SOX.pct <= -5', "A quote is not closed"),
-        ("/shock " + "N" * 400, "'symbol' is too long (400 characters, at most 300)."),
+        ("/shock " + "N" * 400, "'SYMBOL' is too long (400 characters, at most 300)."),
         ("/views nonsense", "No topic 'nonsense'."),
         ("/lang klingon", "'klingon' is not a supported language."),
         ("/subscribe alerts deepsek", "No preset 'deepsek'."),

@@ -130,7 +130,7 @@ def test_a_catalog_entry_missing_a_language_is_rejected() -> None:
         (-0.001, "en", "−0.00 %"),  # a tiny move keeps its direction
         (0.0, "en", "0.00 %"),
         (None, "en", "n/a"),
-        (None, "ko", "없음"),
+        (None, "ko", "알 수 없음"),
         (float("nan"), "en", "n/a"),
     ],
 )
@@ -157,7 +157,7 @@ def test_format_number_and_compact_group_thousands_and_use_the_readers_units() -
     assert format_number(-1234.5, "ko", decimals=1) == f"{MINUS}1,234.5"
     assert format_compact(818830000, "en") == "818.8M"
     assert format_compact(818830000, "ko") == "8.19억"
-    assert format_compact(None, "ko") == "없음"
+    assert format_compact(None, "ko") == "알 수 없음"
 
 
 def test_format_price_writes_dollars_and_won_the_way_each_reader_expects() -> None:

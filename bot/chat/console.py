@@ -11,9 +11,9 @@ from typing import TextIO
 from bot.chat.session import run_command_line, stored_channel
 from bot.chat.text import render_text
 from bot.domain.cards import Card
-from bot.domain.i18n import Locale
+from bot.domain.i18n import Locale, t
 from bot.services import Services
-from bot.stores.port import Channel, ChannelRef
+from bot.stores.port import Channel, ChannelRef, language_zone
 from handlers.registry import CommandRegistry
 
 CONSOLE_CHANNEL = ChannelRef("console", "local", "console")
@@ -62,7 +62,8 @@ async def run_console(
         await store.set_language(channel, language)
     interactive = stream.isatty()
     if interactive:
-        print("Sputnik console — /help lists the commands, Ctrl-D quits.", file=out)
+        stored = await store.get_channel(channel)
+        print(t("console.welcome", stored.language if stored else language or "en"), file=out)
     while True:
         line = await _read_line("sputnik> ", stream, interactive)
         if line is None:
@@ -78,7 +79,7 @@ async def run_console(
         )
         stored = await stored_channel(services, channel)  # after the command: it may set them
         locale = stored.language if stored is not None else language or "en"
-        zone = stored.timezone if stored is not None else None
+        zone = stored.zone_name if stored is not None else language_zone(locale)
         shown = render_text(card, locale, save_chart(card, chart_dir), zone=zone)
         print(shown, file=out, flush=True)
         print(file=out)

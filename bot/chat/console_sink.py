@@ -26,7 +26,7 @@ class Delivery:
     @property
     def text(self) -> str:
         """The message as the channel's reader sees it in text."""
-        return render_text(self.card, self.channel.language, zone=self.channel.timezone)
+        return render_text(self.card, self.channel.language, zone=self.channel.zone_name)
 
 
 @dataclass
@@ -49,7 +49,7 @@ class ConsoleSink:
         delivery = Delivery(channel, card, idempotency_key)
         self.delivered.append(delivery)
         if self.out is not None:
-            header = f"→ {channel.ref.key} ({channel.language}, {channel.timezone})"
+            header = f"→ {channel.ref.key} ({channel.language}, {channel.zone_name})"
             print(header, file=self.out)
             print(delivery.text, file=self.out, flush=True)
             print(file=self.out)

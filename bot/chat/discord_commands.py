@@ -25,7 +25,7 @@ from bot.chat.discord_render import render_card
 from bot.domain.cards import Severity
 from bot.domain.i18n import Locale, has_message, t
 from bot.services import Services
-from bot.stores.port import Channel, ChannelRef, StoreError
+from bot.stores.port import Channel, ChannelRef, StoreError, language_zone
 from handlers.base import AutocompleteSource, Command, Invocation, Param
 from handlers.registry import CommandRegistry, invoke_options
 
@@ -114,7 +114,7 @@ async def answer(
     card = await running
     # Read again: the command may have created the channel or changed its time zone.
     current = await _stored(ctx.services, ref) or stored
-    message = render_card(card, locale, current.timezone if current else None)
+    message = render_card(card, locale, current.zone_name if current else language_zone(locale))
     private = card.severity is Severity.ERROR or command.name == "help"
     kwargs: dict[str, Any] = message.send_kwargs()
     if not deferred:

@@ -103,7 +103,7 @@ class DiscordSink:
         """Post `card` to the channel with the key as its enforced nonce."""
         if not channel.ref.channel_id.isdigit():
             return Gone(f"not a Discord channel id: {channel.ref.channel_id[:40]}")
-        message = render_card(card, channel.language, channel.timezone)
+        message = render_card(card, channel.language, channel.zone_name)
         target = self._client.get_partial_messageable(
             int(channel.ref.channel_id),
             guild_id=int(channel.ref.workspace_id) if channel.ref.workspace_id.isdigit() else None,

@@ -27,7 +27,7 @@ from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error, upload_chart
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale
 from bot.services import Services
-from bot.stores.port import ChannelRef
+from bot.stores.port import ChannelRef, language_zone
 from handlers.registry import CommandRegistry, error_card
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ async def run_slash_command(
         )
         stored = await stored_channel(ctx.services, ref)
         locale = stored.language if stored is not None else user.locale
-        zone = stored.timezone if stored is not None else None
+        zone = stored.zone_name if stored is not None else language_zone(locale)
         roots = {c.name.split()[0] for c in ctx.registry}
         card = slack_command_names(card, roots, ctx.config.short_commands)
         ephemeral = card.severity is Severity.ERROR or line.split()[0].lower() == "help"

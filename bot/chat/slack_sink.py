@@ -188,7 +188,7 @@ class SlackSink:
                 if found is not None:
                     log.info("delivery %s was already posted to %s; not again", key, ref.key)
                     return Delivered(found)
-            blocks, text = render_blocks(card, channel.language, zone=channel.timezone)
+            blocks, text = render_blocks(card, channel.language, zone=channel.zone_name)
             answer = await client.chat_postMessage(
                 channel=ref.channel_id,
                 text=text,

@@ -50,6 +50,11 @@ def parse_cli_day(text: str | None, flag: str) -> pd.Timestamp | None:
         return pd.Timestamp(parse_day(text))
     except SessionError as exc:
         raise UsageError(f"{flag}: {exc}") from None
+    except (pd.errors.OutOfBoundsDatetime, OverflowError):
+        raise UsageError(
+            f"{flag}: {text.strip()} is outside the dates Sputnik can read"
+            f" ({pd.Timestamp.min.date() + pd.Timedelta(days=1)} … {pd.Timestamp.max.date()})"
+        ) from None
 
 
 def pct(value: float | Unavailable | None) -> str:

@@ -61,7 +61,7 @@ def delivered_lines(deliveries: list[Delivery]) -> list[str]:
     lines = [
         "",
         f"Delivered to a channel subscribed to every preset ({REPLAY_CHANNEL.ref.key}, "
-        f"{REPLAY_CHANNEL.timezone}): {count} message{'s' if count != 1 else ''}, through "
+        f"{REPLAY_CHANNEL.zone_name}): {count} message{'s' if count != 1 else ''}, through "
         "the claim, the outbox, the delivery worker and the console sink",
     ]
     for number, delivery in enumerate(deliveries, start=1):

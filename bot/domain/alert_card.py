@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from bot.domain.calendars import exchange_zone_for_symbol
 from bot.domain.cards import Card, CardField, CardSection, Footer, Severity
 from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.rules.presets import Rule
 from bot.domain.views import ExpertView, fitting_views
+from bot.domain.zones import exchange_clock
 from bot.stores.port import AlertEvent
 
 SEVERITIES: Mapping[str, Severity] = {
@@ -77,9 +79,13 @@ def rule_title(event: AlertEvent, presets: Mapping[str, Rule], locale: Locale) -
 
 
 def print_text(event: AlertEvent, locale: Locale, zone: ZoneInfo) -> str:
-    """Which print it was and when, in the channel's zone: `close · Mon 27 Jan 2025 16:00 EST`."""
+    """Which print it was and when, in the channel's zone, with the exchange's own clock
+    where it differs: `시가 · 2025년 1월 27일 (월) 23:30 KST · 09:30 ET`."""
     kind = t(f"alert.print_{event.print_kind}", locale)
-    return f"{kind} · {format_datetime(event.fired_at, locale, tz=zone)}"
+    lead = str(event.payload.get("lead_symbol") or event.payload.get("lead") or "")
+    exchange = exchange_clock(event.fired_at, zone, exchange_zone_for_symbol(lead))
+    when = format_datetime(event.fired_at, locale, tz=zone)
+    return f"{kind} · {when}" + (f" · {exchange}" if exchange else "")
 
 
 def _view_block(events: Sequence[AlertEvent], context: AlertContext) -> str:

@@ -61,6 +61,15 @@ def session_calendar(name: str) -> xcals.ExchangeCalendar:
         return xcals.get_calendar(name, start=start)
 
 
+EXCHANGE_ZONES: dict[str, str] = {NYSE: "America/New_York", KRX: "Asia/Seoul"}
+"""The zone each calendar's sessions are kept in."""
+
+
+def exchange_zone_for_symbol(symbol: str) -> str:
+    """The zone of the exchange a Yahoo symbol trades on (New York unless `.KS`/`.KQ`)."""
+    return EXCHANGE_ZONES[calendar_for_symbol(symbol)]
+
+
 def calendar_for_symbol(symbol: str) -> str:
     """The calendar a Yahoo symbol trades on: "XKRX" for `.KS`/`.KQ`, else "XNYS"."""
     return KRX if symbol.upper().endswith(_KOREAN_SUFFIXES) else NYSE

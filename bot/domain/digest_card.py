@@ -34,7 +34,7 @@ def _fired_lines(
 ) -> str:
     if not fired:
         return t("digest.none_fired", locale)
-    zone = ZoneInfo(channel.timezone or "UTC")
+    zone = ZoneInfo(channel.zone_name)
     lines = []
     for event in fired:
         when = datetime.fromisoformat(event["fired_at"]).astimezone(zone)

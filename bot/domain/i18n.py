@@ -162,6 +162,15 @@ def format_pct(
     return f"{body} %"
 
 
+def format_points(value: float | None, locale: Locale, *, decimals: int = 2) -> str:
+    """A difference of two percentages: ``−7.82 %p`` in Korean, ``−7.82 pp`` in English."""
+    if _is_missing(value):
+        return t("common.na", locale)
+    assert value is not None
+    body = _signed(f"{abs(value):,.{decimals}f}", value, True, tiny_keeps_sign=True)
+    return f"{body} {'%p' if locale == 'ko' else 'pp'}"
+
+
 def format_price(
     value: float | None, locale: Locale, *, currency: str | None = "USD", decimals: int = 2
 ) -> str:

@@ -57,19 +57,21 @@ def resolve_session(
     raw = text if isinstance(text, str) else day.isoformat()
     if len(sessions) == 0:
         raise SessionError("out_of_range", "there is no history to look in", raw)
-    stamp = pd.Timestamp(day)
     first, last = sessions[0].date(), sessions[-1].date()
+    if day < first or day > last:
+        # Compared as dates first: a year such as 9999 or 0001 is beyond what pandas can hold.
+        edge = (first,) if day < first else (last,)
+        raise SessionError(
+            "out_of_range",
+            f"{day} is outside the history ({first} … {last}) — nearest session: {edge[0]}",
+            raw,
+            edge,
+        )
+    stamp = pd.Timestamp(day)
     if stamp in sessions:
         return stamp
     nearest = nearest_sessions(day, sessions)
     listed = ", ".join(d.isoformat() for d in nearest)
-    if day < first or day > last:
-        raise SessionError(
-            "out_of_range",
-            f"{day} is outside the history ({first} … {last}) — nearest session: {listed}",
-            raw,
-            nearest,
-        )
     weekday = day.strftime("%A")
     market = "NYSE" if calendar_name == NYSE else calendar_name
     calendar = session_calendar(calendar_name)

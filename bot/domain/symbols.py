@@ -7,8 +7,11 @@ Aliases are market facts and live in config (`[aliases]` in the packaged default
 from __future__ import annotations
 
 import difflib
+import functools
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.domain.i18n import t
@@ -35,6 +38,17 @@ class Instrument:
     def key(self) -> str:
         """A stable identity for caching and slot tables."""
         return f"{self.symbol}|{self.proxy or ''}"
+
+
+NAMES_KO_FILE = Path(__file__).with_name("names_ko.toml")
+
+
+@functools.cache
+def korean_names() -> dict[str, str]:
+    """What Korean traders type for a symbol (`엔비디아` → `NVDA`), keys without spaces."""
+    with NAMES_KO_FILE.open("rb") as handle:
+        table = tomllib.load(handle)
+    return {"".join(name.split()).upper(): str(target) for name, target in table.items()}
 
 
 class UnknownSymbolError(LookupError):
@@ -102,6 +116,9 @@ class SymbolBook:
             return Instrument(symbol, symbol)
         if quoted and upper in self._aliases:
             return self._aliases[upper]
+        korean = korean_names().get("".join(name.split()).upper())
+        if korean is not None and korean.upper() != upper:
+            return self.resolve(korean)
         raise UnknownSymbolError(name, self.suggest(name))
 
     def suggest(self, name: str, limit: int = 2) -> list[str]:

@@ -107,17 +107,33 @@ class ChannelRef:
         return cls(platform, workspace_id, channel_id)
 
 
+LANGUAGE_ZONES: dict[str, str] = {"ko": "Asia/Seoul", "en": "UTC"}
+"""The zone a channel without one of its own takes from its language."""
+
+
+def language_zone(language: str) -> str:
+    """The default zone of a channel in `language`."""
+    return LANGUAGE_ZONES.get(language, "UTC")
+
+
 @dataclass(frozen=True)
 class Channel:
     """A channel the bot talks to, with its language, time zone and activity."""
 
     ref: ChannelRef
     language: Language = "en"
-    timezone: str = "UTC"
+    timezone: str | None = None
+    """The zone chosen with `/timezone`; None: the channel follows its language's zone."""
     active: bool = True
     inactive_reason: str | None = None
     mention: str | None = None
     """Who alerts ping (a Discord role id, a Slack user group or `@here`); nobody if None."""
+
+    @property
+    def zone_name(self) -> str:
+        """The zone every time on this channel's cards is shown in: its own, else its
+        language's (Asia/Seoul for Korean, UTC for English)."""
+        return self.timezone or language_zone(self.language)
 
 
 @dataclass(frozen=True)
@@ -286,6 +302,9 @@ class Store(Protocol):
 
     async def set_language(self, ref: ChannelRef, language: Language) -> None:
         """Change a known channel's language (StoreError if unknown)."""
+
+    async def set_timezone(self, ref: ChannelRef, zone: str | None) -> None:
+        """Choose a known channel's zone; None: follow its language (StoreError if unknown)."""
 
     async def deactivate(self, ref: ChannelRef, reason: str) -> None:
         """Stop alerting a channel, remembering why (StoreError if unknown)."""

@@ -37,7 +37,7 @@ class RedisStore(RedisOutbox):
         ref = channel.ref
         fields: dict[str | bytes, str | int] = {
             "language": channel.language,
-            "timezone": channel.timezone,
+            "timezone": channel.timezone or "",
             "active": int(channel.active),
         }
         optional = {"inactive_reason": channel.inactive_reason, "mention": channel.mention}
@@ -66,7 +66,7 @@ class RedisStore(RedisOutbox):
         return Channel(
             ref=ref,
             language=language,
-            timezone=zone or "UTC",
+            timezone=zone or None,
             active=active == "1",
             inactive_reason=reason or None,
             mention=mention or None,
@@ -81,6 +81,12 @@ class RedisStore(RedisOutbox):
         """Change a known channel's language."""
         await self._require_channel(ref)
         await self.redis.hset(self.k("channel", ref.key), "language", language)
+
+    @_translated
+    async def set_timezone(self, ref: ChannelRef, zone: str | None) -> None:
+        """Choose a known channel's zone (None: follow its language)."""
+        await self._require_channel(ref)
+        await self.redis.hset(self.k("channel", ref.key), "timezone", zone or "")
 
     @_translated
     async def deactivate(self, ref: ChannelRef, reason: str) -> None:

@@ -63,7 +63,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
             ref.workspace_id,
             ref.channel_id,
             channel.language,
-            channel.timezone,
+            channel.timezone or "",
             int(channel.active),
             channel.inactive_reason,
             channel.mention,
@@ -89,7 +89,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
         return Channel(
             ref=ref,
             language=row["language"],
-            timezone=row["timezone"],
+            timezone=row["timezone"] or None,
             active=bool(row["active"]),
             inactive_reason=row["inactive_reason"],
             mention=row["mention"],
@@ -104,6 +104,12 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
         """Change a known channel's language."""
         await self._update_channel(
             ref, "UPDATE channels SET language = ? WHERE key = ?", (language,)
+        )
+
+    async def set_timezone(self, ref: ChannelRef, zone: str | None) -> None:
+        """Choose a known channel's zone (None: follow its language)."""
+        await self._update_channel(
+            ref, "UPDATE channels SET timezone = ? WHERE key = ?", (zone or "",)
         )
 
     async def deactivate(self, ref: ChannelRef, reason: str) -> None:

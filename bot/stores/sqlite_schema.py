@@ -185,6 +185,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 3: events once per print, grouped deliveries (alert/digest/notice), charts, run claims,
     #    digest slots, channel mentions
     _to_deliveries,
+    # 4: a zone that only repeats the language's default is not the channel's own: it follows
+    #    the language from now on (`/lang ko` moves it to Asia/Seoul); `/timezone` sets one
+    """
+    UPDATE channels SET timezone = '' WHERE (language = 'ko' AND timezone = 'Asia/Seoul')
+        OR (language = 'en' AND timezone = 'UTC');
+    """,
 )
 
 

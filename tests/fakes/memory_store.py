@@ -54,6 +54,10 @@ class MemoryStore:
         """Change a channel's language."""
         self.channels[ref] = replace(self._known(ref), language=language)
 
+    async def set_timezone(self, ref: ChannelRef, zone: str | None) -> None:
+        """Choose a channel's zone (None: follow its language)."""
+        self.channels[ref] = replace(self._known(ref), timezone=zone)
+
     async def set_mention(self, ref: ChannelRef, mention: str | None) -> None:
         """Change who a channel's alerts ping."""
         self.channels[ref] = replace(self._known(ref), mention=mention)

@@ -332,3 +332,17 @@ async def test_recorded_failures_and_worker_deaths_share_the_attempt_budget(
     [parked] = await store.list_outbox()
     assert (parked.state, parked.attempts) == ("parked", 3)
     assert parked.last_error == "worker died 2 times while delivering (last error: HTTP 503)"
+
+
+async def test_a_channel_follows_its_languages_zone_until_it_chooses_one(store: Store) -> None:
+    await store.upsert_channel(Channel(ALPHA, language="en"))
+    assert (await store.get_channel(ALPHA)).zone_name == "UTC"  # type: ignore[union-attr]
+    await store.set_language(ALPHA, "ko")
+    assert (await store.get_channel(ALPHA)).zone_name == "Asia/Seoul"  # type: ignore[union-attr]
+    await store.set_timezone(ALPHA, "America/New_York")
+    chosen = await store.get_channel(ALPHA)
+    assert chosen is not None and chosen.timezone == chosen.zone_name == "America/New_York"
+    await store.set_timezone(ALPHA, None)
+    assert (await store.get_channel(ALPHA)).timezone is None  # type: ignore[union-attr]
+    with pytest.raises(StoreError):
+        await store.set_timezone(BETA, "Asia/Seoul")

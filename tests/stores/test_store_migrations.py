@@ -10,7 +10,7 @@ from pathlib import Path
 import redis
 
 from bot.stores import open_store
-from bot.stores.port import AlertEvent, Channel
+from bot.stores.port import AlertEvent, Channel, ChannelRef
 from bot.stores.sqlite_schema import MIGRATIONS
 from tests.stores.conftest import REDIS_URL, redis_store_url
 
@@ -145,3 +145,44 @@ async def test_redis_layout_1_items_deliver_as_single_alert_messages_and_broken_
         assert len(await again.list_outbox()) == 3
     finally:
         await again.close()
+
+
+async def test_a_version_3_file_lets_default_zones_follow_the_language_and_keeps_chosen_ones(
+    tmp_path: Path,
+) -> None:
+    """Schema 4: a zone that only repeats the language's default becomes 'follows the
+    language' (so `/lang ko` moves it to Asia/Seoul); any other zone stays the channel's own."""
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path)
+    for number, step in enumerate(MIGRATIONS[:3], start=1):
+        if isinstance(step, str):
+            conn.executescript(step)
+        else:
+            step(conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+    rows = [
+        ("discord:g:en", "en", "UTC"),
+        ("discord:g:ko", "ko", "Asia/Seoul"),
+        ("discord:g:ny", "en", "America/New_York"),
+    ]
+    for key, language, zone in rows:
+        platform, workspace, channel = key.split(":")
+        conn.execute(
+            "INSERT INTO channels VALUES (?,?,?,?,?,?,1,NULL,NULL)",
+            (key, platform, workspace, channel, language, zone),
+        )
+    conn.commit()
+    conn.close()
+
+    store = await open_store(f"sqlite:///{path}")
+    found = []
+    for key, _, _ in rows:
+        channel = await store.get_channel(ChannelRef.from_key(key))
+        assert channel is not None
+        found.append((channel.timezone, channel.zone_name))
+    await store.close()
+    assert found == [
+        (None, "UTC"),
+        (None, "Asia/Seoul"),
+        ("America/New_York", "America/New_York"),
+    ]
