@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from bot.domain.cards import Card, CardField
-from bot.domain.i18n import format_date, format_number, t
+from bot.domain.freshness import freshness
+from bot.domain.i18n import format_number, t
 from bot.domain.snapshot import Quote
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, label, move, price_decimals, resolve_symbol
@@ -25,6 +26,7 @@ async def quote(
         raise UserError("error.too_many_symbols", limit=MAX_SYMBOLS)
     market = inv.services.core.market
     locale = inv.locale
+    now = inv.services.clock.now()
     fields = []
     stamps = []
     used = []
@@ -50,7 +52,7 @@ async def quote(
             move=move(pct, locale),
             gap=move(found.metric("gap"), locale),
             z=z_text or t("common.na", locale),
-            date=format_date(found.session.date(), locale),
+            date=freshness(found.session, found.symbol, now).describe(locale),
         )
         fields.append(CardField(label(pct, locale), body))
     source = t("common.history_source", locale, symbols=", ".join(dict.fromkeys(used)))

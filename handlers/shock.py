@@ -20,6 +20,7 @@ from bot.domain.analysis import (
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.formatting import localized_source, proxy_suffix
+from bot.domain.freshness import freshness
 from bot.domain.i18n import Locale, format_date, format_number, format_points, t
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
@@ -80,7 +81,9 @@ async def shock(
         )
     )
     text = "\n\n".join(_view_lines(match, locale) for match in views or [])
+    age = freshness(session, report.quote.symbol, services.clock.now())
     return Card(
+        banner=age.describe(locale) if date is None and age.stale else "",
         title=title,
         severity=_severity(report, own_tier),
         fields=tuple(_fields(report, locale)),

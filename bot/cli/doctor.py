@@ -13,12 +13,15 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.domain.calendars import KRX, NYSE, session_calendar
+from bot.domain.freshness import MARKET_NAMES, freshness
 from bot.domain.history import HistoryError
+from bot.domain.market import MarketData
 from bot.domain.views import ViewError, load_views
 from bot.settings import Settings
 from bot.stores.port import redact_url
@@ -86,6 +89,23 @@ async def _persistence(store: Any, url: str) -> Check:
     return ("ok", "persistence", "Redis AOF on")
 
 
+FRESHNESS_SYMBOLS = {NYSE: "^SOX", KRX: "000660.KS"}
+"""The series whose last session says how far each market's history reaches."""
+
+
+def freshness_checks(market: MarketData, now: datetime) -> list[Check]:
+    """Each market's newest session against its last closed one: `warn` when it is behind
+    (the backfill of a live run fills the gap; a replay or backtest is unaffected)."""
+    checks: list[Check] = []
+    for calendar, symbol in FRESHNESS_SYMBOLS.items():
+        if not market.has(symbol):
+            continue
+        age = freshness(market.sessions(symbol)[-1], symbol, now)
+        verdict = "warn" if age.stale else "ok"
+        checks.append((verdict, f"freshness {MARKET_NAMES[calendar]}", age.describe("en")))
+    return checks
+
+
 def token_checks(env: Mapping[str, str]) -> list[Check]:
     """Which tokens are present — never their values."""
     present = [name for name in TOKEN_NAMES if env.get(name)]
@@ -136,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("no data warnings")
     checks = asyncio.run(store_checks(core.settings))
+    checks += freshness_checks(market, datetime.now(UTC))
     checks += token_checks(os.environ)
     if not getattr(args, "no_network", False):
         checks.append(yahoo_check())
