@@ -136,21 +136,67 @@ async def backfill(
 ) -> dict[str, int]:
     """Fetch every missing closed session with one `yf.download(interval="1d")`; rows added."""
     wanted = needs_backfill(last_known, now)
+    known = [last for last in last_known.values() if last is not None]
+    reach = max(known).date().isoformat() if known else "nothing"
     if not wanted:
+        log.info("history reaches %s: up to date, nothing to backfill", reach)
         return {}
     start = min(wanted.values())
     end = (pd.Timestamp(now).tz_convert("UTC").normalize() + timedelta(days=1)).date().isoformat()
-    frame, _ = await asyncio.to_thread(
-        feed.download, sorted(wanted), start=start, end=end, interval="1d"
-    )
+    with _YahooErrors() as errors:
+        frame, _ = await asyncio.to_thread(
+            feed.download, sorted(wanted), start=start, end=end, interval="1d"
+        )
     added: dict[str, int] = {}
     for symbol in wanted:
         rows = frame_rows(frame, symbol, last_closed_session(symbol, now))
         count = cache.append(symbol, rows, now)
         if count:
             added[symbol] = count
-    log.info("backfill symbols=%d sessions_added=%d", len(wanted), sum(added.values()))
+    log.log(
+        logging.INFO if len(added) == len(wanted) else logging.WARNING,
+        "history reaches %s; backfill from %s %s: %d of %d symbols, %d sessions added%s",
+        reach,
+        start,
+        "filled the gap" if len(added) == len(wanted) else "did not fill the gap",
+        len(added),
+        len(wanted),
+        sum(added.values()),
+        errors.summary(),
+    )
     return added
+
+
+class _YahooErrors(logging.Filter):
+    """While installed, holds back yfinance's per-symbol error lines ("$AAPL: possibly
+    delisted; no price data found") so a failed backfill is one line naming the cause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.causes: dict[str, int] = {}
+
+    def __enter__(self) -> _YahooErrors:
+        logging.getLogger("yfinance").addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("yfinance").removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        message = record.getMessage().strip()
+        if message and "Failed download" not in message:
+            cause = message.split(": ", 1)[-1] if ": " in message else message
+            self.causes[cause] = self.causes.get(cause, 0) + 1
+        return False
+
+    def summary(self) -> str:
+        """`; Yahoo said: possibly delisted; no price data found (31 symbols)` or ""."""
+        if not self.causes:
+            return ""
+        cause, count = max(self.causes.items(), key=lambda item: item[1])
+        return f"; Yahoo said: {cause[:160]} ({count} lines)"
 
 
 def symbols_in(cache: BackfillCache, symbols: Iterable[str]) -> dict[str, pd.Timestamp | None]:

@@ -61,3 +61,27 @@ def test_a_print_whose_previous_close_is_not_known_yet_has_no_move(
     quote = market.quote(Print("NVDA", 150.0, now, "regular", "Yahoo poll"), now)
     pct = quote.metric("pct")  # type: ignore[union-attr]
     assert not isinstance(pct, float) and pct.code == "missing_previous"
+
+
+async def test_a_backfill_yahoo_cannot_serve_is_one_line_naming_the_cause(
+    core: Core,
+    fresh_yahoo: YahooFake,
+    poll_feed: YahooPollFeed,
+    cache_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The fake knows none of these symbols: Yahoo answers 404 for each, as for a delisted one.
+    now = datetime(2026, 12, 4, 22, 0, tzinfo=UTC)
+    cache = BackfillCache(cache_dir)
+    last = LiveMarket(core.market, cache).last_known(["NVDA", "AAPL", "MSFT", "AMD"])
+    with caplog.at_level("INFO"):
+        added = await backfill(poll_feed, cache, last, now)
+    assert added == {}
+    from_yfinance = [r for r in caplog.records if r.name.startswith("yfinance")]
+    assert [r for r in from_yfinance if r.levelname == "ERROR"] == []
+    ours = [r for r in caplog.records if r.name == "bot.feeds.backfill"]
+    assert len(ours) == 1 and ours[0].levelname == "WARNING"
+    line = ours[0].getMessage()
+    assert line.startswith("history reaches 2026-08-21; backfill from 2026-")
+    assert "did not fill the gap" in line
+    assert "0 of 4 symbols" in line and "Yahoo said:" in line
