@@ -20,7 +20,7 @@ ALLOWED_LATIN = {
     # command words and option values a user types verbatim
     *("once", "session", "cooldown", "m", "until", "ko", "en", "here", "off", "default"),
     *("views", "rules", "list", "shock", "test", "valuation", "ai-capex", "deepseek"),
-    *("timezone", "HH", "MM", "YYYY-MM-DD"),
+    *("timezone", "help", "HH", "MM", "YYYY-MM-DD", "Ctrl-D"),
     # proper names and zone names
     *("Yahoo", "Finance", "Asia", "Seoul", "America", "New_York", "KST", "ET"),
     # a path shown in a source line
