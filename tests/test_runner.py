@@ -21,7 +21,7 @@ from bot.cli.run import seed_replay_store
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.feeds.replay_feed import VirtualClock
 from bot.runner import Runner
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, build_settings, load_settings
 
 
 async def test_a_delivery_worker_that_dies_is_logged_in_one_line_and_stops_the_run(
@@ -198,8 +198,7 @@ async def test_a_failed_backfill_is_one_warning_line_and_the_live_run_still_star
         raise ConnectionError("query1.finance.yahoo.com: Name or service\nnot known")
 
     monkeypatch.setattr(runner_module, "backfill", fails)
-    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
-    settings.raw.setdefault("feed", {})["stream"] = False  # no connection is opened
+    settings = build_settings({"feed": {"stream": False}})  # no connection is opened
     app = await bootstrap(settings, store_url=f"sqlite:///{tmp_path / 'live.db'}")
     try:
         runner = Runner(app, io.StringIO(), {}, cache_dir=tmp_path / "c")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any, cast
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from bot.app import build_services
 from bot.chat.discord_app import DiscordRuntime, build_runtime
 from bot.services import Core, Services
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, build_settings
 from bot.stores.port import Store
 from handlers.registry import load_registry
 from tests.fakes.discord_fake import FakeDiscord, Limits, guild_payload
@@ -26,16 +24,13 @@ CHANNEL = 222222222222222222
 
 def discord_settings(fake: FakeDiscord, **section: Any) -> Settings:
     """The test settings with `[discord]` pointing at the fake."""
-    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
-    raw = dict(settings.raw)
-    raw["discord"] = {
-        **raw.get("discord", {}),
+    discord = {
         "api_base": fake.api_base,
         "gateway_url": fake.gateway_url,
         "guild_ready_timeout": 0.1,
         **section,
     }
-    return replace(settings, raw=raw)
+    return build_settings({"discord": discord})
 
 
 @pytest.fixture

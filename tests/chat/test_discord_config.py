@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,11 +25,13 @@ def test_without_a_token_there_is_no_discord_runtime(services: Services) -> None
     assert build_runtime(settings, services, load_registry(), {}) is None
 
 
-def test_a_token_in_the_config_file_is_refused() -> None:
-    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
-    settings = replace(settings, raw={**settings.raw, "discord": {"token": "x"}})
-    with pytest.raises(SettingsError, match="DISCORD_TOKEN"):
-        load_discord_settings(settings, {"DISCORD_TOKEN": TOKEN})
+def test_a_token_in_the_config_file_is_refused_when_the_settings_load(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[discord]\ntoken = "x"\n', encoding="utf-8")
+    message = "[discord] token: tokens are read from the environment only (DISCORD_TOKEN)"
+    with pytest.raises(SettingsError) as refused:
+        load_settings(config, env={"DISCORD_TOKEN": TOKEN})
+    assert str(refused.value) == message
 
 
 def test_the_token_is_not_in_the_settings_repr() -> None:

@@ -14,7 +14,7 @@ from bot.chat.slack_logging import redact
 from bot.chat.slack_sink import SlackSink
 from bot.domain.cards import Card
 from bot.services import Core
-from bot.settings import Settings
+from bot.settings import build_settings
 from bot.stores.port import Channel, ChannelRef, Store
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.chat.slack.slack_helpers import (
@@ -30,7 +30,7 @@ from tests.fakes.slack_fake import SlackFake
 @pytest.fixture
 async def runtime(slack: SlackFake, store: Store, core: Core) -> AsyncIterator[SlackRuntime]:
     env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
-    settings = Settings(raw={"slack": {"mode": "http", "port": 0, "api_base": slack.url}})
+    settings = build_settings({"slack": {"mode": "http", "port": 0, "api_base": slack.url}})
     built = build_runtime(settings, build_services(core, store), HeldCommands().registry(), env)
     assert built is not None
     await built.start()

@@ -11,7 +11,7 @@ import pytest
 from bot.app import build_services
 from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.services import Core
-from bot.settings import Settings
+from bot.settings import Settings, build_settings
 from bot.stores.port import Channel, ChannelRef, Store
 from tests.chat.slack.conftest import TOKEN
 from tests.chat.slack.slack_helpers import SECRET, HeldCommands, command_body, post_signed
@@ -19,7 +19,7 @@ from tests.fakes.slack_fake import SlackFake
 
 
 def http_settings(fake: SlackFake, **slack: Any) -> Settings:
-    return Settings(raw={"slack": {"mode": "http", "port": 0, "api_base": fake.url, **slack}})
+    return build_settings({"slack": {"mode": "http", "port": 0, "api_base": fake.url, **slack}})
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def response_text(fake: SlackFake) -> str:
 
 async def test_no_slack_token_means_no_slack_runtime(store: Store, core: Core) -> None:
     services = build_services(core, store)
-    assert build_runtime(Settings(), services, HeldCommands().registry(), {}) is None
+    assert build_runtime(build_settings(), services, HeldCommands().registry(), {}) is None
 
 
 async def test_a_validly_signed_command_is_answered_200_and_replied_to(

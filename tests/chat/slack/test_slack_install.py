@@ -16,7 +16,7 @@ from bot.app import build_services
 from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.domain.cards import Card
 from bot.services import Core
-from bot.settings import Settings
+from bot.settings import build_settings
 from bot.stores.port import Channel, ChannelRef, Store, Subscription, TriggerPolicy
 from tests.chat.slack.slack_helpers import (
     SECRET,
@@ -41,9 +41,11 @@ async def oauth_runtime(
         "SLACK_CLIENT_SECRET": CLIENT_SECRET,
         "SLACK_SIGNING_SECRET": SECRET,
     }
-    settings = Settings(
-        store_url=f"sqlite:///{tmp_path / 'sputnik.db'}",
-        raw={"slack": {"mode": "http", "port": 0, "api_base": slack.url}},
+    settings = build_settings(
+        {
+            "store": {"url": f"sqlite:///{tmp_path / 'sputnik.db'}"},
+            "slack": {"mode": "http", "port": 0, "api_base": slack.url},
+        }
     )
     runtime = build_runtime(settings, build_services(core, store), HeldCommands().registry(), env)
     assert runtime is not None

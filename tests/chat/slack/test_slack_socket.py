@@ -10,7 +10,7 @@ from bot.app import build_services
 from bot.chat import slack_app
 from bot.chat.slack_app import SlackConnectError, build_runtime
 from bot.services import Core
-from bot.settings import Settings
+from bot.settings import build_settings
 from bot.stores.port import Store
 from tests.chat.slack.conftest import TOKEN
 from tests.chat.slack.slack_helpers import APP_TOKEN, HeldCommands, command_body
@@ -22,7 +22,7 @@ async def test_a_slash_command_envelope_is_acked_over_the_socket_before_the_work
 ) -> None:
     held = HeldCommands()
     env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
-    settings = Settings(raw={"slack": {"api_base": slack.url}})  # socket mode is the default
+    settings = build_settings({"slack": {"api_base": slack.url}})  # socket mode is the default
     runtime = build_runtime(settings, build_services(core, store), held.registry(), env)
     assert runtime is not None and runtime.mode == "socket"
     async with asyncio.timeout(10):
@@ -52,7 +52,7 @@ async def test_a_socket_that_cannot_connect_fails_start_instead_of_hanging(
 ) -> None:
     monkeypatch.setattr(slack_app, "CONNECT_SECONDS", 0.5)
     env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": "bad-app-token-123"}  # fake refuses it
-    settings = Settings(raw={"slack": {"api_base": slack.url}})
+    settings = build_settings({"slack": {"api_base": slack.url}})
     runtime = build_runtime(settings, build_services(core, store), HeldCommands().registry(), env)
     assert runtime is not None
     with pytest.raises(SlackConnectError, match="SLACK_APP_TOKEN"):

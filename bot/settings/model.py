@@ -1,0 +1,311 @@
+"""The configuration as one typed model: every table of `bot/defaults.toml` and `config.toml`.
+
+Each table is a frozen pydantic model that refuses unknown keys (`extra="forbid"`) and takes
+TOML's own types strictly: `"2"` is not a number, `1` is not `true`. The field defaults are
+the built-in ones (a test pins them to `bot/defaults.toml`); the aliases and presets live in
+`bot/defaults.toml` only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+
+TierName = Literal["notice", "warning", "critical"]
+MarketSession = Literal["pre", "regular", "post"]
+TIER_ORDER: tuple[TierName, ...] = ("notice", "warning", "critical")
+REGULAR: MarketSession = "regular"
+SLACK_BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "files:write",
+    "users:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "channels:read",
+    "groups:read",
+)
+
+
+def _clock_time(text: str) -> str:
+    hour, _, minute = text.partition(":")
+    if not (len(hour) == len(minute) == 2 and hour.isdigit() and minute.isdigit()):
+        raise ValueError(f'"{text}" is not a time like 06:30 (HH:MM, 24-hour)')
+    if int(hour) > 23 or int(minute) > 59:
+        raise ValueError(f'"{text}" is not a time of day (00:00 to 23:59)')
+    return text
+
+
+def _time_zone(name: str) -> str:
+    import difflib
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+        hint = f" — did you mean {close[0]}?" if close else " (an IANA name like Asia/Seoul)"
+        raise ValueError(f'"{name}" is not a time zone{hint}') from None
+    return name
+
+
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+Seconds = Annotated[float, Field(gt=0)]
+"""A duration that must be above zero."""
+Margin = Annotated[float, Field(ge=0)]
+"""A duration or amount that may be zero."""
+Count = Annotated[int, Field(ge=1)]
+Port = Annotated[int, Field(ge=0, le=65535)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Table(BaseModel):
+    """One TOML table: frozen, strict TOML types, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class StoreTable(Table):
+    """`[store]`: where subscriptions, alerts and the outbox live (SPUTNIK_STORE_URL wins)."""
+
+    url: Text = "sqlite:///sputnik.db"
+
+
+class DataTable(Table):
+    """`[data]`: the price history and expert-view directories."""
+
+    history_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "history"
+    views_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "views"
+
+
+class Alias(Table):
+    """One `[aliases]` entry: `DJI = { symbol = "^DJI", proxy = "DIA" }` (or `DJI = "^DJI"`)."""
+
+    symbol: Text
+    proxy: Text | None = None
+    extended_proxy: Text | None = None
+    name_ko: str = ""
+
+
+class Tiers(Table):
+    """Severity thresholds by tier name; a tier left out is not used."""
+
+    notice: float | None = None
+    warning: float | None = None
+    critical: float | None = None
+
+    @model_validator(mode="after")
+    def _rising(self) -> Tiers:
+        values = [v for v in (self.notice, self.warning, self.critical) if v is not None]
+        if not values:
+            raise ValueError("needs at least one of notice, warning, critical")
+        if values != sorted(values):
+            raise ValueError("thresholds must rise with severity (notice ≤ warning ≤ critical)")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        """{tier name: threshold} for the tiers that are set, lowest first."""
+        return {name: value for name in TIER_ORDER if (value := getattr(self, name)) is not None}
+
+
+class Preset(Table):
+    """One `[presets.NAME]` table (the expressions are parsed when the presets load)."""
+
+    expr: Text
+    description_en: Text
+    description_ko: Text
+    magnitude: Text | None = None
+    tiers: Tiers = Field(default_factory=lambda: Tiers(warning=0))
+    topics: list[str] = Field(default_factory=list)
+    lead: Text | None = None
+    sessions: list[MarketSession] = Field(default_factory=lambda: [REGULAR], min_length=1)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The table as plain values (what the domain's preset loader reads)."""
+        raw = self.model_dump(exclude_none=True)
+        raw["tiers"] = self.tiers.as_dict()
+        return raw
+
+
+class ShockTable(Table):
+    """`[shock]`: how loud a /shock card is, and the topics of a move no preset explains."""
+
+    z_tiers: Tiers = Tiers(notice=2, warning=3, critical=4)
+    move_tiers: Tiers = Tiers(notice=3, warning=5, critical=8)
+    topics: list[str] = ["chip-demand", "valuation"]
+
+    def tier_config(self) -> dict[str, dict[str, float]]:
+        """`{"z_tiers": {...}, "move_tiers": {...}}` as the domain's `own_move_tier` reads it."""
+        return {"z_tiers": self.z_tiers.as_dict(), "move_tiers": self.move_tiers.as_dict()}
+
+
+class UniverseTable(Table):
+    """`[universe]`: the symbols Sputnik watches."""
+
+    symbols: list[Text] = []
+
+
+class ReplayTable(Table):
+    """`[replay]`: what a replay prints for a session, in order."""
+
+    watch: list[Text] = []
+
+
+class DiscordTable(Table):
+    """`[discord]` (the token comes from DISCORD_TOKEN only)."""
+
+    gateway: bool = True
+    shards: Literal["auto"] | None = None
+    shard_count: Count | None = None
+    shard_ids: list[Annotated[int, Field(ge=0)]] | None = None
+    api_base: Text = "https://discord.com/api/v10"
+    gateway_url: Text = "wss://gateway.discord.gg/"
+    global_per_second: Count = 50
+    global_margin_seconds: Margin = 0.05
+    channel_messages: Count = 5
+    channel_window_seconds: Seconds = 5.0
+    pacer_margin_seconds: Margin = 0.1
+    max_ratelimit_timeout: Seconds = 30.0
+    send_timeout: Seconds = 45.0
+    defer: list[str] = ["shock", "rules test"]
+    defer_after_seconds: Margin = 1.5
+    guild_ready_timeout: Margin = 2.0
+
+
+class SlackTable(Table):
+    """`[slack]` (tokens and secrets come from the environment only)."""
+
+    mode: Literal["socket", "http"] = "socket"
+    port: Port = 3000
+    api_base: Text = "https://slack.com/api/"
+    admins: list[str] = []
+    short_commands: list[str] = ["shock"]
+    channel_interval: Margin = 1.0
+    timeout: Seconds = 10.0
+    rate_limit_retries: Annotated[int, Field(ge=0)] = 2
+    rate_limit_max_wait: Margin = 5.0
+    history_budget_per_minute: Annotated[int, Field(ge=0)] = 20
+    dedupe_lookback_seconds: Margin = 900.0
+    redirect_uri: str = ""
+    scopes: list[str] = list(SLACK_BOT_SCOPES)
+
+
+class FeedSettings(Table):
+    """`[feed]`: timings and limits of the live feed."""
+
+    stream: bool = True
+    stream_url: Text = "wss://streamer.finance.yahoo.com/?version=2"
+    poll_seconds: Seconds = 60.0
+    custom_rules_refresh_seconds: Margin = 5.0
+    safety_poll_seconds: Seconds = 300.0
+    stream_gap_seconds: Seconds = 90.0
+    stale_seconds: Seconds = 300.0
+    stale_extended_seconds: Seconds = 1800.0
+    rate_limit_backoff_seconds: Seconds = 60.0
+    rate_limit_backoff_max_seconds: Seconds = 900.0
+    premarket: bool = True
+    cache_dir: Text = "data/history-live"
+
+
+class SchedulerTable(Table):
+    """`[scheduler]`: the market-calendar jobs."""
+
+    premarket_start: ClockTime = "04:00"
+    postmarket_end: ClockTime = "20:00"
+    closing_check_delay_minutes: Annotated[int, Field(ge=0)] = 10
+    krx_checks: bool = True
+    claim_ttl_seconds: Seconds = 600.0
+
+
+class DigestSettings(Table):
+    """`[digest]`: daily digests."""
+
+    default_time: ClockTime = "06:30"
+    default_zone: TimeZone = "Asia/Seoul"
+    grace_minutes: Margin = 120.0
+    top_movers: Count = 5
+
+
+class MetricsTable(Table):
+    """`[metrics]`: Prometheus and /healthz (0: off)."""
+
+    port: Port = 0
+
+
+class LoggingTable(Table):
+    """`[logging]`."""
+
+    format: Literal["keyvalue", "json"] = "keyvalue"
+    level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+
+
+class DeliveryTable(Table):
+    """`[delivery]`: the delivery worker's timeout and lease (real seconds)."""
+
+    timeout_seconds: Seconds = 30.0
+    lease_seconds: Seconds = 60.0
+
+
+class Settings(Table):
+    """The whole configuration: defaults, then `config.toml`, then the environment."""
+
+    store: StoreTable = StoreTable()
+    data: DataTable = DataTable()
+    aliases: dict[str, Alias] = {}
+    presets: dict[str, Preset] = {}
+    shock: ShockTable = ShockTable()
+    universe: UniverseTable = UniverseTable()
+    replay: ReplayTable = ReplayTable()
+    discord: DiscordTable = DiscordTable()
+    slack: SlackTable = SlackTable()
+    feed: FeedSettings = FeedSettings()
+    scheduler: SchedulerTable = SchedulerTable()
+    digest: DigestSettings = DigestSettings()
+    metrics: MetricsTable = MetricsTable()
+    logging: LoggingTable = LoggingTable()
+    delivery: DeliveryTable = DeliveryTable()
+
+    @field_validator("aliases", mode="before")
+    @classmethod
+    def _alias_shorthand(cls, value: Any) -> Any:
+        """`SOX = "^SOX"` is short for `SOX = { symbol = "^SOX" }`."""
+        if isinstance(value, dict):
+            return {k: {"symbol": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @property
+    def store_url(self) -> str:
+        """`[store] url` (or SPUTNIK_STORE_URL)."""
+        return self.store.url
+
+    @property
+    def history_dir(self) -> Path:
+        """`[data] history_dir`."""
+        return self.data.history_dir
+
+    @property
+    def views_dir(self) -> Path:
+        """`[data] views_dir`."""
+        return self.data.views_dir
+
+    def alias_table(self) -> dict[str, dict[str, str]]:
+        """`[aliases]` as plain mappings (what the domain's symbol book reads)."""
+        return {name: alias.model_dump(exclude_none=True) for name, alias in self.aliases.items()}
+
+    def preset_tables(self) -> dict[str, dict[str, Any]]:
+        """`[presets]` as plain mappings, by name (what the domain's preset loader reads)."""
+        return {name: preset.as_dict() for name, preset in self.presets.items()}
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The validated tables as plain values (for readers not yet converted to the typed
+        attributes; removed once none is left)."""
+        return self.model_dump(exclude_none=True)
