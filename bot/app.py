@@ -41,15 +41,14 @@ def build_core(
     """
     directory = data_dir or settings.history_dir
     source = "shipped history" if data_dir is None else f"data from {directory}"
-    universe = settings.raw.get("universe", {}).get("symbols", [])
     market, warnings = MarketData.load(
         directory,
-        settings.raw.get("aliases", {}),
+        settings.alias_table(),
         source,
-        universe=universe,
+        universe=settings.universe.symbols,
         lazy=data_dir is None if lazy is None else lazy,
     )
-    presets = load_presets(settings.raw, market.symbols)
+    presets = load_presets(settings.preset_tables(), market.symbols)
     return Core(settings, market, presets, tuple(warnings))
 
 

@@ -30,17 +30,17 @@ from bot.chat.console_sink import ConsoleSink
 from bot.domain.cards import Card
 from bot.domain.snapshot import Quote
 from bot.feeds.backfill import BackfillCache, backfill
-from bot.feeds.live import FeedSettings, FeedTick, LiveFeed, extended_proxies
+from bot.feeds.live import FeedTick, LiveFeed, extended_proxies
 from bot.feeds.live_market import LiveMarket
 from bot.feeds.replay_feed import ReplayFeed
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
 from bot.metrics import Metrics, sample_outbox_depth, serve_metrics
 from bot.ports import ChatSink, DeliveryOutcome, PriceFeed
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, DeliveryTable, FeedSettings
 from bot.stores.port import Channel
 from jobs.deliver import describe_error
-from jobs.digest import DigestSettings, run_digests
+from jobs.digest import run_digests
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 from jobs.market_jobs import SchedulerSettings, market_jobs
 from jobs.render import CardRenderer
@@ -61,18 +61,16 @@ class RunReport:
     ticks: int = 0
 
 
-def delivery_timing(
-    sinks: Mapping[str, ChatSink], config: Mapping[str, Any]
-) -> tuple[float, float]:
+def delivery_timing(sinks: Mapping[str, ChatSink], config: DeliveryTable) -> tuple[float, float]:
     """The send timeout and lease (real seconds): longer than any sink's own worst wait
     (discord.py sleeps through rate limits of up to 30 s inside a send), lease twice that."""
-    timeout = float(config.get("timeout_seconds", 30))
+    timeout = config.timeout_seconds
     for sink in sinks.values():
         inner = getattr(sink, "inner", sink)
         own = getattr(inner, "send_timeout", None)
         if isinstance(own, int | float):
             timeout = max(timeout, float(own) + 5)
-    lease = max(float(config.get("lease_seconds", 60)), 2 * timeout)
+    lease = max(config.lease_seconds, 2 * timeout)
     return timeout, lease
 
 
@@ -128,11 +126,9 @@ def _cache_path(text: str) -> Path:
 
 def watched_symbols(app: App) -> list[str]:
     """`[universe] symbols` plus every alias's symbol, proxy and extended proxy."""
-    raw = app.settings.raw
-    symbols = [str(s) for s in raw.get("universe", {}).get("symbols", [])]
-    for spec in raw.get("aliases", {}).values():
-        if isinstance(spec, Mapping):
-            symbols += [str(spec[k]) for k in ("symbol", "proxy", "extended_proxy") if spec.get(k)]
+    symbols = list(app.settings.universe.symbols)
+    for alias in app.settings.aliases.values():
+        symbols += [s for s in (alias.symbol, alias.proxy, alias.extended_proxy) if s]
     return list(dict.fromkeys(symbols))
 
 
@@ -158,7 +154,7 @@ async def replay_end(
     (to channels on `platforms`, if given)."""
     end = close + timedelta(minutes=15)
     subscriptions = await app.store.recipients("digest", kind="digest", now=close)
-    settings = DigestSettings.from_config(app.settings.raw.get("digest", {}))
+    settings = app.settings.digest
     for subscription in subscriptions:
         if platforms is not None and subscription.channel.platform not in platforms:
             continue
@@ -192,8 +188,7 @@ class Runner:
     """A replay claims and queues only for the platforms it has a sink for; live: all."""
 
     def _feeds(self) -> tuple[PriceFeed, PriceFeed | None, FeedSettings]:
-        raw = self.app.settings.raw
-        feed = FeedSettings.from_config(raw.get("feed", {}))
+        feed = self.app.settings.feed
         if self.replay is not None:
             return ReplayFeed(self.app.core.market, self.app.services.clock), None, feed
         stream = YahooStreamFeed(feed.stream_url) if feed.stream else None
@@ -230,7 +225,7 @@ class Runner:
         poll, stream, feed_settings = self._feeds()
         cache = BackfillCache(self.cache_dir or _cache_path(feed_settings.cache_dir))
         market = LiveMarket(app.core.market, cache)
-        refresh = float(app.settings.raw.get("feed", {}).get("custom_rules_refresh_seconds", 5))
+        refresh = app.settings.feed.custom_rules_refresh_seconds
         book = RuleBook(
             app.core.market.symbols, list(app.core.presets.values()), refresh_seconds=refresh
         )
@@ -248,7 +243,7 @@ class Runner:
             stream=stream,
             clock=services.clock,
             settings=feed_settings,
-            extended=extended_proxies(app.settings.raw.get("aliases", {})),
+            extended=extended_proxies(app.settings.aliases),
             on_tick=on_tick,
         )
         live.on_poll = on_poll
@@ -263,11 +258,8 @@ class Runner:
                 log.warning(
                     "backfill failed (%s); running on the shipped history", describe_error(exc)
                 )
-        raw = app.settings.raw
-        scheduler_settings = SchedulerSettings.from_config(
-            raw.get("scheduler", {}), raw.get("feed", {})
-        )
-        digest_settings = DigestSettings.from_config(raw.get("digest", {}))
+        scheduler_settings = SchedulerSettings.from_settings(app.settings)
+        digest_settings = app.settings.digest
         replay_of = self.replay.date().isoformat() if self.replay is not None else None
 
         async def digest_job(scheduled: datetime) -> None:
@@ -302,7 +294,7 @@ class Runner:
         worker.add_done_callback(lambda task: self._worker_ended(task, delivery_stop))
         background: list[asyncio.Task[None]] = []
         metrics_runner = None
-        port = int(raw.get("metrics", {}).get("port", 0) or 0)
+        port = app.settings.metrics.port
         if port:  # metrics off: no outbox sampling either (it lists the whole outbox)
             metrics_runner = await serve_metrics(self.metrics, port, lambda: not self.stop.is_set())
             background.append(
@@ -415,7 +407,7 @@ class Runner:
         from jobs.deliver import run_delivery_worker
 
         worker_id = f"{socket.gethostname()}-{os.getpid()}"
-        timeout, lease = delivery_timing(sinks, self.app.settings.raw.get("delivery", {}))
+        timeout, lease = delivery_timing(sinks, self.app.settings.delivery)
         await run_delivery_worker(
             self.app.store,
             sinks,

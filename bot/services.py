@@ -56,9 +56,8 @@ class Core:
 
     def watchlist(self) -> list[Instrument]:
         """The instruments the replay shows, from `[replay] watch`; unknown names are skipped."""
-        names = self.settings.raw.get("replay", {}).get("watch", [])
         watch = []
-        for name in names:
+        for name in self.settings.replay.watch:
             try:
                 instrument = self.market.symbols.resolve(str(name))
             except UnknownSymbolError:

@@ -58,7 +58,7 @@ async def shock(
     # /shock never stalls a gateway heartbeat or other users' commands.
     report = await asyncio.to_thread(analyse_shock, market, services.presets, subject, session)
     locale = inv.locale
-    own_tier = _own_tier(report, services.core.settings.raw.get("shock", {}))
+    own_tier = _own_tier(report, services.core.settings.shock.tier_config())
     views = _views(inv, report, own_tier)
     instruments = [subject, *[market.symbols.resolve(name) for name in ("SOX", "DJI")]]
     series, proxies = chart_series(market, instruments, session)
@@ -126,7 +126,7 @@ def _views(inv: Invocation, report: ShockReport, own_tier: str | None) -> list[V
     fired = own + market
     topics = {topic for outcome in fired for topic in outcome.rule.topics}
     if not fired:
-        topics = set(inv.services.core.settings.raw.get("shock", {}).get("topics", []))
+        topics = set(inv.services.core.settings.shock.topics)
     matches = fitting_views(
         inv.services.views,
         session=report.session.date(),

@@ -11,7 +11,7 @@ The payload is language-neutral figures; `bot.domain.digest_card` renders it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from bot.domain.symbols import UnknownSymbolError
 from bot.domain.views import rank_views
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.services import Services
+from bot.settings import DigestSettings
 from bot.stores.port import Subscription
 from jobs.scheduler import clock_speed, daily_at
 
@@ -32,21 +33,6 @@ log = logging.getLogger(__name__)
 BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
 SessionSnapshot = Callable[[pd.Timestamp], Snapshot]
 """The market as it stood at a session's close (live: shipped + backfilled history)."""
-
-
-@dataclass(frozen=True)
-class DigestSettings:
-    """`[digest]`."""
-
-    default_time: str = "06:30"
-    default_zone: str = "Asia/Seoul"
-    grace_minutes: float = 120.0
-    top_movers: int = 5
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> DigestSettings:
-        """From the merged `[digest]` table."""
-        return cls(**{k: section[k] for k in cls.__dataclass_fields__ if k in section})
 
 
 @dataclass(frozen=True)
@@ -181,7 +167,7 @@ async def digest_payload(
         rule = services.core.presets.get(event["rule_id"])
         topics += list(rule.topics) if rule else []
     if not topics:
-        topics = list(services.core.settings.raw.get("shock", {}).get("topics", []))
+        topics = list(services.core.settings.shock.topics)
     kinds = [event["rule_id"] for event in fired]
     views = rank_views(services.views, shock_kinds=kinds, topics=topics, limit=1)
     return {

@@ -22,6 +22,7 @@ from bot.feeds.calendar import KRX, NYSE, calendar_for_symbol, session_calendar
 from bot.feeds.live import FeedTick, LiveFeed
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.ports import Print, PrintBatch
+from bot.settings import Settings
 from jobs.scheduler import Job, daily_at, every
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,13 @@ class SchedulerSettings:
     claim_ttl_seconds: float = 600.0
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any], feed: Mapping[str, Any]) -> SchedulerSettings:
-        """From the merged `[scheduler]` and `[feed]` tables."""
-        known = {k: section[k] for k in cls.__dataclass_fields__ if k in section}
-        for key in ("poll_seconds", "premarket"):
-            if key in feed:
-                known[key] = feed[key]
-        return cls(**known)
+    def from_settings(cls, settings: Settings) -> SchedulerSettings:
+        """`[scheduler]`, with the poll interval and pre-market switch of `[feed]`."""
+        return cls(
+            poll_seconds=settings.feed.poll_seconds,
+            premarket=settings.feed.premarket,
+            **settings.scheduler.model_dump(),
+        )
 
 
 def _local_minutes(text: str) -> int:

@@ -215,3 +215,10 @@ def test_the_store_data_and_views_attributes_still_read_the_tables(tmp_path: Pat
     settings = build_settings({"data": {"history_dir": str(tmp_path)}, "store": {"url": "x://"}})
     assert settings.history_dir == tmp_path and settings.store_url == "x://"
     assert settings.views_dir == ROOT / "data" / "views"
+
+
+def test_no_module_reads_an_untyped_settings_dict() -> None:
+    for package in ("bot", "handlers", "jobs"):
+        for path in (ROOT / package).rglob("*.py"):
+            assert "settings.raw" not in path.read_text(encoding="utf-8"), path
+    assert not hasattr(Settings, "raw")

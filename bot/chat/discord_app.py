@@ -26,7 +26,7 @@ from bot.chat.discord_pacer import DiscordPacer, PacerLimits
 from bot.chat.discord_sink import DiscordSink
 from bot.ports import ChatSink
 from bot.services import Services
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from handlers.registry import CommandRegistry
 
 log = logging.getLogger(__name__)
@@ -63,42 +63,34 @@ class DiscordSettings:
 
 
 def load_discord_settings(settings: Settings, env: Mapping[str, str]) -> DiscordSettings | None:
-    """The Discord settings, or None without `DISCORD_TOKEN`; a token in the TOML is refused."""
-    section: dict[str, Any] = dict(settings.raw.get("discord", {}))
-    if "token" in section:
-        raise SettingsError("[discord] token: the token comes from DISCORD_TOKEN only")
+    """The validated `[discord]` table with the token from `DISCORD_TOKEN` (None without it;
+    a token in the TOML was refused when the settings loaded)."""
     token = (env.get(TOKEN_VARIABLE) or "").strip()
     if not token:
         return None
-    shards = section.get("shards") or None
-    if shards not in (None, "auto"):
-        raise SettingsError(f'[discord] shards: "auto" or leave it out, not {shards!r}')
-    ids = section.get("shard_ids")
-    try:
-        limits = PacerLimits(
-            global_per_second=int(section.get("global_per_second", 50)),
-            channel_messages=int(section.get("channel_messages", 5)),
-            channel_window=float(section.get("channel_window_seconds", 5.0)),
-            margin=float(section.get("pacer_margin_seconds", 0.1)),
-            global_margin=float(section.get("global_margin_seconds", 0.05)),
-        )
-        return DiscordSettings(
-            token=token,
-            gateway=bool(section.get("gateway", True)),
-            shards=shards,
-            shard_count=int(section["shard_count"]) if section.get("shard_count") else None,
-            shard_ids=tuple(int(i) for i in ids) if ids else None,
-            api_base=str(section.get("api_base") or DISCORD_API).rstrip("/"),
-            gateway_url=str(section.get("gateway_url") or DISCORD_GATEWAY),
-            limits=limits,
-            max_ratelimit_timeout=max(30.0, float(section.get("max_ratelimit_timeout", 30))),
-            send_timeout=float(section.get("send_timeout", 45)),
-            slow_commands=frozenset(section.get("defer", ["shock", "rules test"])),
-            defer_after=float(section.get("defer_after_seconds", 1.5)),
-            guild_ready_timeout=float(section.get("guild_ready_timeout", 2.0)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"[discord]: {exc}") from None
+    table = settings.discord
+    limits = PacerLimits(
+        global_per_second=table.global_per_second,
+        channel_messages=table.channel_messages,
+        channel_window=table.channel_window_seconds,
+        margin=table.pacer_margin_seconds,
+        global_margin=table.global_margin_seconds,
+    )
+    return DiscordSettings(
+        token=token,
+        gateway=table.gateway,
+        shards=table.shards,
+        shard_count=table.shard_count,
+        shard_ids=tuple(table.shard_ids) if table.shard_ids else None,
+        api_base=table.api_base.rstrip("/"),
+        gateway_url=table.gateway_url,
+        limits=limits,
+        max_ratelimit_timeout=max(30.0, table.max_ratelimit_timeout),
+        send_timeout=table.send_timeout,
+        slow_commands=frozenset(table.defer),
+        defer_after=table.defer_after_seconds,
+        guild_ready_timeout=table.guild_ready_timeout,
+    )
 
 
 def apply_endpoints(config: DiscordSettings) -> None:

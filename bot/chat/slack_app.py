@@ -147,7 +147,7 @@ def build_runtime(
     if not (secrets.bot_token or secrets.oauth):
         return None
     install_redaction(secrets.values())
-    config = _mode(SlackConfig.from_settings(settings, environ), secrets)
+    config = _mode(SlackConfig.from_settings(settings), secrets)
     installations: AsyncInstallationStore | None = None
     if secrets.oauth:
         installations, states = installation_stores(settings.store_url, secrets.client_id)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -16,23 +16,12 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
+from bot.settings.model import SLACK_BOT_SCOPES
 
 Mode = Literal["socket", "http"]
 DEFAULT_API_BASE = "https://slack.com/api/"
-BOT_SCOPES = (
-    "commands",
-    "chat:write",
-    "chat:write.public",
-    "files:write",
-    "users:read",
-    "channels:history",
-    "groups:history",
-    "im:history",
-    "mpim:history",
-    "channels:read",
-    "groups:read",
-)
+BOT_SCOPES = SLACK_BOT_SCOPES
 
 
 @dataclass(frozen=True)
@@ -98,34 +87,17 @@ class SlackConfig:
     dedupe_lookback_seconds: float = 900.0
     redirect_uri: str = ""
     scopes: tuple[str, ...] = BOT_SCOPES
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str]) -> SlackConfig:
-        """`[slack]` from the merged config; $PORT overrides the port, $SLACK_MODE the mode."""
-        raw = dict(settings.raw.get("slack", {}))
-        mode = str(env.get("SLACK_MODE") or raw.get("mode", "socket"))
-        if mode not in ("socket", "http"):
-            raise SettingsError(f"[slack] mode must be 'socket' or 'http', not {mode!r}")
-        try:
-            port = int(env.get("PORT") or raw.get("port", 3000))
-            return cls(
-                mode=mode,  # type: ignore[arg-type]
-                port=port,
-                api_base=str(raw.get("api_base") or DEFAULT_API_BASE),
-                admins=tuple(str(a) for a in raw.get("admins", ())),
-                short_commands=tuple(str(c) for c in raw.get("short_commands", ("shock",))),
-                channel_interval=float(raw.get("channel_interval", 1.0)),
-                timeout=float(raw.get("timeout", 10.0)),
-                rate_limit_retries=int(raw.get("rate_limit_retries", 2)),
-                rate_limit_max_wait=float(raw.get("rate_limit_max_wait", 5.0)),
-                history_budget_per_minute=int(raw.get("history_budget_per_minute", 20)),
-                dedupe_lookback_seconds=float(raw.get("dedupe_lookback_seconds", 900.0)),
-                redirect_uri=str(raw.get("redirect_uri", "")),
-                scopes=tuple(str(s) for s in raw.get("scopes", BOT_SCOPES)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"[slack]: {exc}") from None
+    def from_settings(cls, settings: Settings) -> SlackConfig:
+        """The validated `[slack]` table ($PORT and $SLACK_MODE already applied)."""
+        table = settings.slack
+        return cls(
+            **table.model_dump(exclude={"admins", "short_commands", "scopes"}),
+            admins=tuple(table.admins),
+            short_commands=tuple(table.short_commands),
+            scopes=tuple(table.scopes),
+        )
 
 
 class ShortRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):

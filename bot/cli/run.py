@@ -159,10 +159,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the bot; exit 0 on a clean stop, 2 on bad input."""
     check_replay_options(args)
     settings = _settings(args)
-    logging_section = settings.raw.get("logging", {})
     configure_logging(
-        level="debug" if args.verbose else str(logging_section.get("level", "info")),
-        style=str(logging_section.get("format", "keyvalue")),
+        level="debug" if args.verbose else settings.logging.level,
+        style=settings.logging.format,
     )
     try:
         core = build_core(settings)

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 
@@ -25,41 +24,15 @@ from bot.feeds.guards import Backoff, FeedGuards
 from bot.feeds.live_market import MOVE_METRICS, LiveMarket, reference_session
 from bot.feeds.yahoo_poll import market_session_at
 from bot.ports import Clock, PriceFeed, Print, PrintBatch
+from bot.settings import Alias, FeedSettings
 from bot.stores.port import PrintKind
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class FeedSettings:
-    """`[feed]`: timings and limits of the live feed."""
-
-    poll_seconds: float = 60.0
-    safety_poll_seconds: float = 300.0
-    stream_gap_seconds: float = 90.0
-    stale_seconds: float = 300.0
-    stale_extended_seconds: float = 1800.0
-    rate_limit_backoff_seconds: float = 60.0
-    rate_limit_backoff_max_seconds: float = 900.0
-    stream_url: str = "wss://streamer.finance.yahoo.com/?version=2"
-    stream: bool = True
-    premarket: bool = True
-    cache_dir: str = "data/history-live"
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> FeedSettings:
-        """Build from the merged `[feed]` table (unknown keys are ignored)."""
-        known = {name: section[name] for name in cls.__dataclass_fields__ if name in section}
-        return cls(**known)
-
-
-def extended_proxies(aliases: Mapping[str, Any]) -> dict[str, str]:
+def extended_proxies(aliases: Mapping[str, Alias]) -> dict[str, str]:
     """`[aliases]` → {index symbol: its `extended_proxy`} (SOX → SOXX, DJI → DIA, ...)."""
-    found: dict[str, str] = {}
-    for spec in aliases.values():
-        if isinstance(spec, Mapping) and spec.get("extended_proxy"):
-            found[str(spec["symbol"])] = str(spec["extended_proxy"])
-    return found
+    return {a.symbol: a.extended_proxy for a in aliases.values() if a.extended_proxy}
 
 
 @dataclass(frozen=True)

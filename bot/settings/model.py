@@ -303,9 +303,3 @@ class Settings(Table):
     def preset_tables(self) -> dict[str, dict[str, Any]]:
         """`[presets]` as plain mappings, by name (what the domain's preset loader reads)."""
         return {name: preset.as_dict() for name, preset in self.presets.items()}
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The validated tables as plain values (for readers not yet converted to the typed
-        attributes; removed once none is left)."""
-        return self.model_dump(exclude_none=True)

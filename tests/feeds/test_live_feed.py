@@ -33,7 +33,7 @@ def _feed(
     core: Core, poll: YahooPollFeed, clock: StepClock, cache: Path, symbols: list[str], **kw: object
 ) -> LiveFeed:
     market = LiveMarket(core.market, BackfillCache(cache))
-    extended = extended_proxies(core.settings.raw["aliases"])
+    extended = extended_proxies(core.settings.aliases)
     stream = kw.pop("stream", None)
     settings = FeedSettings(**kw)  # type: ignore[arg-type]
     return LiveFeed(

@@ -130,7 +130,7 @@ async def test_streamed_pre_market_frames_become_an_evaluated_snapshot_that_fire
         stream=YahooStreamFeed(fake.url, backoff_initial=0.0),
         clock=clock,
         settings=FeedSettings(),
-        extended=extended_proxies(core.settings.raw["aliases"]),
+        extended=extended_proxies(core.settings.aliases),
         on_tick=on_tick,
     )
     stop = asyncio.Event()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.chat.console_sink import ConsoleSink
 from bot.runner import delivery_timing
+from bot.settings import DeliveryTable
 
 
 @dataclass
@@ -15,9 +16,9 @@ class SlowPlatformSink(ConsoleSink):
 
 def test_a_sink_that_waits_45_s_inside_a_send_gets_a_longer_timeout_and_lease() -> None:
     sinks = {"console": ConsoleSink(), "discord": SlowPlatformSink(platform="discord")}
-    timeout, lease = delivery_timing(sinks, {"timeout_seconds": 30, "lease_seconds": 60})
+    timeout, lease = delivery_timing(sinks, DeliveryTable(timeout_seconds=30, lease_seconds=60))
     assert timeout == 50.0 and lease == 100.0
 
 
 def test_without_slow_sinks_the_configured_timing_holds() -> None:
-    assert delivery_timing({"console": ConsoleSink()}, {}) == (30.0, 60.0)
+    assert delivery_timing({"console": ConsoleSink()}, DeliveryTable()) == (30.0, 60.0)

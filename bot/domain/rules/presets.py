@@ -186,14 +186,8 @@ def parse_rule_number(text: str, symbols: SymbolBook) -> Node:
     return left  # type: ignore[no-any-return]
 
 
-def load_presets(raw: Mapping[str, Any], symbols: SymbolBook) -> dict[str, Rule]:
-    """All presets from the merged config's `[presets]` table, by name."""
-    section = raw.get("presets", {})
-    if not isinstance(section, Mapping):
-        raise PresetError("[presets] must be a table of tables")
-    presets: dict[str, Rule] = {}
-    for preset_id, table in section.items():
-        if not isinstance(table, Mapping):
-            raise PresetError(f"preset '{preset_id}' must be a table")
-        presets[preset_id] = build_preset(preset_id, table, symbols)
-    return presets
+def load_presets(tables: Mapping[str, Mapping[str, Any]], symbols: SymbolBook) -> dict[str, Rule]:
+    """Every preset from its `[presets.NAME]` table (plain values, by name)."""
+    return {
+        preset_id: build_preset(preset_id, table, symbols) for preset_id, table in tables.items()
+    }

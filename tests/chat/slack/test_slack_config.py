@@ -20,11 +20,13 @@ EVENTS = ROOT / "bot" / "chat" / "slack_events.py"
 
 
 def test_defaults_are_socket_mode_on_slack_com_with_port_from_the_environment() -> None:
-    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
-    config = SlackConfig.from_settings(settings, {"PORT": "8080"})
+    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull, "PORT": "8080"})
+    config = SlackConfig.from_settings(settings)
     assert config.mode == "socket" and config.port == 8080
     assert config.api_base == "https://slack.com/api/"
-    assert SlackConfig.from_settings(settings, {"SLACK_MODE": "http"}).mode == "http"
+    assert config.scopes == BOT_SCOPES and config.short_commands == ("shock",)
+    http = load_settings(env={"SPUTNIK_CONFIG": os.devnull, "SLACK_MODE": "http"})
+    assert SlackConfig.from_settings(http).mode == "http"
 
 
 def test_a_govslack_api_base_and_a_bad_mode_are_read_from_config(tmp_path: Path) -> None:
@@ -33,7 +35,7 @@ def test_a_govslack_api_base_and_a_bad_mode_are_read_from_config(tmp_path: Path)
     with pytest.raises(SettingsError, match='mode: "pigeon" is not one of socket, http'):
         load_settings(path, env={})
     path.write_text('[slack]\napi_base = "https://slack-gov.com/api/"\n')
-    assert SlackConfig.from_settings(load_settings(path, env={}), {}).api_base.startswith(
+    assert SlackConfig.from_settings(load_settings(path, env={})).api_base.startswith(
         "https://slack-gov.com"
     )
 
