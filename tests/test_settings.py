@@ -3,12 +3,16 @@ are named in one line, the environment overrides by name, the shipped files vali
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.cli import main
 from bot.settings import DEFAULTS_FILE, Settings, SettingsError, build_settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,3 +226,57 @@ def test_no_module_reads_an_untyped_settings_dict() -> None:
         for path in (ROOT / package).rglob("*.py"):
             assert "settings.raw" not in path.read_text(encoding="utf-8"), path
     assert not hasattr(Settings, "raw")
+
+
+def test_a_command_with_a_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[shock]\nz_tiers = { notice = "two" }\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "replay", "2025-01-27"],
+        cwd=tmp_path,
+        env={**os.environ, "SPUTNIK_CONFIG": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == 'error: [shock] z_tiers.notice: "two" is not a number\n'
+
+
+def test_doctor_gives_the_config_one_verdict_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SPUTNIK_CONFIG", os.devnull)
+    monkeypatch.setenv("SPUTNIK_STORE_URL", f"sqlite:///{tmp_path / 'doctor.db'}")
+    assert main(["doctor", "--no-network"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if "config:" in line]
+    assert line == (
+        f"ok    config: defaults + {os.devnull} + SPUTNIK_STORE_URL valid: 4 presets, 8 aliases"
+    )
+
+
+def test_doctor_explains_a_key_an_older_version_accepted_and_stops_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[discord]\ntoken = "abc"\n', encoding="utf-8")
+    monkeypatch.setenv("SPUTNIK_CONFIG", str(config))
+    assert main(["doctor", "--no-network"]) == 1
+    assert capsys.readouterr().out == (
+        "fail  config: [discord] token: tokens are read from the environment only "
+        "(DISCORD_TOKEN) — older versions read the bot token from [discord] token; set "
+        "DISCORD_TOKEN in the environment and delete the key\n"
+    )
+
+
+def test_doctor_names_a_typo_as_the_commands_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[feed]\npoll_secs = 30\n", encoding="utf-8")
+    monkeypatch.setenv("SPUTNIK_CONFIG", str(config))
+    assert main(["doctor", "--no-network"]) == 1
+    assert capsys.readouterr().out == (
+        "fail  config: [feed] poll_secs: unknown key — did you mean poll_seconds?\n"
+    )

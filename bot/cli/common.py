@@ -17,10 +17,12 @@ from bot.domain.metrics import Unavailable
 from bot.domain.rules.presets import PresetError
 from bot.domain.sessions import SessionError, parse_day
 from bot.services import Core
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 
-def load_core(args: argparse.Namespace, data_dir: Path | None = None) -> Core:
+def load_core(
+    args: argparse.Namespace, data_dir: Path | None = None, *, settings: Settings | None = None
+) -> Core:
     """Settings + market data; bad config or data becomes a UsageError (exit 2).
 
     The shipped history is read as the command needs it, and its known data warnings
@@ -33,7 +35,7 @@ def load_core(args: argparse.Namespace, data_dir: Path | None = None) -> Core:
     logging.getLogger("bot.domain.history").setLevel(logging.ERROR)
     verbose = bool(getattr(args, "verbose", False))
     try:
-        core = build_core(load_settings(), data_dir)
+        core = build_core(settings or load_settings(), data_dir)
         warnings = [*core.warnings, *core.market.read_all()] if verbose else list(core.warnings)
     except (HistoryError, PresetError, SettingsError) as exc:
         raise UsageError(str(exc)) from None

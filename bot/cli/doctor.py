@@ -1,7 +1,9 @@
 """`python -m bot doctor`: check the data, then what a live bot needs, one verdict per line.
 
-First every history file, the presets, the views and the calendars (and the known data
-warnings); then the store (reachable, schema, Redis persistence), which tokens are set
+First the configuration (the same validation every command runs at start; a key an older
+version accepted is explained, with what to do instead; a bad one stops here), then every
+history file, the presets, the views and the calendars (and the known data warnings); then
+the store (reachable, schema, Redis persistence), which tokens are set
 (never their values), whether Yahoo answers (one real request, short timeout) and the
 outbox's depth. Exit 0 unless a check failed.
 """
@@ -23,7 +25,14 @@ from bot.domain.freshness import MARKET_NAMES, freshness
 from bot.domain.history import HistoryError
 from bot.domain.market import MarketData
 from bot.domain.views import ViewError, load_views
-from bot.settings import Settings
+from bot.settings import (
+    ENV_OVERRIDES,
+    RETIRED_KEYS,
+    Settings,
+    SettingsError,
+    config_file,
+    load_settings,
+)
 from bot.stores.port import redact_url
 
 TOKEN_NAMES = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
@@ -106,6 +115,23 @@ def freshness_checks(market: MarketData, now: datetime) -> list[Check]:
     return checks
 
 
+def config_check(env: Mapping[str, str]) -> tuple[Check, Settings | None]:
+    """The configuration validated as every command validates it at start: one verdict."""
+    try:
+        path = config_file(None, env)
+        settings = load_settings(env=env)
+    except SettingsError as exc:
+        retired = RETIRED_KEYS.get(exc.path) if exc.path is not None else None
+        advice = f" — {retired.advice}" if retired is not None else ""
+        return ("fail", "config", f"{exc}{advice}"), None
+    source = f"defaults + {path}" if path is not None else "defaults (no config.toml)"
+    overrides = [name for name in ENV_OVERRIDES if env.get(name)]
+    if overrides:
+        source += f" + {', '.join(overrides)}"
+    detail = f"{source} valid: {len(settings.presets)} presets, {len(settings.aliases)} aliases"
+    return ("ok", "config", detail), settings
+
+
 def token_checks(env: Mapping[str, str]) -> list[Check]:
     """Which tokens are present — never their values."""
     present = [name for name in TOKEN_NAMES if env.get(name)]
@@ -132,7 +158,11 @@ def yahoo_check(get: Callable[[str], int] | None = None) -> Check:
 
 def run(args: argparse.Namespace) -> int:
     """Read everything a command may need and say what is wrong or worth knowing."""
-    core = load_core(args)
+    config, settings = config_check(os.environ)
+    if settings is None:  # nothing else can be checked without the settings
+        print(f"{config[0]:<5} {config[1]}: {config[2]}")
+        return 1
+    core = load_core(args, settings=settings)
     market = core.market
     try:
         warnings = [*core.warnings, *market.read_all()]
@@ -155,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  warning: {warning}")
     else:
         print("no data warnings")
-    checks = asyncio.run(store_checks(core.settings))
+    checks = [config, *asyncio.run(store_checks(core.settings))]
     checks += freshness_checks(market, datetime.now(UTC))
     checks += token_checks(os.environ)
     if not getattr(args, "no_network", False):

@@ -63,6 +63,7 @@ __all__ = [
     "Tiers",
     "UniverseTable",
     "build_settings",
+    "config_file",
     "load_settings",
     "read_tables",
 ]
@@ -77,7 +78,12 @@ ENV_OVERRIDES: Mapping[str, KeyPath] = {
 
 
 class SettingsError(ValueError):
-    """The configuration is unreadable or holds an unknown key or a wrong value (one line)."""
+    """The configuration is unreadable or holds an unknown key or a wrong value (one line);
+    `path` is the key's path when one key is to blame."""
+
+    def __init__(self, message: str, path: KeyPath | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,19 +132,26 @@ def build_settings(
     try:
         return Settings.model_validate(merged)
     except ValidationError as exc:
-        raise SettingsError(one_line(exc, Settings, named)) from None
+        path = tuple(exc.errors(include_url=False)[0]["loc"])
+        raise SettingsError(one_line(exc, Settings, named), path) from None
 
 
-def read_tables(config_path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
-    """The config file's tables: `config_path`, else $SPUTNIK_CONFIG, else ./config.toml
-    (which may be absent; a named file may not)."""
+def config_file(config_path: Path | None, env: Mapping[str, str]) -> Path | None:
+    """The config file read: `config_path`, else $SPUTNIK_CONFIG, else ./config.toml if it
+    exists (None: the built-in defaults alone); a named file that is missing is an error."""
     named = config_path or (Path(env["SPUTNIK_CONFIG"]) if env.get("SPUTNIK_CONFIG") else None)
     path = named or Path("config.toml")
     if path.exists():
-        return _read_toml(path)
+        return path
     if named is not None:
         raise SettingsError(f"config file not found: {path} (named by SPUTNIK_CONFIG)")
-    return {}
+    return None
+
+
+def read_tables(config_path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    """The config file's tables (none without a config file)."""
+    path = config_file(config_path, env)
+    return _read_toml(path) if path is not None else {}
 
 
 def load_settings(
