@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,27 @@ def test_a_backtest_reads_only_the_files_its_rule_needs() -> None:
 def test_the_domain_no_longer_imports_the_feeds_package() -> None:
     for path in (PROJECT_ROOT / "bot" / "domain").rglob("*.py"):
         assert "bot.feeds" not in path.read_text(encoding="utf-8"), path
+
+
+HEAVY = ("matplotlib", "apscheduler", "discord", "slack_bolt", "slack_sdk", "aiohttp", "redis")
+MODULES_AFTER = (
+    "import sys; from bot.cli import main; code = main(sys.argv[1:]); "
+    "print('modules:', *sorted(sys.modules)); sys.exit(code)"
+)
+
+
+def test_a_backtest_loads_no_chat_platform_scheduler_chart_nor_redis() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", MODULES_AFTER, "backtest", "deepseek"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "SPUTNIK_CONFIG": os.devnull},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith("modules: ")
+    loaded = {name.split(".")[0] for name in last.split()[1:]}
+    assert "pydantic" in loaded  # the settings were validated, inside the same budget
+    assert sorted(loaded & set(HEAVY)) == []
