@@ -1,5 +1,5 @@
 """Cold start: `python -m bot backtest deepseek` in a fresh process, next to the floor of
-importing pandas and exchange_calendars, and next to reading the whole history up front.
+importing pandas, numpy and exchange_calendars, and next to reading the whole history up front.
 
 Run: `make bench` or `.venv/bin/python -m bench cold_start`. Each figure is the median of
 RUNS fresh processes, run interleaved so the machine's noise hits all three alike; printed,
@@ -17,7 +17,7 @@ from pathlib import Path
 
 RUNS = 7
 ROOT = Path(__file__).resolve().parent.parent
-FLOOR = "import pandas, exchange_calendars"
+FLOOR = "import pandas, numpy, exchange_calendars"
 EAGER = (
     "import os; from bot.app import build_core; from bot.settings import load_settings; "
     "from bot.domain.backtest import run_backtest; "
@@ -26,7 +26,7 @@ EAGER = (
     "session_calendar('XKRX'); run_backtest(core.market, core.presets['deepseek'])"
 )
 COMMANDS = {
-    "floor: import pandas + exchange_calendars": [sys.executable, "-c", FLOOR],
+    "floor: import pandas, numpy, exchange_calendars": [sys.executable, "-c", FLOOR],
     "python -m bot backtest deepseek (lazy)": [sys.executable, "-m", "bot", "backtest", "deepseek"],
     "same backtest, whole history read first": [sys.executable, "-c", EAGER],
 }
@@ -48,11 +48,12 @@ def main() -> None:
         for name, argv in COMMANDS.items():
             timings[name].append(_once(argv))
     floor = statistics.median(timings[next(iter(COMMANDS))])
-    print(f"{'':44} {'median':>8} {'best':>8} {'− floor':>8} {'× floor':>8}")
+    width = max(map(len, COMMANDS))
+    print(f"{'':{width}} {'median':>8} {'best':>8} {'− floor':>8} {'× floor':>8}")
     for name, values in timings.items():
         median = statistics.median(values)
         print(
-            f"{name:44} {median:7.2f}s {min(values):7.2f}s {median - floor:+7.2f}s "
+            f"{name:{width}} {median:7.2f}s {min(values):7.2f}s {median - floor:+7.2f}s "
             f"{median / floor:7.2f}x"
         )
     lazy = statistics.median(timings["python -m bot backtest deepseek (lazy)"])

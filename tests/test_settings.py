@@ -256,27 +256,27 @@ def test_doctor_gives_the_config_one_verdict_line(
     )
 
 
-def test_doctor_explains_a_key_an_older_version_accepted_and_stops_there(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("content", "verdict"),
+    [
+        (  # a key an older version accepted: explained, with what to do
+            '[discord]\ntoken = "abc"\n',
+            "[discord] token: tokens are read from the environment only (DISCORD_TOKEN) — "
+            "older versions read the bot token from [discord] token; set DISCORD_TOKEN in the "
+            "environment and delete the key",
+        ),
+        ("[feed]\npoll_secs = 30\n", "[feed] poll_secs: unknown key — did you mean poll_seconds?"),
+    ],
+)
+def test_doctor_names_a_bad_config_in_one_fail_line_and_stops_there(
+    content: str,
+    verdict: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[discord]\ntoken = "abc"\n', encoding="utf-8")
+    config.write_text(content, encoding="utf-8")
     monkeypatch.setenv("SPUTNIK_CONFIG", str(config))
     assert main(["doctor", "--no-network"]) == 1
-    assert capsys.readouterr().out == (
-        "fail  config: [discord] token: tokens are read from the environment only "
-        "(DISCORD_TOKEN) — older versions read the bot token from [discord] token; set "
-        "DISCORD_TOKEN in the environment and delete the key\n"
-    )
-
-
-def test_doctor_names_a_typo_as_the_commands_do(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text("[feed]\npoll_secs = 30\n", encoding="utf-8")
-    monkeypatch.setenv("SPUTNIK_CONFIG", str(config))
-    assert main(["doctor", "--no-network"]) == 1
-    assert capsys.readouterr().out == (
-        "fail  config: [feed] poll_secs: unknown key — did you mean poll_seconds?\n"
-    )
+    assert capsys.readouterr().out == f"fail  config: {verdict}\n"
