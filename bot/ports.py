@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from bot.domain.cards import Card
@@ -26,6 +26,31 @@ class Clock(Protocol):
     """
 
     def now(self) -> datetime: ...
+
+
+@runtime_checkable
+class ReplayClock(Clock, Protocol):
+    """A replay's accelerated clock: trading time `speed` times faster than real time.
+
+    `now() == virtual_start + (real time - real_start) * speed`. What the jobs read besides
+    `now()`: the scheduler, the feed's age guard and the digest job scale their lateness and
+    age limits by `speed` (a loop lag of milliseconds is minutes of virtual time); the
+    digest job treats slots from `virtual_start` on as the replay's own; the runner calls
+    `start()` once the sinks are up and warns when `real_start` (`--start-at`) has passed.
+    """
+
+    speed: float
+    virtual_start: datetime
+    real_start: float
+
+    def start(self) -> None:
+        """Start counting now (unless the start was fixed in advance)."""
+        ...
+
+
+def clock_speed(clock: Clock) -> float:
+    """How many clock seconds pass per real second (1 for any clock but a replay's)."""
+    return float(clock.speed) if isinstance(clock, ReplayClock) else 1.0
 
 
 @dataclass(frozen=True)
@@ -86,15 +111,31 @@ class ChatSink(Protocol):
         ...
 
 
+@runtime_checkable
+class TimedSink(ChatSink, Protocol):
+    """A sink that may wait inside a send (discord.py sleeps through short rate limits):
+    `send_timeout` bounds that wait, and the delivery worker's timeout must outlast it."""
+
+    send_timeout: float
+
+
 class PlatformRuntime(Protocol):
     """A chat platform's adapter as the composition root runs it (Discord, Slack).
 
     Each platform module under `bot/chat/` offers `build_runtime(settings, services,
-    registry, env) -> PlatformRuntime | None` (None when its tokens are not set).
+    registry, env) -> PlatformRuntime | None` (None when its tokens are not set) and is
+    registered by name in `bot/chat/platforms.py`.
     """
 
-    platform: str
-    sink: ChatSink
+    @property
+    def platform(self) -> str:
+        """The platform's name (the key of its channels and outbox items)."""
+        ...
+
+    @property
+    def sink(self) -> ChatSink:
+        """Where the delivery worker sends this platform's messages."""
+        ...
 
     async def start(self) -> None:
         """Connect (gateway, socket, HTTP server); returns once it is serving."""

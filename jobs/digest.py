@@ -23,10 +23,11 @@ from bot.domain.snapshot import Snapshot
 from bot.domain.symbols import UnknownSymbolError
 from bot.domain.views import rank_views
 from bot.feeds.calendar import NYSE, session_calendar
+from bot.ports import ReplayClock
 from bot.services import Services
 from bot.settings import DigestSettings
 from bot.stores.port import Subscription
-from jobs.scheduler import clock_speed, daily_at
+from jobs.scheduler import daily_at
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,10 @@ async def run_digests(
         if closed[1] > slot:
             continue  # the session closed after this slot: the next slot covers it
         late = (now - slot).total_seconds()
-        started = getattr(services.clock, "virtual_start", None)
-        if started is not None and slot >= started:
+        clock = services.clock
+        if isinstance(clock, ReplayClock) and slot >= clock.virtual_start:
             # A replay's slot: its loop lag (virtual minutes at a high speed) is not lateness.
-            late /= clock_speed(services.clock)
+            late /= clock.speed
         if late > settings.grace_minutes * 60:
             outcomes.append(DigestOutcome(key, slot, "missed"))
             continue

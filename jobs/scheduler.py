@@ -3,7 +3,8 @@
 Why our own loop and not `AsyncIOScheduler`: APScheduler reads `datetime.now()` inside the
 scheduler and the executor, offers no supported fake clock and does not hand a job its
 scheduled fire time. `run --replay` must drive the same jobs on a virtual, accelerated
-clock, and tests must step time by hand. So live and replay both use the same trigger
+clock, and tests must move time by hand (`run_due` is one turn of the loop at the clock's
+time). So live and replay both use the same trigger
 objects (`IntervalTrigger` with a fixed `start_date`, so every instance is on one grid;
 `CronTrigger` with a time zone) through their public maths,
 `trigger.get_next_fire_time(previous, now)`, and this loop waits on the `Clock`.
@@ -22,9 +23,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from bot.ports import Clock
+from bot.ports import Clock, clock_speed
 from bot.stores.port import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,12 @@ JobFunction = Callable[[datetime], Awaitable[Any]]
 """A job receives its *scheduled* fire time (trading time, UTC)."""
 
 
-class RunClaims:
+class RunClaims(Protocol):
     """What the scheduler needs from the store: one claim per (job, scheduled time)."""
 
     async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
         """True for exactly one caller."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass
@@ -67,11 +68,11 @@ class Ran:
 
 @dataclass
 class Scheduler:
-    """Fires jobs at their triggers' times on `clock`; `step` is one turn of the loop."""
+    """Fires jobs at their triggers' times on `clock`; `run_due` is one turn of the loop."""
 
     jobs: Sequence[Job]
     clock: Clock
-    claims: Any
+    claims: RunClaims
     claim_ttl_seconds: float = 600.0
     history: list[Ran] = field(default_factory=list)
 
@@ -165,11 +166,6 @@ def _latest_slot(trigger: Any, first: datetime, now: datetime) -> tuple[datetime
 
 def _as_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
-
-
-def clock_speed(clock: Clock) -> float:
-    """How many clock seconds pass per real second (1 for the wall clock)."""
-    return float(getattr(clock, "speed", 1.0))
 
 
 async def wait_until(clock: Clock, moment: datetime, stop: asyncio.Event) -> None:

@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from bot.feeds.replay_feed import VirtualClock
+from bot.ports import ReplayClock, clock_speed
+from bot.services import SystemClock
 from bot.stores.port import StoreUnavailable
 from jobs.market_jobs import (
     SchedulerSettings,
@@ -143,9 +146,28 @@ async def test_a_claim_the_store_cannot_answer_skips_the_run_and_keeps_the_loop_
 
 
 class FastStepClock(StepClock):
-    """A replay clock at 100000×: a real millisecond is 100 virtual seconds."""
+    """A replay clock at 100000×: a real millisecond is 100 virtual seconds (a `ReplayClock`
+    the test moves by hand)."""
 
     speed = 100_000.0
+    real_start = 0.0
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self.virtual_start = start
+
+    def start(self) -> None:
+        """Started by the test, not by real time."""
+
+
+def test_only_a_clock_that_declares_the_replay_contract_is_scaled() -> None:
+    assert isinstance(FastStepClock(utc("2025-01-27T09:00")), ReplayClock)
+    assert clock_speed(FastStepClock(utc("2025-01-27T09:00"))) == 100_000
+    assert not isinstance(StepClock(utc("2025-01-27T09:00")), ReplayClock)
+    assert clock_speed(StepClock(utc("2025-01-27T09:00"))) == 1
+    virtual = VirtualClock(utc("2025-01-27T09:00"), 600, real_time=lambda: 100.0)
+    assert isinstance(virtual, ReplayClock) and clock_speed(virtual) == 600
+    assert not isinstance(SystemClock(), ReplayClock)
 
 
 async def test_on_an_accelerated_clock_lateness_is_judged_in_real_seconds() -> None:

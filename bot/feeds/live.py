@@ -23,7 +23,7 @@ from bot.domain.snapshot import Quote, Snapshot
 from bot.feeds.guards import Backoff, FeedGuards
 from bot.feeds.live_market import MOVE_METRICS, LiveMarket, reference_session
 from bot.feeds.yahoo_poll import market_session_at
-from bot.ports import Clock, PriceFeed, Print, PrintBatch
+from bot.ports import Clock, PriceFeed, Print, PrintBatch, clock_speed
 from bot.settings import Alias, FeedSettings
 from bot.stores.port import PrintKind
 
@@ -86,7 +86,7 @@ class LiveFeed:
         self.on_tick = on_tick
         # A print's age limit is real seconds: on an accelerated replay clock it is scaled,
         # or the loop's lag (minutes of virtual time at a high speed) would stale the open.
-        speed = float(getattr(clock, "speed", 1.0))
+        speed = clock_speed(clock)
         self.guards = FeedGuards(
             settings.stale_seconds * speed, settings.stale_extended_seconds * speed
         )
