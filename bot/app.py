@@ -1,23 +1,49 @@
-"""Composition root: reads settings once and builds the core services everything shares."""
+"""Composition root: `bootstrap(settings, clock=..., **parts)` builds the whole bot.
+
+Every entry point goes through it — `run` (live and `--replay`), `console`, `outbox`,
+`doctor`, `discord sync`, `slack web|socket`, the test harness and the replay pipeline —
+and gets an `App` holding every part: core, store, services, command registry, market-data
+feeds, live feed, rule book, scheduler and its jobs, renderer, delivery worker, sinks and
+platform runtimes, metrics. A part handed in is used as given (the way cosmicpython's
+`bootstrap` takes its fakes); a part nobody reads is never built, so `console` imports no
+chat platform, `outbox` reads no market history, and `backtest` does not bootstrap at all.
+`bot/runner.py` only starts and stops what the App holds.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+import os
+import socket
+import sys
+from collections.abc import Collection, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import load_presets
 from bot.domain.views import load_views
-from bot.ports import Clock
+from bot.ports import ChatSink, Clock, PlatformRuntime, PriceFeed, TimedSink
 from bot.services import Core, Services, SystemClock
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, DeliveryTable, Settings
 from bot.stores.port import Store
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from bot.feeds.live import LiveFeed
+    from bot.feeds.live_market import LiveMarket
+    from bot.feeds.yahoo_poll import YahooPollFeed
+    from bot.metrics import Metrics
     from handlers.registry import CommandRegistry
+    from jobs.evaluate import RuleBook
+    from jobs.market_jobs import SchedulerSettings
+    from jobs.pipeline import AlertClaimer, RunReport
+    from jobs.render import CardRenderer
+    from jobs.scheduler import Job, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +78,298 @@ def build_core(
     return Core(settings, market, presets, tuple(warnings))
 
 
-@dataclass
-class App:
-    """The running application: settings, core, the opened store, services, commands."""
+class DeliveryWorker(Protocol):
+    """Delivers the outbox through `sinks` until `stop` is set (the runner's worker task)."""
 
-    settings: Settings
-    core: Core
-    store: Store
-    services: Services
-    registry: CommandRegistry
+    async def __call__(self, sinks: Mapping[str, ChatSink], stop: asyncio.Event) -> None:
+        """Run until `stop`."""
+        ...
+
+
+def delivery_timing(sinks: Mapping[str, ChatSink], config: DeliveryTable) -> tuple[float, float]:
+    """The send timeout and lease (real seconds): longer than any sink's own worst wait
+    (discord.py sleeps through rate limits of up to 30 s inside a send), lease twice that."""
+    timeout = config.timeout_seconds
+    for sink in sinks.values():
+        if isinstance(sink, TimedSink):
+            timeout = max(timeout, float(sink.send_timeout) + 5)
+    lease = max(config.lease_seconds, 2 * timeout)
+    return timeout, lease
+
+
+def watched_symbols(settings: Settings) -> list[str]:
+    """`[universe] symbols` plus every alias's symbol, proxy and extended proxy."""
+    symbols = list(settings.universe.symbols)
+    for alias in settings.aliases.values():
+        symbols += [s for s in (alias.symbol, alias.proxy, alias.extended_proxy) if s]
+    return list(dict.fromkeys(symbols))
+
+
+def _cache_path(text: str) -> Path:
+    """`[feed] cache_dir`; a relative path lives under the project, beside data/history."""
+    path = Path(text)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+class App:
+    """Every part of one bot process. Each part is built on first use from the settings,
+    the clock and the parts it needs, unless `bootstrap` was handed it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        store: Store,
+        *,
+        env: Mapping[str, str],
+        replay: pd.Timestamp | None = None,
+        deliver: bool = True,
+        cache_dir: Path | None = None,
+        out: TextIO | None = None,
+        platforms: Collection[str] | None = None,
+        data_dir: Path | None = None,
+        given: Mapping[str, object] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store = store
+        self.env = env
+        self.replay = replay
+        """The replayed session (`run --replay`); None for a live bot."""
+        self.deliver = deliver
+        """Whether the chat platforms are built (a replay without `--deliver`: console only)."""
+        self.cache_dir = cache_dir
+        self.out = sys.stdout if out is None else out
+        """Where the console sink prints deliveries and the run its report."""
+        self.platforms = None if platforms is None else frozenset(platforms)
+        """Which registered chat platforms to build (None: every configured one)."""
+        self.data_dir = data_dir
+        self.__dict__.update(given or {})  # a part handed in takes the place of the built one
+
+    # ---------------------------------------------------------------- commands
+
+    @cached_property
+    def core(self) -> Core:
+        """Market history, presets, settings."""
+        return build_core(self.settings, self.data_dir)
+
+    @cached_property
+    def services(self) -> Services:
+        """What handlers and jobs share."""
+        return build_services(self.core, self.store, clock=self.clock)
+
+    @cached_property
+    def registry(self) -> CommandRegistry:
+        """The chat commands."""
+        from handlers.registry import load_registry
+
+        return load_registry()
+
+    # ---------------------------------------------------------------- market data
+
+    @cached_property
+    def feed(self) -> PriceFeed:
+        """The polled prints: Yahoo's (live) or the shipped history's (replay)."""
+        if self.replay is not None:
+            from bot.feeds.replay_feed import ReplayFeed
+
+            return ReplayFeed(self.core.market, self.clock)
+        from bot.feeds.yahoo_poll import YahooPollFeed
+
+        return YahooPollFeed()
+
+    @cached_property
+    def daily_bars(self) -> YahooPollFeed | None:
+        """Where the backfill and the closing check fetch daily bars (live only)."""
+        from bot.feeds.yahoo_poll import YahooPollFeed
+
+        return self.feed if isinstance(self.feed, YahooPollFeed) else None
+
+    @cached_property
+    def stream(self) -> PriceFeed | None:
+        """Yahoo's push stream (live, unless `[feed] stream = false`)."""
+        if self.replay is not None or not self.settings.feed.stream:
+            return None
+        from bot.feeds.yahoo_stream import YahooStreamFeed
+
+        return YahooStreamFeed(self.settings.feed.stream_url)
+
+    @cached_property
+    def market(self) -> LiveMarket:
+        """The shipped history joined with the backfilled daily bars."""
+        from bot.feeds.backfill import BackfillCache
+        from bot.feeds.live_market import LiveMarket
+
+        directory = self.cache_dir or _cache_path(self.settings.feed.cache_dir)
+        return LiveMarket(self.core.market, BackfillCache(directory))
+
+    @cached_property
+    def live(self) -> LiveFeed:
+        """The live feed: prints → guarded, joined ticks → the claimer."""
+        from bot.feeds.live import LiveFeed, extended_proxies
+
+        poll, metrics = self.feed, self.metrics
+        live = LiveFeed(
+            self.market,
+            watched_symbols(self.settings),
+            poll,
+            stream=self.stream,
+            clock=self.clock,
+            settings=self.settings.feed,
+            extended=extended_proxies(self.settings.aliases),
+            on_tick=self.claimer,
+        )
+
+        def on_poll(reason: str) -> None:
+            metrics.polls.labels(poll.name, reason.replace(" ", "_")).inc()
+
+        live.on_poll = on_poll
+        live.on_rate_limit = metrics.rate_limits.labels("yahoo").inc
+        return live
+
+    # ---------------------------------------------------------------- alerts
+
+    @cached_property
+    def book(self) -> RuleBook:
+        """The presets and the channels' custom rules, compiled."""
+        from jobs.evaluate import RuleBook
+
+        refresh = self.settings.feed.custom_rules_refresh_seconds
+        presets = list(self.core.presets.values())
+        return RuleBook(self.core.market.symbols, presets, refresh_seconds=refresh)
+
+    @cached_property
+    def claimer(self) -> AlertClaimer:
+        """Each tick evaluated and its firings claimed into the outbox."""
+        from jobs.pipeline import AlertClaimer
+
+        return AlertClaimer(
+            self.services, self.book, self.report, self.metrics, live=self.replay is None
+        )
+
+    @cached_property
+    def scheduler_settings(self) -> SchedulerSettings:
+        """`[scheduler]` with the feed's poll interval."""
+        from jobs.market_jobs import SchedulerSettings
+
+        return SchedulerSettings.from_settings(self.settings)
+
+    @cached_property
+    def jobs(self) -> list[Job]:
+        """Polls, the opening and closing checks, the KRX checks and the digests."""
+        from jobs.digest import run_digests
+        from jobs.market_jobs import market_jobs
+
+        services, claimer = self.services, self.claimer
+        digest_settings = self.settings.digest
+        replay_of = self.replay.date().isoformat() if self.replay is not None else None
+
+        async def digest_job(scheduled: Any) -> None:
+            # The scheduled minute, not the clock's "now": an accelerated clock's loop lag is
+            # not lateness; a slot missed while the process was down still is. Digests go
+            # to the platforms alerts are claimed for.
+            await run_digests(
+                services,
+                scheduled,
+                digest_settings,
+                replay_of=replay_of,
+                platforms=claimer.platforms,
+            )
+
+        return market_jobs(
+            self.live, self.daily_bars, self.scheduler_settings, extra={"digests": digest_job}
+        )
+
+    @cached_property
+    def scheduler(self) -> Scheduler:
+        """The jobs on the clock, each run claimed in the store (built when first read: the
+        runner reads it once the clock has started)."""
+        from jobs.scheduler import Scheduler
+
+        ttl = self.scheduler_settings.claim_ttl_seconds
+        return Scheduler(self.jobs, self.clock, self.store, ttl)
+
+    # ---------------------------------------------------------------- delivery
+
+    @cached_property
+    def renderer(self) -> CardRenderer:
+        """Outbox items → Cards (charts rendered once per alert and language)."""
+        from jobs.render import CardRenderer
+
+        replay_of = self.replay.date() if self.replay is not None else None
+        return CardRenderer(self.services, replay_of=replay_of)
+
+    @cached_property
+    def runtimes(self) -> list[PlatformRuntime]:
+        """The configured chat platforms (none unless delivering); not started yet."""
+        if not self.deliver:
+            return []
+        from bot.chat.platforms import PLATFORMS
+
+        built = []
+        for platform in PLATFORMS:
+            if self.platforms is not None and platform.name not in self.platforms:
+                continue
+            if not platform.configured(self.env):
+                continue
+            runtime = platform.build(self.settings, self.services, self.registry, self.env)
+            if runtime is not None:
+                built.append(runtime)
+        return built
+
+    @cached_property
+    def sinks(self) -> dict[str, ChatSink]:
+        """The console's sink and each runtime's, counted into the report and metrics."""
+        from bot.chat.console_sink import ConsoleSink
+        from jobs.pipeline import CountingSink
+
+        inner: list[ChatSink] = [ConsoleSink(out=self.out), *(r.sink for r in self.runtimes)]
+        return {s.platform: CountingSink(s, self.report, self.metrics) for s in inner}
+
+    @cached_property
+    def worker(self) -> DeliveryWorker:
+        """The delivery worker: leases outbox items and hands their Cards to the sinks."""
+        from jobs.deliver import run_delivery_worker
+
+        inner = {r.platform: r.sink for r in self.runtimes}
+        timeout, lease = delivery_timing(inner, self.settings.delivery)
+        store, renderer, clock = self.store, self.renderer, self.clock
+        worker_id = f"{socket.gethostname()}-{os.getpid()}"
+        # A replay delivers in the session's order (the digest after the close alert),
+        # however much faster a digest renders than a chart card.
+        concurrency = 1 if self.replay is not None else 16
+
+        async def deliver(sinks: Mapping[str, ChatSink], stop: asyncio.Event) -> None:
+            await run_delivery_worker(
+                store,
+                sinks,
+                renderer,
+                worker_id,
+                stop,
+                clock=clock,
+                idle_seconds=0.1,
+                timeout=timeout,
+                lease_seconds=lease,
+                concurrency=concurrency,
+            )
+
+        return deliver
+
+    # ---------------------------------------------------------------- observing
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """The Prometheus metrics of this process."""
+        from bot.metrics import Metrics
+
+        return Metrics()
+
+    @cached_property
+    def report(self) -> RunReport:
+        """What this run did, printed when it ends."""
+        from jobs.pipeline import RunReport
+
+        return RunReport()
 
     async def close(self) -> None:
         """Close the store."""
@@ -70,23 +379,61 @@ class App:
 async def bootstrap(
     settings: Settings,
     *,
-    store_url: str | None = None,
     clock: Clock | None = None,
+    store: Store | None = None,
+    store_url: str | None = None,
+    create: bool = True,
     core: Core | None = None,
     data_dir: Path | None = None,
-    create: bool = True,
+    env: Mapping[str, str] | None = None,
+    replay: pd.Timestamp | None = None,
+    deliver: bool = True,
+    cache_dir: Path | None = None,
+    out: TextIO | None = None,
+    platforms: Collection[str] | None = None,
+    registry: CommandRegistry | None = None,
+    feed: PriceFeed | None = None,
+    book: RuleBook | None = None,
+    runtimes: Sequence[PlatformRuntime] | None = None,
+    worker: DeliveryWorker | None = None,
+    metrics: Metrics | None = None,
 ) -> App:
-    """The one way every entry point (`run`, `console`, `outbox`, tests) wires the app:
-    load the core (unless given), open the store (`create=False`: an existing one only),
-    build the services and the registry."""
-    from bot.stores import open_store
-    from handlers.registry import load_registry
+    """The App for `settings` on `clock` (the wall clock by default).
 
-    loaded = core or build_core(settings, data_dir)
-    store = await open_store(store_url or settings.store_url, create=create)
-    try:
-        services = build_services(loaded, store, clock=clock)
-    except Exception:
-        await store.close()
-        raise
-    return App(settings, loaded, store, services, load_registry())
+    The store is opened here (`store_url`, else `[store] url`; `create=False`: an existing
+    one only) unless one is handed in, which is used as given. `env` is where platform
+    tokens are read (default: the process environment). `replay` (a session) makes it a
+    replay: the replay feed, no stream, no backfill; `deliver=False` builds no platform
+    runtime; `out` is where the console sink prints; `platforms` limits the runtimes built
+    to those names. Every other keyword is a part handed in instead of built.
+    """
+    given = {
+        name: part
+        for name, part in (
+            ("core", core),
+            ("registry", registry),
+            ("feed", feed),
+            ("book", book),
+            ("runtimes", None if runtimes is None else list(runtimes)),
+            ("worker", worker),
+            ("metrics", metrics),
+        )
+        if part is not None
+    }
+    if store is None:
+        from bot.stores import open_store
+
+        store = await open_store(store_url or settings.store_url, create=create)
+    return App(
+        settings,
+        clock or SystemClock(),
+        store,
+        env=os.environ if env is None else env,
+        replay=replay,
+        deliver=deliver,
+        cache_dir=cache_dir,
+        out=out,
+        platforms=platforms,
+        data_dir=data_dir,
+        given=given,
+    )

@@ -12,15 +12,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.app import build_services
+from bot.app import App, bootstrap
 from bot.chat.console_sink import ConsoleSink, Delivery
 from bot.domain.replay import Replay
 from bot.services import Core, ManualClock
-from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, Store, Subscription
+from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.deliver import drain_outbox
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
-from jobs.render import CardRenderer
 
 REPLAY_CHANNEL = Channel(
     ChannelRef("console", "replay", "every-preset"), language="en", timezone="America/New_York"
@@ -32,28 +30,36 @@ async def replay_deliveries(
 ) -> list[Delivery]:
     """The messages `channels` (each subscribed to every preset) receive during `replay`."""
     with tempfile.TemporaryDirectory(prefix="sputnik-replay-") as directory:
-        store = await open_store(f"sqlite:///{Path(directory) / 'replay.db'}")
+        # Prints are stepped by hand: the custom rules are re-read at every one.
+        book = RuleBook(core.market.symbols, list(core.presets.values()))
+        clock = ManualClock(replay.steps[0].moment)
+        app = await bootstrap(
+            core.settings,
+            core=core,
+            store_url=f"sqlite:///{Path(directory) / 'replay.db'}",
+            clock=clock,
+            replay=replay.session,
+            book=book,
+            env={},
+        )
         try:
-            return await _run(core, store, replay, channels)
+            return await _run(app, clock, replay, channels)
         finally:
-            await store.close()
+            await app.close()
 
 
 async def _run(
-    core: Core, opened: Store, replay: Replay, channels: Sequence[Channel]
+    app: App, clock: ManualClock, replay: Replay, channels: Sequence[Channel]
 ) -> list[Delivery]:
-    clock = ManualClock(replay.steps[0].moment)
-    services = build_services(core, opened, clock=clock)
+    store = app.store
     for channel in channels:
-        await opened.upsert_channel(channel)
-        for preset in core.presets:
-            await opened.add_subscription(Subscription(channel.ref, preset))
+        await store.upsert_channel(channel)
+        for preset in app.core.presets:
+            await store.add_subscription(Subscription(channel.ref, preset))
     sink = ConsoleSink()
-    renderer = CardRenderer(services, replay_of=replay.session.date())
-    book = RuleBook(core.market.symbols, list(core.presets.values()))
     for step in replay.steps[1:]:  # the previous close belongs to the previous session
         clock.set(step.moment)
         tick = PrintTick.from_history(step.snapshot, step.stage)
-        await evaluate_and_claim(services, tick, book=book)
-        await drain_outbox(opened, {sink.platform: sink}, renderer, "replay", clock=clock)
+        await evaluate_and_claim(app.services, tick, book=app.book)
+        await drain_outbox(store, {sink.platform: sink}, app.renderer, "replay", clock=clock)
     return sink.delivered

@@ -1,4 +1,8 @@
-"""The runner in-process: its delivery worker, replay scoping, high speeds, platforms."""
+"""The runner in-process: its delivery worker, replay scoping, high speeds, platforms.
+
+Every test hands its parts to `bootstrap` (a worker, metrics, a feed); a failing dependency
+is the real library pointed at a closed loopback port, never a stand-in for it.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,54 @@ import asyncio
 import io
 import logging
 import os
-from dataclasses import dataclass
-from datetime import timedelta
+import re
+import socket
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from bot import runner as runner_module
-from bot.app import bootstrap
+from bot.app import App, bootstrap
 from bot.cli import main
 from bot.cli.run import seed_replay_store
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.feeds.replay_feed import VirtualClock
-from bot.runner import Runner
-from bot.settings import SettingsError, build_settings, load_settings
+from bot.feeds.yahoo_poll import YahooPollFeed
+from bot.metrics import Metrics
+from bot.ports import ChatSink
+from bot.redaction import REDACTED
+from bot.runner import Runner, start_failure
+from bot.services import ManualClock
+from bot.settings import Settings, build_settings, load_settings
+from tests.fakes.yahoo_fake import LoopbackSession
+
+TOKEN = "MTAxNTk5NjQ3ODU5MTAwNDc2.GhJk1a.s3cr3t-discord-token"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then closed."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port: int = held.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="module", autouse=True)
+def yfinance_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """yfinance's timezone cache in a temporary directory (it ignores later calls)."""
+    import yfinance as yf
+
+    yf.set_tz_cache_location(str(tmp_path_factory.mktemp("yf-tz")))
+    yield
 
 
 async def test_a_delivery_worker_that_dies_is_logged_in_one_line_and_stops_the_run(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    runner = Runner(app=Any, out=io.StringIO(), env={})  # type: ignore[arg-type]
+    runner = Runner(app=Any)  # type: ignore[arg-type]
 
     async def dies() -> None:
         raise RuntimeError("ERR lease script\nmissing")
@@ -44,7 +74,7 @@ async def test_a_delivery_worker_that_dies_is_logged_in_one_line_and_stops_the_r
 
 
 async def test_a_delivery_worker_told_to_stop_ends_without_stopping_anything_else() -> None:
-    runner = Runner(app=Any, out=io.StringIO(), env={})  # type: ignore[arg-type]
+    runner = Runner(app=Any)  # type: ignore[arg-type]
     delivery_stop = asyncio.Event()
     delivery_stop.set()
 
@@ -58,31 +88,46 @@ async def test_a_delivery_worker_told_to_stop_ends_without_stopping_anything_els
     assert not runner.stop.is_set()
 
 
-async def replay_in_process(
+async def replay_app(
     tmp_path: Path,
     speed: float,
-    caplog: pytest.LogCaptureFixture,
     *,
+    settings: Settings | None = None,
     deliver: bool = False,
-    env: dict[str, str] | None = None,
-) -> str:
-    """Run `run --replay 2025-01-27 --speed SPEED` in this process; what the console got."""
-    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
+    env: Mapping[str, str] | None = None,
+    **parts: Any,
+) -> App:
+    """`run --replay 2025-01-27 --speed SPEED` bootstrapped in this process, its store seeded."""
     session = pd.Timestamp("2025-01-27")
     opens = pd.Timestamp(session_calendar(NYSE).session_open(session)).to_pydatetime()
     clock = VirtualClock(opens - timedelta(hours=5, minutes=31), speed)
-    app = await bootstrap(settings, store_url=f"sqlite:///{tmp_path / 'r.db'}", clock=clock)
-    out = io.StringIO()
+    app = await bootstrap(
+        settings or load_settings(env={"SPUTNIK_CONFIG": os.devnull}),
+        store_url=f"sqlite:///{tmp_path / 'r.db'}",
+        clock=clock,
+        env=env or {},
+        replay=session,
+        deliver=deliver,
+        cache_dir=tmp_path / "c",
+        out=io.StringIO(),
+        **parts,
+    )
+    await seed_replay_store(app.store, app.core.presets)
+    return app
+
+
+async def replay_in_process(
+    tmp_path: Path, speed: float, caplog: pytest.LogCaptureFixture, **options: Any
+) -> str:
+    """Run the replay in this process to its end; what the console got."""
+    app = await replay_app(tmp_path, speed, **options)
     try:
-        await seed_replay_store(app.store, app.core.presets)
-        runner = Runner(
-            app, out, env or {}, replay=session, deliver=deliver, cache_dir=tmp_path / "c"
-        )
-        with caplog.at_level(logging.INFO, logger="bot.runner"):
-            assert await runner.run() == 0
+        with caplog.at_level(logging.INFO):
+            assert await Runner(app).run() == 0
     finally:
         await app.close()
-    return out.getvalue()
+    assert isinstance(app.out, io.StringIO)
+    return app.out.getvalue()
 
 
 @pytest.mark.slow
@@ -102,49 +147,52 @@ async def test_at_the_highest_speed_the_open_and_close_alerts_and_then_the_diges
     assert "min late" not in out
 
 
-TOKEN = "MTAxNTk5NjQ3ODU5MTAwNDc2.GhJk1a.s3cr3t-discord-token"
-
-
-@dataclass
-class UnreachablePlatform:
-    """A platform runtime whose start fails as discord.py's does without DNS."""
-
-    platform: str = "discord"
-    sink: Any = None
-    closed: bool = False
-
-    async def start(self) -> None:
-        raise OSError(f"Cannot connect to host discord.com:443 [Name or service not known] {TOKEN}")
-
-    async def close(self) -> None:
-        self.closed = True
-
-
 @pytest.mark.slow
 async def test_a_platform_that_cannot_start_is_one_redacted_warning_and_the_run_goes_on(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    platform = UnreachablePlatform()
-    monkeypatch.setattr(runner_module, "platform_runtimes", lambda app, env: [platform])
-    out = await replay_in_process(
-        tmp_path, 100_000, caplog, deliver=True, env={"DISCORD_TOKEN": TOKEN}
+    port = closed_port()
+    settings = build_settings({"discord": {"api_base": f"http://127.0.0.1:{port}/api/v10"}})
+    app = await replay_app(
+        tmp_path, 100_000, settings=settings, deliver=True, env={"DISCORD_TOKEN": TOKEN}
     )
-    assert "delivered: console=3" in out and platform.closed
+    try:
+        with caplog.at_level(logging.INFO):
+            assert await Runner(app).run() == 0
+        [discord] = app.runtimes  # discord.py itself, its login refused at the closed port
+    finally:
+        await app.close()
+    assert isinstance(app.out, io.StringIO)
+    assert "delivered: console=3" in app.out.getvalue()
+    assert discord.platform == "discord" and discord.client.is_closed()  # type: ignore[attr-defined]
     [warning] = [
         r for r in caplog.records if r.levelno == logging.WARNING and r.name == "bot.runner"
     ]
     message = warning.getMessage()
-    assert message.startswith("platform discord did not start (OSError: Cannot connect")
-    assert TOKEN not in message and "***" in message and warning.exc_info is None
+    assert message.startswith(
+        f"platform discord did not start (ClientConnectorError: Cannot connect to host "
+        f"127.0.0.1:{port}"
+    )
+    assert message.endswith("running without it, its items wait in the outbox")
+    assert TOKEN not in message and warning.exc_info is None
+
+
+def test_a_platform_start_error_is_redacted_with_the_secrets_of_the_environment() -> None:
+    error = OSError(f"Cannot connect to host discord.com:443 [Name or service not known] {TOKEN}")
+    line = start_failure("discord", error, {"DISCORD_TOKEN": TOKEN})
+    assert TOKEN not in line and REDACTED in line
+    assert line.startswith("platform discord did not start (OSError: Cannot connect to host")
 
 
 def test_a_platform_settings_error_is_a_one_line_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def needs_app_token(app: Any, env: Any) -> list[Any]:
-        raise SettingsError('Slack Socket Mode needs SLACK_APP_TOKEN (or set mode = "http")')
-
-    monkeypatch.setattr(runner_module, "platform_runtimes", needs_app_token)
+    # Slack's own runtime refuses Socket Mode without an app token.
+    for name in ("DISCORD_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-bot-token-for-the-test")
     monkeypatch.setenv("SPUTNIK_CONFIG", os.devnull)
     code = main(["run", "--replay", "2025-01-27", "--speed", "100000", "--deliver"])
     err = capsys.readouterr().err
@@ -155,36 +203,26 @@ def test_a_platform_settings_error_is_a_one_line_usage_error(
 
 @pytest.mark.slow
 async def test_with_metrics_off_the_outbox_depth_is_never_sampled(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    sampled: list[object] = []
-
-    async def sample(metrics: object, store: object, stop: asyncio.Event) -> None:
-        sampled.append(store)
-
-    monkeypatch.setattr(runner_module, "sample_outbox_depth", sample)
-    out = await replay_in_process(tmp_path, 100_000, caplog)
-    assert "delivered: console=3" in out and sampled == []
+    metrics = Metrics()
+    metrics.outbox_depth.set(-1)  # any sample would set it to the pending count
+    out = await replay_in_process(tmp_path, 100_000, caplog, metrics=metrics)
+    assert "delivered: console=3" in out
+    assert metrics.registry.get_sample_value("sputnik_outbox_depth") == -1
 
 
 @pytest.mark.slow
 async def test_a_run_whose_delivery_worker_dies_stops_and_exits_1_without_a_traceback(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import jobs.deliver
-
-    async def dies(*args: object, **kwargs: object) -> None:
+    async def dies(sinks: Mapping[str, ChatSink], stop: asyncio.Event) -> None:
         raise RuntimeError("NOSCRIPT No matching script")
 
-    monkeypatch.setattr(jobs.deliver, "run_delivery_worker", dies)
-    settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
-    session = pd.Timestamp("2025-01-27")
-    clock = VirtualClock(pd.Timestamp("2025-01-27T09:00Z").to_pydatetime(), 100_000)
-    app = await bootstrap(settings, store_url=f"sqlite:///{tmp_path / 'r.db'}", clock=clock)
+    app = await replay_app(tmp_path, 100_000, worker=dies)
     try:
-        runner = Runner(app, io.StringIO(), {}, replay=session, cache_dir=tmp_path / "c")
         with caplog.at_level(logging.ERROR, logger="bot.runner"):
-            assert await runner.run() == 1
+            assert await Runner(app).run() == 1
     finally:
         await app.close()
     [line] = [r.getMessage() for r in caplog.records if r.name == "bot.runner"]
@@ -192,23 +230,32 @@ async def test_a_run_whose_delivery_worker_dies_stops_and_exits_1_without_a_trac
 
 
 async def test_a_failed_backfill_is_one_warning_line_and_the_live_run_still_starts(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def fails(*args: object, **kwargs: object) -> list[str]:
-        raise ConnectionError("query1.finance.yahoo.com: Name or service\nnot known")
-
-    monkeypatch.setattr(runner_module, "backfill", fails)
-    settings = build_settings({"feed": {"stream": False}})  # no connection is opened
-    app = await bootstrap(settings, store_url=f"sqlite:///{tmp_path / 'live.db'}")
+    port = closed_port()  # yfinance itself, its every request refused
+    feed = YahooPollFeed(lambda: LoopbackSession(port), timeout=5)
+    after_the_history = ManualClock(datetime(2026, 12, 7, 15, 0, tzinfo=UTC))
+    app = await bootstrap(
+        build_settings({"feed": {"stream": False}}),  # no stream connection
+        store_url=f"sqlite:///{tmp_path / 'live.db'}",
+        clock=after_the_history,
+        env={},
+        cache_dir=tmp_path / "c",
+        out=io.StringIO(),
+        feed=feed,
+    )
     try:
-        runner = Runner(app, io.StringIO(), {}, cache_dir=tmp_path / "c")
+        runner = Runner(app)
         runner.stop.set()  # stop at once: only the start-up is under test
-        with caplog.at_level(logging.WARNING, logger="bot.runner"):
-            assert await asyncio.wait_for(runner.run(), 30) == 0
+        with caplog.at_level(logging.WARNING, logger="bot"):
+            assert await asyncio.wait_for(runner.run(), 60) == 0
     finally:
         await app.close()
-    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.runner"]
-    assert line == (
-        "backfill failed (ConnectionError: query1.finance.yahoo.com: Name or service not known);"
-        " running on the shipped history"
-    )
+    assert app.daily_bars is feed
+    [line] = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name in ("bot.runner", "bot.feeds.backfill")
+    ]
+    assert re.search(r"backfill from \S+ did not fill the gap: 0 of \d+ symbols", line), line
+    assert "Yahoo said: " in line

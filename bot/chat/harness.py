@@ -13,16 +13,15 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from bot.app import build_services
+from bot.app import App, bootstrap
 from bot.chat.console_sink import ConsoleSink, Delivery
 from bot.chat.session import run_command_line
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.domain.market import Stage
 from bot.services import Core, ManualClock, Services
-from bot.stores import open_store
 from bot.stores.port import ChannelRef
-from handlers.registry import CommandRegistry, load_registry
+from handlers.registry import CommandRegistry
 from jobs.deliver import drain_outbox
 from jobs.evaluate import ClaimReport, PrintTick, RuleBook, evaluate_and_claim
 from jobs.render import CardRenderer
@@ -34,16 +33,13 @@ HARNESS_PLATFORM = "test"
 class Harness:
     """One in-process channel driving the real handlers, store, claim, outbox and worker."""
 
-    services: Services
-    registry: CommandRegistry
+    app: App
     clock: ManualClock
     channel: ChannelRef = field(
         default_factory=lambda: ChannelRef(HARNESS_PLATFORM, "local", "harness")
     )
     locale: Locale = "en"
     sink: ConsoleSink = field(default_factory=lambda: ConsoleSink(platform=HARNESS_PLATFORM))
-    book: RuleBook | None = None
-    renderer: CardRenderer | None = None
 
     @classmethod
     async def start(
@@ -54,10 +50,34 @@ class Harness:
         *,
         now: datetime | None = None,
     ) -> Harness:
-        """Open the store and build the services (on a manual clock) and the registry."""
-        store = await open_store(store_url)
+        """Bootstrap the app on a manual clock, with the store at `store_url`."""
         clock = ManualClock(now or datetime(2025, 1, 2, tzinfo=UTC))
-        return cls(build_services(core, store, clock=clock), load_registry(), clock, locale=locale)
+        # Prints are stepped by hand: the custom rules are re-read at every one.
+        book = RuleBook(core.market.symbols, list(core.presets.values()))
+        app = await bootstrap(
+            core.settings, core=core, store_url=store_url, clock=clock, book=book, env={}
+        )
+        return cls(app, clock, locale=locale)
+
+    @property
+    def services(self) -> Services:
+        """The app's services."""
+        return self.app.services
+
+    @property
+    def registry(self) -> CommandRegistry:
+        """The app's commands."""
+        return self.app.registry
+
+    @property
+    def book(self) -> RuleBook:
+        """The app's rule book."""
+        return self.app.book
+
+    @property
+    def renderer(self) -> CardRenderer:
+        """The app's card renderer."""
+        return self.app.renderer
 
     async def run(
         self,
@@ -83,18 +103,14 @@ class Harness:
         market = self.services.core.market
         snapshot = market.snapshot(pd.Timestamp(session), stage)
         self.clock.set(snapshot.moment)
-        if self.book is None:
-            core = self.services.core
-            self.book = RuleBook(core.market.symbols, list(core.presets.values()))
         tick = PrintTick.from_history(snapshot, stage)
         return await evaluate_and_claim(self.services, tick, book=self.book)
 
     async def deliver(self) -> list[Delivery]:
         """Run the delivery worker until the outbox has nothing due; what it delivered now."""
         before = len(self.sink.delivered)
-        renderer = self.renderer = self.renderer or CardRenderer(self.services)
         sinks = {HARNESS_PLATFORM: self.sink}
-        await drain_outbox(self.services.store, sinks, renderer, "harness", clock=self.clock)
+        await drain_outbox(self.app.store, sinks, self.renderer, "harness", clock=self.clock)
         return self.sink.delivered[before:]
 
     async def replay_print(self, session: str, stage: Stage) -> list[Delivery]:
@@ -108,5 +124,5 @@ class Harness:
         return [d for d in self.sink.delivered if d.channel.ref == ref]
 
     async def close(self) -> None:
-        """Close the store."""
-        await self.services.store.close()
+        """Close the app."""
+        await self.app.close()

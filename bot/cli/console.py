@@ -75,11 +75,14 @@ async def _main(core: Core, language: Locale | None, chart_dir: Path, channel: C
         raise UsageError(str(exc)) from None
     except StoreError as exc:
         raise UsageError(f"store {redact_url(url)}: {exc}") from None
+    try:
+        services = app.services
     except ViewError as exc:
+        await app.close()
         raise UsageError(str(exc)) from None
     try:
         return await run_console(
-            app.services, app.registry, language=language, chart_dir=chart_dir, channel=channel
+            services, app.registry, language=language, chart_dir=chart_dir, channel=channel
         )
     finally:
         await app.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.cli import UsageError
 from bot.cli.common import load_core
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError
 
 
 def register(subparsers: Any) -> None:
@@ -27,22 +27,28 @@ def register(subparsers: Any) -> None:
 
 
 async def _sync(args: argparse.Namespace) -> int:
-    from bot.app import build_services
-    from bot.chat.discord_app import DiscordRuntime, load_discord_settings
+    from bot.app import bootstrap
+    from bot.chat.discord_app import DiscordRuntime
     from bot.stores import make_store
-    from handlers.registry import load_registry
 
+    core = load_core(args)
+    # The tree needs the services only for autocomplete; syncing never touches the store,
+    # so it gets one that is never opened.
+    app = await bootstrap(
+        core.settings,
+        core=core,
+        store=make_store(core.settings.store_url),
+        env=os.environ,
+        platforms=("discord",),
+    )
     try:
-        settings = load_settings()
-        config = load_discord_settings(settings, os.environ)
+        runtimes = app.runtimes
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
-    if config is None:
+    if not runtimes:
         raise UsageError("DISCORD_TOKEN is not set")
-    core = load_core(args)
-    # The tree needs the services only for autocomplete; syncing never touches the store.
-    services = build_services(core, make_store(settings.store_url))
-    runtime = DiscordRuntime(config, services, load_registry())
+    [runtime] = runtimes
+    assert isinstance(runtime, DiscordRuntime)
     try:
         await runtime.setup()
         synced = await runtime.sync(args.guild)

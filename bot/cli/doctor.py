@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.app import bootstrap
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.domain.calendars import KRX, NYSE, session_calendar
@@ -25,6 +26,7 @@ from bot.domain.freshness import MARKET_NAMES, freshness
 from bot.domain.history import HistoryError
 from bot.domain.market import MarketData
 from bot.domain.views import ViewError, load_views
+from bot.services import Core
 from bot.settings import (
     ENV_OVERRIDES,
     RETIRED_KEYS,
@@ -53,19 +55,18 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-async def store_checks(settings: Settings) -> list[Check]:
+async def store_checks(core: Core) -> list[Check]:
     """Store reachable, its schema version, Redis persistence, outbox depth."""
-    from bot.stores import open_store
-
-    url = settings.store_url
+    url = core.settings.store_url
     if url.startswith("sqlite:///"):
         path = url.split("sqlite:///", 1)[1].split("?", 1)[0]
         if path and path != ":memory:" and not os.path.exists(path):
             return [("warn", "store", f"{redact_url(url)} not created yet (first use creates it)")]
     try:
-        store = await open_store(url, create=False)
+        app = await bootstrap(core.settings, core=core, create=False)
     except Exception as exc:
         return [("fail", "store", f"{redact_url(url)}: {exc}")]
+    store = app.store
     checks: list[Check] = []
     try:
         version = getattr(store, "schema_version", None)
@@ -79,7 +80,7 @@ async def store_checks(settings: Settings) -> list[Check]:
         parked = len(items) - pending
         checks.append(("warn" if parked else "ok", "outbox", f"{pending} pending, {parked} parked"))
     finally:
-        await store.close()
+        await app.close()
     return checks
 
 
@@ -185,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  warning: {warning}")
     else:
         print("no data warnings")
-    checks = [config, *asyncio.run(store_checks(core.settings))]
+    checks = [config, *asyncio.run(store_checks(core))]
     checks += freshness_checks(market, datetime.now(UTC))
     checks += token_checks(os.environ)
     if not getattr(args, "no_network", False):

@@ -15,11 +15,11 @@ import fcntl
 import math
 import os
 import signal
-import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -38,7 +38,7 @@ from bot.feeds.replay_feed import VirtualClock
 from bot.logging_setup import configure_logging
 from bot.ports import Clock
 from bot.runner import Runner
-from bot.services import SystemClock
+from bot.services import Core, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
 from bot.stores.port import (
     Channel,
@@ -148,17 +148,18 @@ async def seed_replay_store(store: Store, presets: Iterable[str]) -> None:
     await store.add_subscription(digest)
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, env: Mapping[str, str] | None) -> Settings:
     try:
-        return load_settings(args.config)
+        return load_settings(args.config, env)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the bot; exit 0 on a clean stop, 2 on bad input."""
+def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
+    """Run the bot; exit 0 on a clean stop, 2 on bad input. `env` holds the settings'
+    overrides and the platforms' tokens (default: the process environment)."""
     check_replay_options(args)
-    settings = _settings(args)
+    settings = _settings(args, env)
     configure_logging(
         level="debug" if args.verbose else settings.logging.level,
         style=settings.logging.format,
@@ -190,42 +191,54 @@ def run(args: argparse.Namespace) -> int:
             if session is not None
             else None
         )
+        options = Options(url, clock, session, seed, bool(args.deliver), cache)
         try:
-            return asyncio.run(_main(settings, core, url, clock, session, seed, args, cache))
+            return asyncio.run(_main(core, options, os.environ if env is None else env))
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the work is done: exit 0
 
 
-async def _main(
-    settings: Settings,
-    core: Any,
-    url: str,
-    clock: Clock,
-    session: pd.Timestamp | None,
-    seed: bool,
-    args: argparse.Namespace,
-    cache: Path | None,
-) -> int:
+def run_live(env: Mapping[str, str], *, verbose: bool = False) -> int:
+    """The live bot with the default config (`slack web|socket`: Slack in the mode `env`
+    names, beside Discord and the scheduler, in one process)."""
+    no_options = dict(config=None, replay=None, speed=None, start_at=None, store=None)
+    return run(argparse.Namespace(**no_options, deliver=False, verbose=verbose), env)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What `run` decided from its flags: the store, the clock, the replayed session."""
+
+    url: str
+    clock: Clock
+    session: pd.Timestamp | None
+    seed: bool
+    deliver: bool
+    cache: Path | None
+
+
+async def _main(core: Core, options: Options, env: Mapping[str, str]) -> int:
+    url, session = options.url, options.session
     try:
-        app = await bootstrap(settings, store_url=url, clock=clock, core=core)
+        app = await bootstrap(
+            core.settings,
+            core=core,
+            store_url=url,
+            clock=options.clock,
+            env=env,
+            replay=session,
+            deliver=session is None or options.deliver,
+            cache_dir=options.cache,
+        )
     except StoreUnavailable as exc:
         raise UsageError(str(exc)) from None
-    except (StoreError, ViewError) as exc:
+    except StoreError as exc:
         raise UsageError(f"store {redact_url(url)}: {exc}") from None
     try:
-        if seed:
+        if options.seed:
             await seed_replay_store(app.store, app.core.presets)
-        runner = Runner(
-            app,
-            sys.stdout,
-            dict(os.environ),
-            replay=session,
-            deliver=session is None or bool(args.deliver),
-            cache_dir=cache,
-        )
-        try:
-            return await runner.run()
-        except SettingsError as exc:  # a platform's settings (e.g. a missing app token)
-            raise UsageError(str(exc)) from None
+        return await Runner(app).run()
+    except (SettingsError, ViewError) as exc:  # a platform's settings, the views: before
+        raise UsageError(str(exc)) from None  # the runner starts anything
     finally:
         await app.close()

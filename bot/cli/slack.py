@@ -1,9 +1,9 @@
 """`python -m bot slack web|socket|manifest`: Slack from the command line.
 
-`slack web` is the Procfile's `web:` line: the bot with Slack in HTTP mode on `$PORT` (the
-whole `run` when that sub-command exists, so one process serves Slack and delivers alerts;
-otherwise the Slack endpoints alone). `slack socket` does the same over Socket Mode.
-`slack manifest` prints the app manifest shipped in the repository.
+`slack web` is the Procfile's `web:` line: the whole bot (`run`) with Slack in HTTP mode on
+`$PORT`, so one process serves Slack and delivers alerts; `--only-slack` serves the Slack
+endpoints alone (no scheduler, no delivery). `slack socket` does the same over Socket Mode.
+`slack manifest` prints the app manifest shipped in the repository (it builds nothing).
 """
 
 from __future__ import annotations
@@ -11,19 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.util
 import os
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.app import build_services
+from bot.app import bootstrap
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.services import Core
-from bot.settings import PROJECT_ROOT, SettingsError
-from bot.stores import StoreUnavailable, open_store
-from handlers.registry import load_registry
+from bot.settings import PROJECT_ROOT, SettingsError, load_settings
+from bot.stores import StoreUnavailable
 
 MANIFEST = PROJECT_ROOT / "slack-manifest.yml"
 
@@ -41,27 +40,31 @@ def run(args: argparse.Namespace) -> int:
     if args.what == "manifest":
         print(Path(MANIFEST).read_text(encoding="utf-8"), end="")
         return 0
-    os.environ["SLACK_MODE"] = "http" if args.what == "web" else "socket"
-    if not args.only_slack and importlib.util.find_spec("bot.cli.run") is not None:
-        from bot.cli import main
+    # The mode the sub-command names, as `SLACK_MODE` would (the process's env untouched).
+    env = {**os.environ, "SLACK_MODE": "http" if args.what == "web" else "socket"}
+    if not args.only_slack:
+        from bot.cli.run import run_live
 
-        return main(["-v", "run"] if args.verbose else ["run"])
-    return asyncio.run(_serve(load_core(args)))
+        return run_live(env, verbose=bool(args.verbose))
+    try:
+        settings = load_settings(env=env)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    return asyncio.run(_serve(load_core(args, settings=settings), env))
 
 
-async def _serve(core: Core) -> int:
-    from bot.chat.slack_app import build_runtime
+async def _serve(core: Core, env: Mapping[str, str]) -> int:
+    from bot.chat.slack_app import SlackRuntime
 
     try:
-        store = await open_store(core.settings.store_url)
+        app = await bootstrap(core.settings, core=core, env=env, platforms=("slack",))
     except StoreUnavailable as exc:
         raise UsageError(str(exc)) from None
     try:
-        runtime = build_runtime(
-            core.settings, build_services(core, store), load_registry(), dict(os.environ)
-        )
-        if runtime is None:
+        if not app.runtimes:
             raise UsageError("set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)")
+        [runtime] = app.runtimes
+        assert isinstance(runtime, SlackRuntime)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,4 +79,4 @@ async def _serve(core: Core) -> int:
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     finally:
-        await store.close()
+        await app.close()

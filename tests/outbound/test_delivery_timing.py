@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.app import delivery_timing
 from bot.chat.console_sink import ConsoleSink
-from bot.runner import delivery_timing
 from bot.settings import DeliveryTable
 
 
