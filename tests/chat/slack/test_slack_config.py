@@ -78,3 +78,65 @@ def test_slack_manifest_prints_the_shipped_manifest() -> None:
 def test_the_procfile_serves_slack_over_http_on_the_web_line() -> None:
     procfile = (ROOT / "Procfile").read_text()
     assert "web: python -m bot slack web" in procfile
+
+
+@pytest.mark.parametrize(
+    ("what", "refusal"),
+    [
+        ("socket", 'Slack Socket Mode needs SLACK_APP_TOKEN (or set mode = "http")'),
+        ("web", "Slack HTTP mode needs SLACK_SIGNING_SECRET"),
+    ],
+)
+def test_slack_web_and_socket_choose_the_mode_without_touching_the_environment(
+    what: str,
+    refusal: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    for name in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_MODE", "SLACK_CLIENT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-bot-token-for-the-test")
+    monkeypatch.setenv("SPUTNIK_CONFIG", os.devnull)
+    monkeypatch.setenv("SPUTNIK_STORE_URL", f"sqlite:///{tmp_path / 'slack.db'}")
+    assert main(["slack", what, "--only-slack"]) == 2
+    assert capsys.readouterr().err == f"error: {refusal}\n"
+    assert "SLACK_MODE" not in os.environ
+
+
+def test_slack_web_only_slack_serves_http_on_port_until_sigterm(tmp_path: Path) -> None:
+    import signal
+    import urllib.request
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))},
+        "SPUTNIK_CONFIG": os.devnull,
+        "SPUTNIK_STORE_URL": f"sqlite:///{tmp_path / 'slack.db'}",
+        "SLACK_BOT_TOKEN": "xoxb-1-2-bot-token-for-the-test",
+        "SLACK_SIGNING_SECRET": "signing-secret-for-the-test",
+        "PORT": "0",  # any free port; the line says which
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "slack", "web", "--only-slack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the server is up (or the process ends)
+        serving = re.fullmatch(r"slack: serving \(http, port (\d+)\)\n", line)
+        assert serving, line + (process.stderr.read() if process.stderr else "")
+        health = f"http://127.0.0.1:{serving[1]}/healthz"
+        with urllib.request.urlopen(health, timeout=10) as answer:
+            assert answer.status == 200 and answer.read() == b"ok"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
