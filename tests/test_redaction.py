@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from pathlib import Path
+from typing import cast
 
 import pytest
 
+from bot.app import build_services
 from bot.redaction import REDACTED, redact, secret_values
+from bot.services import Core
+from bot.settings import build_settings
+from bot.stores.port import Store
+from handlers.registry import load_registry
+from tests.fakes.memory_store import MemoryStore
 
 DISCORD = "MTAxNTk5NjQ3ODU5MTAwNDc2.GhJk1a.abcdefghijklmnopqrstuvwxyz0123456789"
 INTERACTION = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"
@@ -71,17 +79,31 @@ def test_the_redaction_module_imports_neither_discord_nor_slack() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_adapters_install_the_same_record_redaction(caplog: pytest.LogCaptureFixture) -> None:
-    from bot.chat.discord_logging import install_redaction as discord_install
-    from bot.chat.slack_logging import install_redaction as slack_install
+async def test_the_chat_adapters_register_their_secrets_with_the_one_redactor(
+    core: Core, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.chat.discord_app import build_runtime as discord_runtime
+    from bot.chat.slack_app import build_runtime as slack_runtime
 
-    discord_install(["literal-discord-secret"])
-    slack_install(["literal-slack-secret"])
-    caplog.set_level(logging.DEBUG)
-    logging.getLogger("discord.http").debug("a literal-discord-secret b literal-slack-secret")
-    logging.getLogger("slack_sdk").debug("xoxe-1-refreshzz /webhooks/1/%s", INTERACTION)
-    text = caplog.text
-    for secret in ("literal-discord-secret", "literal-slack-secret", "xoxe-1-refreshzz",
-                   INTERACTION):  # fmt: skip
-        assert secret not in text
-    assert text.count(REDACTED) == 4
+    settings = build_settings({"store": {"url": f"sqlite:///{tmp_path / 'adapters.db'}"}})
+    services = build_services(core, cast(Store, MemoryStore()))
+    registry = load_registry()
+    # Literal secrets that no token pattern matches: only their registration hides them.
+    discord = discord_runtime(
+        settings, services, registry, {"DISCORD_TOKEN": "literal-discord-secret"}
+    )
+    slack_env = {"SLACK_BOT_TOKEN": "literal-slack-secret", "SLACK_APP_TOKEN": "literal-app-key"}
+    slack = slack_runtime(settings, services, registry, slack_env)
+    assert discord is not None and slack is not None
+    try:
+        caplog.set_level(logging.DEBUG)
+        logging.getLogger("discord.http").debug("a literal-discord-secret b literal-slack-secret")
+        logging.getLogger("slack_sdk").debug("literal-app-key /webhooks/1/%s", INTERACTION)
+        text = caplog.text
+        for secret in ("literal-discord-secret", "literal-slack-secret", "literal-app-key",
+                       INTERACTION):  # fmt: skip
+            assert secret not in text
+        assert text.count(REDACTED) == 4
+    finally:
+        await slack.close()
+        await discord.close()

@@ -21,10 +21,10 @@ from discord.ext import commands
 
 from bot.chat.discord_commands import AnyBot, CatalogTranslator, CommandContext, CommandsCog
 from bot.chat.discord_lifecycle import LifecycleCog
-from bot.chat.discord_logging import install_redaction
 from bot.chat.discord_pacer import DiscordPacer, PacerLimits
 from bot.chat.discord_sink import DiscordSink
 from bot.ports import ChatSink
+from bot.redaction import install_redaction
 from bot.services import Services
 from bot.settings import Settings
 from handlers.registry import CommandRegistry

@@ -27,8 +27,8 @@ from bot.chat.slack_commands import CommandContext, register_commands
 from bot.chat.slack_config import SlackConfig, SlackSecrets, make_client
 from bot.chat.slack_events import Lifecycle, register_events
 from bot.chat.slack_install import installation_stores, sqlite_sibling
-from bot.chat.slack_logging import install_redaction
 from bot.chat.slack_sink import SlackSink, TokenSource, static_token
+from bot.redaction import install_redaction
 from bot.services import Services
 from bot.settings import Settings, SettingsError
 from handlers.registry import CommandRegistry

@@ -10,9 +10,9 @@ import pytest
 
 from bot.app import build_services
 from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
-from bot.chat.slack_logging import redact
 from bot.chat.slack_sink import SlackSink
 from bot.domain.cards import Card
+from bot.redaction import redact
 from bot.services import Core
 from bot.settings import build_settings
 from bot.stores.port import Channel, ChannelRef, Store
