@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from bot.app import build_core
-from bot.chat.harness import Harness
 from bot.domain.cards import Severity
+from bot.harness import Harness
 from bot.settings import load_settings
 
 RUNS = 50

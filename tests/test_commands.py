@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.cards import Card, Severity
+from bot.harness import Harness
 from bot.services import Core
 from bot.stores.port import ChannelRef, Subscription
 

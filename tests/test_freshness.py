@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.freshness import freshness
+from bot.harness import Harness
 from bot.services import Core
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)

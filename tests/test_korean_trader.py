@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.cards import Severity
 from bot.domain.zones import ZoneError, parse_zone
+from bot.harness import Harness
 from bot.services import Core
 
 ROOT = Path(__file__).resolve().parents[1]

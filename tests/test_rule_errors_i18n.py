@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.cards import Card, Footer, Severity
+from bot.harness import Harness
 from bot.services import Core
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.analysis import card_tier, own_move_tier
 from bot.domain.cards import Card, Severity
 from bot.domain.formatting import decimals_near, format_move
 from bot.domain.rules.evaluate import CompiledRules
+from bot.harness import Harness
 from bot.services import Core
 
 TIERS = {

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     replay = replay_session(core.market, rules, session, core.watchlist(), sessions)
     print("\n".join(render_replay(replay)))
     # Imported here: the delivery pipeline (charts, matplotlib) is not needed to start the CLI.
-    from jobs.replay_pipeline import replay_deliveries
+    from bot.cli.replay_pipeline import replay_deliveries
 
     print("\n".join(delivered_lines(asyncio.run(replay_deliveries(core, replay)))))
     return 0
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 def delivered_lines(deliveries: list[Delivery]) -> list[str]:
     """What a channel subscribed to every preset received, message by message."""
-    from jobs.replay_pipeline import REPLAY_CHANNEL
+    from bot.cli.replay_pipeline import REPLAY_CHANNEL
 
     count = len(deliveries)
     lines = [

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.chat.harness import Harness
+from bot.harness import Harness
 from bot.services import Core
 from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.digest import DigestSettings, run_digests

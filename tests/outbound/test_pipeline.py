@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from bot.chat.harness import Harness
 from bot.domain.cards import Severity
+from bot.harness import Harness
 from bot.services import Core
 from bot.stores.port import Channel, ChannelRef
 

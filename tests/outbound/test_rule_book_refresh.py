@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pandas as pd
 import pytest
 
-from bot.chat.harness import Harness
+from bot.harness import Harness
 from bot.services import Core
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 

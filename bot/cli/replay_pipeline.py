@@ -1,6 +1,8 @@
-"""A replayed session through the real outbound pipeline, as a subscribed channel receives it.
+"""`python -m bot replay`'s deliveries: a replayed session through the real outbound pipeline,
+as a subscribed channel receives it.
 
-A temporary store with one console channel subscribed to every preset; each of the session's
+The app is bootstrapped on a manual clock with a temporary store and one console channel
+subscribed to every preset; each of the session's
 prints (open, close) is claimed by `evaluate_and_claim` on a clock set to the print's time,
 queued in the outbox, leased by the delivery worker, rendered for the channel and handed to
 the console sink. What the sink received is what the replay shows.
