@@ -13,14 +13,13 @@ chat platform, `outbox` reads no market history, and `backtest` does not bootstr
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
@@ -28,10 +27,12 @@ from bot.domain.rules.presets import load_presets
 from bot.domain.views import load_views
 from bot.ports import ChatSink, Clock, PlatformRuntime, PriceFeed, TimedSink
 from bot.services import Core, Services, SystemClock
-from bot.settings import PROJECT_ROOT, DeliveryTable, Settings
+from bot.settings import DeliveryTable, Settings
 from bot.stores.port import Store
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
     from bot.feeds.live import LiveFeed
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
     from jobs.pipeline import AlertClaimer, RunReport
     from jobs.render import CardRenderer
     from jobs.scheduler import Job, Scheduler
-
-log = logging.getLogger(__name__)
 
 
 def build_services(core: Core, store: Store, *, clock: Clock | None = None) -> Services:
@@ -95,20 +94,6 @@ def delivery_timing(sinks: Mapping[str, ChatSink], config: DeliveryTable) -> tup
             timeout = max(timeout, float(sink.send_timeout) + 5)
     lease = max(config.lease_seconds, 2 * timeout)
     return timeout, lease
-
-
-def watched_symbols(settings: Settings) -> list[str]:
-    """`[universe] symbols` plus every alias's symbol, proxy and extended proxy."""
-    symbols = list(settings.universe.symbols)
-    for alias in settings.aliases.values():
-        symbols += [s for s in (alias.symbol, alias.proxy, alias.extended_proxy) if s]
-    return list(dict.fromkeys(symbols))
-
-
-def _cache_path(text: str) -> Path:
-    """`[feed] cache_dir`; a relative path lives under the project, beside data/history."""
-    path = Path(text)
-    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 class App:
@@ -200,7 +185,7 @@ class App:
         from bot.feeds.backfill import BackfillCache
         from bot.feeds.live_market import LiveMarket
 
-        directory = self.cache_dir or _cache_path(self.settings.feed.cache_dir)
+        directory = self.cache_dir or self.settings.feed.cache_path
         return LiveMarket(self.core.market, BackfillCache(directory))
 
     @cached_property
@@ -211,7 +196,7 @@ class App:
         poll, metrics = self.feed, self.metrics
         live = LiveFeed(
             self.market,
-            watched_symbols(self.settings),
+            self.settings.watched_symbols(),
             poll,
             stream=self.stream,
             clock=self.clock,
@@ -264,7 +249,7 @@ class App:
         digest_settings = self.settings.digest
         replay_of = self.replay.date().isoformat() if self.replay is not None else None
 
-        async def digest_job(scheduled: Any) -> None:
+        async def digest_job(scheduled: datetime) -> None:
             # The scheduled minute, not the clock's "now": an accelerated clock's loop lag is
             # not lateness; a slot missed while the process was down still is. Digests go
             # to the platforms alerts are claimed for.
@@ -327,12 +312,17 @@ class App:
         return {s.platform: CountingSink(s, self.report, self.metrics) for s in inner}
 
     @cached_property
+    def worker_timing(self) -> tuple[float, float]:
+        """The delivery worker's send timeout and lease (real seconds), from `[delivery]`
+        and the platforms' own worst waits."""
+        return delivery_timing({r.platform: r.sink for r in self.runtimes}, self.settings.delivery)
+
+    @cached_property
     def worker(self) -> DeliveryWorker:
         """The delivery worker: leases outbox items and hands their Cards to the sinks."""
         from jobs.deliver import run_delivery_worker
 
-        inner = {r.platform: r.sink for r in self.runtimes}
-        timeout, lease = delivery_timing(inner, self.settings.delivery)
+        timeout, lease = self.worker_timing
         store, renderer, clock = self.store, self.renderer, self.clock
         worker_id = f"{socket.gethostname()}-{os.getpid()}"
         # A replay delivers in the session's order (the digest after the close alert),

@@ -214,6 +214,12 @@ class FeedSettings(Table):
     premarket: bool = True
     cache_dir: Text = "data/history-live"
 
+    @property
+    def cache_path(self) -> Path:
+        """`cache_dir`; a relative one lives under the project, beside data/history."""
+        path = Path(self.cache_dir)
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
 
 class SchedulerTable(Table):
     """`[scheduler]`: the market-calendar jobs."""
@@ -299,6 +305,13 @@ class Settings(Table):
     def alias_table(self) -> dict[str, dict[str, str]]:
         """`[aliases]` as plain mappings (what the domain's symbol book reads)."""
         return {name: alias.model_dump(exclude_none=True) for name, alias in self.aliases.items()}
+
+    def watched_symbols(self) -> list[str]:
+        """`[universe] symbols` plus every alias's symbol, proxy and extended proxy."""
+        symbols = list(self.universe.symbols)
+        for alias in self.aliases.values():
+            symbols += [s for s in (alias.symbol, alias.proxy, alias.extended_proxy) if s]
+        return list(dict.fromkeys(symbols))
 
     def preset_tables(self) -> dict[str, dict[str, Any]]:
         """`[presets]` as plain mappings, by name (what the domain's preset loader reads)."""
