@@ -15,6 +15,7 @@ from bot.cli import main
 from bot.cli.doctor import yahoo_check
 from bot.logging_setup import REDACTED, StructuredFormatter, configure_logging, redact
 from bot.metrics import Metrics, serve_metrics
+from bot.stores.redis_lua_migrate import LAYOUT
 from tests.stores.conftest import redis_prefix, redis_store_url
 
 __all__ = ["redis_prefix"]
@@ -145,4 +146,4 @@ def test_doctor_prints_the_redis_layout_number(
     monkeypatch.setenv("SPUTNIK_STORE_URL", url)
     main(["doctor", "--no-network"])
     [line] = [line for line in capsys.readouterr().out.splitlines() if " store: " in line]
-    assert line.startswith("ok") and line.endswith("reachable, schema 3")
+    assert line.startswith("ok") and line.endswith(f"reachable, schema {LAYOUT}")

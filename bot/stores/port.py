@@ -117,6 +117,22 @@ def language_zone(language: str) -> str:
 
 
 @dataclass(frozen=True)
+class Snooze:
+    """A channel's alerts paused until `until` (the Clock's trading time, UTC).
+
+    Alerts that come meanwhile are held and summarised in one message when the snooze ends,
+    or dropped (`drop`), as the channel chose.
+    """
+
+    until: datetime
+    drop: bool = False
+
+    def active(self, now: datetime) -> bool:
+        """True while `now` is before the end."""
+        return now < self.until
+
+
+@dataclass(frozen=True)
 class Channel:
     """A channel the bot talks to, with its language, time zone and activity."""
 
@@ -128,6 +144,14 @@ class Channel:
     inactive_reason: str | None = None
     mention: str | None = None
     """Who alerts ping (a Discord role id, a Slack user group or `@here`); nobody if None."""
+    snooze: Snooze | None = None
+    """Alerts paused (`/snooze`); None: not snoozed."""
+    watchlist: tuple[str, ...] | None = None
+    """The symbols the channel's digest covers (`/watchlist`); None: the configured ones."""
+
+    def snoozed(self, now: datetime) -> bool:
+        """True while a snooze is on at `now`."""
+        return self.snooze is not None and self.snooze.active(now)
 
     @property
     def zone_name(self) -> str:
@@ -184,6 +208,8 @@ class Subscription:
     digest_time: str | None = None
     """`HH:MM` for digests."""
     digest_zone: str | None = None
+    muted: bool = False
+    """Silenced by `/mute`: kept, but it alerts nobody until `/unmute`."""
 
     def __post_init__(self) -> None:
         if "|" in self.rule_id or not self.rule_id:
@@ -324,7 +350,7 @@ class Store(Protocol):
         self, rule_id: str, *, now: datetime, kind: SubscriptionKind = "alert"
     ) -> list[Subscription]:
         """Subscriptions to `rule_id` of active channels, not expired at `now` (the Clock's
-        trading time, from the caller), by channel key."""
+        trading time, from the caller) and not muted, by channel key."""
 
     async def claim_and_enqueue(
         self, alerts: Sequence[tuple[Subscription, AlertEvent]], now: datetime
@@ -438,7 +464,8 @@ class Store(Protocol):
         """
 
     async def custom_rules(self, now: datetime) -> list[Subscription]:
-        """Alert subscriptions with an expression, of active channels, not expired at `now`."""
+        """Alert subscriptions with an expression, of active channels, not expired at `now`,
+        not muted."""
 
     async def set_mention(self, ref: ChannelRef, mention: str | None) -> None:
         """Set (or clear) who the channel's alerts ping (StoreError if unknown)."""
@@ -448,3 +475,43 @@ class Store(Protocol):
 
     async def record_digest(self, subscription: Subscription, at: datetime) -> bool:
         """Remember that a digest slot `at` was queued; False if it already was."""
+
+    # --- channel controls (issue 23): mute, saved rules, snooze, watch list -------------
+
+    async def set_muted(
+        self, ref: ChannelRef, kind: SubscriptionKind, rule_id: str, muted: bool
+    ) -> bool:
+        """Mute or unmute one subscription (its trigger state kept); False if there is none."""
+
+    async def save_rule(self, ref: ChannelRef, name: str, expression: str) -> None:
+        """Keep a named rule in the channel's book (replacing one of that name); the channel
+        must exist. A saved rule outlives its subscription."""
+
+    async def saved_rules(self, ref: ChannelRef) -> dict[str, str]:
+        """The channel's saved rules, name → expression, by name."""
+
+    async def delete_rule(self, ref: ChannelRef, name: str) -> bool:
+        """Forget a saved rule; False if there was none."""
+
+    async def set_snooze(self, ref: ChannelRef, snooze: Snooze | None) -> None:
+        """Pause a known channel's alerts (replacing any snooze; held alerts are kept), or
+        clear the pause without releasing what it held (StoreError if unknown)."""
+
+    async def hold_alerts(self, ref: ChannelRef, alert_ids: Sequence[str]) -> None:
+        """Keep alert ids that came during a snooze, in order, for its summary."""
+
+    async def end_snooze(self, ref: ChannelRef) -> tuple[Snooze | None, list[str]]:
+        """End a channel's snooze at once: the snooze it had and the alert ids it held (each
+        once, oldest first), both cleared together so a summary is sent once."""
+
+    async def ended_snoozes(self, now: datetime) -> list[ChannelRef]:
+        """Channels whose snooze ended at or before `now` (still to be released)."""
+
+    async def set_watchlist(self, ref: ChannelRef, symbols: Sequence[str] | None) -> None:
+        """The symbols a known channel's digest covers; None: the configured default."""
+
+    async def claim_request(
+        self, ref: ChannelRef, name: str, now: datetime, min_interval_seconds: float
+    ) -> datetime | None:
+        """Record an on-demand request (`digest_now`) at `now` unless the channel made one
+        less than `min_interval_seconds` before; None when recorded, else that earlier time."""

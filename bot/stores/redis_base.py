@@ -82,6 +82,8 @@ SCRIPTS = {
     "list": redis_lua_outbox.LIST,
     "record_digest": redis_lua_outbox.RECORD_DIGEST,
     "purge": redis_lua_outbox.PURGE,
+    "set_muted": redis_lua.SET_MUTED,
+    "claim_request": redis_lua.CLAIM_REQUEST,
 }
 
 

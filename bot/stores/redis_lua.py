@@ -66,3 +66,28 @@ elseif kind == 'alert' then
 end
 return 1
 """
+
+SET_MUTED = r"""
+-- ARGV: prefix, kind, rule_id, channel_key, muted (0/1). Returns 0 if there is no such
+-- subscription. Its trigger state stays: unmuting does not make a `once` fire again.
+local p, kind, rule, ckey, muted = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local rkey = p .. 'rule:' .. kind .. ':' .. rule
+local text = redis.call('HGET', rkey, ckey)
+if not text then return 0 end
+local sub = cjson.decode(text)
+if muted == '1' then sub['m'] = 1 else sub['m'] = nil end
+redis.call('HSET', rkey, ckey, cjson.encode(sub))
+return 1
+"""
+
+CLAIM_REQUEST = r"""
+-- ARGV: prefix, channel_key, name, now (epoch s), interval (s). Returns -1 for an unknown
+-- channel, the earlier request's time if it came less than `interval` before, else 0.
+local chkey = ARGV[1] .. 'channel:' .. ARGV[2]
+if redis.call('EXISTS', chkey) == 0 then return -1 end
+local field = 'r:' .. ARGV[3]
+local before = redis.call('HGET', chkey, field)
+if before and tonumber(ARGV[4]) - tonumber(before) < tonumber(ARGV[5]) then return before end
+redis.call('HSET', chkey, field, ARGV[4])
+return 0
+"""

@@ -3,7 +3,9 @@
 Layout 1 (one stream `P outbox` with consumer group `deliver`, `outbox:errors`,
 `outbox:parked`, trigger state in `P trigger:RULE` hashes) → layout 2 (a hash per item,
 trigger state in the channel's hash) → layout 3 (claimed alert messages as rows of bucket
-hashes, see `redis_lua_items.py`; trigger states in their compact form, see `redis_lua.py`).
+hashes, see `redis_lua_items.py`; trigger states in their compact form, see `redis_lua.py`)
+→ layout 4 (channel controls: saved rules in `P rules:C`, named custom rules copied there;
+the other new fields — snooze, watch list, muted — are read as absent = off).
 Items of layout 2 stay hashes of their own, which every script still reads and writes;
 `P layout2:items` (90 days) tells the claim to look for them when it joins a print's
 pending message.
@@ -14,15 +16,20 @@ from __future__ import annotations
 from bot.stores.redis_lua import TRIGGER_STATE
 from bot.stores.redis_lua_items import ITEMS
 
+LAYOUT = 4
+"""The Redis key layout this program writes (`P layout`)."""
+
 MIGRATE = (
     ITEMS
     + TRIGGER_STATE
+    + f"local LAYOUT = '{LAYOUT}'\n"
     + r"""
--- ARGV: prefix, now. Brings any older layout to layout 3; returns the items moved.
+-- ARGV: prefix, now. Brings any older layout to layout 4; returns the items moved.
 local p, now = ARGV[1], ARGV[2]
 local layout = redis.call('GET', p .. 'layout')
-if layout == '3' then return 0 end
+if layout == LAYOUT then return 0 end
 local moved = 0
+local function to_layout_3()
 local function move(entry_id, item, state, att, err)
   local a, c, k = item['a'], item['c'], item['k']
   local reason = nil
@@ -108,7 +115,21 @@ end
 if layout == '2' or moved > 0 then
   redis.call('SET', p .. 'layout2:items', '1', 'EX', GROUP_TTL)
 end
-redis.call('SET', p .. 'layout', '3')
+end
+if layout ~= '3' then to_layout_3() end
+-- layout 3 → 4: a named custom rule is also kept in the channel's book (`P rules:C`), so
+-- unsubscribing it no longer forgets it
+for _, member in ipairs(redis.call('SMEMBERS', p .. 'custom')) do
+  local ckey, rule = string.match(member, '^(.*)|([^|]*)$')
+  if ckey and string.sub(rule, 1, 7) ~= 'custom:' then
+    local text = redis.call('HGET', p .. 'rule:alert:' .. rule, ckey)
+    local ok, sub = pcall(cjson.decode, text or '')
+    if ok and type(sub) == 'table' and type(sub['e']) == 'string' then
+      redis.call('HSETNX', p .. 'rules:' .. ckey, rule, sub['e'])
+    end
+  end
+end
+redis.call('SET', p .. 'layout', LAYOUT)
 return moved
 """
 )

@@ -298,7 +298,8 @@ return 1
 
 PURGE = r"""
 -- ARGV: prefix, channel_key... Forgets channels: hash, sets, subscriptions, trigger state,
--- history and digest slots (their items are removed by PARK_CHANNELS). Returns how many.
+-- history, digest slots, saved rules, snooze and held alerts (their items are removed by
+-- PARK_CHANNELS). Returns how many.
 local p = ARGV[1]
 local count = 0
 for j = 2, #ARGV do
@@ -313,6 +314,8 @@ for j = 2, #ARGV do
     redis.call('HDEL', p .. 'digests', ckey .. '|' .. rule)
   end
   redis.call('DEL', p .. 'chsubs:' .. ckey, p .. 'history:' .. ckey)
+  redis.call('DEL', p .. 'rules:' .. ckey, p .. 'held:' .. ckey)
+  redis.call('ZREM', p .. 'snoozed', ckey)
 end
 return count
 """

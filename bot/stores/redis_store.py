@@ -21,12 +21,13 @@ from bot.stores.port import (
 )
 from bot.stores.redis_base import _translated, unavailable
 from bot.stores.redis_codec import sub_from_json, sub_json
+from bot.stores.redis_controls import RedisControls, snooze_from, snooze_text, watch_from
 from bot.stores.redis_outbox import RedisOutbox
 
 __all__ = ["RedisStore", "unavailable"]
 
 
-class RedisStore(RedisOutbox):
+class RedisStore(RedisOutbox, RedisControls):
     """Store on one Redis; every key starts with `prefix`."""
 
     # -- channels -------------------------------------------------------------------------
@@ -40,13 +41,24 @@ class RedisStore(RedisOutbox):
             "timezone": channel.timezone or "",
             "active": int(channel.active),
         }
-        optional = {"inactive_reason": channel.inactive_reason, "mention": channel.mention}
+        optional = {
+            "inactive_reason": channel.inactive_reason,
+            "mention": channel.mention,
+            "snooze": snooze_text(channel.snooze) if channel.snooze else None,
+        }
         fields |= {name: value for name, value in optional.items() if value}
+        if channel.watchlist is not None:
+            fields["watch"] = ",".join(channel.watchlist)
         unset = [name for name, value in optional.items() if not value]  # absent: none
+        unset += ["watch"] if channel.watchlist is None else []
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.k("channel", ref.key), mapping=fields)
             if unset:
                 pipe.hdel(self.k("channel", ref.key), *unset)
+            if channel.snooze is None:
+                pipe.zrem(self.k("snoozed"), ref.key)
+            else:
+                pipe.zadd(self.k("snoozed"), {ref.key: channel.snooze.until.timestamp()})
             pipe.sadd(self.k("channels"), ref.key)
             if channel.active:
                 pipe.srem(self.k("channels", "inactive"), ref.key)
@@ -57,8 +69,8 @@ class RedisStore(RedisOutbox):
     @_translated
     async def get_channel(self, ref: ChannelRef) -> Channel | None:
         """The channel, or None."""
-        fields = ("language", "timezone", "active", "inactive_reason", "mention")
-        language, zone, active, reason, mention = await self.redis.hmget(
+        fields = ("language", "timezone", "active", "inactive_reason", "mention", "snooze", "watch")
+        language, zone, active, reason, mention, snooze, watch = await self.redis.hmget(
             self.k("channel", ref.key), fields
         )
         if language is None:
@@ -70,11 +82,9 @@ class RedisStore(RedisOutbox):
             active=active == "1",
             inactive_reason=reason or None,
             mention=mention or None,
+            snooze=snooze_from(snooze),
+            watchlist=watch_from(watch),
         )
-
-    async def _require_channel(self, ref: ChannelRef) -> None:
-        if not await self.redis.exists(self.k("channel", ref.key)):
-            raise StoreError(f"unknown channel {ref.key}")
 
     @_translated
     async def set_language(self, ref: ChannelRef, language: Language) -> None:
@@ -140,7 +150,7 @@ class RedisStore(RedisOutbox):
     async def recipients(
         self, rule_id: str, *, now: datetime, kind: SubscriptionKind = "alert"
     ) -> list[Subscription]:
-        """Subscriptions to `rule_id` of active channels, not expired at `now`."""
+        """Subscriptions to `rule_id` of active channels, not expired at `now`, not muted."""
         moment = now
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(self.k("rule", kind, rule_id))
@@ -151,11 +161,11 @@ class RedisStore(RedisOutbox):
             for ckey, text in sorted(subs.items())
             if ckey not in inactive
         )
-        return [sub for sub in found if not sub.expired(moment)]
+        return [sub for sub in found if not sub.expired(moment) and not sub.muted]
 
     @_translated
     async def custom_rules(self, now: datetime) -> list[Subscription]:
-        """Alert subscriptions with an expression, of active channels, not expired at `now`."""
+        """Alert subscriptions with an expression, of active channels, not expired, not muted."""
         members = sorted(await self.redis.smembers(self.k("custom")))
         pairs = [member.rsplit("|", 1) for member in members]
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -168,7 +178,7 @@ class RedisStore(RedisOutbox):
             for (ckey, rule_id), text in zip(pairs, texts, strict=True)
             if text is not None and ckey not in inactive
         ]
-        return [sub for sub in found if sub.expression and not sub.expired(now)]
+        return [sub for sub in found if sub.expression and not sub.expired(now) and not sub.muted]
 
     @_translated
     async def set_mention(self, ref: ChannelRef, mention: str | None) -> None:

@@ -8,6 +8,7 @@ file (claims and leases take `BEGIN IMMEDIATE`, the write lock). The outbound pa
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, datetime
 from functools import lru_cache
@@ -24,6 +25,7 @@ from bot.stores.port import (
     TriggerPolicy,
 )
 from bot.stores.sqlite_base import sqlite_path
+from bot.stores.sqlite_controls import SqliteControls, channel_from_row, snooze_columns
 from bot.stores.sqlite_leases import SqliteLeases
 from bot.stores.sqlite_outbox import SqliteOutbox
 from bot.stores.sqlite_triggers import forget_state
@@ -46,10 +48,15 @@ def _sub_from_row(row: sqlite3.Row) -> Subscription:
         expires=date.fromisoformat(row["expires"]) if row["expires"] else None,
         digest_time=row["digest_time"],
         digest_zone=row["digest_zone"],
+        muted=bool(row["muted"]),
     )
 
 
-class SqliteStore(SqliteOutbox, SqliteLeases):
+_CHANNEL_TABLES = ("subscriptions", "triggers", "digests", "saved_rules", "held", "requests")
+"""Tables with a `channel_key` column that purging a channel empties of its rows."""
+
+
+class SqliteStore(SqliteOutbox, SqliteLeases, SqliteControls):
     """Store on one SQLite file."""
 
     # -- channels -------------------------------------------------------------------------
@@ -67,15 +74,21 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
             int(channel.active),
             channel.inactive_reason,
             channel.mention,
+            *snooze_columns(channel.snooze),
+            None if channel.watchlist is None else json.dumps(list(channel.watchlist)),
         )
         # An upsert, never INSERT OR REPLACE: a replaced row would cascade-delete the
         # channel's subscriptions.
         sql = (
-            "INSERT INTO channels VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
+            "INSERT INTO channels (key, platform, workspace_id, channel_id, language, timezone,"
+            " active, inactive_reason, mention, snooze_until, snooze_drop, watchlist)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET"
             " platform = excluded.platform, workspace_id = excluded.workspace_id,"
             " channel_id = excluded.channel_id, language = excluded.language,"
             " timezone = excluded.timezone, active = excluded.active,"
-            " inactive_reason = excluded.inactive_reason, mention = excluded.mention"
+            " inactive_reason = excluded.inactive_reason, mention = excluded.mention,"
+            " snooze_until = excluded.snooze_until, snooze_drop = excluded.snooze_drop,"
+            " watchlist = excluded.watchlist"
         )
         await self._tx(lambda c: c.execute(sql, row))
 
@@ -84,16 +97,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
         row = await self._run(
             lambda c: c.execute("SELECT * FROM channels WHERE key = ?", (ref.key,)).fetchone()
         )
-        if row is None:
-            return None
-        return Channel(
-            ref=ref,
-            language=row["language"],
-            timezone=row["timezone"] or None,
-            active=bool(row["active"]),
-            inactive_reason=row["inactive_reason"],
-            mention=row["mention"],
-        )
+        return None if row is None else channel_from_row(ref, row)
 
     async def _update_channel(self, ref: ChannelRef, sql: str, args: tuple[Any, ...]) -> None:
         count = await self._tx(lambda c: c.execute(sql, (*args, ref.key)).rowcount)
@@ -131,6 +135,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
             s.expires.isoformat() if s.expires else None,
             s.digest_time,
             s.digest_zone,
+            int(s.muted),
         )
 
         def add(c: sqlite3.Connection) -> None:
@@ -151,11 +156,12 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
             ):
                 forget_state(c, s.rule_id, s.channel.key)
             c.execute(
-                "INSERT INTO subscriptions VALUES (?,?,?,?,?,?,?,?)"
+                "INSERT INTO subscriptions (channel_key, kind, rule_id, expression, policy,"
+                " expires, digest_time, digest_zone, muted) VALUES (?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(channel_key, kind, rule_id) DO UPDATE SET"
                 " expression = excluded.expression, policy = excluded.policy,"
                 " expires = excluded.expires, digest_time = excluded.digest_time,"
-                " digest_zone = excluded.digest_zone",
+                " digest_zone = excluded.digest_zone, muted = excluded.muted",
                 row,
             )
 
@@ -184,21 +190,22 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
     async def recipients(
         self, rule_id: str, *, now: datetime, kind: SubscriptionKind = "alert"
     ) -> list[Subscription]:
-        """Subscriptions to `rule_id` of active channels, not expired at `now`."""
+        """Subscriptions to `rule_id` of active channels, not expired at `now`, not muted."""
         today = now.date().isoformat()
         sql = (
             "SELECT s.* FROM subscriptions s JOIN channels c ON c.key = s.channel_key"
-            " WHERE s.rule_id = ? AND s.kind = ? AND c.active = 1"
+            " WHERE s.rule_id = ? AND s.kind = ? AND c.active = 1 AND s.muted = 0"
             " AND (s.expires IS NULL OR s.expires >= ?) ORDER BY s.channel_key"
         )
         rows = await self._run(lambda c: c.execute(sql, (rule_id, kind, today)).fetchall())
         return [_sub_from_row(row) for row in rows]
 
     async def custom_rules(self, now: datetime) -> list[Subscription]:
-        """Alert subscriptions with an expression, of active channels, not expired at `now`."""
+        """Alert subscriptions with an expression, of active channels, not expired, not muted."""
         sql = (
             "SELECT s.* FROM subscriptions s JOIN channels c ON c.key = s.channel_key"
             " WHERE s.kind = 'alert' AND s.expression IS NOT NULL AND c.active = 1"
+            " AND s.muted = 0"
             " AND (s.expires IS NULL OR s.expires >= ?) ORDER BY s.channel_key, s.rule_id"
         )
         today = now.date().isoformat()
@@ -216,7 +223,7 @@ class SqliteStore(SqliteOutbox, SqliteLeases):
         count = 0
         for key in keys:
             count += c.execute("DELETE FROM channels WHERE key = ?", (key,)).rowcount
-            for table in ("subscriptions", "triggers", "digests"):
+            for table in _CHANNEL_TABLES:
                 c.execute(f"DELETE FROM {table} WHERE channel_key = ?", (key,))
             c.execute("DELETE FROM deliveries WHERE channel_key = ?", (key,))
         return count

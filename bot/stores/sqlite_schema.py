@@ -191,6 +191,36 @@ MIGRATIONS: tuple[Migration, ...] = (
     UPDATE channels SET timezone = '' WHERE (language = 'ko' AND timezone = 'Asia/Seoul')
         OR (language = 'en' AND timezone = 'UTC');
     """,
+    # 5: channel controls: snooze (until, drop), the digest's watch list, muted subscriptions,
+    #    saved rules apart from their subscriptions (named custom rules move in), alerts held
+    #    during a snooze, on-demand request times (`/digest now`)
+    """
+    ALTER TABLE channels ADD COLUMN snooze_until TEXT;
+    ALTER TABLE channels ADD COLUMN snooze_drop INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE channels ADD COLUMN watchlist TEXT;
+    CREATE INDEX channels_snoozed ON channels (snooze_until) WHERE snooze_until IS NOT NULL;
+    ALTER TABLE subscriptions ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE saved_rules (
+        channel_key TEXT NOT NULL REFERENCES channels(key) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        expression TEXT NOT NULL,
+        PRIMARY KEY (channel_key, name)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO saved_rules SELECT channel_key, rule_id, expression FROM subscriptions
+        WHERE kind = 'alert' AND expression IS NOT NULL AND rule_id NOT LIKE 'custom:%';
+    CREATE TABLE held (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel_key TEXT NOT NULL,
+        alert_id TEXT NOT NULL
+    );
+    CREATE INDEX held_by_channel ON held (channel_key, id);
+    CREATE TABLE requests (
+        channel_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        PRIMARY KEY (channel_key, name)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

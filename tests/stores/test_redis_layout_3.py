@@ -17,6 +17,7 @@ from bot.stores.port import (
     idempotency_key,
     print_id,
 )
+from bot.stores.redis_lua_migrate import LAYOUT
 from tests.stores.conftest import REDIS_URL, RealTime, redis_store_url
 
 CLOSE = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)
@@ -124,7 +125,7 @@ async def test_layout_2_items_deliver_after_the_upgrade_and_a_claim_joins_them(
         await store.close()
     admin = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        assert admin.get(f"{p}layout") == "3"
+        assert admin.get(f"{p}layout") == str(LAYOUT)
         channel = admin.hgetall(f"{p}channel:{ALPHA.key}")
         assert channel["t:deepseek"] == f"20250127|3|{int(CLOSE.timestamp())}", "compact"
         assert "mention" not in channel and "inactive_reason" not in channel

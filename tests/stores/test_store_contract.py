@@ -11,6 +11,7 @@ from bot.stores.port import (
     AlertEvent,
     Channel,
     ChannelRef,
+    Snooze,
     Subscription,
     TriggerPolicy,
     idempotency_key,
@@ -346,3 +347,118 @@ async def test_a_channel_follows_its_languages_zone_until_it_chooses_one(store: 
     assert (await store.get_channel(ALPHA)).timezone is None  # type: ignore[union-attr]
     with pytest.raises(StoreError):
         await store.set_timezone(BETA, "Asia/Seoul")
+
+
+# --- channel controls (issue 23): mute, saved rules, snooze, watch list, requests ----------
+
+
+async def test_a_muted_subscription_is_kept_but_alerts_nobody_until_unmuted(store: Store) -> None:
+    sub = await subscribe(store)
+    custom = Subscription(ALPHA, "custom:NVDA.pct <= -8", expression="NVDA.pct <= -8")
+    await store.add_subscription(custom)
+    assert await store.set_muted(ALPHA, "alert", "deepseek", True)
+    assert await store.set_muted(ALPHA, "alert", custom.rule_id, True)
+    assert not await store.set_muted(ALPHA, "alert", "chip_crash", True), "no such subscription"
+    listed = {s.rule_id: s.muted for s in await store.list_subscriptions(ALPHA)}
+    assert listed == {"deepseek": True, custom.rule_id: True}
+    assert await store.recipients("deepseek", now=T0) == []
+    assert await store.custom_rules(T0) == []
+    assert await store.set_muted(ALPHA, "alert", "deepseek", False)
+    assert [s.channel for s in await store.recipients("deepseek", now=T0)] == [ALPHA]
+    assert await fires(store, sub, event())
+
+
+async def test_muting_keeps_the_trigger_state_so_a_once_does_not_fire_again(store: Store) -> None:
+    sub = await subscribe(store, policy="once")
+    assert await fires(store, sub, event())
+    await store.set_muted(ALPHA, "alert", "deepseek", True)
+    await store.set_muted(ALPHA, "alert", "deepseek", False)
+    [unmuted] = await store.recipients("deepseek", now=T0)
+    assert not await fires(store, unmuted, event(DAY2, at=T0 + timedelta(days=1)))
+
+
+async def test_a_saved_rule_outlives_its_subscription_and_goes_with_its_channel(
+    store: Store,
+) -> None:
+    with pytest.raises(StoreError):
+        await store.save_rule(ALPHA, "mine", "NVDA.pct <= -10")
+    await store.upsert_channel(Channel(ALPHA))
+    await store.save_rule(ALPHA, "mine", "NVDA.pct <= -10")
+    await store.save_rule(ALPHA, "amd", "AMD.pct <= -8")
+    await store.add_subscription(Subscription(ALPHA, "mine", expression="NVDA.pct <= -10"))
+    assert await store.remove_subscription(ALPHA, "alert", "mine")
+    assert await store.saved_rules(ALPHA) == {"amd": "AMD.pct <= -8", "mine": "NVDA.pct <= -10"}
+    await store.save_rule(ALPHA, "mine", "NVDA.pct <= -12")
+    assert (await store.saved_rules(ALPHA))["mine"] == "NVDA.pct <= -12"
+    assert await store.delete_rule(ALPHA, "amd")
+    assert not await store.delete_rule(ALPHA, "amd")
+    assert await store.saved_rules(BETA) == {}
+    await store.purge_channel(ALPHA)
+    await store.upsert_channel(Channel(ALPHA))
+    assert await store.saved_rules(ALPHA) == {}
+
+
+async def test_a_snooze_holds_alert_ids_and_ending_it_returns_them_once(store: Store) -> None:
+    until = T0 + timedelta(hours=2)
+    with pytest.raises(StoreError):
+        await store.set_snooze(BETA, Snooze(until))
+    await store.upsert_channel(Channel(ALPHA, language="ko"))
+    await store.set_snooze(ALPHA, Snooze(until, drop=False))
+    channel = await store.get_channel(ALPHA)
+    assert channel is not None and channel.snooze == Snooze(until, False)
+    assert channel.snoozed(T0) and not channel.snoozed(until)
+    await store.hold_alerts(ALPHA, ["a1", "a2"])
+    await store.hold_alerts(ALPHA, ["a2", "a3"])
+    assert await store.ended_snoozes(until - timedelta(seconds=1)) == []
+    assert await store.ended_snoozes(until) == [ALPHA]
+    assert await store.end_snooze(ALPHA) == (Snooze(until, False), ["a1", "a2", "a3"])
+    assert await store.end_snooze(ALPHA) == (None, []), "released once"
+    assert await store.ended_snoozes(until + timedelta(days=1)) == []
+    after = await store.get_channel(ALPHA)
+    assert after is not None and after.snooze is None and after.language == "ko"
+
+
+async def test_a_new_snooze_replaces_the_old_one_and_keeps_what_it_held(store: Store) -> None:
+    await store.upsert_channel(Channel(ALPHA))
+    await store.set_snooze(ALPHA, Snooze(T0 + timedelta(hours=1)))
+    await store.hold_alerts(ALPHA, ["a1"])
+    await store.set_snooze(ALPHA, Snooze(T0 + timedelta(hours=5), drop=True))
+    assert await store.ended_snoozes(T0 + timedelta(hours=2)) == []
+    await store.set_snooze(ALPHA, None)
+    assert await store.ended_snoozes(T0 + timedelta(days=9)) == []
+    assert await store.end_snooze(ALPHA) == (None, ["a1"])
+
+
+async def test_snooze_and_watch_list_round_trip_through_a_resaved_channel(store: Store) -> None:
+    snooze = Snooze(datetime(2025, 1, 28, 0, 30, 15, 500000, tzinfo=UTC), drop=True)
+    full = Channel(ALPHA, "ko", None, True, None, "@here", snooze, ("NVDA", "000660.KS"))
+    await store.upsert_channel(full)
+    assert await store.get_channel(ALPHA) == full
+    assert await store.ended_snoozes(snooze.until) == [ALPHA]
+    await store.upsert_channel(Channel(ALPHA, "ko"))
+    assert await store.get_channel(ALPHA) == Channel(ALPHA, "ko")
+    assert await store.ended_snoozes(snooze.until) == []
+    await store.set_watchlist(ALPHA, ())
+    after = await store.get_channel(ALPHA)
+    assert after is not None and after.watchlist == (), "an emptied list is not the default"
+    await store.set_watchlist(ALPHA, None)
+    after = await store.get_channel(ALPHA)
+    assert after is not None and after.watchlist is None
+    with pytest.raises(StoreError):
+        await store.set_watchlist(BETA, ["NVDA"])
+
+
+async def test_an_on_demand_request_is_refused_within_its_interval_per_channel(
+    store: Store,
+) -> None:
+    for ref in (ALPHA, BETA):
+        await store.upsert_channel(Channel(ref))
+    assert await store.claim_request(ALPHA, "digest_now", T0, 600) is None
+    later = T0 + timedelta(minutes=9, seconds=59)
+    assert await store.claim_request(ALPHA, "digest_now", later, 600) == T0
+    assert await store.claim_request(BETA, "digest_now", later, 600) is None, "per channel"
+    assert await store.claim_request(ALPHA, "other", later, 600) is None, "per request"
+    ten = T0 + timedelta(minutes=10)
+    assert await store.claim_request(ALPHA, "digest_now", ten, 600) is None
+    with pytest.raises(StoreError):
+        await store.claim_request(ChannelRef("x", "y", "z"), "digest_now", T0, 600)
