@@ -15,9 +15,11 @@ from bot.domain.i18n import (
     parse_locale,
     t,
 )
+from bot.domain.rules.canonical import rule_label
 from bot.domain.zones import ZoneError, parse_zone
 from bot.stores.port import Channel, language_zone
 from handlers.base import Invocation, UserError, command
+from handlers.rulebook import channel_rules
 
 HISTORY_LIMIT = 10
 
@@ -28,17 +30,24 @@ async def history(inv: Invocation) -> Card:
     locale = inv.locale
     events = await inv.services.store.alert_history(inv.channel, limit=HISTORY_LIMIT)
     presets = inv.services.core.presets
+    names = {text: name for name, text in (await channel_rules(inv)).saved.items()}
     fields = []
     for event in events:
         rule = presets.get(event.rule_id)
-        name = rule.description(locale) if rule else event.rule_id
-        tier = event.severity
-        if has_message(f"tier.{tier}"):
-            tier = t(f"tier.{tier}", locale)
+        expression = event.payload.get("expression")
+        shown = rule_label(
+            event.rule_id,
+            str(expression) if expression else None,
+            names.get(str(expression)) if expression else None,
+        )
+        tier = t(f"tier.{event.severity}", locale) if has_message(f"tier.{event.severity}") else ""
+        about = rule.description(locale) if rule else ""
         fields.append(
             CardField(
-                f"{format_date(event.session, locale)} · {event.rule_id} [{tier}]",
-                f"{name}\n{format_datetime(event.fired_at, locale)}",
+                f"{format_date(event.session, locale)} · {shown}" + (f" [{tier}]" if tier else ""),
+                "\n".join(
+                    part for part in (about, format_datetime(event.fired_at, locale)) if part
+                ),
                 inline=False,
             )
         )

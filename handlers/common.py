@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 import pandas as pd
@@ -10,6 +11,7 @@ import pandas as pd
 from bot.domain.cards import Footer
 from bot.domain.i18n import Locale, format_date, format_pct, has_message, t
 from bot.domain.metrics import Unavailable
+from bot.domain.rules.canonical import canonical_text
 from bot.domain.rules.checks import decidable_on_its_face
 from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
@@ -64,15 +66,16 @@ def resolve_day(inv: Invocation, text: str | None, sessions: pd.DatetimeIndex) -
 
 
 def parse_user_rule(inv: Invocation, text: str) -> Rule:
-    """A rule typed by a user, or a friendly error that points at the problem; a rule no
-    values could ever decide (``NVDA.pct/0 > 1``) is refused."""
+    """A rule typed by a user, in its canonical text (`NVDA.pct<=-8` → `NVDA.pct <= -8`), or a
+    friendly error that points at the problem; a rule no values could ever decide
+    (``NVDA.pct/0 > 1``) is refused."""
     try:
         rule = custom_rule(text, inv.services.core.market.symbols)
     except RuleError as exc:
         raise UserError("error.bad_rule", reason=exc.localized(inv.locale)) from None
     if not decidable_on_its_face(rule.tree):
         raise UserError("error.rule_never_decidable", rule=rule.text[:120])
-    return rule
+    return replace(rule, text=canonical_text(rule.tree))
 
 
 def rule_data_warning(inv: Invocation, rule: Rule) -> str:

@@ -8,21 +8,24 @@ from typing import Annotated
 from bot.domain.backtest import run_backtest
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.formatting import format_metric
-from bot.domain.i18n import format_date, t
+from bot.domain.i18n import Locale, format_date, t
+from bot.domain.rules.canonical import custom_rule_id
 from bot.stores.port import Subscription
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, move, parse_user_rule, policy_text, rule_data_warning
-from handlers.subscriptions import CUSTOM_PREFIX, ensure_channel, parse_policy, replaced_note
+from handlers.rulebook import channel_rules
+from handlers.subscriptions import ensure_channel, parse_policy, replaced_note
 
 _NAME_RE = re.compile(r"^[a-z0-9_]{3,30}$")
 LAST_FIRINGS = 5
 
 
-def _shown_name(rule_id: str, expression: str | None) -> str:
-    """`name: RULE` for a named rule; just the rule for one subscribed by its text."""
-    if rule_id.startswith(CUSTOM_PREFIX) or not expression:
-        return expression or rule_id.removeprefix(CUSTOM_PREFIX)
-    return f"{rule_id}: {expression}"
+def _state(subscription: Subscription | None, name: str, locale: Locale) -> str:
+    """`(once per session)`, with ` — muted` or, for a saved rule not subscribed, ` — off`."""
+    if subscription is None:
+        return t("rules.off", locale, name=name)
+    state = f"({policy_text(subscription.policy, locale)})"
+    return state + (" — " + t("rules.muted", locale) if subscription.muted else "")
 
 
 @command("rules list")
@@ -33,13 +36,21 @@ async def rules_list(inv: Invocation) -> Card:
     preset_lines = "\n".join(
         f"• {rule.id}: {rule.text} — {rule.description(locale)}" for rule in presets.values()
     )
-    subscriptions = await inv.services.store.list_subscriptions(inv.channel)
-    custom = [s for s in subscriptions if s.kind == "alert" and s.expression]
-    subscribed = [s.rule_id for s in subscriptions if s.kind == "alert" and not s.expression]
-    custom_lines = "\n".join(
-        f"• {_shown_name(s.rule_id, s.expression)} ({policy_text(s.policy, locale)})"
-        for s in custom
-    )
+    book = await channel_rules(inv)
+    subscribed = [
+        s.rule_id + (f" ({t('rules.muted', locale)})" if s.muted else "")
+        for s in book.subscriptions
+        if s.rule_id in presets and not s.expression
+    ]
+    lines = [
+        f"• {name}: {text} {_state(book.saved_subscription(name), name, locale)}"
+        for name, text in book.saved.items()
+    ]
+    lines += [
+        f"• {book.label(s)} {_state(s, '', locale)}"
+        for s in book.subscriptions
+        if s.expression and book.name_of(s) not in book.saved
+    ]
     return Card(
         title=t("rules.list_title", locale),
         fields=(
@@ -50,7 +61,7 @@ async def rules_list(inv: Invocation) -> Card:
                 inline=False,
             ),
             CardField(
-                t("rules.custom", locale), custom_lines or t("rules.none", locale), inline=False
+                t("rules.custom", locale), "\n".join(lines) or t("rules.none", locale), inline=False
             ),
         ),
     )
@@ -70,10 +81,30 @@ async def rules_add(
         raise UserError("error.rule_name_taken", name=name)
     checked = parse_user_rule(inv, rule)
     trigger = parse_policy(policy)
+    book = await channel_rules(inv)
+    twin = next((n for n, text in book.saved.items() if text == checked.text and n != name), None)
+    if twin is not None:
+        raise UserError("error.rule_already_saved", name=twin)
+    before = book.saved_subscription(name) if name in book.saved else book.get(name)
+    subscription = Subscription(
+        inv.channel, custom_rule_id(checked.text), expression=checked.text, policy=trigger
+    )
+    same = book.get(subscription.rule_id)
+    others = [
+        s for s in book.reading(checked.text) if s.rule_id not in (subscription.rule_id, name)
+    ]
+    if others:
+        raise UserError("error.already_subscribed_as", name=book.label(others[0]))
     await ensure_channel(inv)
-    subscription = Subscription(inv.channel, name, expression=checked.text, policy=trigger)
-    notes = [await replaced_note(inv, subscription), rule_data_warning(inv, checked)]
-    await inv.services.store.add_subscription(subscription)
+    notes = [
+        await replaced_note(inv, subscription, before or same),
+        rule_data_warning(inv, checked),
+    ]
+    store = inv.services.store
+    if before is not None and before.rule_id != subscription.rule_id:
+        await store.remove_subscription(inv.channel, "alert", before.rule_id)
+    await store.save_rule(inv.channel, name, checked.text)
+    await store.add_subscription(subscription)
     text = t(
         "rules.added",
         inv.locale,
@@ -92,9 +123,15 @@ async def rules_add(
 async def rules_remove(
     inv: Invocation, name: Annotated[str, "The rule's name", Autocomplete("rules")]
 ) -> Card:
-    """Delete one of this channel's custom rules."""
-    if not await inv.services.store.remove_subscription(inv.channel, "alert", name):
+    """Delete one of this channel's saved rules and its alerts."""
+    book = await channel_rules(inv)
+    subscription = book.saved_subscription(name) if name in book.saved else book.get(name)
+    if name not in book.saved and (subscription is None or not subscription.expression):
         raise UserError("error.no_such_rule", name=name[:60])
+    store = inv.services.store
+    if subscription is not None:
+        await store.remove_subscription(inv.channel, "alert", subscription.rule_id)
+    await store.delete_rule(inv.channel, name)
     return Card(
         title=t("rules.removed_title", inv.locale), text=t("rules.removed", inv.locale, name=name)
     )

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated
 
 from bot.domain.cards import Card, Severity
 from bot.domain.i18n import Locale, format_date, t
+from bot.domain.rules.canonical import canonical_text, custom_rule_id
 from bot.domain.sessions import SessionError, parse_day
 from bot.domain.zones import ZoneError, parse_zone
 from bot.stores.port import Channel, Subscription, TriggerPolicy, language_zone
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import parse_user_rule, policy_text, rule_data_warning
+from handlers.rulebook import channel_rules
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 DEFAULT_DIGEST_TIME = "08:00"
-CUSTOM_PREFIX = "custom:"
 
 
 async def ensure_channel(inv: Invocation) -> None:
@@ -37,10 +39,12 @@ def parse_policy(text: str | None) -> TriggerPolicy:
         raise UserError("error.bad_policy", text=(text or "")[:40]) from None
 
 
-async def replaced_note(inv: Invocation, new: Subscription) -> str:
-    """What an alert subscription replaces in this channel ("" when it is new or the same)."""
-    existing = await inv.services.store.list_subscriptions(inv.channel)
-    old = next((s for s in existing if s.kind == new.kind and s.rule_id == new.rule_id), None)
+async def replaced_note(inv: Invocation, new: Subscription, old: Subscription | None = None) -> str:
+    """What an alert subscription replaces in this channel ("" when it is new): the earlier
+    subscription of the same id, or `old`."""
+    if old is None:
+        existing = await inv.services.store.list_subscriptions(inv.channel)
+        old = next((s for s in existing if s.kind == new.kind and s.rule_id == new.rule_id), None)
     if old is None:
         return ""
     locale = inv.locale
@@ -54,6 +58,8 @@ async def replaced_note(inv: Invocation, new: Subscription) -> str:
     if old.expires != new.expires:
         until = format_date(old.expires, locale) if old.expires else t("subscribe.forever", locale)
         changes.append(t("subscribe.replaced_until", locale, until=until))
+    if old.muted and not new.muted:
+        changes.append(t("subscribe.replaced_muted", locale))
     if not changes:
         return t("subscribe.unchanged", locale)
     return t("subscribe.replaced", locale, changes=", ".join(changes))
@@ -72,41 +78,60 @@ def parse_until(text: str | None, today: date, locale: Locale) -> date | None:
     return day
 
 
+def unknown_rule(name: str, presets: Iterable[str], saved: Iterable[str]) -> UserError:
+    """A name that is neither a preset nor one of the channel's saved rules."""
+    rules = ", ".join(saved)
+    if rules:
+        return UserError(
+            "error.unknown_preset_or_rule", name=name, presets=", ".join(presets), rules=rules
+        )
+    return UserError("error.unknown_preset", name=name, presets=", ".join(presets))
+
+
 @command("subscribe alerts", admin_only=True)
 async def subscribe_alerts(
     inv: Invocation,
     rule: Annotated[
-        str, 'A preset (deepseek) or a quoted rule ("SOX.pct <= -5")', Autocomplete("presets")
+        str,
+        'A preset (deepseek), a saved rule\'s name, or a quoted rule ("SOX.pct <= -5")',
+        Autocomplete("presets"),
     ],
     policy: Annotated[
         str | None, "once | session | cooldown=30m (default: session)", Autocomplete("policies")
     ] = None,
     until: Annotated[str | None, "Last day to alert, YYYY-MM-DD"] = None,
 ) -> Card:
-    """Alert this channel when a preset or a custom rule fires."""
+    """Alert this channel when a preset, a saved rule or a custom rule fires."""
     locale = inv.locale
     presets = inv.services.core.presets
     trigger = parse_policy(policy)
     expires = parse_until(until, inv.services.clock.now().date(), locale)
+    book = await channel_rules(inv)
+    checked = None
     if rule in presets:
         subscription = Subscription(inv.channel, rule, policy=trigger, expires=expires)
-        shown = rule
-    elif re.fullmatch(r"[a-z_]{2,40}", rule):
-        raise UserError("error.unknown_preset", name=rule, presets=", ".join(presets))
+        text, shown = canonical_text(presets[rule].tree), rule
+    elif rule in book.saved:
+        checked = parse_user_rule(inv, book.saved[rule])
+        text, shown = checked.text, f"{rule}: {checked.text}"
+    elif re.fullmatch(r"[a-z_][a-z0-9_]{1,39}", rule):
+        raise unknown_rule(rule, presets, book.saved)
     else:
         checked = parse_user_rule(inv, rule)
-        rule_id = CUSTOM_PREFIX + checked.text.strip()
+        text = shown = checked.text
+    if checked is not None:
         subscription = Subscription(
-            inv.channel,
-            rule_id[:200].replace("|", "/"),
-            expression=checked.text,
-            policy=trigger,
-            expires=expires,
+            inv.channel, custom_rule_id(text), expression=text, policy=trigger, expires=expires
         )
-        shown = checked.text
+    old = book.get(subscription.rule_id)
+    others = [s for s in book.reading(text) if s.rule_id != subscription.rule_id]
+    if others:
+        raise UserError("error.already_subscribed_as", name=book.label(others[0]))
+    if old is not None and (old.policy, old.expires, old.muted) == (trigger, expires, False):
+        raise UserError("error.already_subscribed", name=shown)
     await ensure_channel(inv)
-    notes = [await replaced_note(inv, subscription)]
-    if subscription.expression:
+    notes = [await replaced_note(inv, subscription, old)]
+    if checked is not None:
         notes.append(rule_data_warning(inv, checked))
     await inv.services.store.add_subscription(subscription)
     until_text = format_date(expires, locale) if expires else t("subscribe.forever", locale)
@@ -158,18 +183,58 @@ async def subscribe_digest(
 @command("unsubscribe alerts", admin_only=True)
 async def unsubscribe_alerts(
     inv: Invocation,
-    rule: Annotated[str, "The preset or quoted rule to stop", Autocomplete("presets")],
+    rule: Annotated[str, "The preset, saved rule or quoted rule to stop", Autocomplete("presets")],
 ) -> Card:
-    """Stop alerts for a preset or custom rule in this channel."""
-    store = inv.services.store
-    candidates = [rule, CUSTOM_PREFIX + rule.strip()]
-    for rule_id in candidates:
-        if await store.remove_subscription(inv.channel, "alert", rule_id.replace("|", "/")):
-            return Card(
-                title=t("subscribe.removed_title", inv.locale),
-                text=t("subscribe.removed", inv.locale, name=rule),
-            )
-    raise UserError("error.not_subscribed", name=rule[:60])
+    """Stop alerts for a preset or custom rule in this channel (a saved rule stays saved)."""
+    book = await channel_rules(inv)
+    found = book.find(inv, rule)
+    if found is None or not await inv.services.store.remove_subscription(
+        inv.channel, "alert", found.rule_id
+    ):
+        raise UserError("error.not_subscribed", name=rule[:60])
+    text = t("subscribe.removed", inv.locale, name=book.label(found))
+    name = book.name_of(found)
+    if name in book.saved:
+        text += " " + t("subscribe.kept_saved", inv.locale, name=name)
+    return Card(title=t("subscribe.removed_title", inv.locale), text=text)
+
+
+async def _set_muted(inv: Invocation, rule: str, muted: bool) -> Card:
+    book = await channel_rules(inv)
+    found = book.find(inv, rule)
+    if found is None:
+        raise UserError("error.not_subscribed", name=rule[:60])
+    key = "mute" if muted else "unmute"
+    name = book.label(found)
+    if found.muted == muted:
+        text = t(f"{key}.already", inv.locale, name=name)
+        return Card(title=t(f"{key}.title", inv.locale), text=text)
+    await inv.services.store.set_muted(inv.channel, "alert", found.rule_id, muted)
+    typed = book.name_of(found) or (f'"{found.expression}"' if found.expression else found.rule_id)
+    return Card(
+        title=t(f"{key}.title", inv.locale),
+        text=t(f"{key}.done", inv.locale, name=name, command=typed),
+    )
+
+
+@command("mute", admin_only=True)
+async def mute(
+    inv: Invocation,
+    rule: Annotated[
+        str, "The preset, saved rule or quoted rule to silence", Autocomplete("presets")
+    ],
+) -> Card:
+    """Silence one subscription in this channel, keeping it (/unmute turns it back on)."""
+    return await _set_muted(inv, rule, True)
+
+
+@command("unmute", admin_only=True)
+async def unmute(
+    inv: Invocation,
+    rule: Annotated[str, "The muted preset, saved rule or quoted rule", Autocomplete("presets")],
+) -> Card:
+    """Turn a muted subscription's alerts back on in this channel."""
+    return await _set_muted(inv, rule, False)
 
 
 @command("unsubscribe digest", admin_only=True)

@@ -157,8 +157,18 @@ async def digest_payload(
     ]
     movers.sort(key=lambda f: -abs(f["pct"]))
     history = await services.store.alert_history(subscription.channel, limit=50)
+    names = {
+        text: name
+        for name, text in (await services.store.saved_rules(subscription.channel)).items()
+    }
     fired = [
-        {"rule_id": e.rule_id, "severity": e.severity, "fired_at": e.fired_at.isoformat()}
+        {
+            "rule_id": e.rule_id,
+            "severity": e.severity,
+            "fired_at": e.fired_at.isoformat(),
+            "expression": e.payload.get("expression"),
+            "name": names.get(str(e.payload.get("expression"))),
+        }
         for e in history
         if e.session == session.date()
     ]

@@ -21,6 +21,8 @@ ALLOWED_LATIN = {
     *("once", "session", "cooldown", "m", "until", "ko", "en", "here", "off", "default"),
     *("views", "rules", "list", "shock", "test", "valuation", "ai-capex", "deepseek"),
     *("timezone", "help", "HH", "MM", "YYYY-MM-DD", "Ctrl-D"),
+    *("subscribe", "alerts", "mute", "unmute", "snooze", "drop", "digest", "now", "watchlist"),
+    *("add", "remove", "show", "tomorrow", "h"),
     # proper names and zone names
     *("Yahoo", "Finance", "Asia", "Seoul", "America", "New_York", "KST", "ET"),
     # a path shown in a source line

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from bot.domain.alert_card import SEVERITIES
 from bot.domain.analysis import chart_series
 from bot.domain.cards import Card, CardField, Footer, Severity
 from bot.domain.chart import render_shock_chart
-from bot.domain.i18n import Locale, format_date, format_pct, t
+from bot.domain.i18n import Locale, format_date, format_pct, has_message, t
+from bot.domain.rules.canonical import rule_label
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -38,17 +40,27 @@ def _fired_lines(
     lines = []
     for event in fired:
         when = datetime.fromisoformat(event["fired_at"]).astimezone(zone)
-        severity = t(f"severity.{event['severity']}", locale)
+        tier = f"tier.{event['severity']}"
+        rule = rule_label(str(event["rule_id"]), event.get("expression"), event.get("name"))
         lines.append(
             t(
                 "digest.fired_line",
                 locale,
-                rule=event["rule_id"],
-                severity=severity,
+                rule=rule,
+                severity=t(tier, locale) if has_message(tier) else str(event["severity"]),
                 time=f"{when:%H:%M %Z}",
             )
         )
     return "\n".join(lines)
+
+
+def strongest_tier(fired: Sequence[Mapping[str, Any]]) -> Severity:
+    """The digest's tier: its strongest alert's (notice when it names none known), info when
+    nothing fired."""
+    tiers = [SEVERITIES[str(e["severity"])] for e in fired if str(e.get("severity")) in SEVERITIES]
+    if not tiers:
+        return Severity.NOTICE if fired else Severity.INFO
+    return max(tiers, key=list(SEVERITIES.values()).index)
 
 
 def digest_chart(services: Services, session: date, locale: Locale) -> bytes | None:
@@ -108,7 +120,7 @@ def build_digest_card(
     slot = datetime.fromisoformat(payload["slot"]) if payload.get("slot") else None
     return Card(
         title=title,
-        severity=Severity.NOTICE if fired else Severity.INFO,
+        severity=strongest_tier(fired),
         fields=tuple(fields),
         text=text,
         chart_png=png,

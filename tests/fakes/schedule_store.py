@@ -45,6 +45,9 @@ class ScheduleStore:
     ) -> list[Subscription]:
         return [s for s in self.subscriptions if s.rule_id == rule_id and s.kind == kind]
 
+    async def saved_rules(self, ref: ChannelRef) -> dict[str, str]:
+        return {}
+
     async def last_digest(self, subscription: Subscription) -> datetime | None:
         return self.digests.get((subscription.channel.key, subscription.rule_id))
 
