@@ -26,7 +26,7 @@ from bot.feeds.calendar import NYSE, session_calendar
 from bot.ports import ReplayClock
 from bot.services import Services
 from bot.settings import DigestSettings
-from bot.stores.port import Subscription
+from bot.stores.port import AlertEvent, Subscription
 from jobs.scheduler import daily_at
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,28 @@ def _figure(snapshot: Snapshot, services: Services, name: str) -> dict[str, Any]
     }
 
 
+async def fired_entries(
+    services: Services, subscription: Subscription, events: Sequence[AlertEvent]
+) -> list[dict[str, Any]]:
+    """The day's alerts as the digest lists them: rule id, tier, time, and the rule's text and
+    saved name where it has them (shown instead of the id)."""
+    saved = await services.store.saved_rules(subscription.channel)
+    names = {text: name for name, text in saved.items()}
+    entries = []
+    for event in events:
+        expression = event.payload.get("expression")
+        entries.append(
+            {
+                "rule_id": event.rule_id,
+                "severity": event.severity,
+                "fired_at": event.fired_at.isoformat(),
+                "expression": expression,
+                "name": names.get(expression) if isinstance(expression, str) else None,
+            }
+        )
+    return entries
+
+
 async def digest_payload(
     services: Services,
     subscription: Subscription,
@@ -157,29 +179,15 @@ async def digest_payload(
     ]
     movers.sort(key=lambda f: -abs(f["pct"]))
     history = await services.store.alert_history(subscription.channel, limit=50)
-    names = {
-        text: name
-        for name, text in (await services.store.saved_rules(subscription.channel)).items()
-    }
-    fired = [
-        {
-            "rule_id": e.rule_id,
-            "severity": e.severity,
-            "fired_at": e.fired_at.isoformat(),
-            "expression": e.payload.get("expression"),
-            "name": names.get(str(e.payload.get("expression"))),
-        }
-        for e in history
-        if e.session == session.date()
-    ]
-    fired.sort(key=lambda event: event["fired_at"])
+    events = sorted((e for e in history if e.session == session.date()), key=lambda e: e.fired_at)
+    fired = await fired_entries(services, subscription, events)
     topics: list[str] = []
-    for event in fired:
-        rule = services.core.presets.get(event["rule_id"])
+    for event in events:
+        rule = services.core.presets.get(event.rule_id)
         topics += list(rule.topics) if rule else []
     if not topics:
         topics = list(services.core.settings.shock.topics)
-    kinds = [event["rule_id"] for event in fired]
+    kinds = [event.rule_id for event in events]
     views = rank_views(services.views, shock_kinds=kinds, topics=topics, limit=1)
     return {
         "session": session.date().isoformat(),

@@ -153,18 +153,18 @@ def autocompleter(ctx: CommandContext, source: AutocompleteSource) -> Autocomple
             shipped = services.core.market.symbols_with_data
             pairs = [(name, name) for name in aliases] + [(s, s) for s in shipped]
             return _matches(current, pairs)
-        if source == "presets":
-            locale = reply_locale(await _stored(services, channel_ref(interaction)), interaction)
-            presets = services.core.presets.values()
-            return _matches(current, ((f"{p.id} — {p.description(locale)}", p.id) for p in presets))
         if source == "policies":
             return _matches(current, ((p, p) for p in POLICY_SUGGESTIONS))
         try:
-            subscriptions = await services.store.list_subscriptions(channel_ref(interaction))
+            saved = await services.store.saved_rules(channel_ref(interaction))
         except StoreError:
-            return []
-        names = [s.rule_id for s in subscriptions if s.kind == "alert" and s.expression]
-        return _matches(current, ((name, name) for name in names))
+            saved = {}
+        pairs = [(f"{name} — {text}", name) for name, text in saved.items()]
+        if source == "presets":  # a preset or a saved rule, by its name
+            locale = reply_locale(await _stored(services, channel_ref(interaction)), interaction)
+            presets = services.core.presets.values()
+            pairs = [(f"{p.id} — {p.description(locale)}", p.id) for p in presets] + pairs
+        return _matches(current, pairs)
 
     return complete
 

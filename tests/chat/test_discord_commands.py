@@ -222,11 +222,19 @@ async def test_rules_autocomplete_offers_this_channels_own_rules(
     runtime: DiscordRuntime, fake: FakeDiscord, store: MemoryStore
 ) -> None:
     await store.upsert_channel(Channel(HERE))
-    for name in ("nvda_drop", "sox_gap"):
-        await store.add_subscription(Subscription(HERE, name, expression="NVDA.pct < -5"))
-    await store.add_subscription(Subscription(HERE, "deepseek"))  # a preset, not a rule
-    payload = InteractionFactory(GUILD, CHANNEL).command(
-        "rules", [sub("remove", [option("name", "", focused=True)])], kind=4
+    await store.save_rule(HERE, "nvda_drop", "NVDA.pct < -5")
+    await store.add_subscription(
+        Subscription(HERE, "custom:NVDA.pct < -5", "alert", "NVDA.pct < -5")
     )
+    await store.save_rule(HERE, "sox_gap", "SOX.gap < -3")  # saved, not subscribed: still its own
+    await store.add_subscription(Subscription(HERE, "custom:AMD.pct < -9", "alert", "AMD.pct < -9"))
+    await store.add_subscription(Subscription(HERE, "deepseek"))  # a preset, not a rule
+    make = InteractionFactory(GUILD, CHANNEL)
+    payload = make.command("rules", [sub("remove", [option("name", "", focused=True)])], kind=4)
     [callback] = await run(fake, payload)
     assert [c["value"] for c in callback.json["data"]["choices"]] == ["nvda_drop", "sox_gap"]
+    subscribe = make.command(
+        "subscribe", [sub("alerts", [option("rule", "sox_", focused=True)])], kind=4
+    )
+    [callback] = await run(fake, subscribe)
+    assert [c["value"] for c in callback.json["data"]["choices"]] == ["sox_gap"], "saved rules too"
