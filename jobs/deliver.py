@@ -34,7 +34,7 @@ BuildCard = Callable[[OutboxItem, Channel], Awaitable[Card | None]]
 TimeSource = Callable[[], float]
 
 EXPIRED = "expired: undelivered at the next session's open"
-OUTCOMES = ("delivered", "retried", "failed", "parked", "gone", "expired", "skipped")
+OUTCOMES = ("delivered", "retried", "failed", "parked", "gone", "expired", "skipped", "held")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class DeliveryReport:
     expired: int = 0
     skipped: int = 0
     """Leased items not sent because another worker had taken them over meanwhile."""
+    held: int = 0
+    """Alerts not sent because their channel is snoozed: kept for its summary, or dropped."""
 
 
 def describe_error(exc: BaseException) -> str:
@@ -75,6 +77,19 @@ async def _park(job: _Round, item: OutboxItem, reason: str, outcome: str = "park
     log.warning("parked %s for %s: %s", item.id, item.channel.key, reason)
     await job.store.park(item, reason)
     return outcome
+
+
+async def _hold(job: _Round, item: OutboxItem, channel: Channel) -> str:
+    """A snoozed channel's alert: kept for the snooze's summary (or dropped, as the channel
+    chose) and settled without sending."""
+    if not await job.store.renew(item, job.worker_id):
+        return "skipped"
+    dropped = channel.snooze is not None and channel.snooze.drop
+    if not dropped:
+        await job.store.hold_alerts(channel.ref, item.alert_ids or (item.alert_id,))
+    await job.store.mark_delivered(item)
+    log.info("%s %s for snoozed %s", "dropped" if dropped else "held", item.id, channel.ref.key)
+    return "held"
 
 
 async def _send(
@@ -139,6 +154,8 @@ async def _deliver_one(job: _Round, sink: ChatSink, item: OutboxItem) -> str:
             return await _park(job, item, f"channel inactive: {channel.inactive_reason or '?'}")
         if item.expires_at is not None and job.clock.now() >= item.expires_at:
             return await _park(job, item, EXPIRED, "expired")
+        if item.kind == "alert" and channel.snooze and channel.snooze.active(job.clock.now()):
+            return await _hold(job, item, channel)
         try:
             card = await job.build_card(item, channel)
         except Exception as exc:

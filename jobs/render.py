@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -24,11 +24,13 @@ from bot.domain.analysis import chart_series
 from bot.domain.cards import Card, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.digest_card import build_digest_card, digest_chart
-from bot.domain.i18n import Locale, format_date, t
+from bot.domain.i18n import Locale, channel_zone, format_date, t
+from bot.domain.snooze import build_snooze_summary
 from bot.domain.symbols import Instrument
 from bot.services import Services
 from bot.stores.port import AlertEvent, Channel, OutboxItem, chart_key
 from jobs.evaluate import CHART_BENCHMARKS
+from jobs.snooze import SUMMARY_KEY
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,28 @@ class CardRenderer:
             return await self.alert(item, channel)
         if item.kind == "digest":
             return await self.digest(item, channel)
+        if SUMMARY_KEY in item.payload:
+            return await self.snooze_summary(item.payload[SUMMARY_KEY], channel)
         return notice_card(item.payload, channel.language)
+
+    async def snooze_summary(self, summary: Mapping[str, Any], channel: Channel) -> Card | None:
+        """The one message for the alerts a snooze held (None: none of them is stored)."""
+        events = await self.events(tuple(str(i) for i in summary.get("alert_ids", ())))
+        if not events:
+            return None
+        saved = await self.services.store.saved_rules(channel.ref)
+        locale: Locale = channel.language
+        source = self.source or t(
+            "alert.source_history" if self.replay_of else "alert.source_live", locale
+        )
+        return build_snooze_summary(
+            events,
+            locale=locale,
+            zone=channel_zone(channel.zone_name),
+            names={text: name for name, text in saved.items()},
+            ended=datetime.fromisoformat(str(summary["ended"])),
+            source=source,
+        )
 
     async def alert(self, item: OutboxItem, channel: Channel) -> Card | None:
         """The group's one message for this channel."""
