@@ -241,9 +241,11 @@ class App:
 
     @cached_property
     def jobs(self) -> list[Job]:
-        """Polls, the opening and closing checks, the KRX checks and the digests."""
+        """Polls, the opening and closing checks, the KRX checks, the digests and the end of
+        snoozes."""
         from jobs.digest import run_digests
         from jobs.market_jobs import market_jobs
+        from jobs.snooze import release_ended_snoozes
 
         services, claimer = self.services, self.claimer
         digest_settings = self.settings.digest
@@ -260,6 +262,9 @@ class App:
                 replay_of=replay_of,
                 platforms=claimer.platforms,
             )
+            # The same minute releases the snoozes that ended: their held alerts go out as one
+            # summary (or are dropped). One job, so a fast replay claims no extra run a minute.
+            await release_ended_snoozes(services, scheduled, platforms=claimer.platforms)
 
         return market_jobs(
             self.live, self.daily_bars, self.scheduler_settings, extra={"digests": digest_job}

@@ -7,6 +7,7 @@ neither of them, so there is no cycle.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -54,10 +55,11 @@ class Core:
     presets: dict[str, Rule]
     warnings: tuple[str, ...]
 
-    def watchlist(self) -> list[Instrument]:
-        """The instruments the replay shows, from `[replay] watch`; unknown names are skipped."""
+    def watchlist(self, names: Sequence[str] | None = None) -> list[Instrument]:
+        """The instruments of `names` (a channel's `/watchlist`), else those the replay and the
+        digests show by default, from `[replay] watch`; unknown names are skipped."""
         watch = []
-        for name in self.settings.replay.watch:
+        for name in self.settings.replay.watch if names is None else names:
             try:
                 instrument = self.market.symbols.resolve(str(name))
             except UnknownSymbolError:

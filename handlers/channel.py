@@ -9,6 +9,7 @@ from bot.domain.cards import Card, CardField
 from bot.domain.i18n import (
     Locale,
     LocaleError,
+    channel_zone,
     format_date,
     format_datetime,
     has_message,
@@ -123,19 +124,34 @@ async def timezone(
 _DEFAULT_WORDS = {"default", "auto", "기본", "기본값"}
 
 
+def snooze_line(channel: Channel | None, locale: Locale) -> str | None:
+    """The channel's snooze in words (for its settings card); None when it has none."""
+    if channel is None or channel.snooze is None:
+        return None
+    zone = channel_zone(channel.zone_name)
+    until = format_datetime(channel.snooze.until, locale, tz=zone)
+    mode = "snooze.mode_drop" if channel.snooze.drop else "snooze.mode_summary"
+    return t("snooze.state", locale, until=until, mode=t(mode, locale))
+
+
 def settings_fields(channel: Channel | None, locale: Locale) -> tuple[CardField, ...]:
-    """The channel's settings: language, zone (own or from the language), who alerts ping."""
+    """The channel's settings: language, zone (own or from the language), who alerts ping,
+    and a snooze while one is on."""
     language = channel.language if channel is not None else locale
     who = (
         mention_label(channel.mention)
         if channel is not None and channel.mention
         else t("timezone.nobody", locale)
     )
-    return (
+    fields = [
         CardField(t("timezone.language", locale), t(f"timezone.language_{language}", locale)),
         CardField(t("timezone.zone", locale), zone_line(channel, locale), inline=False),
         CardField(t("timezone.mention", locale), who),
-    )
+    ]
+    snoozed = snooze_line(channel, locale)
+    if snoozed is not None:
+        fields.append(CardField(t("snooze.title", locale), snoozed, inline=False))
+    return tuple(fields)
 
 
 _DISCORD_ROLE = re.compile(r"^<@&(\d{5,25})>$")

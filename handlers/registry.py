@@ -39,6 +39,8 @@ HANDLER_MODULES = (
     "handlers.views",
     "handlers.subscriptions",
     "handlers.rules",
+    "handlers.snooze",
+    "handlers.digest",
     "handlers.channel",
     "handlers.help",
 )

@@ -172,9 +172,11 @@ async def digest_payload(
 ) -> dict[str, Any]:
     """The digest's figures, JSON-serialisable and language-neutral."""
     benchmarks = [f for f in (_figure(snapshot, services, n) for n in BENCHMARKS) if f]
+    channel = await services.store.get_channel(subscription.channel)
+    watched = services.core.watchlist(channel.watchlist if channel is not None else None)
     movers = [
         f
-        for f in (_figure(snapshot, services, i.label) for i in services.core.watchlist())
+        for f in (_figure(snapshot, services, i.label) for i in watched)
         if f and f["pct"] is not None and f["label"] not in BENCHMARKS
     ]
     movers.sort(key=lambda f: -abs(f["pct"]))

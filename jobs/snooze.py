@@ -4,6 +4,7 @@ dropped, as the channel chose), once — from the every-minute job or from `/sno
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 from bot.services import Services
@@ -33,10 +34,15 @@ async def release_snooze(services: Services, ref: ChannelRef, now: datetime) -> 
     return len(held)
 
 
-async def release_ended_snoozes(services: Services, now: datetime) -> int:
-    """Release every snooze that ended by `now` (the scheduler runs this each minute)."""
+async def release_ended_snoozes(
+    services: Services, now: datetime, *, platforms: Collection[str] | None = None
+) -> int:
+    """Release every snooze that ended by `now` (the scheduler runs this each minute); only of
+    channels on `platforms` when given (a replay: its sinks' only). How many were released."""
     released = 0
     for ref in await services.store.ended_snoozes(now):
+        if platforms is not None and ref.platform not in platforms:
+            continue
         channel = await services.store.get_channel(ref)
         if channel is None or channel.snoozed(now):  # extended meanwhile: not yet
             continue

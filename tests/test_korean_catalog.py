@@ -15,14 +15,15 @@ GLOSSARY = Path(__file__).resolve().parents[1] / "docs" / "glossary.ko.md"
 ALLOWED_LATIN = {
     # tickers, aliases and series users type or read as they are
     *("SOX", "NVDA", "DJI", "HYNIX", "KS", "AI", "SPX", "COMP", "DIA", "SPY", "QQQ"),
+    *("AMD", "TSM"),
     # rule-language words and metrics, shown as typed
     *("pct", "z", "and", "or", "not", "x", "e9", "SOX.pct", "DJI.pct", "NVDA.pct"),
     # command words and option values a user types verbatim
     *("once", "session", "cooldown", "m", "until", "ko", "en", "here", "off", "default"),
     *("views", "rules", "list", "shock", "test", "valuation", "ai-capex", "deepseek"),
     *("timezone", "help", "HH", "MM", "YYYY-MM-DD", "Ctrl-D"),
-    *("subscribe", "alerts", "mute", "unmute", "snooze", "drop", "digest", "now", "watchlist"),
-    *("add", "remove", "show", "tomorrow", "h"),
+    *("subscribe", "unsubscribe", "alerts", "mute", "unmute", "snooze", "drop", "tomorrow"),
+    *("digest", "now", "watchlist", "add", "remove", "show", "h"),
     # proper names and zone names
     *("Yahoo", "Finance", "Asia", "Seoul", "America", "New_York", "KST", "ET"),
     # a path shown in a source line

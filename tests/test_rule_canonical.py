@@ -25,9 +25,8 @@ BOOK = SymbolBook.from_config(ALIASES, ["NVDA", "VST", "CEG", "DIA", "SPY", "000
 def shape(node: Any) -> Any:
     """A tree without its columns (where each part stood in the text it was parsed from)."""
     if is_dataclass(node) and not isinstance(node, type):
-        return (type(node).__name__,) + tuple(
-            shape(getattr(node, f.name)) for f in fields(node) if f.name != "column"
-        )
+        parts = [shape(getattr(node, f.name)) for f in fields(node) if f.name != "column"]
+        return (type(node).__name__, *parts)
     if isinstance(node, tuple):
         return tuple(shape(item) for item in node)
     return node

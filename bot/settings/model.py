@@ -238,6 +238,8 @@ class DigestSettings(Table):
     default_zone: TimeZone = "Asia/Seoul"
     grace_minutes: Margin = 120.0
     top_movers: Count = 5
+    on_demand_minutes: Margin = 10.0
+    """`/digest now` at most once per this many minutes per channel."""
 
 
 class MetricsTable(Table):

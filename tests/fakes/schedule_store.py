@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.stores.port import ChannelRef, Subscription
+from bot.stores.port import Channel, ChannelRef, Subscription
 
 
 @dataclass
@@ -31,6 +31,7 @@ class ScheduleStore:
     digests: dict[tuple[str, str], datetime] = field(default_factory=dict)
     queued: list[QueuedMessage] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
+    channels: dict[ChannelRef, Channel] = field(default_factory=dict)
     claimer: str = "one"
 
     async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:
@@ -47,6 +48,9 @@ class ScheduleStore:
 
     async def saved_rules(self, ref: ChannelRef) -> dict[str, str]:
         return {}
+
+    async def get_channel(self, ref: ChannelRef) -> Channel | None:
+        return self.channels.get(ref)
 
     async def last_digest(self, subscription: Subscription) -> datetime | None:
         return self.digests.get((subscription.channel.key, subscription.rule_id))
