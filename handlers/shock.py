@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Annotated, Any
 
+from bot.domain.alert_card import VIEW_BUDGET, WHAT_FOLLOWED_LINES
 from bot.domain.analysis import (
     MIN_SIMILAR_POOL,
     ComparisonRow,
@@ -17,7 +18,7 @@ from bot.domain.analysis import (
     chart_series,
     own_move_tier,
 )
-from bot.domain.cards import Card, CardField, Severity
+from bot.domain.cards import Card, CardField, Severity, clip
 from bot.domain.chart import render_shock_chart
 from bot.domain.formatting import localized_source, proxy_suffix
 from bot.domain.freshness import freshness
@@ -67,7 +68,10 @@ async def shock(
     series = {names.get(key, key): values for key, values in series.items()}
     notes = {proxy: t("chart.proxy_of", locale, index=index) for proxy, index in proxies.items()}
     name = label(report.metrics["pct"], locale)
-    title = t("shock_card.title", locale, symbol=name, date=format_date(session.date(), locale))
+    severity = _severity(report, own_tier)
+    title = t(
+        _title_key(report, severity), locale, symbol=name, date=format_date(session.date(), locale)
+    )
     moves = chart_moves(report, locale)
     chart = await asyncio.to_thread(
         partial(
@@ -85,8 +89,9 @@ async def shock(
     return Card(
         banner=age.describe(locale) if date is None and age.stale else "",
         title=title,
-        severity=_severity(report, own_tier),
+        severity=severity,
         fields=tuple(_fields(report, locale)),
+        closing=_closing(report, locale),
         text=text or t(_no_views_key(report, views), locale),
         chart_png=chart,
         chart_name=f"shock-{subject.label}-{session.date()}-{locale}.png".replace("^", ""),
@@ -103,6 +108,14 @@ def chart_moves(report: ShockReport, locale: Locale) -> dict[str, float | None]:
         )
         for row in report.rows
     }
+
+
+def _title_key(report: ShockReport, severity: Severity) -> str:
+    """ "NVDA shock" only when there is one: a move below every tier, with no preset on the
+    symbol, is titled a quiet session (and an unknown move names no shock either)."""
+    if report.metrics["pct"].number is None:
+        return "shock_card.title_unknown"
+    return "shock_card.title_quiet" if severity is Severity.INFO else "shock_card.title"
 
 
 def _own_tier(report: ShockReport, config: Mapping[str, Any]) -> str | None:
@@ -192,15 +205,22 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
             _presets_text(report.fired_on_market, locale),
             inline=False,
         ),
-        CardField(
-            t("shock_card.next", locale), _forward_text(report.forward, locale), inline=False
-        ),
-        CardField(t("shock_card.similar", locale), _similar_text(report, locale), inline=False),
     ]
     notes = _notes(report, locale)
     if notes:
         fields.append(CardField(t("shock_card.notes", locale), notes, inline=False))
     return fields
+
+
+def _closing(report: ShockReport, locale: Locale) -> tuple[CardField, ...]:
+    """What followed (the contract's section 8, after the views): the subject 1, 5 and 20
+    sessions later, and the most similar sessions, one line each (four lines in all)."""
+    return (
+        CardField(
+            t("shock_card.next", locale), _forward_text(report.forward, locale), inline=False
+        ),
+        CardField(t("shock_card.similar", locale), _similar_text(report, locale), inline=False),
+    )
 
 
 def _window_text(report: ShockReport, locale: Locale) -> str | None:
@@ -275,10 +295,10 @@ def _similar_text(report: ShockReport, locale: Locale) -> str:
             for name, value in day.moves.items()
         )
         lines.append(
-            f"• {format_date(day.date.date(), locale)}: {moves}\n"
-            f"  → {_forward_text(day.forward, locale)}"
+            f"• {format_date(day.date.date(), locale)}: {moves}"
+            f" → {_forward_text(day.forward, locale)}"
         )
-    return "\n".join(lines)
+    return "\n".join(lines[: WHAT_FOLLOWED_LINES - 1])
 
 
 def _notes(report: ShockReport, locale: Locale) -> str:
@@ -297,10 +317,14 @@ def _view_lines(match: ViewMatch, locale: Locale) -> str:
     context = match.context(locale)
     if context:
         stance = f"{stance}; {context}"
-    if locale == "ko":
-        speaker = view.speaker_name(locale)
-        return f"{speaker} [{stance}] {view.summary(locale)}\n— {view.attribution(locale)}"
-    return f"{view.speaker} ({stance}) — {view.summary(locale)}\n— {view.attribution(locale)}"
+    attribution = f"— {view.attribution(locale)}"
+    head = (
+        f"{view.speaker_name(locale)} [{stance}] "
+        if locale == "ko"
+        else f"{view.speaker} ({stance}) — "
+    )
+    room = VIEW_BUDGET - len(head) - len(attribution) - 1
+    return f"{head}{clip(view.summary(locale), room)}\n{attribution}"
 
 
 def _source(report: ShockReport, locale: Locale) -> str:

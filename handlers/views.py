@@ -33,7 +33,7 @@ async def views(
                 (
                     view.speaker_name(locale),
                     t("stance." + view.stance, locale),
-                    format_date(view.date, locale),
+                    *([format_date(view.date, locale)] if view.date_given else []),
                 )
             ),
             f"{view.summary(locale)}\n— {view.attribution(locale)}",

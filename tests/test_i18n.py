@@ -127,7 +127,8 @@ def test_a_catalog_entry_missing_a_language_is_rejected() -> None:
         (-16.9705, "ko", f"{MINUS}16.97 %"),
         (0.68, "en", "+0.68 %"),
         (0.68, "ko", "+0.68 %"),
-        (-0.001, "en", "−0.00 %"),  # a tiny move keeps its direction
+        (-0.001, "en", "0.00 %"),  # rounds to zero: no sign, never "−0.00 %"
+        (0.004, "ko", "0.00 %"),
         (0.0, "en", "0.00 %"),
         (None, "en", "n/a"),
         (None, "ko", "알 수 없음"),

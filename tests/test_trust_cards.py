@@ -31,7 +31,7 @@ async def harness(core: Core, tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 def fields_of(card: Card) -> dict[str, str]:
-    return {field.name: field.value for field in card.fields}
+    return {field.name: field.value for field in card.fields + card.closing}
 
 
 # --- item 1: views in context ----------------------------------------------------------------
@@ -197,7 +197,8 @@ def test_a_figure_next_to_its_threshold_has_the_digits_to_show_its_side() -> Non
     assert format_move(0.0019, "en", thresholds=[0.0]) == "+0.002 %"
     assert format_move(-4.996, "en", thresholds=[-5.0]) == "−4.996 %"
     assert format_move(-9.15, "en", thresholds=[-5.0]) == "−9.15 %"
-    assert format_move(0.0019, "en") == "+0.00 %"
+    assert format_move(0.0019, "en") == "0.00 %", "no threshold to show its side of: no sign"
+    assert format_move(-0.0019, "en", thresholds=[0.0]) == "−0.002 %"
 
 
 def test_the_deepseek_backtest_shows_the_dows_tiny_rise_above_zero(core: Core) -> None:
@@ -417,6 +418,6 @@ def test_the_chart_legend_gets_the_cards_figures_and_none_where_the_card_has_non
 async def test_korean_cards_name_proxies_in_korean_everywhere(harness: Harness) -> None:
     await harness.run("/lang ko")
     card = await harness.run("/shock NVDA 2025-01-27")
-    everything = "\n".join(f.value for f in card.fields)
+    everything = "\n".join(f.value for f in card.fields + card.closing)
     assert "(proxy " not in everything
     assert "SPX (SPY 대용)" in everything and "(SPY 대용)" in everything

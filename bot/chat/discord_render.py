@@ -56,6 +56,8 @@ class _Block:
     severity: Severity
     text: str = ""
     fields: list[CardField] = field(default_factory=list)
+    titled: bool = True
+    """False for the embed that carries the text after the figures (it has no title)."""
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,17 @@ def _mark(severity: Severity, locale: Locale) -> str:
 
 
 def _blocks(card: Card, locale: Locale) -> list[_Block]:
-    blocks = [
-        _Block(_mark(card.severity, locale) + card.title, card.severity, card.text, [*card.fields])
-    ]
+    """The embeds in the card-layout contract's order: title and figures; the grouped alerts;
+    then the long text (views) and what followed, after the figures as on Slack."""
+    title = _mark(card.severity, locale) + card.title
+    head = _Block(title, card.severity, "", [*card.fields])
+    closing = _Block("", card.severity, card.text, [*card.closing], titled=False)
+    tail = [closing] if card.text or card.closing else []
+    if not card.fields and not card.sections and tail:  # nothing comes before the text
+        head, tail = _Block(title, card.severity, card.text, [*card.closing]), []
+    blocks = [head]
     sections = list(card.sections)
-    room = EMBEDS_PER_MESSAGE - 1
+    room = EMBEDS_PER_MESSAGE - 1 - len(tail)
     for section in sections[:room]:
         title = _mark(section.severity, locale) + section.title
         blocks.append(_Block(title, section.severity, section.text, [*section.fields]))
@@ -109,6 +117,7 @@ def _blocks(card: Card, locale: Locale) -> list[_Block]:
         names = "\n".join(f"• {_mark(s.severity, locale)}{s.title}" for s in rest)
         summary = t("discord.more_sections", locale, count=len(rest))
         blocks.append(_Block(summary, max_severity(rest), names))
+    blocks += tail
     for block in blocks:
         if len(block.fields) > FIELDS_PER_EMBED:
             extra = len(block.fields) - FIELDS_PER_EMBED + 1
@@ -136,7 +145,7 @@ def _trim(blocks: list[_Block], footer: str, locale: Locale) -> None:
     display order, and whatever no longer fits is dropped with a "… N more" note.
     """
     for block in blocks:
-        block.title = cut(block.title.strip(), TITLE_LIMIT) or _BLANK
+        block.title = cut(block.title.strip(), TITLE_LIMIT) or (_BLANK if block.titled else "")
     budget = MESSAGE_LIMIT - len(footer) - sum(len(b.title) for b in blocks) - _MORE_RESERVE
     dropped = 0
     for block in blocks:
@@ -192,7 +201,7 @@ def render_card(card: Card, locale: Locale, zone: str | None = None) -> Rendered
     embeds = []
     for block in blocks:
         embed = discord.Embed(
-            title=block.title,
+            title=block.title or None,
             description=block.text or None,
             colour=COLOURS.get(block.severity, COLOURS[Severity.INFO]),
         )
@@ -205,8 +214,8 @@ def render_card(card: Card, locale: Locale, zone: str | None = None) -> Rendered
         embeds[-1].timestamp = card.footer.as_of
     name = card.chart_name if card.chart_name.endswith(".png") else card.chart_name + ".png"
     name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "chart.png"
-    if card.chart_png is not None:
-        embeds[0].set_image(url=f"attachment://{name}")
+    if card.chart_png is not None:  # at the bottom, above the footer (the contract's order)
+        embeds[-1].set_image(url=f"attachment://{name}")
     ping, allowed = mention_of(card)
     content = " ".join(part for part in (ping, card.banner) if part) or None
     return RenderedMessage(

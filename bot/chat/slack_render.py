@@ -111,6 +111,7 @@ def render_blocks(
     tail: list[Block] = []
     if card.text:
         tail.append(_text_section(card.text))
+    tail += _fields(card.closing)
     context = [escape(note) for note in notes]
     footer = " · ".join(footer_parts(card, locale, zone))
     if footer:

@@ -44,7 +44,8 @@ def footer_parts(card: Card, locale: Locale, zone: str | None) -> list[str]:
 def render_text(
     card: Card, locale: Locale, chart_path: str | None = None, zone: str | None = None
 ) -> str:
-    """A card as text: banner, title, fields, sections, text, chart path, footer.
+    """A card as text: banner, title, fields, sections, text, closing fields, chart path,
+    footer.
 
     Times are shown in `zone` (the channel's time zone), UTC when it is not known.
     """
@@ -58,6 +59,8 @@ def render_text(
             lines.append(section.text)
     if card.text:
         lines += ["", card.text]
+    if card.closing:
+        lines += ["", *_field_lines(card.closing)]
     if chart_path:
         lines += ["", f"{t('chart.saved', locale)}: {chart_path}"]
     parts = footer_parts(card, locale, zone)

@@ -15,7 +15,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendars import exchange_zone_for_symbol
-from bot.domain.cards import Card, CardField, CardSection, Footer, Severity
+from bot.domain.cards import Card, CardField, CardSection, Footer, Severity, clip
 from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.rules.presets import Rule
@@ -28,6 +28,10 @@ SEVERITIES: Mapping[str, Severity] = {
     "warning": Severity.WARNING,
     "critical": Severity.CRITICAL,
 }
+TITLE_BUDGET = 256
+VIEW_BUDGET = 600
+WHAT_FOLLOWED_LINES = 4
+"""Room of the card-layout contract (ARCHITECTURE.md): title, one view, what followed."""
 DELAYED_AFTER_SECONDS = 300.0
 """A message delivered more than 5 minutes (real time) after its print arrived says so."""
 
@@ -75,7 +79,7 @@ def rule_title(event: AlertEvent, presets: Mapping[str, Rule], locale: Locale) -
     if rule is not None and rule.description(locale):
         return rule.description(locale)
     expression = event.payload.get("expression") or event.rule_id.removeprefix("custom:")
-    return t("alert.custom_title", locale, rule=str(expression))
+    return clip(t("alert.custom_title", locale, rule=str(expression)), TITLE_BUDGET)
 
 
 def print_text(event: AlertEvent, locale: Locale, zone: ZoneInfo) -> str:
@@ -106,13 +110,15 @@ def _view_block(events: Sequence[AlertEvent], context: AlertContext) -> str:
     match = matches[0]
     view, locale = match.view, context.locale
     stance = t(f"stance.{view.stance}", locale)
-    label = match.context(locale) or t(
-        "alert.view_said", locale, said=format_date(view.date, locale)
+    label = match.context(locale) or (
+        t("alert.view_said", locale, said=format_date(view.date, locale))
+        if view.date_given
+        else t("alert.view_undated", locale)
     )
-    return (
-        f"{view.speaker_name(locale)} ({stance}; {label})\n{view.summary(locale)}\n"
-        f"— {view.attribution(locale)}"
-    )
+    head = f"{view.speaker_name(locale)} ({stance}; {label})"
+    attribution = f"— {view.attribution(locale)}"
+    room = VIEW_BUDGET - len(head) - len(attribution) - 2
+    return f"{head}\n{clip(view.summary(locale), room)}\n{attribution}"
 
 
 def _similar_text(event: AlertEvent, locale: Locale) -> str | None:
@@ -139,8 +145,8 @@ def _similar_text(event: AlertEvent, locale: Locale) -> str | None:
             )
             for n in ("1", "5", "20")
         )
-        lines.append(f"{format_date(day, locale)}: {moves}\n  → {after}")
-    return "\n".join(lines)
+        lines.append(f"{format_date(day, locale)}: {moves} → {after}")
+    return "\n".join(lines[:WHAT_FOLLOWED_LINES])
 
 
 def _section(event: AlertEvent, context: AlertContext) -> CardSection:
@@ -191,23 +197,24 @@ def build_alert_card(
     zone = channel_zone(context.timezone)
     group = ordered(events, context.presets)
     top = group[0]
-    shared: list[CardField] = [CardField(t("alert.print", locale), print_text(top, locale, zone))]
+    # The card-layout contract's order: figures, when, views, what followed.
+    when: list[CardField] = [CardField(t("alert.print", locale), print_text(top, locale, zone))]
     if top.payload.get("market_session") == "pre":
-        shared.append(CardField(t("alert.session", locale), t("alert.pre_market", locale)))
+        when.append(CardField(t("alert.session", locale), t("alert.pre_market", locale)))
+    closing: list[CardField] = []
     similar = _similar_text(top, locale)
     if similar is not None:
         lead = str(top.payload.get("lead", ""))
-        shared.append(CardField(t("alert.similar", locale, symbol=lead), similar, inline=False))
+        closing.append(CardField(t("alert.similar", locale, symbol=lead), similar, inline=False))
     elif top.print_kind != "close":
         note = t("alert.similar_at_close", locale)
-        shared.append(CardField(t("alert.similar_title", locale), note, inline=False))
+        closing.append(CardField(t("alert.similar_title", locale), note, inline=False))
     text = _view_block(group, context)
     sections: tuple[CardSection, ...] = ()
-    fields = shared
     if len(group) == 1:
         title = rule_title(top, context.presets, locale)
         fields = [CardField(t("alert.figures", locale), figures_text(top, locale), inline=False)]
-        fields += shared
+        fields += when
     else:
         title = t(
             "alert.group_title",
@@ -216,6 +223,10 @@ def build_alert_card(
             print=t(f"alert.print_{top.print_kind}", locale),
         )
         sections = tuple(_section(event, context) for event in group)
+        # Each section holds its figures; the shared "when" follows them, before the view.
+        fields = []
+        lines = "\n".join(f"{field.name}: {field.value}" for field in when)
+        text = f"{lines}\n\n{text}" if text else lines
     lead = str(top.payload.get("lead", "chart"))
     return Card(
         title=title,
@@ -234,6 +245,7 @@ def build_alert_card(
         sections=sections,
         banner=banner_text(group, context, arrived_at=arrived_at, delivered_at=delivered_at),
         mention=mention,
+        closing=tuple(closing),
     )
 
 

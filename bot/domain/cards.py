@@ -53,6 +53,10 @@ class Card:
     ("replay of 2025-01-27", "delayed — fired 09:31"); `sections` hold the parts of a
     grouped alert, most severe first. `mention` is what to ping (a Discord role id, a Slack
     user group or `@here`), set only on alerts to a channel whose admin asked for it.
+
+    Every renderer shows the parts in the card-layout contract's order (ARCHITECTURE.md):
+    title, `fields` (figures, when), `sections`, `text` (views), `closing` (what followed),
+    chart, footer — and trims from the end of that order, never the figures.
     """
 
     title: str
@@ -65,3 +69,10 @@ class Card:
     sections: tuple[CardSection, ...] = ()
     banner: str = ""
     mention: str | None = None
+    closing: tuple[CardField, ...] = ()
+    """Fields shown after `text`: what followed (similar sessions, 1/5/20 sessions later)."""
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` within `limit` characters, ending in "…" when something was cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"

@@ -16,6 +16,9 @@ from bot.domain.chart import render_shock_chart
 from bot.domain.i18n import Locale, format_date, format_pct, has_message, t
 from bot.domain.rules.canonical import rule_label
 
+CHAIN_LINES = 5
+"""The day's alerts on a digest: at most five lines (the card-layout contract's chain)."""
+
 if TYPE_CHECKING:
     from bot.services import Services
     from bot.stores.port import Channel
@@ -38,7 +41,8 @@ def _fired_lines(
         return t("digest.none_fired", locale)
     zone = ZoneInfo(channel.zone_name)
     lines = []
-    for event in fired:
+    shown = fired if len(fired) <= CHAIN_LINES else fired[: CHAIN_LINES - 1]
+    for event in shown:
         when = datetime.fromisoformat(event["fired_at"]).astimezone(zone)
         tier = f"tier.{event['severity']}"
         rule = rule_label(str(event["rule_id"]), event.get("expression"), event.get("name"))
@@ -51,6 +55,8 @@ def _fired_lines(
                 time=f"{when:%H:%M %Z}",
             )
         )
+    if len(shown) < len(fired):
+        lines.append(t("snooze.summary_more", locale, count=len(fired) - len(shown)))
     return "\n".join(lines)
 
 

@@ -114,10 +114,11 @@ def _is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
-def _signed(text: str, value: float, signed: bool, *, tiny_keeps_sign: bool = False) -> str:
-    """Put U+2212 or + in front of an unsigned rendering of ``value``."""
-    if all(ch in "0.," for ch in text) and not (tiny_keeps_sign and value != 0):
-        return text  # exactly zero, or rounds to zero where the direction doesn't matter
+def _signed(text: str, value: float, signed: bool) -> str:
+    """Put U+2212 or + in front of an unsigned rendering of ``value`` (none when it shows as
+    zero: never ``−0.00``)."""
+    if all(ch in "0.," for ch in text):
+        return text
     if value < 0:
         return MINUS + text
     return ("+" + text) if signed else text
@@ -157,8 +158,9 @@ def format_pct(
     if _is_missing(value):
         return t("common.na", locale)
     assert value is not None
-    # A move's direction matters even when it rounds to zero ("Dow up": +0.00 %).
-    body = _signed(f"{abs(value):,.{decimals}f}", value, signed, tiny_keeps_sign=True)
+    # A move that rounds to zero shows no sign: never "−0.00 %". Where its side of a
+    # threshold matters ("Dow up"), `formatting.format_move` gives it the digits to show it.
+    body = _signed(f"{abs(value):,.{decimals}f}", value, signed)
     return f"{body} %"
 
 
@@ -167,7 +169,7 @@ def format_points(value: float | None, locale: Locale, *, decimals: int = 2) -> 
     if _is_missing(value):
         return t("common.na", locale)
     assert value is not None
-    body = _signed(f"{abs(value):,.{decimals}f}", value, True, tiny_keeps_sign=True)
+    body = _signed(f"{abs(value):,.{decimals}f}", value, True)
     return f"{body} {'%p' if locale == 'ko' else 'pp'}"
 
 

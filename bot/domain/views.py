@@ -136,6 +136,13 @@ class ExpertView:
         )
         return self.episode <= day <= through
 
+    @property
+    def date_given(self) -> bool:
+        """Whether the view's source dates it: its attribution carries the date. A view whose
+        brief gives no date (`date_note` says why it has one) is shown without it."""
+        day = self.date.isoformat()
+        return day in self.attribution_en or day in self.attribution_ko
+
     def summary(self, locale: Literal["ko", "en"]) -> str:
         """The summary in ``locale``."""
         return self.summary_ko if locale == "ko" else self.summary_en
@@ -382,6 +389,13 @@ class ViewMatch:
         if self.own_episode or view.episode is None:
             return ""
         name = view.episode_name_ko if locale == "ko" else view.episode_name_en
+        if not view.date_given:
+            return t(
+                "views_context.said_about_undated",
+                locale,
+                episode=view.episode.isoformat(),
+                name=name or t("views_context.unnamed", locale),
+            )
         return t(
             "views_context.said_about",
             locale,

@@ -101,7 +101,7 @@ async def test_shock_defers_then_follows_up_with_an_embed_and_its_chart(
     assert followup.method == "POST"
     assert followup.query.get("wait") in ("1", "true")
     assert "NVDA" in embed_text(followup.json)
-    assert followup.json["embeds"][0]["image"]["url"].startswith("attachment://")
+    assert followup.json["embeds"][-1]["image"]["url"].startswith("attachment://")
     assert any(name.endswith(".png") for name in followup.files)
     assert not followup.json.get("flags")  # visible to the channel
     assert followup.json["allowed_mentions"] == {"parse": []}

@@ -34,15 +34,16 @@ def test_a_card_becomes_an_embed_coloured_by_severity_with_fields_footer_and_cha
         footer=Footer("shipped history", AS_OF, "Not investment advice"),
     )
     message = render_card(card, "en", "America/New_York")
-    [embed] = message.embeds
-    data = embed.to_dict()
-    assert data["color"] == COLOURS[Severity.CRITICAL]
-    assert data["title"] == "[CRITICAL] NVDA shock"
-    assert [f["inline"] for f in data["fields"]] == [True, False]
-    assert data["footer"]["text"] == (
+    head, tail = (embed.to_dict() for embed in message.embeds)
+    assert head["color"] == tail["color"] == COLOURS[Severity.CRITICAL]
+    assert head["title"] == "[CRITICAL] NVDA shock"
+    assert [f["inline"] for f in head["fields"]] == [True, False]
+    assert "description" not in head, "the figures come first, the text after them"
+    assert tail["description"] == "DeepSeek R1." and "title" not in tail
+    assert tail["footer"]["text"] == (
         "Source: shipped history · as of Mon 27 Jan 2025 16:00 EST · Not investment advice"
     )
-    assert data["image"]["url"] == "attachment://nvda_2025.png"
+    assert tail["image"]["url"] == "attachment://nvda_2025.png"
     assert message.file() is not None
     assert message.allowed_mentions.to_dict() == {"parse": []}
 
@@ -121,7 +122,9 @@ def test_any_card_fits_in_one_discord_message(
     message = render_card(card, "en")
     assert total(message.embeds) <= MESSAGE_LIMIT
     assert len(message.embeds) <= EMBEDS_PER_MESSAGE
+    assert 0 < len(message.embeds[0].title or "")
     for embed in message.embeds:
-        assert 0 < len(embed.title or "") <= 256
+        assert len(embed.title or "") <= 256
+        assert embed.title or embed.description or embed.fields or embed.footer.text
         assert len(embed.fields) <= FIELDS_PER_EMBED
         assert all(f.name and f.value and len(f.value) <= 1024 for f in embed.fields)

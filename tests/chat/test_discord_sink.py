@@ -43,7 +43,7 @@ async def test_an_alert_reaches_several_channels_each_with_its_nonce_and_no_ment
         assert sent["nonce"] == f"{number:024x}"
         assert sent["enforce_nonce"] is True
         assert sent["allowed_mentions"] == {"parse": []}
-        assert sent["embeds"][0]["image"]["url"] == "attachment://sox.png"
+        assert sent["embeds"][-1]["image"]["url"] == "attachment://sox.png"
         assert sent["files"] == {"sox.png": b"\x89PNG\r\n\x1a\nfake"}
     assert not fake.calls("GET", "/gateway")
 

@@ -99,12 +99,14 @@ def test_a_replayed_message_says_it_is_a_replay(services: Services) -> None:
 
 def test_the_view_on_an_alert_names_the_shock_it_was_said_about(services: Services) -> None:
     card = build_alert_card(fired(services, "2025-01-27", "close"), context(services))
-    assert card.text and "Wed 29 Jan 2025" in card.text
+    # its own episode: no "said about"; the KCIF report's brief gives no date, so none is shown
+    assert "(Bullish; its source gives no date)" in card.text
+    assert "Wed 29 Jan 2025" not in card.text
 
 
 def test_what_followed_the_three_most_similar_sessions_is_on_the_card(services: Services) -> None:
     card = build_alert_card(fired(services, "2025-01-27", "close"), context(services))
-    similar = next(f for f in card.fields if f.name.startswith("Most similar"))
+    similar = next(f for f in card.closing if f.name.startswith("Most similar"))
     assert similar.value.count("→") == 3
     assert "Wed 17 Jul 2024: SOX −6.81 %" in similar.value
 
@@ -119,5 +121,5 @@ def test_cards_carry_no_platform_markup(services: Services) -> None:
 
 def test_an_opening_alert_says_similar_sessions_come_with_the_close(services: Services) -> None:
     card = build_alert_card(fired(services, "2025-01-27", "open"), context(services))
-    similar = next(f for f in card.fields if f.name == "Similar past sessions")
-    assert "compared on closes" in similar.value
+    similar = next(f for f in card.closing if f.name == "Similar past sessions")
+    assert similar.value == "Compared on closes: they come with this session's close alert."
