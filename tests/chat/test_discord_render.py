@@ -122,7 +122,7 @@ def test_any_card_fits_in_one_discord_message(
     message = render_card(card, "en")
     assert total(message.embeds) <= MESSAGE_LIMIT
     assert len(message.embeds) <= EMBEDS_PER_MESSAGE
-    assert 0 < len(message.embeds[0].title or "")
+    assert message.embeds[0].title, "the first embed carries the title"
     for embed in message.embeds:
         assert len(embed.title or "") <= 256
         assert embed.title or embed.description or embed.fields or embed.footer.text
