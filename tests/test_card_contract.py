@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from bot.chat.discord_render import render_card
-from bot.chat.harness import Harness
 from bot.chat.slack_render import render_blocks
 from bot.chat.text import render_text
 from bot.domain.cards import Card
+from bot.harness import Harness
 from bot.services import Core
 from jobs.digest import DigestSettings, run_digests
 

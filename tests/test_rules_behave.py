@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.cards import Severity
+from bot.harness import Harness
 from bot.services import Core
 from jobs.digest import DigestSettings, run_digests
 from tests.stores.conftest import redis_prefix, store_url

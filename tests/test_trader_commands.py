@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
 from bot.domain.cards import Severity
 from bot.domain.snooze import SnoozeError, build_snooze_summary, parse_snooze
+from bot.harness import Harness
 from bot.services import Core
 from bot.stores.port import AlertEvent, ChannelRef
 from jobs.digest import digest_payload
