@@ -185,6 +185,13 @@ def test_the_environment_overrides_the_store_the_slack_mode_and_the_port() -> No
     assert (settings.slack.mode, settings.slack.port) == ("http", 8080)
 
 
+def test_the_container_sets_the_metrics_port_from_the_environment() -> None:
+    settings = build_settings({"metrics": {"port": 0}}, {"SPUTNIK_METRICS_PORT": "9108"})
+    assert settings.metrics.port == 9108
+    message = refusal({}, {"SPUTNIK_METRICS_PORT": "x"})
+    assert message == 'SPUTNIK_METRICS_PORT: "x" is not a whole number'
+
+
 def test_a_wrong_environment_value_is_named_by_its_variable() -> None:
     assert refusal({}, {"PORT": "eighty"}) == 'PORT: "eighty" is not a whole number'
     assert (

@@ -73,6 +73,7 @@ ENV_OVERRIDES: Mapping[str, KeyPath] = {
     "SPUTNIK_STORE_URL": ("store", "url"),
     "SLACK_MODE": ("slack", "mode"),
     "PORT": ("slack", "port"),
+    "SPUTNIK_METRICS_PORT": ("metrics", "port"),
 }
 """Environment variables that override a key (set and not empty)."""
 
@@ -107,8 +108,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _env_value(name: str, text: str) -> Any:
-    """PORT is a whole number; a value that is not stays text and is refused by name."""
-    if name == "PORT":
+    """A port is a whole number; a value that is not stays text and is refused by name."""
+    if name in ("PORT", "SPUTNIK_METRICS_PORT"):
         try:
             return int(text)
         except ValueError:
