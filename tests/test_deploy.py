@@ -124,7 +124,9 @@ async def _run(command: list[str], port: int) -> int:
 
 
 @pytest.mark.parametrize("healthy", [True, False])
-async def test_the_health_checks_probe_the_bots_healthz(healthy: bool, unused_tcp_port: int) -> None:
+async def test_the_health_checks_probe_the_bots_healthz(
+    healthy: bool, unused_tcp_port: int
+) -> None:
     runner = await serve_metrics(Metrics(), unused_tcp_port, lambda: healthy, host="127.0.0.1")
     try:
         codes = [await _run(command, unused_tcp_port) for command in health_commands()]
