@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from bot.app import App
+from bot.chat.platforms import status_lines
 from bot.feeds.backfill import backfill
 from bot.metrics import sample_outbox_depth, serve_metrics
 from bot.ports import ChatSink, PlatformRuntime, ReplayClock
@@ -187,6 +188,14 @@ class Runner:
                 continue
             started.append(runtime)
         sinks = {name: sink for name, sink in app.sinks.items() if name not in failed}
+        for line in status_lines(
+            app.env,
+            delivering=app.deliver,
+            chosen=app.platforms,
+            started={runtime.platform for runtime in started},
+            failed=failed,
+        ):
+            log.info(line)
         return sinks, started
 
     def _worker_ended(self, task: asyncio.Task[None], delivery_stop: asyncio.Event) -> None:

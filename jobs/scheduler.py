@@ -54,6 +54,8 @@ class Job:
     next_fire: datetime | None = None
     runs: int = 0
     skipped: int = 0
+    skipped_missed: int = 0
+    """Runs passed over because a later slot was due already (counted in `skipped` too)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ class Scheduler:
             job.next_fire = _as_utc(job.trigger.get_next_fire_time(scheduled, now))
             if missed:
                 job.skipped += missed
-                log.info("scheduler job=%s skipped_missed_runs=%d", job.id, missed)
+                job.skipped_missed += missed
+                if clock_speed(self.clock) <= 1:  # at replay speeds: one summary line, at the end
+                    log.info("scheduler job=%s skipped_missed_runs=%d", job.id, missed)
             # Lateness is judged in real seconds: on an accelerated replay clock the loop's
             # own lag (milliseconds, but minutes of virtual time) is not a missed run.
             lateness = (now - scheduled).total_seconds()
@@ -139,7 +143,27 @@ class Scheduler:
         return Ran(job.id, scheduled, "ran")
 
     async def run(self, stop: asyncio.Event, *, until: datetime | None = None) -> None:
-        """Loop until `stop` is set (or the clock passes `until`)."""
+        """Loop until `stop` is set (or the clock passes `until`); at replay speeds the runs
+        passed over are one summary line at the end, not a line each time."""
+        try:
+            await self._loop(stop, until)
+        finally:
+            self.log_skipped_summary()
+
+    def log_skipped_summary(self) -> None:
+        """One line for the missed runs passed over on an accelerated clock, by job."""
+        speed = clock_speed(self.clock)
+        counts = {job.id: job.skipped_missed for job in self.jobs if job.skipped_missed}
+        if speed > 1 and counts:
+            by_job = " ".join(f"{job}={count}" for job, count in counts.items())
+            log.info(
+                "scheduler skipped_missed_runs=%d at speed %gx (%s)",
+                sum(counts.values()),
+                speed,
+                by_job,
+            )
+
+    async def _loop(self, stop: asyncio.Event, until: datetime | None) -> None:
         while not stop.is_set():
             due = self.next_due()
             if due is None or (until is not None and due > until):

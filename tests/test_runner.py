@@ -175,6 +175,10 @@ async def test_a_platform_that_cannot_start_is_one_redacted_warning_and_the_run_
     )
     assert message.endswith("running without it, its items wait in the outbox")
     assert TOKEN not in message and warning.exc_info is None
+    platforms = [r.getMessage() for r in caplog.records if r.getMessage().startswith("platform")]
+    slack = "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) not set"
+    # one line per platform: discord's is its warning
+    assert platforms == [message, f"platform slack: off ({slack})"]
 
 
 def test_a_platform_start_error_is_redacted_with_the_secrets_of_the_environment() -> None:

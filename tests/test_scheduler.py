@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from datetime import UTC, datetime
@@ -182,3 +183,47 @@ async def test_on_an_accelerated_clock_lateness_is_judged_in_real_seconds() -> N
     clock.advance(30 + 3600)  # an hour of virtual lag: 36 ms real, well within the grace
     outcomes = await scheduler.run_due()
     assert [o.outcome for o in outcomes] == ["ran"] and ran == [utc("2025-01-27T14:31")]
+
+
+async def test_at_replay_speed_the_runs_passed_over_are_one_summary_line_at_the_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real = [1_000.0]
+    clock = VirtualClock(
+        utc("2025-01-27T14:30"), 600, real_start=1_000.0, real_time=lambda: real[0]
+    )
+
+    async def job(scheduled: datetime) -> None:
+        pass
+
+    jobs = [Job("poll", every(60), job), Job("digests", every(60), job, grace_seconds=3600)]
+    scheduler = Scheduler(jobs, clock, ScheduleStore())
+    with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
+        for _ in range(5):
+            real[0] += 1.0  # ten minutes of trading time pass between two turns
+            await scheduler.run_due()
+        assert not [r for r in caplog.records if "skipped_missed_runs" in r.getMessage()]
+        stop = asyncio.Event()
+        stop.set()
+        await scheduler.run(stop)
+    [line] = [r.getMessage() for r in caplog.records if "skipped_missed_runs" in r.getMessage()]
+    assert line == "scheduler skipped_missed_runs=92 at speed 600x (poll=46 digests=46)"
+
+
+async def test_on_the_wall_clock_each_pass_over_is_its_own_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = StepClock(utc("2025-01-27T14:30:30"))
+
+    async def job(scheduled: datetime) -> None:
+        pass
+
+    scheduler = Scheduler([Job("poll", every(60), job, grace_seconds=30)], clock, ScheduleStore())
+    with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
+        clock.advance(600 - 20)
+        await scheduler.run_due()
+        stop = asyncio.Event()
+        stop.set()
+        await scheduler.run(stop)
+    lines = [r.getMessage() for r in caplog.records if "skipped_missed_runs" in r.getMessage()]
+    assert lines == ["scheduler job=poll skipped_missed_runs=9"]

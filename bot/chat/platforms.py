@@ -9,7 +9,7 @@ platform is a new adapter module under `bot/chat/` and one entry in `PLATFORMS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,8 @@ class Platform:
     """Cheap (no import of the adapter): are its tokens in `env`?"""
     build: RuntimeFactory
     """Imports the adapter and builds its runtime (None when its tokens are not set)."""
+    tokens: str = ""
+    """The environment variables that turn it on, as an operator reads them."""
 
 
 def _discord(
@@ -62,6 +64,40 @@ def _slack_configured(env: Env) -> bool:
 
 
 PLATFORMS: tuple[Platform, ...] = (
-    Platform("discord", _discord_configured, _discord),
-    Platform("slack", _slack_configured, _slack),
+    Platform("discord", _discord_configured, _discord, "DISCORD_TOKEN"),
+    Platform(
+        "slack",
+        _slack_configured,
+        _slack,
+        "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)",
+    ),
 )
+
+
+def status_lines(
+    env: Env,
+    *,
+    delivering: bool,
+    chosen: Collection[str] | None,
+    started: Collection[str],
+    failed: Collection[str],
+) -> list[str]:
+    """One line per registered platform for the start of a run: on, or why not. A platform
+    whose start failed is left out (its failure was logged in a line of its own)."""
+    lines = []
+    for platform in PLATFORMS:
+        name = platform.name
+        if name in failed:
+            continue
+        if name in started:
+            reason = ""
+        elif not delivering:
+            reason = "a replay sends to the console only; --deliver sends here too"
+        elif chosen is not None and name not in chosen:
+            reason = "not served by this process"
+        elif not platform.configured(env):
+            reason = f"{platform.tokens} not set"
+        else:
+            reason = "not built"
+        lines.append(f"platform {name}: " + (f"off ({reason})" if reason else "on"))
+    return lines

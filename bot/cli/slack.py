@@ -1,9 +1,11 @@
-"""`python -m bot slack web|socket|manifest`: Slack from the command line.
+"""`python -m bot slack web|socket [--only-slack]|manifest`: Slack from the command line.
 
-`slack web` is the Procfile's `web:` line: the whole bot (`run`) with Slack in HTTP mode on
-`$PORT`, so one process serves Slack and delivers alerts; `--only-slack` serves the Slack
-endpoints alone (no scheduler, no delivery). `slack socket` does the same over Socket Mode.
-`slack manifest` prints the app manifest shipped in the repository (it builds nothing).
+`slack web` is the whole bot (`run`) with Slack in HTTP mode on `$PORT`, so one process serves
+Slack and delivers alerts; with `--only-slack` it serves the Slack endpoints alone (no
+scheduler, no delivery) — the Procfile's `web:` line, beside its `worker:` (`run`). `slack
+socket` does the same over Socket Mode. Without Slack's tokens either is a one-line usage
+error (exit 2), never a bot that runs without Slack. `slack manifest` prints the app manifest
+shipped in the repository (it builds nothing).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import bootstrap
+from bot.chat.platforms import PLATFORMS
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.services import Core
@@ -25,13 +28,18 @@ from bot.settings import PROJECT_ROOT, SettingsError, load_settings
 from bot.stores import StoreUnavailable
 
 MANIFEST = PROJECT_ROOT / "slack-manifest.yml"
+_slack_configured = next(p.configured for p in PLATFORMS if p.name == "slack")
 
 
 def register(subparsers: Any) -> None:
     """Add the `slack` sub-command."""
     parser = subparsers.add_parser("slack", help="serve Slack (HTTP or Socket Mode)")
     parser.add_argument("what", choices=("web", "socket", "manifest"))
-    parser.add_argument("--only-slack", action="store_true", help="no scheduler nor delivery")
+    parser.add_argument(
+        "--only-slack",
+        action="store_true",
+        help="serve Slack's endpoints alone: no scheduler, no delivery (the Procfile's web:)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     # The mode the sub-command names, as `SLACK_MODE` would (the process's env untouched).
     env = {**os.environ, "SLACK_MODE": "http" if args.what == "web" else "socket"}
+    if not _slack_configured(env):
+        other = "SLACK_SIGNING_SECRET" if args.what == "web" else "SLACK_APP_TOKEN"
+        raise UsageError(
+            f"slack {args.what} needs Slack's tokens: set SLACK_BOT_TOKEN (or SLACK_CLIENT_ID"
+            f" and SLACK_CLIENT_SECRET) and {other}"
+        )
     if not args.only_slack:
         from bot.cli.run import run_live
 
