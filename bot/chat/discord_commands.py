@@ -47,7 +47,7 @@ class CommandContext:
 
     services: Services
     registry: CommandRegistry
-    slow: frozenset[str] = frozenset({"shock", "rules test"})
+    slow: frozenset[str] = frozenset({"shock", "rules test", "digest now"})
     defer_after: float = 1.5
     """Any other command still running after this many seconds defers (Discord allows 3 s)."""
 
