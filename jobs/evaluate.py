@@ -21,12 +21,15 @@ import pandas as pd
 
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
+from bot.domain.library import library_of
 from bot.domain.metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
+from bot.domain.signature import signature_book
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
+from bot.domain.view_section import SessionPast, past_payload
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.services import Services
 from bot.stores.port import (
@@ -238,6 +241,7 @@ def event_payload(
         "inputs": inputs,
         "magnitude": None if outcome.magnitude is None else round(outcome.magnitude, 6),
         "lead": rule.lead_label,
+        "direction": rule.direction or _direction_of(inputs),
         "market_session": tick.market_session,
         "print_at": tick.snapshot.moment.isoformat(),
     }
@@ -248,6 +252,16 @@ def event_payload(
 
 
 CHART_BENCHMARKS = ("SOX", "DJI")
+_MOVES = ("pct", "gap", "intraday", "pct5", "pct20")
+
+
+def _direction_of(inputs: Sequence[Mapping[str, Any]]) -> str | None:
+    """A custom rule's direction: the sign of the first move it read (None if none)."""
+    for item in inputs:
+        value = item.get("value")
+        if item.get("metric") in _MOVES and isinstance(value, int | float) and value:
+            return "up" if value > 0 else "down"
+    return None
 
 
 def chart_points(
@@ -296,6 +310,20 @@ def similar_rows(
             }
         )
     return rows
+
+
+def past_at_print(services: Services, snapshot: Snapshot) -> dict[str, Any]:
+    """The closest earlier episode to the moves at this print (its views are chosen when the
+    card is built), stored language-neutral with the event; {} when none is comparable."""
+    library = library_of(services.views)
+    config = services.core.settings.episodes.model_dump()
+    book = signature_book(library, services.core.market, config)
+    session = snapshot.session.date()
+    closest = book.closest(book.snapshot_signature(snapshot), session)
+    if closest is None:
+        return {}
+    after = book.chips_after(closest.episode, session) if closest.alike else {}
+    return past_payload(SessionPast(session, None, closest, after, book.settings.chips))
 
 
 def _stale_inputs(outcome: RuleOutcome, stale: frozenset[str]) -> bool:
@@ -352,6 +380,7 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
         )
         if similar is not None:
             payload["similar"] = similar
+        payload["past"] = past_at_print(services, tick.snapshot)
         fired.append(
             AlertEvent(
                 rule_id=rule.id,

@@ -166,7 +166,16 @@ def test_every_shipped_file_is_described_in_the_provenance_readme() -> None:
     readme = (HISTORY / "README.md").read_text(encoding="utf-8")
     for stem in EXPECTED_FILES:
         assert f"`{stem}.csv`" in readme, stem
-    commits = ("c50b376", "a4a8d48", "005b391", "a113714", "01074ec", "4f9e104", "6b0ef12", "9414068")
+    commits = (
+        "c50b376",
+        "a4a8d48",
+        "005b391",
+        "a113714",
+        "01074ec",
+        "4f9e104",
+        "6b0ef12",
+        "9414068",
+    )
     for commit in commits:
         assert commit in readme
     assert "^DJI" in readme and "^NDX" in readme

@@ -35,6 +35,14 @@ TYPOS: dict[str, tuple[dict[str, Any], str]] = {
         {"shock": {"z_tier": {"notice": 2}}},
         "[shock] z_tier: unknown key — did you mean z_tiers?",
     ),
+    "episodes": (
+        {"episodes": {"max_distanse": 2.0}},
+        "[episodes] max_distanse: unknown key — did you mean max_distance?",
+    ),
+    "figure_names": (
+        {"figure_names": {"Nvidia": ""}},
+        "[figure_names] Nvidia: String should have at least 1 character",
+    ),
     "universe": (
         {"universe": {"symbol": ["NVDA"]}},
         "[universe] symbol: unknown key — did you mean symbols?",
@@ -195,7 +203,7 @@ def test_a_wrong_environment_value_is_named_by_its_variable() -> None:
 def test_the_model_defaults_are_the_shipped_defaults() -> None:
     shipped = Settings.model_validate(tomllib.loads(DEFAULTS_FILE.read_text(encoding="utf-8")))
     built_in = Settings()
-    data_tables = {"aliases", "presets", "universe", "replay"}  # defined in defaults.toml only
+    data_tables = {"aliases", "presets", "universe", "replay", "figure_names"}  # defaults.toml only
     for table in set(Settings.model_fields) - data_tables:
         assert getattr(shipped, table) == getattr(built_in, table), table
 

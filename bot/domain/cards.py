@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
+
+Direction = Literal["down", "up"]
 
 
 class Severity(StrEnum):
@@ -43,6 +46,8 @@ class CardSection:
     severity: Severity = Severity.INFO
     fields: tuple[CardField, ...] = ()
     text: str = ""
+    direction: Direction | None = None
+    """"up" for a rally, "down" for a sell-off: picks the tier's name and colour."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Card:
     ("replay of 2025-01-27", "delayed — fired 09:31"); `sections` hold the parts of a
     grouped alert, most severe first. `mention` is what to ping (a Discord role id, a Slack
     user group or `@here`), set only on alerts to a channel whose admin asked for it.
+    `direction` ("up" for a rally, "down" for a sell-off, None when it has none) picks the
+    tier's name and the colour each renderer gives it.
     """
 
     title: str
@@ -65,3 +72,4 @@ class Card:
     sections: tuple[CardSection, ...] = ()
     banner: str = ""
     mention: str | None = None
+    direction: Direction | None = None
