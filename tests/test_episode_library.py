@@ -120,3 +120,25 @@ def test_pack_views_name_their_source_url(library: ViewLibrary) -> None:
     for view in library:
         if view.episode_id != "deepseek":
             assert view.url, view.id
+
+
+async def test_shock_on_each_episodes_first_session_shows_its_own_views_in_both_languages(
+    core: Core, library: ViewLibrary, tmp_path: Path
+) -> None:
+    from bot.chat.harness import Harness
+
+    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'library.db'}")
+    try:
+        for locale in ("en", "ko"):
+            await bot.run(f"/lang {locale}")
+            for episode in library.episodes:
+                first, through = episode.first_session.isoformat(), episode.through.isoformat()
+                card = await bot.run(f"/shock NVDA {first}")
+                dash = "–" if locale == "en" else "~"
+                head = f"{episode.name(locale)} ({first} {dash} {through}"
+                assert card.text.startswith(head), (locale, episode.id, card.text[:80])
+                speakers = {v.speaker_name(locale) for v in library.of_episode(episode)}
+                assert any(name in card.text for name in speakers), (locale, episode.id)
+                assert "said about" not in card.text and "에 대한 발언" not in card.text
+    finally:
+        await bot.close()
