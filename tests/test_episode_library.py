@@ -102,6 +102,7 @@ def test_the_number_rule_reads_decimals_thousands_and_korean_units_but_not_model
         6000.0,
     ]
     assert numbers_in("DeepSeek V3 and R1 trained on H800 chips") == []
+    assert numbers_in("fiscal Q2 of FY2022, KOSPI200", in_names=True) == [2.0, 2022.0, 200.0]
 
 
 def test_every_url_is_one_of_the_source_packs() -> None:

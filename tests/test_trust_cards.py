@@ -384,7 +384,8 @@ async def test_korean_help_shows_korean_parameter_names(harness: Harness) -> Non
     assert "• 종목: " in card.fields[0].value and "SYMBOL" not in card.fields[0].value
 
 
-async def test_korean_views_show_korean_speakers_and_stances(harness: Harness) -> None:
+async def test_korean_views_show_korean_speakers_and_stances(deepseek_only: Harness) -> None:
+    harness = deepseek_only
     await harness.run("/lang ko")
     card = await harness.run("/views rates")
     names = [field.name for field in card.fields]

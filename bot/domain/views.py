@@ -73,6 +73,9 @@ _URL_PATTERN = re.compile(r"^https?://[^\s]+$")
 _NUMBER = re.compile(r"(?<![A-Za-z\d.,])\d+(?:,\d{3})*(?:\.\d+)?(?![A-Za-z\d])")
 """A number as written: digits, `,` thousands, `.` decimals — not glued to Latin letters
 (model names such as V3, R1 or H800 are names, not figures)."""
+_ANY_NUMBER = re.compile(r"(?<![\d.,])\d+(?:,\d{3})*(?:\.\d+)?(?!\d)")
+"""Any run of digits, glued to letters or not: a key figure's Q2, FY2022 or KOSPI200 carries
+the 2, 2022 and 200 a Korean summary writes as 2분기, 2022 회계연도 or 코스피200."""
 
 
 class UnknownTopicError(ValueError):
@@ -277,14 +280,17 @@ def view_from_mapping(
     )
 
 
-def numbers_in(text: str) -> list[float]:
-    """The numbers written in ``text`` (thousands separators removed; ``.`` decimals)."""
-    return [float(match.replace(",", "")) for match in _NUMBER.findall(text)]
+def numbers_in(text: str, *, in_names: bool = False) -> list[float]:
+    """The numbers written in ``text`` (thousands separators removed; ``.`` decimals);
+    ``in_names`` also reads the digits of names such as Q2 or FY2022."""
+    pattern = _ANY_NUMBER if in_names else _NUMBER
+    return [float(match.replace(",", "")) for match in pattern.findall(text)]
 
 
 def unbacked_numbers(view: ExpertView) -> list[float]:
-    """Numbers written in a summary that none of the view's ``key_figures`` carries."""
-    backed = {number for figure in view.key_figures for number in numbers_in(figure)}
+    """Numbers written in a summary that none of the view's ``key_figures`` carries (a key
+    figure's Q2 backs a summary's 2분기)."""
+    backed = {number for figure in view.key_figures for number in numbers_in(figure, in_names=True)}
     written = numbers_in(view.summary_en) + numbers_in(view.summary_ko)
     return sorted({number for number in written if number not in backed})
 
