@@ -10,6 +10,7 @@ from bot.domain.episodes import Episode
 from bot.domain.i18n import Locale, format_date, t
 from bot.domain.library import library_of
 from bot.domain.view_search import NoViewsMatch, ViewSearch, search_views
+from bot.domain.view_section import attribution_text
 from bot.domain.views import ExpertView
 from handlers.base import Invocation, UserError, command
 from handlers.common import footer
@@ -94,16 +95,7 @@ def _view_field(view: ExpertView, found: ViewSearch, locale: Locale) -> CardFiel
     parts.append(format_date(view.date, locale))
     if found.found != "episode" and view.episode is not None:
         parts.append(f"{view.episode.name(locale)} {view.episode.first_session.isoformat()}")
-    flags = [t("views.reported", locale)] if view.reported else []
-    if view.excerpt_only:
-        flags.append(t("views.excerpt_only", locale))
-    if view.original_outlet:
-        flags.append(t("views.original_outlet", locale, outlet=view.original_outlet))
-    attribution = "— " + view.attribution(locale)
-    if flags:
-        attribution += f" ({', '.join(flags)})"
-    if view.url:
-        attribution += f"\n{view.url}"
+    attribution = attribution_text(view, locale)
     room = FIELD_ROOM - len(attribution) - 1
     summary = view.summary(locale)
     if len(summary) > room:

@@ -28,7 +28,7 @@ from bot.services import Services
 from bot.settings import DigestSettings
 from bot.stores.port import Subscription
 from jobs.scheduler import daily_at
-from jobs.evaluate import past_at_print
+from jobs.past import past_at_print
 
 log = logging.getLogger(__name__)
 

@@ -21,15 +21,12 @@ import pandas as pd
 
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
-from bot.domain.library import library_of
 from bot.domain.metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
-from bot.domain.signature import signature_book
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
-from bot.domain.view_section import SessionPast, past_payload
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.services import Services
 from bot.stores.port import (
@@ -42,6 +39,7 @@ from bot.stores.port import (
     print_id,
 )
 from jobs.enqueue import claim_with_retry, retry_store
+from jobs.past import past_at_print
 
 log = logging.getLogger(__name__)
 
@@ -310,20 +308,6 @@ def similar_rows(
             }
         )
     return rows
-
-
-def past_at_print(services: Services, snapshot: Snapshot) -> dict[str, Any]:
-    """The closest earlier episode to the moves at this print (its views are chosen when the
-    card is built), stored language-neutral with the event; {} when none is comparable."""
-    library = library_of(services.views)
-    config = services.core.settings.episodes.model_dump()
-    book = signature_book(library, services.core.market, config)
-    session = snapshot.session.date()
-    closest = book.closest(book.snapshot_signature(snapshot), session)
-    if closest is None:
-        return {}
-    after = book.chips_after(closest.episode, session) if closest.alike else {}
-    return past_payload(SessionPast(session, None, closest, after, book.settings.chips))
 
 
 def _stale_inputs(outcome: RuleOutcome, stale: frozenset[str]) -> bool:

@@ -133,16 +133,7 @@ def view_block(match: ViewMatch, locale: Locale, figures: FigureLine | None = No
     stance = t(f"stance.{view.stance}", locale)
     context = match.context(locale)
     said = t("views.said_on", locale, date=format_date(view.date, locale))
-    flags = [t("views.reported", locale)] if view.reported else []
-    if view.excerpt_only:
-        flags.append(t("views.excerpt_only", locale))
-    if view.original_outlet:
-        flags.append(t("views.original_outlet", locale, outlet=view.original_outlet))
-    attribution = "— " + view.attribution(locale)
-    if flags:
-        attribution += f" ({', '.join(flags)})"
-    if view.url:
-        attribution += f"\n{view.url}"
+    attribution = attribution_text(view, locale)
     own_figures = figures(view) if figures else ""
     tail = (f"\n{own_figures}" if own_figures else "") + f"\n{attribution}"
     if locale == "ko":
@@ -156,6 +147,22 @@ def view_block(match: ViewMatch, locale: Locale, figures: FigureLine | None = No
     if len(summary) > room:
         summary = summary[: max(room - 1, 0)].rstrip() + "…"
     return (head + summary + tail)[:VIEW_ROOM]
+
+
+def attribution_text(view: ExpertView, locale: Locale) -> str:
+    """`— who, where, when (reported, not confirmed, excerpt only, originally …)` and the
+    source URL on its own line: the pack's flags, said on every card that shows the view."""
+    flags = [t("views.reported", locale)] if view.reported else []
+    if view.excerpt_only:
+        flags.append(t("views.excerpt_only", locale))
+    if view.original_outlet:
+        flags.append(t("views.original_outlet", locale, outlet=view.original_outlet))
+    attribution = "— " + view.attribution(locale)
+    if flags:
+        attribution += f" ({', '.join(flags)})"
+    if view.url:
+        attribution += f"\n{view.url}"
+    return attribution
 
 
 def chips_after_text(past: SessionPast, locale: Locale) -> str | None:
