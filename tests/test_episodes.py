@@ -58,7 +58,7 @@ def mixed(shipped: ViewLibrary) -> ViewLibrary:
 
 
 def book_of(library: ViewLibrary, core: Core) -> SignatureBook:
-    return signature_book(library, core.market, core.settings.raw.get("episodes", {}))
+    return signature_book(library, core.market, core.settings.episodes.model_dump())
 
 
 @pytest.fixture
@@ -396,7 +396,7 @@ def test_a_card_shows_the_projects_figures_for_what_a_view_quotes(
     core: Core, shipped: ViewLibrary
 ) -> None:
     view = next(v for v in shipped if v.id == "kcif-selloff-after-stargate-peak")
-    names = core.settings.raw["episodes"]["figure_names"]
+    names = core.settings.figure_names
     found = quoted_figures(view, core.market, names, until=date(2025, 1, 27))
     line = figures_line(found, "en")
     assert line == (
@@ -413,7 +413,7 @@ def test_a_view_block_keeps_the_speakers_figure_and_adds_the_projects(
     core: Core, shipped: ViewLibrary
 ) -> None:
     view = next(v for v in shipped if v.id == "kcif-breadth-and-rebound")
-    names = core.settings.raw["episodes"]["figure_names"]
+    names = core.settings.figure_names
 
     def figures(item: ExpertView) -> str:
         return figures_line(quoted_figures(item, core.market, names, until=date(2025, 1, 28)), "en")

@@ -41,7 +41,7 @@ TYPOS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "figure_names": (
         {"figure_names": {"Nvidia": ""}},
-        "[figure_names] Nvidia: String should have at least 1 character",
+        "[figure_names] Nvidia: must not be empty",
     ),
     "universe": (
         {"universe": {"symbol": ["NVDA"]}},
@@ -260,7 +260,7 @@ def test_doctor_gives_the_config_one_verdict_line(
     assert main(["doctor", "--no-network"]) == 0
     [line] = [line for line in capsys.readouterr().out.splitlines() if "config:" in line]
     assert line == (
-        f"ok    config: defaults + {os.devnull} + SPUTNIK_STORE_URL valid: 4 presets, 8 aliases"
+        f"ok    config: defaults + {os.devnull} + SPUTNIK_STORE_URL valid: 7 presets, 8 aliases"
     )
 
 

@@ -24,7 +24,9 @@ from bot.cli.common import load_core
 from bot.domain.calendars import KRX, NYSE, session_calendar
 from bot.domain.freshness import MARKET_NAMES, freshness
 from bot.domain.history import HistoryError
+from bot.domain.library import load_library
 from bot.domain.market import MarketData
+from bot.domain.views import ViewError
 from bot.services import Core
 from bot.settings import (
     ENV_OVERRIDES,
