@@ -92,12 +92,7 @@ def compute_metrics(history: SymbolHistory, filler_spans: Sequence[FillerSpan] =
     coarse_intraday = _too_coarse_pair(open_noise, close_noise, 0).set_axis(basis.index)
     gap = ((opens / ref_close - 1.0) * 100.0).where(~coarse_gap)
     intraday = ((close / opens - 1.0) * 100.0).where(~coarse_intraday)
-    spans: dict[str, pd.Series] = {}
-    for name, sessions in SPAN_METRICS.items():
-        coarse_span = _too_coarse(noise, sessions).set_axis(basis.index)
-        spans[name] = ((basis / basis.shift(sessions) - 1.0) * 100.0).where(~coarse_span)
-        # The sessions before today's: what a print today compounds with (open, live).
-        spans[f"pre{sessions}"] = (prev_basis / basis.shift(sessions)).where(~coarse_span)
+    spans = _span_moves(basis.to_numpy(dtype=float), noise)
     vol20 = pct.shift(1).rolling(VOL_WINDOW, min_periods=VOL_WINDOW).std(ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = pct / vol20.where(vol20 > 0)
@@ -137,6 +132,26 @@ def compute_metrics(history: SymbolHistory, filler_spans: Sequence[FillerSpan] =
         adjusted_levels=history.adjusted_levels,
         uses_adj_close=uses_adj,
     )
+
+
+def _span_moves(basis: np.ndarray, noise: np.ndarray) -> dict[str, np.ndarray]:
+    """`pct5`, `pct20` (percent) and `pre5`, `pre20`: the ratio of the previous close to the
+    close N sessions back — what a print today compounds with (at the open, live). NaN where
+    either end is unknown or the move is within cent-rounding noise (numpy: this runs for every
+    file a command reads)."""
+    found: dict[str, np.ndarray] = {}
+    previous = np.concatenate(([np.nan], basis[:-1]))
+    for name, sessions in SPAN_METRICS.items():
+        start = np.full(len(basis), np.nan)
+        start_noise = np.zeros(len(basis))
+        if len(basis) > sessions:
+            start[sessions:] = basis[:-sessions]
+            start_noise[sessions:] = noise[:-sessions]
+        coarse = (noise + start_noise) > MAX_ROUNDING_NOISE
+        with np.errstate(divide="ignore", invalid="ignore"):
+            found[name] = np.where(coarse, np.nan, (basis / start - 1.0) * 100.0)
+            found[f"pre{sessions}"] = np.where(coarse, np.nan, previous / start)
+    return found
 
 
 @overload
