@@ -55,7 +55,7 @@ class AlertContext:
     market: MarketData | None = None
     """The history the project's own figures come from (none: views show only theirs)."""
     figure_names: Mapping[str, str] = field(default_factory=dict)
-    """`[episodes.figure_names]`: how views name what the history holds."""
+    """`[figure_names]`: how views name what the history holds."""
 
 
 def ordered(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> list[AlertEvent]:

@@ -2,7 +2,7 @@
 history also has, the card shows the project's figure beside the view.
 
 A view's ``key_figures`` are read for signed moves (``Nvidia −17.0 %``, ``(SOX) −9.1 %``) and
-closes (``closed at $196.40``) next to a name the config knows (``[episodes.figure_names]``:
+closes (``closed at $196.40``) next to a name the config knows (``[figure_names]``:
 Nvidia → NVDA, Nasdaq → COMP …), on the date the figure names (else the episode's first
 session). Only sessions on or before the card's own session are looked up (no figure from
 the future). The view's summary keeps its own figures: what the speaker said.
