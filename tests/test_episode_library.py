@@ -126,7 +126,7 @@ def test_pack_views_name_their_source_url(library: ViewLibrary) -> None:
 async def test_shock_on_each_episodes_first_session_shows_its_own_views_in_both_languages(
     core: Core, library: ViewLibrary, tmp_path: Path
 ) -> None:
-    from bot.chat.harness import Harness
+    from bot.harness import Harness
 
     bot = await Harness.start(core, f"sqlite:///{tmp_path / 'library.db'}")
     try:

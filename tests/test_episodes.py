@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.chat.harness import Harness
 from bot.domain.digest_card import build_digest_card
 from bot.domain.episodes import ViewError, load_episodes
 from bot.domain.library import (
@@ -35,6 +34,7 @@ from bot.domain.view_section import (
     views_text,
 )
 from bot.domain.views import ExpertView
+from bot.harness import Harness
 from bot.services import Core
 from bot.stores.port import Channel, ChannelRef
 

@@ -215,7 +215,7 @@ def test_an_up_card_is_marked_as_a_surge_in_text_discord_and_slack() -> None:
 
 
 async def test_an_alert_card_of_a_rally_carries_its_direction(core: Core, tmp_path: Path) -> None:
-    from bot.chat.harness import Harness
+    from bot.harness import Harness
 
     bot = await Harness.start(core, f"sqlite:///{tmp_path / 's.db'}")
     try:

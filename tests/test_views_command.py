@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.harness import Harness
 from bot.domain.cards import Severity
 from bot.domain.library import ViewLibrary, load_library
+from bot.harness import Harness
 from bot.services import Core
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "episodes"
