@@ -21,10 +21,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from bot.domain.library import load_library
 from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import load_presets
-from bot.domain.views import load_views
 from bot.ports import ChatSink, Clock, PlatformRuntime, PriceFeed, TimedSink
 from bot.services import Core, Services, SystemClock
 from bot.settings import DeliveryTable, Settings
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 def build_services(core: Core, store: Store, *, clock: Clock | None = None) -> Services:
     """Everything the commands need: the core, the store, the views, compiled presets, the
     trading clock (the wall clock unless a replay hands in its own)."""
-    views = load_views(core.settings.views_dir)
+    views = load_library(core.settings.views_dir, shock_kinds=core.presets)
     compiled = CompiledRules(list(core.presets.values()))
     return Services(core, store, views, compiled, clock or SystemClock())
 

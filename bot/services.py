@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.domain.library import ViewLibrary
 from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import Rule
 from bot.domain.symbols import Instrument, UnknownSymbolError
-from bot.domain.views import ExpertView
 from bot.ports import Clock
 from bot.settings import Settings
 from bot.stores.port import Store
@@ -78,6 +78,6 @@ class Services:
 
     core: Core
     store: Store
-    views: tuple[ExpertView, ...]
+    views: ViewLibrary
     presets: CompiledRules
     clock: Clock = field(default_factory=SystemClock)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Annotated, Any
 
-from bot.domain.alert_card import VIEW_BUDGET, WHAT_FOLLOWED_LINES
+from bot.domain.alert_card import WHAT_FOLLOWED_LINES
 from bot.domain.analysis import (
     MIN_SIMILAR_POOL,
     ComparisonRow,
@@ -18,14 +18,19 @@ from bot.domain.analysis import (
     chart_series,
     own_move_tier,
 )
-from bot.domain.cards import Card, CardField, Severity, clip
+from bot.domain.cards import Card, CardField, Direction, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.formatting import localized_source, proxy_suffix
 from bot.domain.freshness import freshness
 from bot.domain.i18n import Locale, format_date, format_number, format_points, t
+from bot.domain.library import library_of
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
-from bot.domain.views import ViewMatch, balanced_matches, fitting_views
+from bot.domain.signature import signature_book
+from bot.domain.tiers import tier_name
+from bot.domain.view_figures import figures_line, quoted_figures
+from bot.domain.view_section import SessionPast, chips_after_text, explain_session, views_text
+from bot.domain.views import ExpertView
 from handlers.base import Autocomplete, Invocation, command
 from handlers.common import (
     footer,
@@ -60,7 +65,7 @@ async def shock(
     report = await asyncio.to_thread(analyse_shock, market, services.presets, subject, session)
     locale = inv.locale
     own_tier = _own_tier(report, services.core.settings.shock.tier_config())
-    views = _views(inv, report, own_tier)
+    past = await asyncio.to_thread(_past, inv, report, own_tier)
     instruments = [subject, *[market.symbols.resolve(name) for name in ("SOX", "DJI")]]
     series, proxies = chart_series(market, instruments, session)
     # Korean charts name instruments as Korean cards do (SK하이닉스).
@@ -84,15 +89,23 @@ async def shock(
             moves=moves,
         )
     )
-    text = "\n\n".join(_view_lines(match, locale) for match in views or [])
+    fields = _fields(report, locale)
+    closing = _closing(report, locale)
+    after = chips_after_text(past, locale) if past else None
+    if after:  # what followed the closest episode, right after the similar sessions
+        closing = (*closing, CardField(t("episode.chips_title", locale), after, False))
+    text = await asyncio.to_thread(_views_text, inv, past, report, locale)
+    severity = _severity(report, own_tier)
+    pct = report.metrics["pct"].number
     age = freshness(session, report.quote.symbol, services.clock.now())
     return Card(
         banner=age.describe(locale) if date is None and age.stale else "",
         title=title,
         severity=severity,
-        fields=tuple(_fields(report, locale)),
-        closing=_closing(report, locale),
-        text=text or t(_no_views_key(report, views), locale),
+        fields=tuple(fields),
+        closing=closing,
+        text=text,
+        direction=None if pct is None or severity is Severity.INFO else _direction(pct),
         chart_png=chart,
         chart_name=f"shock-{subject.label}-{session.date()}-{locale}.png".replace("^", ""),
         footer=footer(inv, _source(report, locale), report.quote.as_of),
@@ -130,9 +143,14 @@ def _severity(report: ShockReport, own: str | None) -> Severity:
     return _SEVERITIES[tier] if tier else Severity.INFO
 
 
-def _views(inv: Invocation, report: ShockReport, own_tier: str | None) -> list[ViewMatch] | None:
-    """One or two views that fit the shock, both sides where possible; None when there is
-    no shock to explain (no preset on the symbol and its own move below notice)."""
+def _direction(pct: float) -> Direction:
+    return "up" if pct > 0 else "down"
+
+
+def _past(inv: Invocation, report: ShockReport, own_tier: str | None) -> SessionPast | None:
+    """What the card says of past episodes: its own episode's views, or the closest earlier
+    episode's; None when there is no shock to explain (no preset on the symbol and its own
+    move below notice)."""
     own, market = report.fired_on_subject, report.fired_on_market
     if not own and not own_tier:
         return None
@@ -140,25 +158,41 @@ def _views(inv: Invocation, report: ShockReport, own_tier: str | None) -> list[V
     topics = {topic for outcome in fired for topic in outcome.rule.topics}
     if not fired:
         topics = set(inv.services.core.settings.shock.topics)
-    matches = fitting_views(
-        inv.services.views,
+    library = library_of(inv.services.views)
+    book = signature_book(library, inv.services.core.market, episodes_config(inv))
+    window = [day.date() for day in report.market_sessions]
+    return explain_session(
+        library,
+        book,
         session=report.session.date(),
+        days=window,
+        signature=book.session_signature(window[-1]) if window else None,
         kinds=[outcome.rule.id for outcome in fired],
         topics=topics,
         symbols=[report.subject.symbol],
-        market_sessions=[day.date() for day in report.market_sessions],
     )
-    # Views that name the symbol itself come first (stable: fit order otherwise).
-    matches.sort(key=lambda match: report.subject.symbol not in match.view.symbols)
-    return balanced_matches(matches, limit=2)
 
 
-def _no_views_key(report: ShockReport, matches: list[ViewMatch] | None) -> str:
-    if matches is not None:
-        return "shock_card.no_fitting_views"
-    if report.metrics["pct"].number is None:
-        return "shock_card.no_views_unknown"
-    return "shock_card.no_views"
+def episodes_config(inv: Invocation) -> dict[str, Any]:
+    """`[episodes]` as the domain reads it."""
+    return inv.services.core.settings.episodes.model_dump()
+
+
+def _views_text(
+    inv: Invocation, past: SessionPast | None, report: ShockReport, locale: Locale
+) -> str:
+    if past is None:
+        if report.metrics["pct"].number is None:
+            return t("shock_card.no_views_unknown", locale)
+        return t("shock_card.no_views", locale)
+    market = inv.services.core.market
+    names = inv.services.core.settings.figure_names
+    until = report.session.date()
+
+    def figures(view: ExpertView) -> str:
+        return figures_line(quoted_figures(view, market, names, until=until), locale)
+
+    return views_text(past, locale, figures)
 
 
 def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
@@ -270,10 +304,15 @@ def _presets_text(outcomes: list[RuleOutcome], locale: Locale) -> str:
     if not outcomes:
         return t("shock_card.no_presets", locale)
     return "\n".join(
-        f"• {o.rule.id} [{t('tier.' + o.tier.name, locale) if o.tier else ''}] — "
+        f"• {o.rule.id} [{tier_name(o.tier.name, _rule_direction(o), locale) if o.tier else ''}] — "
         f"{o.rule.description(locale)}"
         for o in outcomes
     )
+
+
+def _rule_direction(outcome: RuleOutcome) -> Direction | None:
+    direction = outcome.rule.direction
+    return "up" if direction == "up" else "down" if direction == "down" else None
 
 
 def _forward_text(forward: Mapping[int, float | None], locale: Locale) -> str:
@@ -309,22 +348,6 @@ def _notes(report: ShockReport, locale: Locale) -> str:
         if isinstance(value, Unavailable):
             lines.append(f"• {t('shock_card.' + key, locale)}: {unavailable_reason(value, locale)}")
     return "\n".join(dict.fromkeys(lines))
-
-
-def _view_lines(match: ViewMatch, locale: Locale) -> str:
-    view = match.view
-    stance = t(f"stance.{view.stance}", locale)
-    context = match.context(locale)
-    if context:
-        stance = f"{stance}; {context}"
-    attribution = f"— {view.attribution(locale)}"
-    head = (
-        f"{view.speaker_name(locale)} [{stance}] "
-        if locale == "ko"
-        else f"{view.speaker} ({stance}) — "
-    )
-    room = VIEW_BUDGET - len(head) - len(attribution) - 1
-    return f"{head}{clip(view.summary(locale), room)}\n{attribution}"
 
 
 def _source(report: ShockReport, locale: Locale) -> str:

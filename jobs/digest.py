@@ -18,15 +18,16 @@ from typing import Any
 
 import pandas as pd
 
+from bot.domain.library import library_of
 from bot.domain.metrics import Unavailable
 from bot.domain.snapshot import Snapshot
 from bot.domain.symbols import UnknownSymbolError
-from bot.domain.views import rank_views
 from bot.feeds.calendar import NYSE, session_calendar
 from bot.ports import ReplayClock
 from bot.services import Services
 from bot.settings import DigestSettings
 from bot.stores.port import AlertEvent, Subscription
+from jobs.past import past_at_print
 from jobs.scheduler import daily_at
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ async def digest_payload(
     if not topics:
         topics = list(services.core.settings.shock.topics)
     kinds = [event.rule_id for event in events]
-    views = rank_views(services.views, shock_kinds=kinds, topics=topics, limit=1)
+    past = _past(services, snapshot, session, fired=bool(kinds))
     return {
         "session": session.date().isoformat(),
         "slot": slot.isoformat(),
@@ -199,10 +200,25 @@ async def digest_payload(
         "benchmarks": benchmarks,
         "movers": movers[: settings.top_movers],
         "fired": fired,
-        "view_id": views[0].id if views else None,
+        "past": past,
+        "kinds": kinds,
+        "topics": topics,
         "chart": {"lead": "SOX", "session": session.date().isoformat()},
         "replay_of": replay_of,
     }
+
+
+def _past(
+    services: Services, snapshot: Snapshot, session: pd.Timestamp, *, fired: bool
+) -> dict[str, Any] | None:
+    """What the digest says of past episodes: always its session's own episode (decided when
+    the card is built); the closest earlier one only when a rule fired that session."""
+    library = library_of(services.views)
+    if library.own_episode({session.date()}) is not None:
+        return {}
+    if not fired:
+        return None
+    return past_at_print(services, snapshot)
 
 
 def digest_subscriptions_due(outcomes: Sequence[DigestOutcome]) -> int:

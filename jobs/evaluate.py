@@ -39,6 +39,7 @@ from bot.stores.port import (
     print_id,
 )
 from jobs.enqueue import claim_with_retry, retry_store
+from jobs.past import past_at_print
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,7 @@ def event_payload(
         "inputs": inputs,
         "magnitude": None if outcome.magnitude is None else round(outcome.magnitude, 6),
         "lead": rule.lead_label,
+        "direction": rule.direction or _direction_of(inputs),
         "market_session": tick.market_session,
         "print_at": tick.snapshot.moment.isoformat(),
     }
@@ -248,6 +250,16 @@ def event_payload(
 
 
 CHART_BENCHMARKS = ("SOX", "DJI")
+_MOVES = ("pct", "gap", "intraday", "pct5", "pct20")
+
+
+def _direction_of(inputs: Sequence[Mapping[str, Any]]) -> str | None:
+    """A custom rule's direction: the sign of the first move it read (None if none)."""
+    for item in inputs:
+        value = item.get("value")
+        if item.get("metric") in _MOVES and isinstance(value, int | float) and value:
+            return "up" if value > 0 else "down"
+    return None
 
 
 def chart_points(
@@ -352,6 +364,7 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
         )
         if similar is not None:
             payload["similar"] = similar
+        payload["past"] = past_at_print(services, tick.snapshot)
         fired.append(
             AlertEvent(
                 rule_id=rule.id,

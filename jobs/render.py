@@ -170,6 +170,8 @@ class CardRenderer:
             source=self.source
             or t("alert.source_history" if self.replay_of else "alert.source_live", locale),
             replay_of=self.replay_of,
+            market=self.services.core.market,
+            figure_names=self.services.core.settings.figure_names,
         )
         return build_alert_card(
             events,

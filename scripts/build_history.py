@@ -36,6 +36,7 @@ REPOS = {
     "gspc-close": "whitea27/ISA444app @ 01074ec",
     "yahoo-json": "CIInc/robinhood-options-mobile @ 4f9e104",
     "yahoo-2025": "amars78/workflows @ 6b0ef12",
+    "yahoo-futures-global": "alitalbi/storage_data_fy @ 941406838f8b8a613f95450e8df70f806c1de58a",
 }
 # Which files' levels are not the day's printed prices (read by bot.domain.market).
 LEVELS_TOML = """# Which files' price *levels* differ from the day's printed prices (see README.md).
@@ -79,6 +80,11 @@ LEVELS_TOML = """# Which files' price *levels* differ from the day's printed pri
   ["2023-04-26", "2023-04-27"],  # the open (= previous close) lies below the day's low
 ]
 "SPY" = [["2015-12-01", "2017-11-01"]]  # Yahoo copies, e.g. 2016-11-07, 2017-05-17
+"^VIX" = [
+  ["2008-01-01", "2010-01-01"],  # 73 and 83 opens = previous close (vs 16 and 13 a tick away)
+  ["2020-03-16", "2020-03-17"],  # open = low = previous close on a +42.99 % day
+  ["2024-08-05", "2024-08-06"],  # open = low = previous close on a +64.90 % day
+]
 """
 GSPC_CLOSE = "GSPC_close_2023-01-03_to_2025-03-31.csv"
 IXIC_JSON = "yahoo_v8_chart_IXIC_1d_ytd_2025-02-21.json"
@@ -241,19 +247,51 @@ def ixic(src: Path) -> tuple[Series, list[tuple[str, str]]]:
     return s, dropped
 
 
+VIX_OHLC = "yahoo-futures-global/^VIX.csv"
+VIX_PROVISIONAL = "2026-02-23"
+"""The source's last row, written before the session's data were final (its README)."""
+
+
 def vix(src: Path) -> Series:
-    """^VIX: FRED VIXCLS close only."""
-    rows: list[Row] = []
-    for r in read_rows(src / "investing-yahoo" / "VIXCLS.csv"):
-        v = num(r["value"])
-        rows.append((r["date"], None, None, None, v, v, None))
-    return Series(
+    """^VIX: Yahoo OHLC (yahoo-futures-global, Close-first columns, CRLF) to its last final
+    row, then FRED VIXCLS closes only. A flat row (open = high = low = close: 1990-1991 and
+    two 1997 days) carries no opening print, so its open/high/low are left unknown."""
+    ohlc: list[Row] = []
+    for r in read_rows(src / VIX_OHLC):
+        row = ohlcv(r, volume=False)  # volume is always 0: an index has none
+        if row[0] >= VIX_PROVISIONAL:
+            continue
+        if row[1] == row[2] == row[3] == row[4]:
+            row = (row[0], None, None, None, row[4], row[5], None)
+        ohlc.append(row)
+    fred = {r["date"]: num(r["value"]) for r in read_rows(src / "investing-yahoo" / "VIXCLS.csv")}
+    overlap = [r for r in ohlc if r[0] in fred and fred[r[0]] is not None]
+    differ = [r[0] for r in overlap if abs((r[4] or 0.0) - (fred[r[0]] or 0.0)) > 0.011]
+    if len(differ) > 0.01 * len(overlap):
+        raise SystemExit(f"^VIX: Yahoo and FRED closes disagree on {len(differ)} sessions")
+    last = ohlc[-1][0]
+    extra: list[Row] = [(d, None, None, None, c, c, None) for d, c in fred.items() if d > last]
+    flat = sum(1 for r in ohlc if r[1] is None)
+    s = Series(
         "^VIX",
-        rows,
-        "investing-yahoo/VIXCLS.csv (FRED VIXCLS)",
-        REPOS["investing-yahoo"],
-        "real index levels (close only)",
+        ohlc + extra,
+        f"{VIX_OHLC} (OHLC) + investing-yahoo/VIXCLS.csv (FRED VIXCLS, closes after {last})",
+        f"{REPOS['yahoo-futures-global']}; FRED {REPOS['investing-yahoo']}",
+        "real index levels",
     )
+    s.notes.append(
+        f"OHLC from Yahoo to {last} (the source's {VIX_PROVISIONAL} row was written before the "
+        f"close: provisional, left out), then FRED closes only; {flat} flat Yahoo rows "
+        "(open = high = low = close, 1990-1991 and 1997) keep only their close; volume is "
+        "always 0 in the source (written empty)"
+    )
+    s.notes.append(
+        f"Yahoo's close equals FRED's to the cent on {len(overlap) - len(differ)} of "
+        f"{len(overlap)} shared sessions (checked at build time); they differ on "
+        + ", ".join(differ)
+        + " (Yahoo's kept)"
+    )
+    return s
 
 
 def korea(src: Path, symbol: str) -> Series:
@@ -275,8 +313,8 @@ def korea(src: Path, symbol: str) -> Series:
 
 
 NON_SESSION_REASON = {
-    "^VIX": "FRED publishes a value on days NYSE was closed (holidays incl. the 2004-06-11"
-    " and 2025-01-09 days of mourning)",
+    "^VIX": "a source row on a day NYSE was closed (Yahoo's 2025-09-01, Labor Day; FRED's"
+    " values on holidays)",
 }
 
 
@@ -348,6 +386,9 @@ STATIC_NOTES = """\
 - `investing-yahoo/` history is Investing.com (prices to 2 decimals) up to late July 2026, then
   Yahoo; each row comes whole from one feed. SPY and QQQ are Yahoo throughout.
 - `^GSPC` after 2024-12-31 and `^IXIC` 2025-01-02 → 2025-02-20 are the only 2025 index data.
+- `^VIX`: OHLC (Yahoo) to 2026-02-20, then FRED closes only (no opens: an opening VIX alert
+  cannot fire on those sessions). Yahoo's 2026-02-06 close (20.37) differs from FRED's (17.76);
+  the file keeps Yahoo's, from the source it takes that row from.
 
 ## No ^DJI, no ^NDX
 
@@ -381,12 +422,20 @@ for `SPY`), so "equal" runs at about half of "one tick away". Counted in these f
 | `^SOX` | 2009 → 2026 | 4436 | 47 | 76 | real |
 | `SPY` | 2015-12 → 2017-10 | 484 | 24 | 4 | filler copies |
 | `SPY` | rest | 3952 | 12 | 30 | real |
+| `^VIX` | 2008 → 2009 | 505 | 156 | 29 | filler |
+| `^VIX` | 1992 → 2007, 2010 → 2026-02 | 8089 | 109 | 134 | real; two days unknown (below) |
 
 `SPY`'s copies include 2016-11-07 (+2.2 % close to close, "open" at the day's low) and
 2017-05-17 (-1.8 %, "open" at the day's high). `SOXX`, `MU`, `QQQ`, `DIA` and `AVGO` stay
 near chance level. `NVDA`'s 1,232 equal opens (mostly 2010-2016) are split-adjusted prices of
 0.3-2 rounded to the cent, not filler: the cent-rounding guard makes those gap and intraday
 moves unavailable (reason `coarse_prices`).
+
+`^VIX` (Yahoo, `yahoo-futures-global/`) carries its first value of the day as the open. Two
+big days are marked one by one: on 2020-03-16 (+42.99 %) and 2024-08-05 (+64.90 %) the open
+equals both the previous close and the day's low, a carried-over value rather than a print
+at the bell, so those opens are unknown (the gap that day is not used). The flat rows of
+1990-1991 (open = high = low = close) keep only their close.
 
 The first `^SOX` span runs from the first row to 2005-01-01 in one piece: in 1995-04 → 1996-12
 opens are real at chance level, but an equal one there cannot be told from a filler copy (for

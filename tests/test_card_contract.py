@@ -80,7 +80,9 @@ def assert_within_room(card: Card, *, views: int = 2) -> None:
     footer ≤ 2,048."""
     assert len(card.title) <= 256
     assert len(card.fields) <= 10
-    paragraphs = [p for p in card.text.split("\n\n") if p and not p.startswith("Print:")]
+    # a view is a paragraph ending in its attribution ("— who, where, when"); the episode's
+    # heading line above them is not a view
+    paragraphs = [p for p in card.text.split("\n\n") if "\n— " in p]
     assert len(paragraphs) <= views and all(len(p) <= 600 for p in paragraphs)
     assert sum(len(f.value.splitlines()) for f in card.closing) <= 4
     footer = " · ".join(part for part in (card.footer.source, card.footer.disclaimer) if part)
@@ -110,7 +112,7 @@ async def test_a_grouped_close_alert_shows_figures_when_view_what_followed(
         card,
         ["2 alerts at the close", "SOX −9.15 %", "Print: close", "Kwon Do-hyun", "Most similar"],
     )
-    assert_within_room(card, views=1)
+    assert_within_room(card, views=2)
 
 
 async def test_a_single_open_alert_shows_figures_when_then_the_note_on_similar_sessions(
@@ -126,7 +128,7 @@ async def test_a_single_open_alert_shows_figures_when_then_the_note_on_similar_s
     )
     [note] = card.closing
     assert note.value.count("Similar past sessions") == 0, "its heading once"
-    assert_within_room(card, views=1)
+    assert_within_room(card, views=2)
 
 
 async def test_the_digest_shows_figures_then_the_day_s_alerts_then_the_view(
@@ -140,5 +142,5 @@ async def test_the_digest_shows_figures_then_the_day_s_alerts_then_the_view(
     [digest] = await harness.deliver()
     card = digest.card
     assert card.title.startswith("US market digest") and card.severity.value == "critical"
-    assert_in_order(card, ["US market digest", "SOX", "Rules that fired", "Expert view"])
-    assert_within_room(card, views=1)
+    assert_in_order(card, ["US market digest", "SOX", "Rules that fired", "DeepSeek shock ("])
+    assert_within_room(card, views=2)

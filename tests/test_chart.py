@@ -215,8 +215,29 @@ def test_the_shock_session_is_marked_with_a_band_named_in_the_legend_not_over_a_
         "NVDA  −16.97 %",
         "SOX  −9.15 %",
         "DIA (Dow proxy)  +0.68 %",
+        "up = green",
+        "down = red",
         "Shock session Mon 27 Jan 2025",
     ]
+
+
+@pytest.mark.parametrize(
+    ("locale", "up_key", "down_key"),
+    [("ko", "상승 = 빨강", "하락 = 파랑"), ("en", "up = green", "down = red")],
+)
+def test_the_legend_says_the_readers_up_and_down_colours(
+    locale: Locale, up_key: str, down_key: str
+) -> None:
+    figure = build_shock_figure(short_window(locale), shock_date=SHOCK, locale=locale, title="x")
+    legend = figure.axes[0].get_legend()
+    assert legend is not None
+    keys = {
+        text.get_text(): handle
+        for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    }
+    up, down = UP_DOWN_COLOURS[locale]
+    assert keys[up_key].get_color() == up and keys[up_key].get_marker() == "^"
+    assert keys[down_key].get_color() == down and keys[down_key].get_marker() == "v"
 
 
 def test_a_shock_date_on_a_closed_day_marks_the_next_session() -> None:

@@ -51,9 +51,9 @@ def test_the_known_data_warnings_are_not_printed_on_every_command(
 def test_verbose_and_doctor_list_the_data_warnings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "4 data warning(s)" in out and "^VIX.csv" in out
+    assert "3 data warning(s)" in out and "^SOX.csv" in out
     assert main(["backtest", "deepseek", "--from", "2025-01-01", "--to", "2025-02-01", "-v"]) == 0
-    assert capsys.readouterr().err.count("warning: ") == 4
+    assert capsys.readouterr().err.count("warning: ") == 3
 
 
 def test_a_backtest_reads_only_the_files_its_rule_needs() -> None:

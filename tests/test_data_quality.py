@@ -57,10 +57,19 @@ def reason(value: object) -> str:
 # ------------------------------------------------------------ filler opens
 
 
-def test_levels_toml_marks_sox_and_spy_filler_spans() -> None:
+def test_levels_toml_marks_sox_spy_and_vix_filler_spans() -> None:
     spans = read_filler_opens(HISTORY / "levels.toml")
-    assert set(spans) == {"^SOX", "SPY"}
+    assert set(spans) == {"^SOX", "SPY", "^VIX"}
     assert spans["^SOX"][0] == (pd.Timestamp("1994-05-05"), SOX_CUTOFF)
+    assert (pd.Timestamp("2024-08-05"), pd.Timestamp("2024-08-06")) in spans["^VIX"]
+
+
+def test_a_vix_open_carried_over_from_the_previous_close_is_no_gap(core: Core) -> None:
+    vix = core.market.symbols.resolve("VIX")
+    at_open = core.market.snapshot(pd.Timestamp("2024-08-05"), "open").read(vix, "pct")
+    assert reason(at_open.value) == "filler_open"
+    deepseek_open = core.market.snapshot(pd.Timestamp("2025-01-27"), "open").read(vix, "pct")
+    assert deepseek_open.number == pytest.approx(26.80, abs=0.005)  # 14.85 → 18.83
 
 
 def test_every_pre_cutoff_sox_open_copying_the_previous_close_is_unavailable(

@@ -23,8 +23,6 @@ EXPECTED_FILES = {
 # Every warning the shipped data produces: the defects documented in data/history/README.md.
 KNOWN_WARNINGS = {
     "^SOX.csv line 7297: open 2906.3 < low 2908.4",
-    "^VIX.csv: 3 XNYS session(s) missing from the file (all-NaN rows): "
-    "1991-03-01, 1997-01-31, 1997-11-26",
     "000660.KS.csv: 1 XKRX session(s) missing from the file (all-NaN rows): 2025-09-19",
     "005930.KS.csv: 1 XKRX session(s) missing from the file (all-NaN rows): 2025-09-19",
 }
@@ -129,10 +127,9 @@ def test_korean_files_have_no_rows_during_seollal_2025(
 
 
 def test_a_missing_session_is_an_all_nan_row(histories: dict[str, SymbolHistory]) -> None:
-    vix = histories["^VIX"]
-    assert pd.Timestamp("1997-01-31") in vix.missing_sessions
-    assert vix.frame.loc["1997-01-31"].isna().all()
-    assert histories["000660.KS"].frame.loc["2025-09-19"].isna().all()
+    hynix = histories["000660.KS"]
+    assert pd.Timestamp("2025-09-19") in hynix.missing_sessions
+    assert hynix.frame.loc["2025-09-19"].isna().all()
 
 
 def test_only_spy_and_qqq_carry_a_distinct_adj_close(histories: dict[str, SymbolHistory]) -> None:
@@ -143,7 +140,7 @@ def test_only_spy_and_qqq_carry_a_distinct_adj_close(histories: dict[str, Symbol
 def test_close_only_sources_leave_open_high_low_volume_empty(
     histories: dict[str, SymbolHistory],
 ) -> None:
-    for stem in ("TSM", "VST", "^VIX"):
+    for stem in ("TSM", "VST"):
         frame = histories[stem].frame
         assert frame[["open", "high", "low", "volume"]].isna().all().all(), stem
         assert (frame["close"].dropna() == frame["adj_close"].dropna()).all(), stem
@@ -152,11 +149,34 @@ def test_close_only_sources_leave_open_high_low_volume_empty(
     assert gspc.loc["2025-01-02", ["open", "high", "low", "volume"]].isna().all()
 
 
+def test_vix_has_yahoo_opens_until_its_source_ends_then_fred_closes_only(
+    histories: dict[str, SymbolHistory],
+) -> None:
+    vix = histories["^VIX"].frame
+    assert vix.loc["2025-01-27", ["open", "close"]].tolist() == pytest.approx([18.83, 17.90])
+    assert vix.loc["1990-01-02", ["open", "high", "low"]].isna().all()  # flat row: no open
+    assert vix.loc["2026-02-20", "open"] == pytest.approx(20.04)
+    assert vix.loc["2026-02-23", ["open", "high", "low"]].isna().all()  # FRED close only
+    assert vix.loc["2026-02-23", "close"] == pytest.approx(21.01)
+    assert not histories["^VIX"].missing_sessions
+    assert vix["volume"].isna().all()
+
+
 def test_every_shipped_file_is_described_in_the_provenance_readme() -> None:
     readme = (HISTORY / "README.md").read_text(encoding="utf-8")
     for stem in EXPECTED_FILES:
         assert f"`{stem}.csv`" in readme, stem
-    for commit in ("c50b376", "a4a8d48", "005b391", "a113714", "01074ec", "4f9e104", "6b0ef12"):
+    commits = (
+        "c50b376",
+        "a4a8d48",
+        "005b391",
+        "a113714",
+        "01074ec",
+        "4f9e104",
+        "6b0ef12",
+        "9414068",
+    )
+    for commit in commits:
         assert commit in readme
     assert "^DJI" in readme and "^NDX" in readme
 

@@ -25,7 +25,8 @@ from bot.domain.i18n import (
     placeholders,
     t,
 )
-from bot.domain.views import SHOCK_KINDS, STANCES, TOPICS
+from bot.domain.views import STANCES, TOPICS
+from bot.services import Core
 
 
 @pytest.mark.parametrize(
@@ -88,11 +89,19 @@ def test_the_generic_handler_messages_exist() -> None:
     assert [key for key in required if key not in catalog()] == []
 
 
-def test_every_topic_stance_and_shock_kind_has_a_label() -> None:
+def test_every_topic_stance_and_built_in_preset_has_a_label(core: Core) -> None:
     keys = catalog()
     assert {k.removeprefix("topic.") for k in keys if k.startswith("topic.")} == set(TOPICS)
     assert {k.removeprefix("stance.") for k in keys if k.startswith("stance.")} == set(STANCES)
-    assert {k.removeprefix("shock.") for k in keys if k.startswith("shock.")} == set(SHOCK_KINDS)
+    assert {k.removeprefix("shock.") for k in keys if k.startswith("shock.")} == set(core.presets)
+
+
+def test_a_rallys_tiers_have_their_own_names_in_both_languages() -> None:
+    for tier in ("notice", "warning", "critical"):
+        for section in ("tier_up", "severity_up"):
+            message = catalog()[f"{section}.{tier}"]
+            assert message["ko"] and message["en"]
+            assert message["en"] != catalog()[f"{section.removesuffix('_up')}.{tier}"]["en"]
 
 
 def test_disclaimer_says_not_investment_advice_in_both_languages() -> None:

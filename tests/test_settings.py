@@ -35,6 +35,14 @@ TYPOS: dict[str, tuple[dict[str, Any], str]] = {
         {"shock": {"z_tier": {"notice": 2}}},
         "[shock] z_tier: unknown key — did you mean z_tiers?",
     ),
+    "episodes": (
+        {"episodes": {"max_distanse": 2.0}},
+        "[episodes] max_distanse: unknown key — did you mean max_distance?",
+    ),
+    "figure_names": (
+        {"figure_names": {"Nvidia": ""}},
+        "[figure_names] Nvidia: must not be empty",
+    ),
     "universe": (
         {"universe": {"symbol": ["NVDA"]}},
         "[universe] symbol: unknown key — did you mean symbols?",
@@ -202,7 +210,7 @@ def test_a_wrong_environment_value_is_named_by_its_variable() -> None:
 def test_the_model_defaults_are_the_shipped_defaults() -> None:
     shipped = Settings.model_validate(tomllib.loads(DEFAULTS_FILE.read_text(encoding="utf-8")))
     built_in = Settings()
-    data_tables = {"aliases", "presets", "universe", "replay"}  # defined in defaults.toml only
+    data_tables = {"aliases", "presets", "universe", "replay", "figure_names"}  # defaults.toml only
     for table in set(Settings.model_fields) - data_tables:
         assert getattr(shipped, table) == getattr(built_in, table), table
 
@@ -259,7 +267,7 @@ def test_doctor_gives_the_config_one_verdict_line(
     assert main(["doctor", "--no-network"]) == 0
     [line] = [line for line in capsys.readouterr().out.splitlines() if "config:" in line]
     assert line == (
-        f"ok    config: defaults + {os.devnull} + SPUTNIK_STORE_URL valid: 4 presets, 8 aliases"
+        f"ok    config: defaults + {os.devnull} + SPUTNIK_STORE_URL valid: 7 presets, 8 aliases"
     )
 
 

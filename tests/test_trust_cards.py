@@ -13,6 +13,7 @@ from bot.chat.text import render_text
 from bot.domain.analysis import card_tier, own_move_tier
 from bot.domain.cards import Card, Severity
 from bot.domain.formatting import decimals_near, format_move
+from bot.domain.library import ViewLibrary
 from bot.domain.rules.evaluate import CompiledRules
 from bot.harness import Harness
 from bot.services import Core
@@ -37,16 +38,29 @@ def fields_of(card: Card) -> dict[str, str]:
 # --- item 1: views in context ----------------------------------------------------------------
 
 
-async def test_covid_crash_card_says_no_view_speaks_to_it(harness: Harness) -> None:
-    card = await harness.run("/shock NVDA 2020-03-16")
-    assert card.text == "No view on file speaks to this move."
+@pytest.fixture
+def deepseek_only(harness: Harness) -> Harness:
+    """The harness with only the DeepSeek episode on file (whatever else data/views holds)."""
+    library = harness.services.views
+    episode = library.episode("deepseek")
+    assert episode is not None
+    harness.services.views = ViewLibrary(library.of_episode(episode), [episode])
+    return harness
+
+
+async def test_covid_crash_card_says_no_past_episode_looks_like_it(deepseek_only: Harness) -> None:
+    card = await deepseek_only.run("/shock NVDA 2020-03-16")
+    assert card.text == "No past episode looks like this move: none on file began before it."
     assert "DeepSeek" not in card.text and "KCIF" not in card.text
 
 
 @pytest.mark.parametrize("command", ['/shock "^GSPC" 2024-08-05', "/shock SPY 2025-04-04"])
-async def test_other_market_crashes_get_no_deepseek_views(harness: Harness, command: str) -> None:
-    card = await harness.run(command)
-    assert card.text == "No view on file speaks to this move."
+async def test_other_market_crashes_get_no_deepseek_views(
+    deepseek_only: Harness, command: str
+) -> None:
+    card = await deepseek_only.run(command)
+    assert card.text.startswith("No past episode looks like this move")
+    assert "said about" not in card.text and "KCIF" not in card.text
 
 
 async def test_the_deepseek_day_shows_its_own_views_unlabelled(harness: Harness) -> None:
@@ -371,7 +385,8 @@ async def test_korean_help_shows_korean_parameter_names(harness: Harness) -> Non
     assert "• 종목: " in card.fields[0].value and "SYMBOL" not in card.fields[0].value
 
 
-async def test_korean_views_show_korean_speakers_and_stances(harness: Harness) -> None:
+async def test_korean_views_show_korean_speakers_and_stances(deepseek_only: Harness) -> None:
+    harness = deepseek_only
     await harness.run("/lang ko")
     card = await harness.run("/views rates")
     names = [field.name for field in card.fields]

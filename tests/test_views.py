@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.library import ViewLibrary, card_views
 from bot.domain.views import (
-    SHOCK_KINDS,
     TOPICS,
     ExpertView,
     UnknownTopicError,
     ViewError,
     balanced_views,
-    fitting_views,
     load_views,
     rank_views,
     views_for_topic,
 )
+from bot.services import Core
 
 VIEWS_DIR = Path(__file__).resolve().parents[1] / "data" / "views"
 BRIEF = Path(__file__).resolve().parents[2] / "shared" / "seed" / "deepseek-shock-brief.ko.txt"
@@ -51,7 +51,7 @@ speaker = "Jane Doe"
 institution = "Example Research"
 source = "Example Daily"
 date = 2025-01-29
-episode = 2025-01-27
+episode = "deepseek"
 stance = "bearish"
 topics = ["valuation"]
 shock_kinds = ["deepseek"]
@@ -65,11 +65,16 @@ attribution_en = "Jane Doe, Example Daily, 2025-01-29"
 
 @pytest.fixture(scope="module")
 def shipped() -> tuple[ExpertView, ...]:
-    return load_views(VIEWS_DIR)
+    """The sixteen seed views of the DeepSeek episode (other episodes' views are checked in
+    test_episode_library.py)."""
+    return tuple(view for view in load_views(VIEWS_DIR) if view.episode_id == "deepseek")
 
 
 def _write(directory: Path, name: str, text: str) -> Path:
+    if not (directory / "episodes.toml").exists():
+        shutil.copy(VIEWS_DIR / "episodes.toml", directory / "episodes.toml")
     path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -156,7 +161,7 @@ def test_korean_summaries_do_not_copy_the_briefs_sentences(
 
 def test_a_new_view_is_added_by_dropping_a_file(tmp_path: Path) -> None:
     shutil.copytree(VIEWS_DIR, tmp_path, dirs_exist_ok=True)
-    _write(tmp_path, "test-view.toml", VALID)
+    _write(tmp_path, "deepseek/test-view.toml", VALID)
     views = load_views(tmp_path)
     assert "test-view" in {v.id for v in views}
     added = next(v for v in views if v.id == "test-view")
@@ -184,9 +189,9 @@ def test_a_new_view_is_added_by_dropping_a_file(tmp_path: Path) -> None:
 def test_a_bad_field_is_a_view_error_naming_the_file_and_the_field(
     tmp_path: Path, field: str, line: str | None, reason: str
 ) -> None:
-    path = _write(tmp_path, "bad.toml", _replace_line(field, line))
+    path = _write(tmp_path, "test-view.toml", _replace_line(field, line))
     with pytest.raises(ViewError) as info:
-        load_views(tmp_path)
+        load_views(tmp_path, shock_kinds={"deepseek", "chip_crash"})
     message = str(info.value)
     assert message.startswith(f"{path}: field '{field}': ")
     assert reason in message
@@ -194,22 +199,22 @@ def test_a_bad_field_is_a_view_error_naming_the_file_and_the_field(
 
 
 def test_a_wrong_stance_reads_exactly_as_documented(tmp_path: Path) -> None:
-    _write(tmp_path, "x.toml", _replace_line("stance", 'stance = "gloomy"'))
+    _write(tmp_path, "test-view.toml", _replace_line("stance", 'stance = "gloomy"'))
     with pytest.raises(ViewError) as info:
         load_views(tmp_path)
-    expected = "x.toml: field 'stance': must be one of bearish, bullish, mixed, fact"
+    expected = "test-view.toml: field 'stance': must be one of bearish, bullish, mixed, fact"
     assert str(info.value) == f"{tmp_path}/{expected}"
 
 
 def test_an_unknown_field_is_an_error_naming_it(tmp_path: Path) -> None:
-    path = _write(tmp_path, "extra.toml", VALID + 'mood = "grim"\n')
+    path = _write(tmp_path, "test-view.toml", VALID + 'mood = "grim"\n')
     with pytest.raises(ViewError, match=rf"^{re.escape(str(path))}: field 'mood': unknown field"):
         load_views(tmp_path)
 
 
 def test_a_duplicate_id_is_an_error_naming_both_files(tmp_path: Path) -> None:
-    first = _write(tmp_path, "a.toml", VALID)
-    second = _write(tmp_path, "b.toml", VALID)
+    first = _write(tmp_path, "deepseek/test-view.toml", VALID)
+    second = _write(tmp_path, "other/test-view.toml", VALID)
     with pytest.raises(ViewError) as info:
         load_views(tmp_path)
     message = str(info.value)
@@ -218,7 +223,9 @@ def test_a_duplicate_id_is_an_error_naming_both_files(tmp_path: Path) -> None:
 
 
 def test_a_toml_syntax_error_is_a_view_error_naming_the_file_and_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "broken.toml", VALID.replace('stance = "bearish"', "stance = bearish"))
+    path = _write(
+        tmp_path, "test-view.toml", VALID.replace('stance = "bearish"', "stance = bearish")
+    )
     with pytest.raises(ViewError) as info:
         load_views(tmp_path)
     message = str(info.value)
@@ -228,7 +235,7 @@ def test_a_toml_syntax_error_is_a_view_error_naming_the_file_and_line(tmp_path: 
 
 def test_files_that_are_not_toml_are_ignored(tmp_path: Path) -> None:
     _write(tmp_path, "README.md", "# notes")
-    _write(tmp_path, "v.toml", VALID)
+    _write(tmp_path, "test-view.toml", VALID)
     assert [v.id for v in load_views(tmp_path)] == ["test-view"]
 
 
@@ -306,10 +313,12 @@ def _clone(view: ExpertView, **changes: object) -> ExpertView:
     return replace(view, **changes)  # type: ignore[arg-type]
 
 
-def test_every_seed_view_uses_only_the_vocabularies(shipped: tuple[ExpertView, ...]) -> None:
+def test_every_seed_view_uses_only_the_vocabularies(
+    shipped: tuple[ExpertView, ...], core: Core
+) -> None:
     for view in shipped:
         assert set(view.topics) <= set(TOPICS)
-        assert set(view.shock_kinds) <= set(SHOCK_KINDS)
+        assert set(view.shock_kinds) <= set(core.presets) | {"deepseek"}
 
 
 def test_views_for_topic_filters_newest_first_and_accepts_loose_spelling(
@@ -363,50 +372,58 @@ def test_andreessens_sputnik_moment_is_mixed_and_deepseeks_cost_report_is_a_fact
 
 
 def test_every_seed_view_names_the_deepseek_episode(shipped: tuple[ExpertView, ...]) -> None:
+    assert len(shipped) == len(SEED_IDS)
     for view in shipped:
-        assert view.episode == date(2025, 1, 27), view.id
-        assert view.episode_name_en == "DeepSeek shock" and view.episode_name_ko == "딥시크 충격"
+        assert view.episode is not None and view.episode.id == "deepseek", view.id
+        assert view.episode.first_session == date(2025, 1, 27)
+        assert view.episode.name_en == "DeepSeek shock" and view.episode.name_ko == "딥시크 충격"
 
 
 def test_a_view_without_an_episode_is_refused(tmp_path: Path) -> None:
-    _write(tmp_path, "v.toml", _replace_line("episode", None))
+    _write(tmp_path, "test-view.toml", _replace_line("episode", None))
     with pytest.raises(ViewError, match="field 'episode': missing"):
         load_views(tmp_path)
 
 
+def _library(views: tuple[ExpertView, ...]) -> ViewLibrary:
+    return ViewLibrary(views)
+
+
 def test_views_fit_their_own_episode_without_a_label(shipped: tuple[ExpertView, ...]) -> None:
-    matches = fitting_views(
-        shipped, session=date(2025, 1, 27), kinds=["chip_crash"], symbols=["NVDA"]
+    found = card_views(
+        _library(shipped), session=date(2025, 1, 27), kinds=["chip_crash"], symbols=["NVDA"]
     )
-    assert len(matches) == len(shipped)
-    assert all(match.own_episode and match.context("en") == "" for match in matches)
-    assert matches[0].view.id == "deepseek-v3-development-cost"
+    assert found is not None and found.own and found.missing == ()
+    assert all(match.own_episode and match.context("en") == "" for match in found.chosen)
+    assert {match.view.stance for match in found.chosen} == {"bullish", "bearish"}
 
 
 def test_a_korean_session_reacting_to_the_episode_is_its_own_episode(
     shipped: tuple[ExpertView, ...],
 ) -> None:
-    matches = fitting_views(
-        shipped,
-        session=date(2025, 2, 3),
-        kinds=[],
-        market_sessions=[date(2025, 1, 31)],
-    )
-    assert matches and all(match.own_episode for match in matches)
+    found = card_views(_library(shipped), session=date(2025, 2, 3), days=[date(2025, 1, 31)])
+    assert found is not None and found.own
+    assert found.chosen and all(match.own_episode for match in found.chosen)
 
 
 def test_a_covid_chip_crash_finds_no_view_about_deepseek(shipped: tuple[ExpertView, ...]) -> None:
-    found = fitting_views(
-        shipped, session=date(2020, 3, 16), kinds=["chip_crash"], topics=["valuation"]
-    )
-    assert found == []
-    assert fitting_views(shipped, session=date(2024, 8, 5), kinds=[], topics=["valuation"]) == []
+    library = _library(shipped)
+    found = card_views(library, session=date(2020, 3, 16), kinds=["chip_crash"])
+    assert found is None
+    deepseek = library.episode("deepseek")
+    # even named as the closest episode, one that began after the session is no answer
+    assert card_views(library, session=date(2024, 8, 5), closest=deepseek) is None
 
 
 def test_a_later_deepseek_style_shock_labels_the_view_with_its_episode(
     shipped: tuple[ExpertView, ...],
 ) -> None:
-    [first, *_] = fitting_views(shipped, session=date(2026, 7, 1), kinds=["deepseek"])
+    library = _library(shipped)
+    found = card_views(
+        library, session=date(2026, 7, 1), closest=library.episode("deepseek"), distance=1.2
+    )
+    assert found is not None and not found.own and found.distance == 1.2
+    first = found.chosen[0]
     assert not first.own_episode
     assert first.context("en") == "said about the 2025-01-27 DeepSeek shock (2025-01-29)"
     assert first.context("ko") == "2025-01-27 딥시크 충격에 대한 발언 (2025-01-29)"

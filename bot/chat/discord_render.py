@@ -1,4 +1,5 @@
-"""Cards as Discord embeds: colour by severity, fields, footer, chart — trimmed to fit.
+"""Cards as Discord embeds: colour by severity and direction (``bot.domain.tiers``: a rally
+in the reader's up colour), fields, footer, chart — trimmed to fit.
 
 Discord refuses (400) a message over its limits; the renderer trims instead: 256 characters
 per title or field name, 4,096 per description, 1,024 per field value, 2,048 per footer,
@@ -15,8 +16,9 @@ from typing import Any
 import discord
 
 from bot.chat.text import footer_parts
-from bot.domain.cards import Card, CardField, CardSection, Severity
+from bot.domain.cards import Card, CardField, CardSection, Direction, Severity
 from bot.domain.i18n import Locale, t
+from bot.domain.tiers import severity_colour, severity_mark
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -31,12 +33,9 @@ _BLANK = "\u200b"  # Discord refuses empty field names and values
 _MORE_RESERVE = 40  # room kept for the "… N more" note when trimming
 
 COLOURS: dict[Severity, int] = {
-    Severity.INFO: 0x5865F2,
-    Severity.NOTICE: 0xF1C40F,
-    Severity.WARNING: 0xE67E22,
-    Severity.CRITICAL: 0xE74C3C,
-    Severity.ERROR: 0x95A5A6,
+    severity: severity_colour(severity, None, "en") for severity in Severity
 }
+"""The neutral palette (a card without a direction); see ``bot.domain.tiers``."""
 
 
 def cut(text: str, limit: int) -> str:
@@ -58,6 +57,7 @@ class _Block:
     fields: list[CardField] = field(default_factory=list)
     titled: bool = True
     """False for the embed that carries the text after the figures (it has no title)."""
+    direction: Direction | None = None
 
 
 @dataclass(frozen=True)
@@ -90,33 +90,46 @@ class RenderedMessage:
         return kwargs
 
 
-def _mark(severity: Severity, locale: Locale) -> str:
-    if severity in (Severity.INFO, Severity.ERROR):
+def _mark(severity: Severity, locale: Locale, direction: Direction | None = None) -> str:
+    if severity is Severity.ERROR:
         return ""
-    return t(f"severity.{severity.value}", locale) + " "
+    return severity_mark(severity, direction, locale)
 
 
 def _blocks(card: Card, locale: Locale) -> list[_Block]:
     """The embeds in the card-layout contract's order: title and figures; the grouped alerts;
     then the long text (views) and what followed, after the figures as on Slack."""
-    title = _mark(card.severity, locale) + card.title
-    head = _Block(title, card.severity, "", [*card.fields])
-    closing = _Block("", card.severity, card.text, [*card.closing], titled=False)
+    title = _mark(card.severity, locale, card.direction) + card.title
+    head = _Block(title, card.severity, "", [*card.fields], direction=card.direction)
+    closing = _Block(
+        "", card.severity, card.text, [*card.closing], titled=False, direction=card.direction
+    )
     tail = [closing] if card.text or card.closing else []
     if not card.fields and not card.sections and tail:  # nothing comes before the text
-        head, tail = _Block(title, card.severity, card.text, [*card.closing]), []
+        head = _Block(title, card.severity, card.text, [*card.closing], direction=card.direction)
+        tail = []
     blocks = [head]
     sections = list(card.sections)
     room = EMBEDS_PER_MESSAGE - 1 - len(tail)
     for section in sections[:room]:
-        title = _mark(section.severity, locale) + section.title
-        blocks.append(_Block(title, section.severity, section.text, [*section.fields]))
+        title = _mark(section.severity, locale, section.direction) + section.title
+        blocks.append(
+            _Block(
+                title,
+                section.severity,
+                section.text,
+                [*section.fields],
+                direction=section.direction,
+            )
+        )
     if len(sections) > room:
         rest = sections[room - 1 :]
         blocks.pop()
-        names = "\n".join(f"• {_mark(s.severity, locale)}{s.title}" for s in rest)
+        names = "\n".join(f"• {_mark(s.severity, locale, s.direction)}{s.title}" for s in rest)
         summary = t("discord.more_sections", locale, count=len(rest))
-        blocks.append(_Block(summary, max_severity(rest), names))
+        directions = {s.direction for s in rest}
+        shared = directions.pop() if len(directions) == 1 else None
+        blocks.append(_Block(summary, max_severity(rest), names, direction=shared))
     blocks += tail
     for block in blocks:
         if len(block.fields) > FIELDS_PER_EMBED:
@@ -203,7 +216,7 @@ def render_card(card: Card, locale: Locale, zone: str | None = None) -> Rendered
         embed = discord.Embed(
             title=block.title or None,
             description=block.text or None,
-            colour=COLOURS.get(block.severity, COLOURS[Severity.INFO]),
+            colour=severity_colour(block.severity, block.direction, locale),
         )
         for item in block.fields:
             embed.add_field(name=item.name, value=item.value, inline=item.inline)

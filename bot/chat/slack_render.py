@@ -12,8 +12,9 @@ from typing import Any
 
 from bot.chat.limits import take, trim, trim_lines
 from bot.chat.text import footer_parts, render_text
-from bot.domain.cards import Card, CardField, CardSection, Severity
+from bot.domain.cards import Card, CardField, CardSection, Direction, Severity
 from bot.domain.i18n import Locale
+from bot.domain.tiers import severity_colour, severity_mark
 
 MAX_BLOCKS = 50
 MAX_HEADER = 150
@@ -32,6 +33,8 @@ _EMOJI = {
     Severity.CRITICAL: ":rotating_light: ",
     Severity.ERROR: ":grey_question: ",
 }
+_RALLY_EMOJI = ":chart_with_upwards_trend: "
+"""A rally's tiers (a card whose direction is "up") instead of the alarm emoji."""
 _TEXT: dict[str, dict[Locale, str]] = {
     "invite": {
         "en": "/invite @Sputnik to see charts",
@@ -83,8 +86,25 @@ def _text_section(text: str) -> Block:
     return {"type": "section", "text": _mrkdwn(trim_lines(escape(text), MAX_SECTION_TEXT))}
 
 
+def _emoji(severity: Severity, direction: Direction | None) -> str:
+    if direction == "up" and severity in (Severity.NOTICE, Severity.WARNING, Severity.CRITICAL):
+        return _RALLY_EMOJI
+    return _EMOJI[severity]
+
+
+def colour_attachments(card: Card, locale: Locale) -> list[Block]:
+    """The tier as a coloured attachment bar (Slack's only colour): the direction's colour in
+    the reader's convention (``bot.domain.tiers``), with the tier's mark; [] for a card
+    without a tier."""
+    if card.severity not in (Severity.NOTICE, Severity.WARNING, Severity.CRITICAL):
+        return []
+    mark = severity_mark(card.severity, card.direction, locale).strip()
+    colour = f"#{severity_colour(card.severity, card.direction, locale):06x}"
+    return [{"color": colour, "fallback": mark, "text": escape(mark)}]
+
+
 def _section_blocks(section: CardSection) -> list[Block]:
-    title = f"{_EMOJI[section.severity]}*{escape(section.title)}*"
+    title = f"{_emoji(section.severity, section.direction)}*{escape(section.title)}*"
     blocks: list[Block] = [{"type": "section", "text": _mrkdwn(trim(title, MAX_SECTION_TEXT))}]
     blocks += _fields(section.fields)
     if section.text:
@@ -105,7 +125,7 @@ def render_blocks(
         head.append({"type": "section", "text": _mrkdwn(ping)})
     if card.banner:
         head.append({"type": "context", "elements": [_mrkdwn(trim(escape(card.banner), 2000))]})
-    title = trim(f"{_EMOJI[card.severity]}{card.title}", MAX_HEADER)
+    title = trim(f"{_emoji(card.severity, card.direction)}{card.title}", MAX_HEADER)
     head.append({"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}})
     head += _fields(card.fields)
     tail: list[Block] = []

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.pacing import KeyedPacer, WindowBudget
 from bot.chat.slack_attempts import AttemptLog, MemoryAttempts
 from bot.chat.slack_config import SlackConfig, make_client
-from bot.chat.slack_render import render_blocks, slack_text
+from bot.chat.slack_render import colour_attachments, render_blocks, slack_text
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
@@ -193,6 +193,7 @@ class SlackSink:
                 channel=ref.channel_id,
                 text=text,
                 blocks=blocks,
+                attachments=colour_attachments(card, channel.language) or None,
                 metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
                 unfurl_links=False,
                 unfurl_media=False,

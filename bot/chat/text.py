@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bot.domain.cards import Card, CardField, Severity
+from bot.domain.cards import Card, CardField, Direction, Severity
 from bot.domain.i18n import Locale, channel_zone, format_datetime, t
+from bot.domain.tiers import severity_mark
 
 
-def _mark(severity: Severity, locale: Locale) -> str:
-    """The severity mark before a title (``[CRITICAL] `` / ``[심각] ``); none for info."""
-    if severity is Severity.INFO:
-        return ""
-    return t(f"severity.{severity.value}", locale) + " "
+def _mark(severity: Severity, locale: Locale, direction: Direction | None = None) -> str:
+    """The severity mark before a title (``[CRITICAL] `` / ``[심각] ``, a rally's
+    ``[SURGE] ``); none for info."""
+    return severity_mark(severity, direction, locale)
 
 
 def _field_lines(fields: tuple[CardField, ...]) -> list[str]:
@@ -50,10 +50,10 @@ def render_text(
     Times are shown in `zone` (the channel's time zone), UTC when it is not known.
     """
     lines = [card.banner] if card.banner else []
-    lines.append(f"━━ {_mark(card.severity, locale)}{card.title} ━━")
+    lines.append(f"━━ {_mark(card.severity, locale, card.direction)}{card.title} ━━")
     lines += _field_lines(card.fields)
     for section in card.sections:
-        lines += ["", f"── {_mark(section.severity, locale)}{section.title}"]
+        lines += ["", f"── {_mark(section.severity, locale, section.direction)}{section.title}"]
         lines += _field_lines(section.fields)
         if section.text:
             lines.append(section.text)

@@ -24,8 +24,9 @@ from bot.cli.common import load_core
 from bot.domain.calendars import KRX, NYSE, session_calendar
 from bot.domain.freshness import MARKET_NAMES, freshness
 from bot.domain.history import HistoryError
+from bot.domain.library import load_library
 from bot.domain.market import MarketData
-from bot.domain.views import ViewError, load_views
+from bot.domain.views import ViewError
 from bot.services import Core
 from bot.settings import (
     ENV_OVERRIDES,
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     except HistoryError as exc:
         raise UsageError(str(exc)) from None
     try:
-        views = load_views(core.settings.views_dir)
+        views = load_library(core.settings.views_dir, shock_kinds=core.presets)
     except ViewError as exc:
         raise UsageError(str(exc)) from None
     for name in (NYSE, KRX):
@@ -178,7 +179,10 @@ def run(args: argparse.Namespace) -> int:
     symbols = market.symbols_with_data
     print(f"history: {len(symbols)} files in {core.settings.history_dir} read and checked")
     print(f"presets: {', '.join(core.presets)}")
-    print(f"views: {len(views)} in {core.settings.views_dir}")
+    print(
+        f"views: {len(views)} in {core.settings.views_dir}, "
+        f"episodes: {', '.join(e.id for e in views.episodes) or 'none'}"
+    )
     print(f"calendars: {NYSE}, {KRX} built")
     if warnings:
         print(f"{len(warnings)} data warning(s) (documented in data/history/README.md):")

@@ -17,6 +17,7 @@ from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.sessions import SessionError, resolve_session
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import Instrument
+from bot.domain.tiers import tier_name
 
 if TYPE_CHECKING:
     from bot.chat.console_sink import Delivery
@@ -134,9 +135,7 @@ def _step_lines(index: int, step: ReplayStep, previous: dict[str, int]) -> list[
             else:
                 verb = "still firing"
             previous[rule_id] = max(rank, previous.get(rule_id, 0))
-            lines.append(
-                f"  {verb} {rule_id} [{outcome.tier.name}] — {outcome.rule.description_en}"
-            )
+            lines.append(f"  {verb} {rule_id} [{_tier(outcome)}] — {outcome.rule.description_en}")
             lines.append(f"        {_inputs(outcome)}")
         else:
             lines.append(f"  not fired {rule_id}: {outcome.why_not()} ({_inputs(outcome)})")
@@ -183,13 +182,13 @@ def firing_lines(replay: Replay) -> list[str]:
     lines = [f"Fired on {replay.session.date()}:"]
     for firing in firings:
         outcome, close = firing.outcome, firing.at_close
-        tier = f" [{outcome.tier.name}]" if outcome.tier else ""
+        tier = f" [{_tier(outcome)}]" if outcome.tier else ""
         when = firing.first.moment.astimezone(NEW_YORK).strftime("%H:%M ET")
         first = f"at the {STAGE_NAMES[firing.first.stage]} ({when}: {_inputs(outcome)})"
         if firing.first.stage == "close":
             held = "at the close itself"
         elif firing.held_at_close:
-            close_tier = f" [{close.tier.name}]" if close.tier else ""
+            close_tier = f" [{_tier(close)}]" if close.tier else ""
             held = f"still held at the close{close_tier} ({_inputs(close)})"
         else:
             held = f"no longer held at the close ({_inputs(close)})"
@@ -198,6 +197,12 @@ def firing_lines(replay: Replay) -> list[str]:
         else:
             lines.append(f"  {outcome.rule.id}{tier} fired {first}; {held}")
     return lines
+
+
+def _tier(outcome: RuleOutcome) -> str:
+    """The tier's name, a rally's as such ("extreme surge"), in English."""
+    assert outcome.tier is not None
+    return tier_name(outcome.tier.name, "up" if outcome.rule.direction == "up" else "down", "en")
 
 
 def _source(snapshot: Snapshot) -> str:

@@ -10,16 +10,25 @@ this kind of shock, what followed the most similar past sessions, and the lead s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.domain.calendars import exchange_zone_for_symbol
-from bot.domain.cards import Card, CardField, CardSection, Footer, Severity, clip
+from bot.domain.cards import Card, CardField, CardSection, Direction, Footer, Severity, clip
 from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
+from bot.domain.library import library_of
+from bot.domain.market import MarketData
 from bot.domain.rules.presets import Rule
-from bot.domain.views import ExpertView, fitting_views
+from bot.domain.view_figures import figures_line, quoted_figures
+from bot.domain.view_section import (
+    SessionPast,
+    chips_after_text,
+    past_from_payload,
+    views_text,
+)
+from bot.domain.views import ExpertView
 from bot.domain.zones import exchange_clock
 from bot.stores.port import AlertEvent
 
@@ -47,6 +56,10 @@ class AlertContext:
     source: str = ""
     replay_of: date | None = None
     """Set when the alert comes from a replay: every replayed message says so."""
+    market: MarketData | None = None
+    """The history the project's own figures come from (none: views show only theirs)."""
+    figure_names: Mapping[str, str] = field(default_factory=dict)
+    """`[figure_names]`: how views name what the history holds."""
 
 
 def ordered(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> list[AlertEvent]:
@@ -92,33 +105,37 @@ def print_text(event: AlertEvent, locale: Locale, zone: ZoneInfo) -> str:
     return f"{kind} · {when}" + (f" · {exchange}" if exchange else "")
 
 
-def _view_block(events: Sequence[AlertEvent], context: AlertContext) -> str:
-    """One expert view that fits these shocks, labelled with the episode it is about ("" if none
-    fits: alerts stay silent rather than attach a view about another kind of move)."""
+def _past(events: Sequence[AlertEvent], context: AlertContext) -> SessionPast | None:
+    """The card's past: its session's own episode, else the closest earlier episode stored
+    with the lead event at claim time (None for an event stored before episodes)."""
     rules = [context.presets.get(event.rule_id) for event in events]
     topics = {topic for rule in rules if rule is not None for topic in rule.topics}
     leads = [str(event.payload.get("lead", "")) for event in events]
-    matches = fitting_views(
-        context.views,
+    stored = events[0].payload.get("past")
+    return past_from_payload(
+        library_of(context.views),
+        stored if isinstance(stored, Mapping) else None,
         session=events[0].session,
         kinds=[event.rule_id for event in events],
         topics=topics,
         symbols=[lead for lead in leads if lead],
     )
-    if not matches:
+
+
+def _view_block(past: SessionPast | None, context: AlertContext) -> str:
+    """The views section: the own or closest episode's views, or that no past episode looks
+    like this move ("" for an event stored before episodes)."""
+    if past is None:
         return ""
-    match = matches[0]
-    view, locale = match.view, context.locale
-    stance = t(f"stance.{view.stance}", locale)
-    label = match.context(locale) or (
-        t("alert.view_said", locale, said=format_date(view.date, locale))
-        if view.date_given
-        else t("alert.view_undated", locale)
-    )
-    head = f"{view.speaker_name(locale)} ({stance}; {label})"
-    attribution = f"— {view.attribution(locale)}"
-    room = VIEW_BUDGET - len(head) - len(attribution) - 2
-    return f"{head}\n{clip(view.summary(locale), room)}\n{attribution}"
+    market, locale = context.market, context.locale
+    if market is None:
+        return views_text(past, locale)
+
+    def figures(view: ExpertView) -> str:
+        found = quoted_figures(view, market, context.figure_names, until=past.session)
+        return figures_line(found, locale)
+
+    return views_text(past, locale, figures)
 
 
 def _similar_text(event: AlertEvent, locale: Locale) -> str | None:
@@ -155,7 +172,14 @@ def _section(event: AlertEvent, context: AlertContext) -> CardSection:
         title=rule_title(event, context.presets, locale),
         severity=SEVERITIES.get(event.severity, Severity.WARNING),
         fields=(CardField(t("alert.figures", locale), figures_text(event, locale), inline=False),),
+        direction=direction_of(event),
     )
+
+
+def direction_of(event: AlertEvent) -> Direction | None:
+    """ "up" for a rally, "down" for a sell-off (None for an event stored without one)."""
+    direction = event.payload.get("direction")
+    return direction if direction in ("up", "down") else None
 
 
 def banner_text(
@@ -209,7 +233,11 @@ def build_alert_card(
     elif top.print_kind != "close":
         note = t("alert.similar_at_close", locale)
         closing.append(CardField(t("alert.similar_title", locale), note, inline=False))
-    text = _view_block(group, context)
+    past = _past(group, context)
+    after = chips_after_text(past, locale) if past else None
+    if after:
+        closing.append(CardField(t("episode.chips_title", locale), after, inline=False))
+    text = _view_block(past, context)
     sections: tuple[CardSection, ...] = ()
     if len(group) == 1:
         title = rule_title(top, context.presets, locale)
@@ -246,6 +274,7 @@ def build_alert_card(
         banner=banner_text(group, context, arrived_at=arrived_at, delivered_at=delivered_at),
         mention=mention,
         closing=tuple(closing),
+        direction=direction_of(top),
     )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bot.domain.market import Column, MarketData
-from bot.domain.metrics import FORWARD_HORIZONS
+from bot.domain.metrics import FORWARD_HORIZONS, SPAN_METRICS, span_at_print
 from bot.domain.rules.compiler import evaluate_vector
 from bot.domain.rules.parser import (
     Arithmetic,
@@ -192,6 +192,10 @@ def stage_column(
         return market.column(instrument, metric, index)
     if metric in ("pct", "gap"):
         return market.column(instrument, "gap", index)
+    if metric in SPAN_METRICS:
+        gap = market.column(instrument, "gap", index)
+        before = market.column(instrument, f"pre{SPAN_METRICS[metric]}", index).values
+        return Column(span_at_print(gap.values, before), gap.via_proxy)
     if metric == "z":
         gap = market.column(instrument, "gap", index)
         vol = market.column(instrument, "vol20", index).values

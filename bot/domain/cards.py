@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
+
+Direction = Literal["down", "up"]
 
 
 class Severity(StrEnum):
@@ -43,6 +46,8 @@ class CardSection:
     severity: Severity = Severity.INFO
     fields: tuple[CardField, ...] = ()
     text: str = ""
+    direction: Direction | None = None
+    """"up" for a rally, "down" for a sell-off: picks the tier's name and colour."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class Card:
     Every renderer shows the parts in the card-layout contract's order (ARCHITECTURE.md):
     title, `fields` (figures, when), `sections`, `text` (views), `closing` (what followed),
     chart, footer — and trims from the end of that order, never the figures.
+    `direction` ("up" for a rally, "down" for a sell-off, None when it has none) picks the
+    tier's name and the colour each renderer gives it.
     """
 
     title: str
@@ -71,6 +78,7 @@ class Card:
     mention: str | None = None
     closing: tuple[CardField, ...] = ()
     """Fields shown after `text`: what followed (similar sessions, 1/5/20 sessions later)."""
+    direction: Direction | None = None
 
 
 def clip(text: str, limit: int) -> str:

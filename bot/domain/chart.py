@@ -24,6 +24,7 @@ from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from bot.domain.i18n import Locale, format_date, format_pct, format_short_date, t
 
@@ -179,7 +180,20 @@ def build_shock_figure(
     _set_session_ticks(ax, sessions, shock_pos, locale)
     ax.set_xlim(-0.8, len(sessions) - 0.2)
     # Beside the plot, so the key never hides a line (the PNG is cropped to fit it).
+    # The series, then the reader's up/down convention (Korean red up, English green up),
+    # then the shock band: the key says what the markers' colours mean.
+    handles, labels = ax.get_legend_handles_labels()
+    band = [i for i, handle in enumerate(handles) if not isinstance(handle, Line2D)]
+    convention = [
+        Line2D([], [], marker=marker, color=colour, linestyle="none")
+        for marker, colour in (("^", up), ("v", down))
+    ]
+    split = band[0] if band else len(handles)
+    handles[split:split] = convention
+    labels[split:split] = [t("chart.up", locale), t("chart.down", locale)]
     key = ax.legend(
+        handles,
+        labels,
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         borderaxespad=0.0,

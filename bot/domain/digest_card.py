@@ -13,8 +13,13 @@ from bot.domain.alert_card import SEVERITIES
 from bot.domain.analysis import chart_series
 from bot.domain.cards import Card, CardField, Footer, Severity
 from bot.domain.chart import render_shock_chart
-from bot.domain.i18n import Locale, format_date, format_pct, has_message, t
+from bot.domain.i18n import Locale, format_date, format_pct, t
+from bot.domain.library import library_of
 from bot.domain.rules.canonical import rule_label
+from bot.domain.tiers import tier_name
+from bot.domain.view_figures import figures_line, quoted_figures
+from bot.domain.view_section import chips_after_text, past_from_payload, views_text
+from bot.domain.views import ExpertView
 
 CHAIN_LINES = 5
 """The day's alerts on a digest: at most five lines (the card-layout contract's chain)."""
@@ -44,14 +49,16 @@ def _fired_lines(
     shown = fired if len(fired) <= CHAIN_LINES else fired[: CHAIN_LINES - 1]
     for event in shown:
         when = datetime.fromisoformat(event["fired_at"]).astimezone(zone)
-        tier = f"tier.{event['severity']}"
         rule = rule_label(str(event["rule_id"]), event.get("expression"), event.get("name"))
+        preset = services.core.presets.get(str(event["rule_id"]))
+        direction = preset.direction if preset is not None else None
+        severity = tier_name(str(event["severity"]), "up" if direction == "up" else "down", locale)
         lines.append(
             t(
                 "digest.fired_line",
                 locale,
                 rule=rule,
-                severity=t(tier, locale) if has_message(tier) else str(event["severity"]),
+                severity=severity,
                 time=f"{when:%H:%M %Z}",
             )
         )
@@ -90,6 +97,30 @@ def _chart(services: Services, session: date, locale: Locale, title: str) -> byt
     )
 
 
+def _views(services: Services, payload: Mapping[str, Any], session: date, locale: Locale) -> str:
+    """The session's own episode's views, or (when a rule fired) the closest earlier
+    episode's — never a view from after the session ("" when the digest carries none)."""
+    stored = payload.get("past")
+    past = past_from_payload(
+        library_of(services.views),
+        stored if isinstance(stored, Mapping) else None,
+        session=session,
+        kinds=[str(kind) for kind in payload.get("kinds", [])],
+        topics=[str(topic) for topic in payload.get("topics", [])],
+    )
+    if past is None or (past.views is None and not payload.get("kinds")):
+        return ""
+    market = services.core.market
+    names = services.core.settings.figure_names
+
+    def figures(view: ExpertView) -> str:
+        return figures_line(quoted_figures(view, market, names, until=session), locale)
+
+    text = views_text(past, locale, figures)
+    after = chips_after_text(past, locale)
+    return f"{text}\n\n{after}" if after else text
+
+
 def build_digest_card(
     services: Services, channel: Channel, payload: Mapping[str, Any], *, chart: bool = True
 ) -> Card:
@@ -118,10 +149,7 @@ def build_digest_card(
             inline=False,
         )
     )
-    text = ""
-    view = next((v for v in services.views if v.id == payload.get("view_id")), None)
-    if view is not None:
-        text = f"{t('digest.view', locale)}: {view.summary(locale)}\n— {view.attribution(locale)}"
+    text = _views(services, payload, session, locale)
     png = _chart(services, session, locale, title) if chart else None
     slot = datetime.fromisoformat(payload["slot"]) if payload.get("slot") else None
     return Card(

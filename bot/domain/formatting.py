@@ -93,7 +93,7 @@ def proxy_suffix(resolved: Resolved, shown_symbol: str, locale: Locale = "en") -
     return f" ({resolved.symbol})"
 
 
-PERCENT_METRICS = frozenset({"pct", "gap", "intraday", "vol20"})
+PERCENT_METRICS = frozenset({"pct", "gap", "intraday", "vol20", "pct5", "pct20"})
 
 
 def format_metric(

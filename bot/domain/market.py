@@ -19,17 +19,19 @@ import pandas as pd
 from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.history import HistoryError, SymbolHistory, load_symbol_file
 from bot.domain.metrics import (
+    SPAN_METRICS,
     FillerSpan,
     MetricTable,
     Unavailable,
     compute_metrics,
     explain_unavailable,
+    span_at_print,
 )
 from bot.domain.snapshot import Quote, Reading, Snapshot
 from bot.domain.symbols import Instrument, SymbolBook
 
 Stage = Literal["previous_close", "open", "close"]
-_MOVE_METRICS = ("pct", "gap", "intraday", "z")
+_MOVE_METRICS = ("pct", "gap", "intraday", "z", *SPAN_METRICS)
 
 
 LEVELS_FILE = "levels.toml"
@@ -340,7 +342,7 @@ class MarketData:
     ) -> dict[str, Reading]:
         values: dict[str, float] = {
             name: float(row[name])
-            for name in ("pct", "gap", "intraday", "vol20", "z", "prev_close")
+            for name in ("pct", "gap", "intraday", "vol20", "z", "prev_close", *SPAN_METRICS)
         }
         values["last"] = float(row["close"])
         if state == "open":
@@ -350,8 +352,12 @@ class MarketData:
             values["intraday"] = 0.0 if not np.isnan(opening) else np.nan
             vol = values["vol20"]
             values["z"] = values["pct"] / vol if vol and not np.isnan(vol) else np.nan
+            for name, sessions in SPAN_METRICS.items():
+                values[name] = span_at_print(values["gap"], float(row[f"pre{sessions}"]))
         # At the open every move is the gap (or rests on the open print): explain it so.
         at_open = {"last": "open", "pct": "gap", "intraday": "open"}
+        for name in SPAN_METRICS:
+            at_open[name] = "gap" if np.isnan(values["gap"]) else name
         if state == "open":
             at_open["z"] = "gap" if np.isnan(values["gap"]) else "vol20"
         readings: dict[str, Reading] = {}

@@ -1,7 +1,8 @@
 """Derived daily metrics of one symbol, computed once over its whole history.
 
 All moves are in percent. `pct` compares with the previous session's close on the
-return basis (`adj_close` where the file has it, else `close`); `gap` is the open against
+return basis (`adj_close` where the file has it, else `close`); `pct5` and `pct20` with the
+close 5 and 20 sessions earlier (both ends must be known, like `pct`'s); `gap` is the open against
 the previous close, `intraday` the last against the open, `vol20` the sample standard
 deviation of the 20 daily `pct` moves *before* the session, and `z = pct / vol20`.
 A metric that cannot be computed is NaN here and is turned into an explicit
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,9 @@ VOL_WINDOW = 20
 MAX_ROUNDING_NOISE = 0.5
 """Percentage points of possible rounding error above which a move is not trusted."""
 FORWARD_HORIZONS = (1, 5, 20)
-METRIC_COLUMNS = ("pct", "gap", "intraday", "vol20", "z", "last", "prev_close")
+SPAN_METRICS: dict[str, int] = {"pct5": 5, "pct20": 20}
+"""Multi-session moves: the close (or print) against the close N sessions earlier."""
+METRIC_COLUMNS = ("pct", "gap", "intraday", "vol20", "z", "last", "prev_close", *SPAN_METRICS)
 FillerSpan = tuple[pd.Timestamp, pd.Timestamp]
 """[from, to): sessions on which an open equal to the previous close is a filler copy."""
 
@@ -50,8 +54,10 @@ class MetricTable:
     calendar: str
     frame: pd.DataFrame
     """Columns: open high low close prev_close ref_close last pct gap intraday vol20 z,
-    the flags coarse coarse_gap coarse_intraday filler, plus fwd1 fwd5 fwd20 (forward
-    returns on the return basis). `open` is NaN where the source's open is a filler copy."""
+    the flags coarse coarse_gap coarse_intraday filler, the return `basis`, the moves `pct5`
+    `pct20` and their factors `pre5` `pre20` (the sessions before today's, as a ratio), plus
+    fwd1 fwd5 fwd20 (forward returns on the return basis). `open` is NaN where the source's
+    open is a filler copy."""
     first: pd.Timestamp
     last_date: pd.Timestamp
     adjusted_levels: bool
@@ -86,6 +92,7 @@ def compute_metrics(history: SymbolHistory, filler_spans: Sequence[FillerSpan] =
     coarse_intraday = _too_coarse_pair(open_noise, close_noise, 0).set_axis(basis.index)
     gap = ((opens / ref_close - 1.0) * 100.0).where(~coarse_gap)
     intraday = ((close / opens - 1.0) * 100.0).where(~coarse_intraday)
+    spans = _span_moves(basis.to_numpy(dtype=float), noise)
     vol20 = pct.shift(1).rolling(VOL_WINDOW, min_periods=VOL_WINDOW).std(ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = pct / vol20.where(vol20 > 0)
@@ -107,6 +114,8 @@ def compute_metrics(history: SymbolHistory, filler_spans: Sequence[FillerSpan] =
             "coarse_gap": coarse_gap,
             "coarse_intraday": coarse_intraday,
             "filler": filler,
+            "basis": basis,
+            **spans,
         },
         index=frame.index,
     )
@@ -123,6 +132,36 @@ def compute_metrics(history: SymbolHistory, filler_spans: Sequence[FillerSpan] =
         adjusted_levels=history.adjusted_levels,
         uses_adj_close=uses_adj,
     )
+
+
+def _span_moves(basis: np.ndarray, noise: np.ndarray) -> dict[str, np.ndarray]:
+    """`pct5`, `pct20` (percent) and `pre5`, `pre20`: the ratio of the previous close to the
+    close N sessions back — what a print today compounds with (at the open, live). NaN where
+    either end is unknown or the move is within cent-rounding noise (numpy: this runs for every
+    file a command reads)."""
+    found: dict[str, np.ndarray] = {}
+    previous = np.concatenate(([np.nan], basis[:-1]))
+    for name, sessions in SPAN_METRICS.items():
+        start = np.full(len(basis), np.nan)
+        start_noise = np.zeros(len(basis))
+        if len(basis) > sessions:
+            start[sessions:] = basis[:-sessions]
+            start_noise[sessions:] = noise[:-sessions]
+        coarse = (noise + start_noise) > MAX_ROUNDING_NOISE
+        with np.errstate(divide="ignore", invalid="ignore"):
+            found[name] = np.where(coarse, np.nan, (basis / start - 1.0) * 100.0)
+            found[f"pre{sessions}"] = np.where(coarse, np.nan, previous / start)
+    return found
+
+
+@overload
+def span_at_print(pct: float, before: float) -> float: ...
+@overload
+def span_at_print(pct: np.ndarray, before: np.ndarray) -> np.ndarray: ...
+def span_at_print(pct: float | np.ndarray, before: float | np.ndarray) -> float | np.ndarray:
+    """A multi-session move at a print: today's move so far compounded with the sessions
+    before today's (``before``, a ratio such as ``pre5``); NaN when either is unknown."""
+    return ((1.0 + pct / 100.0) * before - 1.0) * 100.0
 
 
 def _filler_opens(
@@ -186,6 +225,25 @@ def explain_unavailable(table: MetricTable, session: pd.Timestamp, metric: str) 
                 "not a print",
             )
         return Unavailable("no_open", f"{symbol}: the source has no opening print for {day}")
+    if metric in SPAN_METRICS:
+        sessions = SPAN_METRICS[metric]
+        if position < sessions:
+            return Unavailable(
+                "before_history", f"{symbol}: fewer than {sessions} sessions before {day}"
+            )
+        start = table.frame.index[position - sessions]
+        if pd.isna(table.frame["close"].iloc[position - sessions]):
+            return Unavailable(
+                "missing_previous",
+                f"{symbol}: the session {sessions} before {day} ({start.date()}) is missing",
+            )
+        ends = table.frame["basis"].iloc[[position - sessions, position]]
+        if not ends.isna().any():
+            return Unavailable(
+                "coarse_prices",
+                f"{symbol}: prices rounded to the cent are too coarse for a reliable "
+                f"{sessions}-session move to {day}",
+            )
     if metric in ("pct", "gap", "z", "prev_close") and pd.isna(row["prev_close"]):
         if position == 0 or session == table.first:
             return Unavailable("before_history", f"{symbol}: no session before {day} in the data")

@@ -1,6 +1,7 @@
 """Live snapshots: the latest print of each symbol joined with its daily history.
 
-`pct` is the print against the previous session's official close, `vol20` the sample
+`pct` is the print against the previous session's official close (`pct5`/`pct20` compound it
+with the 4/19 sessions before: the close 5/20 sessions back must be known), `vol20` the sample
 stdev of the 20 daily moves before the print's session (shipped history plus the
 backfilled "Yahoo, live" rows), `z = pct / vol20`. A symbol whose previous session is
 not known yet, or whose print is stale, gets explicit `Unavailable` readings: it never
@@ -19,13 +20,20 @@ import pandas as pd
 
 from bot.domain.history import SymbolHistory
 from bot.domain.market import MarketData
-from bot.domain.metrics import VOL_WINDOW, MetricTable, Unavailable, compute_metrics
+from bot.domain.metrics import (
+    SPAN_METRICS,
+    VOL_WINDOW,
+    MetricTable,
+    Unavailable,
+    compute_metrics,
+    span_at_print,
+)
 from bot.domain.snapshot import Quote, Reading, Snapshot
 from bot.feeds.backfill import COLUMNS, PROVENANCE, BackfillCache
 from bot.feeds.calendar import NYSE, calendar_for_symbol, session_calendar, sessions_between
 from bot.ports import Print
 
-MOVE_METRICS = ("pct", "gap", "intraday", "z")
+MOVE_METRICS = ("pct", "gap", "intraday", "z", *SPAN_METRICS)
 
 
 def session_of(symbol: str, moment: datetime) -> pd.Timestamp | None:
@@ -131,7 +139,14 @@ class LiveMarket:
             if len(history) == VOL_WINDOW and not np.isnan(history).any():
                 vol = float(np.std(history, ddof=1))
             close_at = pd.Timestamp(calendar.session_close(session)).to_pydatetime()
-            base = _Base(previous, prev_close, vol, close_at)
+            basis = table.frame.loc[:previous, "basis"].to_numpy(dtype=float)
+            before = {
+                sessions: float(basis[-1] / basis[-sessions])
+                if len(basis) >= sessions and not np.isnan(basis[[-1, -sessions]]).any()
+                else None
+                for sessions in SPAN_METRICS.values()
+            }
+            base = _Base(previous, prev_close, vol, close_at, before)
         self._bases[key] = base
         return base
 
@@ -203,6 +218,8 @@ class _Base:
     prev_close: float | None
     vol20: float | None
     close_at: datetime
+    before: dict[int, float | None]
+    """N → the return over the N−1 sessions up to the previous one (None: not known)."""
 
 
 def _moves(symbol: str, base: _Base, latest: Print) -> dict[str, Reading]:
@@ -221,6 +238,15 @@ def _moves(symbol: str, base: _Base, latest: Print) -> dict[str, Reading]:
         moves["z"] = pct / base.vol20
     else:
         moves["vol20"] = moves["z"] = _short(symbol)
+    for name, sessions in SPAN_METRICS.items():
+        before = base.before.get(sessions)
+        moves[name] = (
+            span_at_print(pct, before)
+            if before is not None
+            else Unavailable(
+                "missing_previous", f"{symbol}: the close {sessions} sessions back is not known"
+            )
+        )
     return moves
 
 

@@ -127,6 +127,8 @@ class Preset(Table):
     topics: list[str] = Field(default_factory=list)
     lead: Text | None = None
     sessions: list[MarketSession] = Field(default_factory=lambda: [REGULAR], min_length=1)
+    direction: Literal["down", "up"] = "down"
+    """"up" for a rally: names and colours its tiers as good news."""
 
     def as_dict(self) -> dict[str, Any]:
         """The table as plain values (what the domain's preset loader reads)."""
@@ -145,6 +147,16 @@ class ShockTable(Table):
     def tier_config(self) -> dict[str, dict[str, float]]:
         """`{"z_tiers": {...}, "move_tiers": {...}}` as the domain's `own_move_tier` reads it."""
         return {"z_tiers": self.z_tiers.as_dict(), "move_tiers": self.move_tiers.as_dict()}
+
+
+class EpisodesTable(Table):
+    """`[episodes]`: how a session that is no episode finds the closest earlier one by its
+    price signature, and what "what chips did afterwards" follows."""
+
+    signature: list[Text] = ["SOX", "NVDA", "SPX", "COMP", "DJI", "VIX"]
+    max_distance: Annotated[float, Field(gt=0, strict=False)] = 3.0
+    min_symbols: Count = 4
+    chips: Text = "SOX"
 
 
 class UniverseTable(Table):
@@ -270,6 +282,10 @@ class Settings(Table):
     aliases: dict[str, Alias] = {}
     presets: dict[str, Preset] = {}
     shock: ShockTable = ShockTable()
+    episodes: EpisodesTable = EpisodesTable()
+    figure_names: dict[str, Text] = {}
+    """How views name what the history holds (Nvidia → NVDA): cards show the project's own
+    figure for a move or a close a view quotes."""
     universe: UniverseTable = UniverseTable()
     replay: ReplayTable = ReplayTable()
     discord: DiscordTable = DiscordTable()

@@ -94,7 +94,7 @@ class SlackFake:
         auth = request.headers.get("Authorization", "")
         if auth.startswith("Bearer "):
             args.setdefault("token", auth[7:])
-        for name in ("metadata", "blocks"):
+        for name in ("metadata", "blocks", "attachments"):
             if isinstance(args.get(name), str):
                 args[name] = json.loads(args[name])
         return args
@@ -158,7 +158,7 @@ class SlackFake:
     def _store(self, channel: str, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"{time.time():.0f}.{next(self._ts):06d}"
         message = {"ts": ts, "channel": channel, "text": args.get("text", "")}
-        for name in ("blocks", "metadata", "thread_ts"):
+        for name in ("blocks", "metadata", "thread_ts", "attachments"):
             if args.get(name):
                 message[name] = args[name]
         self.messages.setdefault(channel, []).append(message)

@@ -100,8 +100,9 @@ def test_a_replayed_message_says_it_is_a_replay(services: Services) -> None:
 def test_the_view_on_an_alert_names_the_shock_it_was_said_about(services: Services) -> None:
     card = build_alert_card(fired(services, "2025-01-27", "close"), context(services))
     # its own episode: no "said about"; the KCIF report's brief gives no date, so none is shown
-    assert "(Bullish; its source gives no date)" in card.text
-    assert "Wed 29 Jan 2025" not in card.text
+    assert "(Bullish) · its source gives no date" in card.text
+    # the Segye Ilbo round-up that carries Bloomberg's view is dated: that date is shown
+    assert "(Bearish) · said Wed 29 Jan 2025 — Bloomberg" in card.text
 
 
 def test_what_followed_the_three_most_similar_sessions_is_on_the_card(services: Services) -> None:

@@ -64,7 +64,8 @@ def test_a_rule_reading_a_stale_quote_neither_fires_nor_re_arms(services: Servic
     verdict = evaluate_print(services, tick(services, stale=frozenset({"^SOX"})), book_of(services))
     assert "deepseek" not in [e.rule_id for e in verdict.fired]
     assert "deepseek" not in verdict.false_rules
-    assert set(verdict.skipped_stale) == {"deepseek", "chip_crash"}
+    # every preset that reads SOX (the sell-offs and the rallies alike)
+    assert set(verdict.skipped_stale) == {"deepseek", "chip_crash", "chip_rally", "relief_rally"}
 
 
 def test_a_false_rule_is_reported_so_its_cooldowns_re_arm(services: Services) -> None:
@@ -77,6 +78,9 @@ def test_a_false_rule_is_reported_so_its_cooldowns_re_arm(services: Services) ->
         "chip_crash",
         "nvda_decoupling",
         "ai_power_unwind",
+        "chip_rally",  # SOX +1.11 %
+        "relief_rally",
+        "vix_spike",  # VIX −8.32 %
     }
 
 

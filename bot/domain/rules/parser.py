@@ -37,6 +37,8 @@ MAX_ABS_NUMBER = 1e9
 
 METRICS: dict[str, str] = {
     "pct": "move vs the previous session's close, %",
+    "pct5": "move over the last 5 sessions (vs the close 5 sessions earlier), %",
+    "pct20": "move over the last 20 sessions (vs the close 20 sessions earlier), %",
     "gap": "open vs the previous close, %",
     "intraday": "last vs open, %",
     "vol20": "stdev of the 20 prior daily moves, %",

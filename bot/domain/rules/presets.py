@@ -20,7 +20,9 @@ _PRESET_FIELDS = {
     "topics",
     "lead",
     "sessions",
+    "direction",
 }
+DIRECTIONS = ("down", "up")
 MARKET_SESSIONS = ("pre", "regular", "post")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -60,6 +62,9 @@ class Rule:
     reads, else the first one the rule reads)."""
     sessions: tuple[str, ...] = ("regular",)
     """Market sessions in which the rule may fire: `pre`, `regular`, `post`."""
+    direction: str | None = None
+    """"down" (a sell-off, stress) or "up" (a rally): names and colours its tiers; None for
+    a custom rule (its alert takes the direction of the first move it read)."""
 
     @property
     def lead_label(self) -> str:
@@ -162,6 +167,9 @@ def build_preset(preset_id: str, raw: Mapping[str, Any], symbols: SymbolBook) ->
             lead = symbols.resolve(lead.strip()).label
         except Exception:
             raise PresetError(f"preset '{preset_id}': unknown lead symbol {lead!r}") from None
+    direction = raw.get("direction", "down")
+    if direction not in DIRECTIONS:
+        raise PresetError(f"preset '{preset_id}': field 'direction' must be \"down\" or \"up\"")
     return Rule(
         preset_id,
         rule.text,
@@ -173,6 +181,7 @@ def build_preset(preset_id: str, raw: Mapping[str, Any], symbols: SymbolBook) ->
         tuple(topics),
         lead,
         tuple(sessions),
+        direction,
     )
 
 
