@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from bot.domain.cards import Card
+    from bot.domain.news import Headline, NewsSubject
+    from bot.domain.symbols import Instrument
+    from bot.news.config import NewsSettings, SummarySettings
     from bot.stores.port import Channel
 
 
@@ -199,6 +202,80 @@ class PriceFeed(Protocol):
         self, symbols: Sequence[str], on_batch: PrintHandler, stop: asyncio.Event
     ) -> None:
         """Push prints as they come until `stop` is set; reconnects on its own."""
+        ...
+
+
+class NewsSource(Protocol):
+    """One place headlines come from: Yahoo Finance (asked per symbol) or one RSS/Atom feed
+    (one document for every symbol). `fetch` may raise: the desk logs it and leaves it out."""
+
+    name: str
+    per_symbol: bool
+
+    async def fetch(self, symbol: str | None) -> list[Headline]:
+        """The source's current items (about `symbol` when `per_symbol`)."""
+        ...
+
+
+class Summarizer(Protocol):
+    """An OpenAI-compatible chat model that writes the card's two-sentence synthesis."""
+
+    model: str
+
+    async def complete(self, messages: Sequence[Mapping[str, str]], timeout: float) -> str:
+        """The model's answer to `messages` within `timeout` seconds (raises on failure)."""
+        ...
+
+
+class NewsDesk(Protocol):
+    """Headlines for cards, within a real-time budget, and the synthesis model
+    (`bot/news/service.py`). Deadlines are the running loop's `time()`."""
+
+    settings: NewsSettings
+    summary: SummarySettings
+
+    @property
+    def summarizing(self) -> bool:
+        """True when a synthesis model is configured."""
+        ...
+
+    @property
+    def source_names(self) -> list[str]:
+        """Where headlines come from (`Yahoo Finance`, each feed's name)."""
+        ...
+
+    def subject(self, instrument: Instrument) -> NewsSubject:
+        """The names a headline may call `instrument` by."""
+        ...
+
+    def deadline(self) -> float:
+        """The loop time one budget from now."""
+        ...
+
+    async def gather(
+        self, symbols: Sequence[str], *, deadline: float | None = None
+    ) -> list[Headline]:
+        """Every headline the sources hold for `symbols`, as far as it is in by `deadline`."""
+        ...
+
+    async def headlines(
+        self,
+        subjects: Sequence[NewsSubject],
+        *,
+        before: datetime,
+        since: datetime | None,
+        limit: int,
+        deadline: float | None = None,
+    ) -> list[Headline]:
+        """Up to `limit` headlines about `subjects` published in `[since, before]`."""
+        ...
+
+    async def complete(self, messages: Sequence[Mapping[str, str]], *, deadline: float) -> str:
+        """The synthesis model's answer within what is left of the budget."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and threads."""
         ...
 
 

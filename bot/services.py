@@ -16,7 +16,7 @@ from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import Rule
 from bot.domain.symbols import Instrument, UnknownSymbolError
-from bot.ports import Clock
+from bot.ports import Clock, NewsDesk
 from bot.settings import Settings
 from bot.stores.port import Store
 
@@ -81,3 +81,5 @@ class Services:
     views: ViewLibrary
     presets: CompiledRules
     clock: Clock = field(default_factory=SystemClock)
+    news: NewsDesk | None = None
+    """Headlines (and the synthesis model) for cards; None: no news anywhere."""

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 HANDLER_MODULES = (
     "handlers.shock",
     "handlers.quote",
+    "handlers.news",
     "handlers.views",
     "handlers.subscriptions",
     "handlers.rules",

@@ -41,6 +41,7 @@ from handlers.common import (
     resolve_symbol,
     unavailable_reason,
 )
+from handlers.news import shock_news
 
 _SEVERITIES = {
     "notice": Severity.NOTICE,
@@ -62,7 +63,13 @@ async def shock(
     session = resolve_day(inv, date, analysis_sessions(market, subject))
     # The analysis and the chart are CPU work (150-280 ms): off the event loop, so one
     # /shock never stalls a gateway heartbeat or other users' commands.
-    report = await asyncio.to_thread(analyse_shock, market, services.presets, subject, session)
+    # Headlines are fetched meanwhile (within the news budget), for the current session only.
+    news = asyncio.create_task(shock_news(inv, subject, session))
+    try:
+        report = await asyncio.to_thread(analyse_shock, market, services.presets, subject, session)
+    except BaseException:
+        news.cancel()
+        raise
     locale = inv.locale
     own_tier = _own_tier(report, services.core.settings.shock.tier_config())
     past = await asyncio.to_thread(_past, inv, report, own_tier)
@@ -102,7 +109,8 @@ async def shock(
         banner=age.describe(locale) if date is None and age.stale else "",
         title=title,
         severity=severity,
-        fields=tuple(fields),
+        # Headlines (the current session's only) follow the figures, before the views.
+        fields=(*fields, *await news),
         closing=closing,
         text=text,
         direction=None if pct is None or severity is Severity.INFO else _direction(pct),

@@ -28,6 +28,7 @@ from bot.services import Services
 from bot.settings import DigestSettings
 from bot.stores.port import AlertEvent, Subscription
 from jobs.past import past_at_print
+from jobs.news import digest_news
 from jobs.scheduler import daily_at
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ async def run_digests(
     store = services.store
     outcomes: list[DigestOutcome] = []
     closed = last_closed_session(now)
+    headlines: dict[str, Any] = {}  # fetched once per run, for the first digest that needs them
     for subscription in await store.recipients("digest", kind="digest", now=now):
         if platforms is not None and subscription.channel.platform not in platforms:
             continue
@@ -109,6 +111,12 @@ async def run_digests(
         payload = await digest_payload(
             services, subscription, snapshot, closed[0], slot, late, settings, replay_of
         )
+        if replay_of is None:  # a replay shows no news: there is no archive to draw from
+            if "news" not in headlines:
+                labels = [*BENCHMARKS, *(f["label"] for f in payload["movers"])]
+                headlines["news"] = await digest_news(services, labels, closed[1], now)
+            if headlines["news"] is not None:
+                payload["news"] = headlines["news"]
         idempotency = f"digest:{key}:{slot.isoformat()}"
         await store.enqueue_message("digest", subscription.channel, payload, idempotency)
         await store.record_digest(subscription, slot)

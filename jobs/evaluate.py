@@ -381,6 +381,17 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
     return PrintOutcome(tuple(fired), tuple(false_rules), tuple(skipped), evaluated)
 
 
+async def _with_news(
+    services: Services, claims: list[tuple[Subscription, AlertEvent]], tick: PrintTick
+) -> list[tuple[Subscription, AlertEvent]]:
+    """The claims with their events' headlines attached (fetched once per event)."""
+    from jobs.news import attach_news
+
+    events = list({event.alert_id: event for _, event in claims}.values())
+    enriched = {e.alert_id: e for e in await attach_news(services, events, tick.at)}
+    return [(subscription, enriched[event.alert_id]) for subscription, event in claims]
+
+
 async def evaluate_and_claim(
     services: Services,
     tick: PrintTick,
@@ -388,12 +399,15 @@ async def evaluate_and_claim(
     book: RuleBook | None = None,
     now: datetime | None = None,
     platforms: Collection[str] | None = None,
+    news: bool = False,
 ) -> ClaimReport:
     """Evaluate the rules that read what changed, claim the firings, re-arm the false ones.
 
     `book` keeps compiled custom rules across prints (the live runner holds one); `now` is
     the trading time of the claim (default: the services' clock); `platforms`, if given,
     limits claims and re-arms to channels on those platforms (a replay: its sinks' only).
+    `news` (live prints only): the fired events that go to a channel carry the headlines and
+    syntheses fetched for them within the news budget (`jobs/news.py`), stored with them.
     """
     store = services.store
     moment = now or services.clock.now()
@@ -427,6 +441,8 @@ async def evaluate_and_claim(
     claims: list[tuple[Subscription, AlertEvent]] = []
     for event in verdict.fired:
         claims += [(subscription, event) for subscription in await recipients_of(event.rule_id)]
+    if news and claims:
+        claims = await _with_news(services, claims, tick)
     items = await claim_with_retry(store, claims, moment) if claims else []
     fired = verdict.fired
     if fired:

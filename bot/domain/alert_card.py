@@ -20,6 +20,7 @@ from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.library import library_of
 from bot.domain.market import MarketData
+from bot.domain.news_section import news_section
 from bot.domain.rules.presets import Rule
 from bot.domain.view_figures import figures_line, quoted_figures
 from bot.domain.view_section import (
@@ -225,6 +226,7 @@ def build_alert_card(
     when: list[CardField] = [CardField(t("alert.print", locale), print_text(top, locale, zone))]
     if top.payload.get("market_session") == "pre":
         when.append(CardField(t("alert.session", locale), t("alert.pre_market", locale)))
+    when += news_section(top.payload, locale, zone, replay=context.replay_of is not None)
     closing: list[CardField] = []
     similar = _similar_text(top, locale)
     if similar is not None:

@@ -15,6 +15,7 @@ from bot.domain.cards import Card, CardField, Footer, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.i18n import Locale, format_date, format_pct, t
 from bot.domain.library import library_of
+from bot.domain.news_section import news_section
 from bot.domain.rules.canonical import rule_label
 from bot.domain.tiers import tier_name
 from bot.domain.view_figures import figures_line, quoted_figures
@@ -148,6 +149,13 @@ def build_digest_card(
             _fired_lines(fired, services, channel, locale),
             inline=False,
         )
+    )
+    fields += news_section(
+        payload,
+        locale,
+        ZoneInfo(channel.zone_name),
+        replay=bool(payload.get("replay_of")),
+        key="news.digest_field",
     )
     text = _views(services, payload, session, locale)
     png = _chart(services, session, locale, title) if chart else None

@@ -1,0 +1,84 @@
+"""Builds the news desk from `[news]`, `[summary]` and the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import aiohttp
+
+from bot.news.config import SUMMARY_KEY_ENV, news_settings
+from bot.news.feeds import FeedSource
+from bot.news.service import NewsService, ProblemLog
+from bot.news.summary import ChatCompletions
+from bot.news.yahoo import SessionFactory, YahooNews
+from bot.ports import NewsSource
+
+
+class SharedSession:
+    """One aiohttp session for every feed and the model, opened on first use."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def __call__(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if it was opened."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+def build_news(
+    raw: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    yahoo_session: SessionFactory | None = None,
+) -> NewsService | None:
+    """The desk for the merged settings (None when `[news] enabled = false`)."""
+    settings, summary = news_settings(raw)
+    if not settings.enabled:
+        return None
+    problems = ProblemLog(settings.problem_log_seconds)
+    http = SharedSession()
+    parsing = ThreadPoolExecutor(2, thread_name_prefix="news-parse")
+    sources: list[NewsSource] = []
+    closers: list[Any] = [http.close, lambda: parsing.shutdown(wait=False, cancel_futures=True)]
+    if settings.yahoo:
+        yahoo = YahooNews(yahoo_session, timeout=settings.fetch_timeout_seconds)
+        sources.append(yahoo)
+        closers.append(yahoo.close)
+    for feed in settings.feeds:
+        sources.append(
+            FeedSource(
+                feed,
+                http,
+                parsing,
+                timeout=settings.fetch_timeout_seconds,
+                max_bytes=settings.max_feed_bytes,
+                max_items=settings.max_feed_items,
+                report=problems.report,
+            )
+        )
+    summarizer = None
+    if summary.enabled:
+        summarizer = ChatCompletions(
+            summary.base_url,
+            summary.model,
+            http,
+            api_key=env.get(SUMMARY_KEY_ENV, ""),
+            max_tokens=summary.max_tokens,
+            temperature=summary.temperature,
+        )
+    return NewsService(
+        settings,
+        sources,
+        summary=summary,
+        summarizer=summarizer,
+        problems=problems,
+        on_close=closers,
+    )

@@ -1,0 +1,156 @@
+"""Yahoo Finance news through yfinance: `Ticker.get_news` and `Search`, on their own threads.
+
+yfinance is blocking, so each fetch runs on this adapter's small thread pool (never the event
+loop, never the default executor the charts use); a hung request holds one of those threads
+until yfinance's own timeout, while the desk stopped waiting at its budget. `Ticker.get_news`
+answers the new `{"id", "content": {...}}` items, `Search` the flat ones with Yahoo's
+`relatedTickers`; both become `Headline`s carrying the tickers Yahoo relates them to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.domain.news import SUMMARY_LIMIT, Headline, plain_text
+
+log = logging.getLogger(__name__)
+
+SOURCE = "Yahoo Finance"
+SessionFactory = Callable[[], Any]
+"""Builds the `curl_cffi.requests.Session` handed to yfinance (None: yfinance's own)."""
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(float(value), UTC)
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+def _url(*candidates: Any) -> str:
+    for candidate in candidates:
+        if isinstance(candidate, Mapping):
+            candidate = candidate.get("url")
+        if isinstance(candidate, str) and candidate.startswith(("http://", "https://")):
+            return candidate
+    return ""
+
+
+def yahoo_headline(item: Mapping[str, Any], symbol: str | None = None) -> Headline | None:
+    """One Yahoo news item (the `content` form of `Ticker.news` or the flat form of
+    `Search.news`) as a Headline; None when it has no title or time."""
+    content = item.get("content") if isinstance(item.get("content"), Mapping) else item
+    assert isinstance(content, Mapping)
+    title = plain_text(str(content.get("title") or ""), 500)
+    published = _moment(content.get("pubDate") or content.get("displayTime"))
+    published = published or _moment(item.get("providerPublishTime"))
+    if not title or published is None:
+        return None
+    provider = content.get("provider")
+    publisher = provider.get("displayName") if isinstance(provider, Mapping) else None
+    publisher = str(publisher or item.get("publisher") or SOURCE)
+    link = _url(content.get("canonicalUrl"), content.get("clickThroughUrl"), item.get("link"))
+    finance = content.get("finance")
+    stock = finance.get("stockTickers") if isinstance(finance, Mapping) else None
+    tickers = [str(t.get("symbol")) for t in stock or [] if isinstance(t, Mapping)]
+    tickers += [str(t) for t in item.get("relatedTickers") or [] if isinstance(t, str)]
+    if symbol and "content" in item:
+        tickers.append(symbol)  # Ticker.news: Yahoo's own stream for this symbol
+    summary = str(content.get("summary") or content.get("description") or "")
+    return Headline(
+        title=title,
+        publisher=publisher,
+        published_at=published,
+        link=link,
+        source=SOURCE,
+        summary=plain_text(summary, SUMMARY_LIMIT),
+        tickers=tuple(dict.fromkeys(t for t in tickers if t)),
+    )
+
+
+def yahoo_headlines(items: Sequence[Any], symbol: str | None = None) -> list[Headline]:
+    """Every readable item of a yfinance news list."""
+    found = (yahoo_headline(i, symbol) for i in items if isinstance(i, Mapping))
+    return [h for h in found if h is not None]
+
+
+def _forget_search_cache(yf: Any) -> None:
+    """yfinance caches every `Search` GET for the life of the process (an lru_cache on
+    `YfData.cache_get`): drop it, so a search after the desk's cache expired is a real one."""
+    holder = getattr(getattr(yf, "data", None), "YfData", None)
+    clear = getattr(getattr(holder, "cache_get", None), "cache_clear", None)
+    if callable(clear):
+        clear()
+
+
+class YahooNews:
+    """`NewsSource` over yfinance: `Ticker(symbol).get_news()` then `Search(symbol).news`."""
+
+    name = SOURCE
+    per_symbol = True
+
+    def __init__(
+        self,
+        session_factory: SessionFactory | None = None,
+        *,
+        count: int = 10,
+        timeout: float = 10.0,
+        threads: int = 4,
+        search: bool = True,
+    ) -> None:
+        self._session_factory = session_factory
+        self._session: Any = None
+        self.count = count
+        self.timeout = timeout
+        self.search = search
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="news-yahoo")
+
+    def _http(self) -> Any:
+        if self._session is None and self._session_factory is not None:
+            self._session = self._session_factory()
+        return self._session
+
+    def fetch_blocking(self, symbol: str) -> list[Headline]:
+        """Both yfinance calls for `symbol` (blocking; raises what yfinance raises)."""
+        import yfinance as yf
+
+        session = self._http()
+        items = yahoo_headlines(
+            yf.Ticker(symbol, session=session).get_news(count=self.count, tab="news"), symbol
+        )
+        if self.search:
+            _forget_search_cache(yf)
+            found = yf.Search(
+                symbol,
+                max_results=1,
+                news_count=self.count,
+                lists_count=0,
+                recommended=0,
+                include_cb=False,
+                session=session,
+                timeout=self.timeout,
+                raise_errors=True,
+            )
+            items += yahoo_headlines(found.news)
+        return items
+
+    async def fetch(self, symbol: str | None) -> list[Headline]:
+        """The symbol's news, fetched on this adapter's threads."""
+        if not symbol:
+            return []
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.fetch_blocking, symbol)
+
+    def close(self) -> None:
+        """Stop taking work; a request still hanging ends with yfinance's timeout."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
