@@ -34,6 +34,7 @@ _TRACKING = ("utm_", "guccounter", "guce_", "ncid")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
 
 
 def _hangul(text: str) -> bool:
@@ -41,8 +42,9 @@ def _hangul(text: str) -> bool:
 
 
 def plain_text(text: str, limit: int) -> str:
-    """Tags stripped, whitespace collapsed, NFKC, cut to `limit` characters (with …)."""
-    flat = _SPACES.sub(" ", _TAGS.sub(" ", unicodedata.normalize("NFKC", text or ""))).strip()
+    """Tags stripped, whitespace collapsed, cut to `limit` characters (with …); otherwise the
+    text as its publisher wrote it (NFC only)."""
+    flat = _SPACES.sub(" ", _TAGS.sub(" ", unicodedata.normalize("NFC", text or ""))).strip()
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
@@ -168,13 +170,19 @@ def _title_key(title: str) -> str:
 
 
 def same_story(one: Headline, other: Headline) -> bool:
-    """The same link, or titles that differ only in punctuation, case or a word or two."""
+    """The same link, or titles that differ only in punctuation, case or a word or two (and
+    state the same figures)."""
     if one.link and other.link and _link_key(one.link) == _link_key(other.link):
         return True
     a, b = _title_key(one.title), _title_key(other.title)
     if not a or not b:
         return False
-    return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= NEAR_IDENTICAL
+    if a == b:
+        return True
+    # Titles that state different figures are different reports, however alike the words.
+    if _DIGITS.findall(a) != _DIGITS.findall(b):
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= NEAR_IDENTICAL
 
 
 def merge_duplicates(items: Iterable[Headline]) -> list[Headline]:

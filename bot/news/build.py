@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -10,7 +11,7 @@ import aiohttp
 
 from bot.news.config import SUMMARY_KEY_ENV, news_settings
 from bot.news.feeds import FeedSource
-from bot.news.service import NewsService, ProblemLog
+from bot.news.service import NewsService, ProblemLog, RealTime
 from bot.news.summary import ChatCompletions
 from bot.news.yahoo import SessionFactory, YahooNews
 from bot.ports import NewsSource
@@ -38,12 +39,14 @@ def build_news(
     env: Mapping[str, str],
     *,
     yahoo_session: SessionFactory | None = None,
+    real_time: RealTime = time.monotonic,
 ) -> NewsService | None:
-    """The desk for the merged settings (None when `[news] enabled = false`)."""
+    """The desk for the merged settings (None when `[news] enabled = false`); tests hand in
+    the session yfinance talks through and the real-time source of caches and logs."""
     settings, summary = news_settings(raw)
     if not settings.enabled:
         return None
-    problems = ProblemLog(settings.problem_log_seconds)
+    problems = ProblemLog(settings.problem_log_seconds, real_time)
     http = SharedSession()
     parsing = ThreadPoolExecutor(2, thread_name_prefix="news-parse")
     sources: list[NewsSource] = []
@@ -80,5 +83,6 @@ def build_news(
         summary=summary,
         summarizer=summarizer,
         problems=problems,
+        real_time=real_time,
         on_close=closers,
     )

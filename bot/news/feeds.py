@@ -23,6 +23,7 @@ import aiohttp
 
 from bot.domain.news import SUMMARY_LIMIT, Headline, plain_text
 from bot.news.config import FeedConfig
+from bot.news.service import SourceProblem
 
 Report = Callable[..., object]
 """`ProblemLog.report(source, reason, left_out=False)`: a note, logged once an hour."""
@@ -33,7 +34,7 @@ ACCEPT = (
 )
 
 
-class FeedProblem(Exception):
+class FeedProblem(SourceProblem):
     """The feed could not be read; the message says why (no token, no stack trace)."""
 
 
@@ -104,7 +105,7 @@ def parse_feed(data: bytes, content_type: str, publisher: str, source: str) -> P
                 summary=plain_text(str(entry.get("summary") or ""), SUMMARY_LIMIT),
             )
         )
-    if items or parsed.entries:
+    if items:
         return ParsedFeed(items)
     start = data[:2048].lower()
     if "html" in content_type.lower() or b"<html" in start or b"<!doctype html" in start:
@@ -112,7 +113,9 @@ def parse_feed(data: bytes, content_type: str, publisher: str, source: str) -> P
     if parsed.get("bozo"):
         reason = type(parsed.get("bozo_exception")).__name__
         return ParsedFeed([], f"malformed feed ({reason})")
-    return ParsedFeed([])
+    if parsed.entries:
+        return ParsedFeed([], "no item has both a title and a date")
+    return ParsedFeed([])  # an empty feed: nothing to say
 
 
 class FeedSource:

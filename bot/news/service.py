@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 RealTime = Callable[[], float]
 
 
+class SourceProblem(Exception):
+    """A source could not be read; the message says why in a few words (no token, no trace)."""
+
+
 class SummaryError(Exception):
     """The synthesis model gave no usable answer (timeout, HTTP error, odd JSON)."""
 
@@ -61,6 +65,8 @@ class ProblemLog:
 
 def describe_problem(exc: BaseException) -> str:
     """A short, token-free reason for a failed fetch."""
+    if isinstance(exc, SourceProblem):
+        return str(exc)
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "timed out"
     text = str(exc).splitlines()[0][:160] if str(exc) else ""

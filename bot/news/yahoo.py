@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.news import SUMMARY_LIMIT, Headline, plain_text
+from bot.news.service import SourceProblem
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,36 @@ def _forget_search_cache(yf: Any) -> None:
         clear()
 
 
+class YahooProblem(SourceProblem):
+    """yfinance gave no news and said why on its logger (it does not raise by default)."""
+
+
+class _Held(logging.Filter):
+    """Holds back the `yfinance` logger's lines logged on a thread that is fetching news:
+    they become the fetch's failure reason (logged once an hour by the desk), not a line
+    per request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def start(self) -> None:
+        self._local.lines = []
+
+    def stop(self) -> list[str]:
+        lines: list[str] = getattr(self._local, "lines", None) or []
+        self._local.lines = None
+        return lines
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        lines = getattr(self._local, "lines", None)
+        if lines is None:
+            return True
+        if record.levelno >= logging.WARNING:
+            lines.append(record.getMessage())
+        return False
+
+
 class YahooNews:
     """`NewsSource` over yfinance: `Ticker(symbol).get_news()` then `Search(symbol).news`."""
 
@@ -114,6 +146,8 @@ class YahooNews:
         self.timeout = timeout
         self.search = search
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="news-yahoo")
+        self._held = _Held()
+        logging.getLogger("yfinance").addFilter(self._held)
 
     def _http(self) -> Any:
         if self._session is None and self._session_factory is not None:
@@ -121,7 +155,18 @@ class YahooNews:
         return self._session
 
     def fetch_blocking(self, symbol: str) -> list[Headline]:
-        """Both yfinance calls for `symbol` (blocking; raises what yfinance raises)."""
+        """Both yfinance calls for `symbol` (blocking). YahooProblem when neither gave an item
+        and yfinance logged why; whatever yfinance raises otherwise."""
+        self._held.start()
+        try:
+            items = self._both(symbol)
+        finally:
+            said = self._held.stop()
+        if not items and said:
+            raise YahooProblem(f"Yahoo said: {said[0][:160]}")
+        return items
+
+    def _both(self, symbol: str) -> list[Headline]:
         import yfinance as yf
 
         session = self._http()
@@ -154,3 +199,4 @@ class YahooNews:
     def close(self) -> None:
         """Stop taking work; a request still hanging ends with yfinance's timeout."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+        logging.getLogger("yfinance").removeFilter(self._held)
