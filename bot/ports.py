@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.domain.cards import Card
     from bot.domain.news import Headline, NewsSubject
     from bot.domain.symbols import Instrument
-    from bot.news.config import NewsSettings, SummarySettings
+    from bot.settings import NewsTable, SummaryTable
     from bot.stores.port import Channel
 
 
@@ -231,8 +231,8 @@ class NewsDesk(Protocol):
     """Headlines for cards, within a real-time budget, and the synthesis model
     (`bot/news/service.py`). Deadlines are the running loop's `time()`."""
 
-    settings: NewsSettings
-    summary: SummarySettings
+    settings: NewsTable
+    summary: SummaryTable
 
     @property
     def summarizing(self) -> bool:

@@ -74,6 +74,18 @@ TYPOS: dict[str, tuple[dict[str, Any], str]] = {
         {"delivery": {"timeout_secs": 20}},
         "[delivery] timeout_secs: unknown key — did you mean timeout_seconds?",
     ),
+    "news": (
+        {"news": {"budget_secs": 2}},
+        "[news] budget_secs: unknown key — did you mean budget_seconds?",
+    ),
+    "news_names": (
+        {"news_names": {"NVDA": "Nvidia"}},
+        '[news_names] NVDA: "Nvidia" is not a list like ["a", "b"]',
+    ),
+    "summary": (
+        {"summary": {"base_uri": "http://127.0.0.1:11434/v1"}},
+        "[summary] base_uri: unknown key — did you mean base_url?",
+    ),
 }
 
 
@@ -153,6 +165,19 @@ def test_a_key_nothing_resembles_lists_the_keys_the_table_knows() -> None:
         ({"logging": {"format": "xml"}}, '[logging] format: "xml" is not one of keyvalue, json'),
         ({"store": {"url": ""}}, "[store] url: must not be empty"),
         ({"replay": "SOX"}, '[replay]: "SOX" is not a table'),
+        (
+            {"news": {"feeds": ["https://ok.example/rss", {"url": "ftp://x", "publisher": "X"}]}},
+            '[news] feeds[1].url: "ftp://x" is not an http(s) URL',
+        ),
+        (
+            {"news": {"feeds": [{"url": "https://x.example/rss", "name": "X"}]}},
+            "[news] feeds[0].name: unknown key (known: url, publisher)",
+        ),
+        ({"news": {"budget_seconds": 0}}, "[news] budget_seconds: must be greater than 0, not 0"),
+        (
+            {"summary": {"languages": ["ko", "jp"]}},
+            '[summary] languages[1]: "jp" is not one of ko, en',
+        ),
     ],
 )
 def test_a_wrong_value_is_named_with_its_path_in_one_line(
@@ -179,6 +204,12 @@ def test_a_token_in_the_config_is_refused_naming_its_environment_variable(
         f"[{table}] {next(iter(keys))}: tokens are read from the environment only ({variable})"
     )
     assert refusal(key) == expected
+
+
+def test_the_synthesis_key_in_the_config_is_refused_naming_its_environment_variable() -> None:
+    assert refusal({"summary": {"api_key": "sk-secret-value"}}) == (
+        "[summary] api_key: tokens are read from the environment only (SPUTNIK_SUMMARY_API_KEY)"
+    )
 
 
 def test_more_than_one_problem_names_the_first_and_counts_the_rest() -> None:
@@ -210,7 +241,8 @@ def test_a_wrong_environment_value_is_named_by_its_variable() -> None:
 def test_the_model_defaults_are_the_shipped_defaults() -> None:
     shipped = Settings.model_validate(tomllib.loads(DEFAULTS_FILE.read_text(encoding="utf-8")))
     built_in = Settings()
-    data_tables = {"aliases", "presets", "universe", "replay", "figure_names"}  # defaults.toml only
+    # defined in defaults.toml only
+    data_tables = {"aliases", "presets", "universe", "replay", "figure_names", "news_names"}
     for table in set(Settings.model_fields) - data_tables:
         assert getattr(shipped, table) == getattr(built_in, table), table
 

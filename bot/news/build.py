@@ -9,12 +9,15 @@ from typing import Any
 
 import aiohttp
 
-from bot.news.config import SUMMARY_KEY_ENV, news_settings
 from bot.news.feeds import FeedSource
 from bot.news.service import NewsService, ProblemLog, RealTime
 from bot.news.summary import ChatCompletions
 from bot.news.yahoo import SessionFactory, YahooNews
 from bot.ports import NewsSource
+from bot.settings import Settings
+
+SUMMARY_KEY_ENV = "SPUTNIK_SUMMARY_API_KEY"
+"""Where the synthesis model's API key comes from (never from the TOML)."""
 
 
 class SharedSession:
@@ -35,15 +38,16 @@ class SharedSession:
 
 
 def build_news(
-    raw: Mapping[str, Any],
+    config: Settings,
     env: Mapping[str, str],
     *,
     yahoo_session: SessionFactory | None = None,
     real_time: RealTime = time.monotonic,
 ) -> NewsService | None:
-    """The desk for the merged settings (None when `[news] enabled = false`); tests hand in
-    the session yfinance talks through and the real-time source of caches and logs."""
-    settings, summary = news_settings(raw)
+    """The desk for `[news]`, `[news_names]` and `[summary]` (None when `[news] enabled =
+    false`); tests hand in the session yfinance talks through and the real-time source of
+    caches and logs."""
+    settings, summary = config.news, config.summary
     if not settings.enabled:
         return None
     problems = ProblemLog(settings.problem_log_seconds, real_time)
@@ -80,6 +84,7 @@ def build_news(
     return NewsService(
         settings,
         sources,
+        names=config.news_names,
         summary=summary,
         summarizer=summarizer,
         problems=problems,

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.domain.news import SUMMARY_LIMIT, Headline, plain_text
-from bot.news.config import FeedConfig
 from bot.news.service import SourceProblem
+from bot.settings import FeedEntry
 
 Report = Callable[..., object]
 """`ProblemLog.report(source, reason, left_out=False)`: a note, logged once an hour."""
@@ -38,7 +38,7 @@ class FeedProblem(SourceProblem):
     """The feed could not be read; the message says why (no token, no stack trace)."""
 
 
-def feed_name(config: FeedConfig) -> str:
+def feed_name(config: FeedEntry) -> str:
     """How logs and cards name a feed: its publisher, else its host and path (no query)."""
     if config.publisher:
         return config.publisher
@@ -125,7 +125,7 @@ class FeedSource:
 
     def __init__(
         self,
-        config: FeedConfig,
+        config: FeedEntry,
         session: SessionGetter,
         executor: Executor,
         *,

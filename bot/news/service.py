@@ -20,8 +20,8 @@ from datetime import datetime
 
 from bot.domain.news import Headline, NewsSubject, news_subject, select_headlines
 from bot.domain.symbols import Instrument
-from bot.news.config import NewsSettings, SummarySettings
 from bot.ports import NewsSource, Summarizer
+from bot.settings import NewsTable, SummaryTable
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +78,20 @@ class NewsService:
 
     def __init__(
         self,
-        settings: NewsSettings,
+        settings: NewsTable,
         sources: Sequence[NewsSource],
         *,
-        summary: SummarySettings | None = None,
+        names: Mapping[str, Sequence[str]] | None = None,
+        summary: SummaryTable | None = None,
         summarizer: Summarizer | None = None,
         problems: ProblemLog | None = None,
         real_time: RealTime = time.monotonic,
         on_close: Sequence[Callable[[], object]] = (),
     ) -> None:
         self.settings = settings
-        self.summary = summary or SummarySettings()
+        self.summary = summary or SummaryTable()
+        self.names: Mapping[str, Sequence[str]] = names or {}
+        """`[news_names]`: company names by alias or symbol."""
         self.summarizer = summarizer
         self.sources = list(sources)
         self.problems = problems or ProblemLog(settings.problem_log_seconds, real_time)
@@ -110,8 +113,8 @@ class NewsService:
         return [source.name for source in self.sources]
 
     def subject(self, instrument: Instrument) -> NewsSubject:
-        """The names a headline may call `instrument` by (`[news.names]` included)."""
-        return news_subject(instrument, self.settings.names)
+        """The names a headline may call `instrument` by (`[news_names]` included)."""
+        return news_subject(instrument, self.names)
 
     def deadline(self) -> float:
         """The event loop's time `budget_seconds` from now."""

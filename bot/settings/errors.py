@@ -52,6 +52,14 @@ RETIRED_KEYS: Mapping[KeyPath, RetiredKey] = {
             ("client_secret", "SLACK_CLIENT_SECRET"),
         )
     },
+    **{
+        ("summary", key): RetiredKey(
+            f"{SECRETS} (SPUTNIK_SUMMARY_API_KEY)",
+            "set SPUTNIK_SUMMARY_API_KEY in the environment and delete the key (a key in a "
+            "file ends up in backups and diffs)",
+        )
+        for key in ("api_key", "key", "token")
+    },
 }
 """Keys that are refused with a reason of their own instead of "unknown key"."""
 
@@ -106,6 +114,8 @@ def known_keys(model: type[BaseModel], parent: KeyPath) -> list[str]:
             current = _unwrap(field.annotation)
         elif typing.get_origin(current) is dict:
             current = _unwrap(typing.get_args(current)[1])
+        elif typing.get_origin(current) is list and isinstance(part, int):
+            current = _unwrap(typing.get_args(current)[0])  # a list of tables
         else:
             return []
     if isinstance(current, type) and issubclass(current, BaseModel):

@@ -274,6 +274,62 @@ class DeliveryTable(Table):
     lease_seconds: Seconds = 60.0
 
 
+def _http_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError(f'"{text}" is not an http(s) URL')
+    return text
+
+
+class FeedEntry(Table):
+    """One `[news] feeds` entry: `{ url = "https://…", publisher = "연합뉴스" }` (or the URL)."""
+
+    url: Annotated[str, AfterValidator(_http_url)]
+    publisher: str = ""
+
+
+class NewsTable(Table):
+    """`[news]`: headlines on cards, from Yahoo Finance and RSS/Atom feeds, within a budget."""
+
+    enabled: bool = True
+    yahoo: bool = True
+    feeds: list[FeedEntry] = []
+    budget_seconds: Seconds = 3.0
+    cache_seconds: Seconds = 300.0
+    lookback_hours: Seconds = 24.0
+    max_items: Count = 3
+    command_items: Count = 5
+    fetch_timeout_seconds: Seconds = 10.0
+    max_feed_bytes: Count = 5_000_000
+    max_feed_items: Count = 200
+    max_symbols: Count = 6
+    problem_log_seconds: Seconds = 3600.0
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _url_shorthand(cls, value: Any) -> Any:
+        """`"https://…"` is short for `{ url = "https://…" }`."""
+        if isinstance(value, list):
+            return [{"url": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class SummaryTable(Table):
+    """`[summary]`: the OpenAI-compatible model behind the synthesis (off unless both
+    `base_url` and `model` are set; the key comes from SPUTNIK_SUMMARY_API_KEY only)."""
+
+    base_url: str = ""
+    model: str = ""
+    languages: list[Literal["ko", "en"]] = Field(default=["ko", "en"], min_length=1)
+    reserve_seconds: Margin = 1.5
+    max_tokens: Count = 300
+    temperature: Annotated[float, Field(ge=0, le=2)] = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        """On when both `base_url` and `model` are set."""
+        return bool(self.base_url and self.model)
+
+
 class Settings(Table):
     """The whole configuration: defaults, then `config.toml`, then the environment."""
 
@@ -296,6 +352,10 @@ class Settings(Table):
     metrics: MetricsTable = MetricsTable()
     logging: LoggingTable = LoggingTable()
     delivery: DeliveryTable = DeliveryTable()
+    news: NewsTable = NewsTable()
+    news_names: dict[str, list[Text]] = {}
+    """Company names a headline may use for an alias or symbol (`NVDA = ["Nvidia"]`)."""
+    summary: SummaryTable = SummaryTable()
 
     @field_validator("aliases", mode="before")
     @classmethod

@@ -3,7 +3,6 @@ settings exactly as the bot builds them (`build_news`), yfinance pointed at the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ import yfinance as yf
 
 from bot.news.build import build_news
 from bot.news.service import NewsService
-from bot.settings import load_settings
+from bot.settings import build_settings
 from tests.fakes.news_fakes import FeedFake, YahooNewsFake
 from tests.fakes.yahoo_fake import LoopbackSession
 
@@ -84,13 +83,17 @@ async def make_desk(yahoo: YahooNewsFake, ticking: Ticking) -> AsyncIterator[Mak
         env: Mapping[str, str] | None = None,
         **news: Any,
     ) -> NewsService:
-        shipped = load_settings(env={"SPUTNIK_CONFIG": os.devnull}).raw
-        raw = {
-            "news": {**shipped["news"], "yahoo": yahoo_news, "feeds": list(feeds), **news},
-            "summary": {**shipped["summary"], **(summary or {})},
-        }
+        settings = build_settings(
+            {
+                "news": {"yahoo": yahoo_news, "feeds": list(feeds), **news},
+                "summary": dict(summary or {}),
+            }
+        )
         desk = build_news(
-            raw, env or {}, yahoo_session=lambda: LoopbackSession(yahoo.port), real_time=ticking
+            settings,
+            env or {},
+            yahoo_session=lambda: LoopbackSession(yahoo.port),
+            real_time=ticking,
         )
         assert desk is not None
         built.append(desk)
