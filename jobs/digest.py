@@ -113,7 +113,9 @@ async def run_digests(
         )
         if replay_of is None:  # a replay shows no news: there is no archive to draw from
             if "news" not in headlines:
-                labels = [*BENCHMARKS, *(f["label"] for f in payload["movers"])]
+                # The chips and the Dow first (the shock's pair), then the biggest movers.
+                movers = [f["label"] for f in payload["movers"]]
+                labels = ["SOX", "DJI", *movers, *BENCHMARKS]
                 headlines["news"] = await digest_news(services, labels, closed[1], now)
             if headlines["news"] is not None:
                 payload["news"] = headlines["news"]

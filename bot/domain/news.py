@@ -259,6 +259,6 @@ def headlines_field(
     return CardField(t(key, locale), headline_lines(items, locale, zone), inline=False)
 
 
-def replay_news_field(locale: Locale) -> CardField:
+def replay_news_field(locale: Locale, *, key: str = "news.field") -> CardField:
     """What a replayed card says instead of headlines: there is no archive to draw from."""
-    return CardField(t("news.field", locale), t("news.replay_note", locale), inline=False)
+    return CardField(t(key, locale), t("news.replay_note", locale), inline=False)

@@ -26,7 +26,7 @@ def news_section(
 ) -> list[CardField]:
     """The headlines field and the synthesis field in `locale` (the replay note in a replay)."""
     if replay:
-        return [replay_news_field(locale)]
+        return [replay_news_field(locale, key=key)]
     fields = []
     headlines = headlines_field(headlines_from_payload(payload.get("news")), locale, zone, key=key)
     if headlines is not None:
