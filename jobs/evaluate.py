@@ -388,7 +388,11 @@ async def _with_news(
     from jobs.news import attach_news
 
     events = list({event.alert_id: event for _, event in claims}.values())
-    enriched = {e.alert_id: e for e in await attach_news(services, events, tick.at)}
+    try:
+        enriched = {e.alert_id: e for e in await attach_news(services, events, tick.at)}
+    except Exception:  # a bug in the news path never costs an alert
+        log.exception("headlines failed for print=%s; the alerts go out without them", tick.id)
+        return claims
     return [(subscription, enriched[event.alert_id]) for subscription, event in claims]
 
 

@@ -1,8 +1,9 @@
 """Yahoo Finance news through yfinance: `Ticker.get_news` and `Search`, on their own threads.
 
-yfinance is blocking, so each fetch runs on this adapter's small thread pool (never the event
-loop, never the default executor the charts use); a hung request holds one of those threads
-until yfinance's own timeout, while the desk stopped waiting at its budget. `Ticker.get_news`
+yfinance is blocking, so each fetch runs on a daemon thread of its own, at most `threads` at a
+time (never on the event loop, never in the default executor the charts use); a hung request
+holds its thread until yfinance's own timeout while the desk stopped waiting at its budget,
+and never holds up the process's exit. `Ticker.get_news`
 answers the new `{"id", "content": {...}}` items, `Search` the flat ones with Yahoo's
 `relatedTickers`; both become `Headline`s carrying the tickers Yahoo relates them to.
 """
@@ -10,12 +11,12 @@ answers the new `{"id", "content": {...}}` items, `Search` the flat ones with Ya
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain.news import SUMMARY_LIMIT, Headline, plain_text
 from bot.news.service import SourceProblem
@@ -23,6 +24,7 @@ from bot.news.service import SourceProblem
 log = logging.getLogger(__name__)
 
 SOURCE = "Yahoo Finance"
+T = TypeVar("T")
 SessionFactory = Callable[[], Any]
 """Builds the `curl_cffi.requests.Session` handed to yfinance (None: yfinance's own)."""
 
@@ -95,6 +97,31 @@ def _forget_search_cache(yf: Any) -> None:
         clear()
 
 
+async def in_daemon_thread(function: Callable[[str], T], argument: str) -> T:
+    """`function(argument)` on a new daemon thread, awaited without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if done.done():
+            return  # the caller stopped waiting (cancelled)
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result, error = function(argument), None
+        except Exception as exc:  # handed to the awaiting coroutine
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="news-yahoo", daemon=True).start()
+    return await done
+
+
 class YahooProblem(SourceProblem):
     """yfinance gave no news and said why on its logger (it does not raise by default)."""
 
@@ -145,7 +172,8 @@ class YahooNews:
         self.count = count
         self.timeout = timeout
         self.search = search
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="news-yahoo")
+        self._slots = threads
+        self._semaphore: asyncio.Semaphore | None = None
         self._held = _Held()
         logging.getLogger("yfinance").addFilter(self._held)
 
@@ -193,10 +221,11 @@ class YahooNews:
         """The symbol's news, fetched on this adapter's threads."""
         if not symbol:
             return []
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.fetch_blocking, symbol)
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._slots)
+        async with self._semaphore:
+            return await in_daemon_thread(self.fetch_blocking, symbol)
 
     def close(self) -> None:
-        """Stop taking work; a request still hanging ends with yfinance's timeout."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop holding back yfinance's log lines; a request still hanging ends on its own."""
         logging.getLogger("yfinance").removeFilter(self._held)
