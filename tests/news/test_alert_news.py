@@ -216,3 +216,21 @@ async def test_with_news_off_the_alert_is_as_before(services: Services) -> None:
     assert "news" not in stored.payload
     (delivery,) = await deliver(services, CardRenderer(services))
     assert news_lines(delivery.card) == ""
+
+
+async def test_a_failure_in_the_news_path_never_costs_an_alert(
+    services: Services, make_desk: MakeDesk, caplog: pytest.LogCaptureFixture
+) -> None:
+    desk = make_desk()
+
+    async def broken(symbols: object, *, deadline: float | None = None) -> list[object]:
+        raise RuntimeError("a bug in the news path")
+
+    desk.gather = broken  # type: ignore[method-assign]
+    services.news = desk
+    await subscribe(services, english=2, korean=0)
+    report = await close_print(services, news=True)
+    assert len(report.items) == 2
+    (stored,) = await services.store.alert_events([report.items[0].alert_ids[0]])
+    assert "news" not in stored.payload
+    assert "the alerts go out without them" in caplog.text
