@@ -5,16 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
-from bot.news.feeds import FeedSource
 from bot.news.service import NewsService, ProblemLog, RealTime
-from bot.news.summary import ChatCompletions
 from bot.news.yahoo import SessionFactory, YahooNews
 from bot.ports import NewsSource
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    import aiohttp
 
 SUMMARY_KEY_ENV = "SPUTNIK_SUMMARY_API_KEY"
 """Where the synthesis model's API key comes from (never from the TOML)."""
@@ -28,6 +27,8 @@ class SharedSession:
 
     def __call__(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            import aiohttp
+
             self._session = aiohttp.ClientSession()
         return self._session
 
@@ -59,8 +60,10 @@ def build_news(
         yahoo = YahooNews(yahoo_session, timeout=settings.fetch_timeout_seconds)
         sources.append(yahoo)
         closers.append(yahoo.close)
-    for feed in settings.feeds:
-        sources.append(
+    if settings.feeds:  # aiohttp and feedparser are loaded only for a bot that reads feeds
+        from bot.news.feeds import FeedSource
+
+        sources += [
             FeedSource(
                 feed,
                 http,
@@ -70,9 +73,12 @@ def build_news(
                 max_items=settings.max_feed_items,
                 report=problems.report,
             )
-        )
+            for feed in settings.feeds
+        ]
     summarizer = None
     if summary.enabled:
+        from bot.news.summary import ChatCompletions
+
         summarizer = ChatCompletions(
             summary.base_url,
             summary.model,
