@@ -25,7 +25,7 @@ from bot.domain.library import load_library
 from bot.domain.market import MarketData
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import load_presets
-from bot.ports import ChatSink, Clock, PlatformRuntime, PriceFeed, TimedSink
+from bot.ports import ChatSink, Clock, NewsDesk, PlatformRuntime, PriceFeed, TimedSink
 from bot.services import Core, Services, SystemClock
 from bot.settings import DeliveryTable, Settings
 from bot.stores.port import Store
@@ -141,7 +141,17 @@ class App:
     @cached_property
     def services(self) -> Services:
         """What handlers and jobs share."""
-        return build_services(self.core, self.store, clock=self.clock)
+        services = build_services(self.core, self.store, clock=self.clock)
+        services.news = self.news
+        return services
+
+    @cached_property
+    def news(self) -> NewsDesk | None:
+        """Headlines for cards and the synthesis model (`[news]`, `[news_names]`, `[summary]`;
+        the model's key from `env`); None when `[news] enabled = false`."""
+        from bot.news.build import build_news
+
+        return build_news(self.settings, self.env)
 
     @cached_property
     def registry(self) -> CommandRegistry:
@@ -367,7 +377,10 @@ class App:
         return RunReport()
 
     async def close(self) -> None:
-        """Close the store."""
+        """Close the news desk (if one was built) and the store."""
+        news = self.__dict__.get("news")
+        if news is not None:
+            await news.close()
         await self.store.close()
 
 
@@ -392,6 +405,7 @@ async def bootstrap(
     runtimes: Sequence[PlatformRuntime] | None = None,
     worker: DeliveryWorker | None = None,
     metrics: Metrics | None = None,
+    news: NewsDesk | None = None,
 ) -> App:
     """The App for `settings` on `clock` (the wall clock by default).
 
@@ -412,6 +426,7 @@ async def bootstrap(
             ("runtimes", None if runtimes is None else list(runtimes)),
             ("worker", worker),
             ("metrics", metrics),
+            ("news", news),
         )
         if part is not None
     }

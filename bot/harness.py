@@ -19,6 +19,7 @@ from bot.chat.session import run_command_line
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.domain.market import Stage
+from bot.ports import NewsDesk
 from bot.services import Core, ManualClock, Services
 from bot.stores.port import ChannelRef
 from handlers.registry import CommandRegistry
@@ -49,13 +50,19 @@ class Harness:
         locale: Locale = "en",
         *,
         now: datetime | None = None,
+        news: NewsDesk | None = None,
     ) -> Harness:
-        """Bootstrap the app on a manual clock, with the store at `store_url`."""
+        """Bootstrap the app on a manual clock, with the store at `store_url`; headlines
+        only from the `news` desk handed in (none by default: a test never reaches Yahoo)."""
         clock = ManualClock(now or datetime(2025, 1, 2, tzinfo=UTC))
         # Prints are stepped by hand: the custom rules are re-read at every one.
         book = RuleBook(core.market.symbols, list(core.presets.values()))
+        settings = core.settings
+        if news is None:
+            off = settings.news.model_copy(update={"enabled": False})
+            settings = settings.model_copy(update={"news": off})
         app = await bootstrap(
-            core.settings, core=core, store_url=store_url, clock=clock, book=book, env={}
+            settings, core=core, store_url=store_url, clock=clock, book=book, env={}, news=news
         )
         return cls(app, clock, locale=locale)
 

@@ -109,7 +109,7 @@ class AlertClaimer:
             tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale, printed_at
         )
         outcome = await evaluate_and_claim(
-            self.services, print_tick, book=self.book, platforms=self.platforms
+            self.services, print_tick, book=self.book, platforms=self.platforms, news=self.live
         )
         if self.live and outcome.items and times:
             latency = max(0.0, time.time() - max(times).timestamp())

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.harness import Harness
 from bot.chat.text import render_text
+from bot.harness import Harness
 from bot.services import Core
 from tests.fakes.news_fakes import YahooNewsFake, search_item, ticker_item
 from tests.news.conftest import PRINT, MakeDesk
