@@ -175,6 +175,10 @@ def test_a_key_nothing_resembles_lists_the_keys_the_table_knows() -> None:
         ),
         ({"news": {"budget_seconds": 0}}, "[news] budget_seconds: must be greater than 0, not 0"),
         (
+            {"news": {"max_items": 5}},
+            "[news] max_items: must be less than or equal to 3, not 5",
+        ),
+        (
             {"summary": {"languages": ["ko", "jp"]}},
             '[summary] languages[1]: "jp" is not one of ko, en',
         ),

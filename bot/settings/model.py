@@ -296,8 +296,9 @@ class NewsTable(Table):
     budget_seconds: Seconds = 3.0
     cache_seconds: Seconds = 300.0
     lookback_hours: Seconds = 24.0
-    max_items: Count = 3
-    command_items: Count = 5
+    max_items: Annotated[int, Field(ge=1, le=3)] = 3
+    """Headlines on an alert, /shock or digest card (the card-layout contract: three at most)."""
+    command_items: Annotated[int, Field(ge=1, le=10)] = 5
     fetch_timeout_seconds: Seconds = 10.0
     max_feed_bytes: Count = 5_000_000
     max_feed_items: Count = 200
