@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from bot.domain.cards import Card
-    from bot.domain.news import Headline, NewsSubject
+    from bot.domain.news import Headline, NewsBatch, NewsSubject
     from bot.domain.symbols import Instrument
     from bot.settings import NewsTable, SummaryTable
     from bot.stores.port import Channel
@@ -252,10 +252,9 @@ class NewsDesk(Protocol):
         """The loop time one budget from now."""
         ...
 
-    async def gather(
-        self, symbols: Sequence[str], *, deadline: float | None = None
-    ) -> list[Headline]:
-        """Every headline the sources hold for `symbols`, as far as it is in by `deadline`."""
+    async def gather(self, symbols: Sequence[str], *, deadline: float | None = None) -> NewsBatch:
+        """Every headline the sources hold for `symbols`, as far as it is in by `deadline`,
+        and which sources were down or late."""
         ...
 
     async def headlines(
@@ -266,7 +265,7 @@ class NewsDesk(Protocol):
         since: datetime | None,
         limit: int,
         deadline: float | None = None,
-    ) -> list[Headline]:
+    ) -> NewsBatch:
         """Up to `limit` headlines about `subjects` published in `[since, before]`."""
         ...
 

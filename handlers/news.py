@@ -17,8 +17,8 @@ import pandas as pd
 
 from bot.domain.cards import Card, CardField
 from bot.domain.freshness import freshness
-from bot.domain.i18n import format_datetime, t
-from bot.domain.news import Headline, headline_lines, headlines_field
+from bot.domain.i18n import t
+from bot.domain.news import NewsBatch, headline_lines, headlines_field
 from bot.domain.symbols import Instrument
 from bot.stores.port import language_zone
 from handlers.base import Autocomplete, Invocation, command
@@ -33,9 +33,9 @@ async def channel_zone(inv: Invocation) -> ZoneInfo:
 
 async def headlines_about(
     inv: Invocation, instruments: Sequence[Instrument], limit: int
-) -> list[Headline] | None:
-    """Up to `limit` headlines about `instruments` from the lookback window before now
-    (None when this bot shows no news)."""
+) -> NewsBatch | None:
+    """Up to `limit` headlines about `instruments` from the lookback window before now, and
+    the sources that did not answer (None when this bot shows no news)."""
     desk = inv.services.news
     if desk is None or not desk.settings.enabled:
         return None
@@ -55,8 +55,8 @@ async def shock_news(
         return []
     if freshness(session, subject.symbol, inv.services.clock.now()).stale:
         return [CardField(t("news.field", inv.locale), t("news.past_note", inv.locale), False)]
-    items = await headlines_about(inv, [subject], desk.settings.max_items) or []
-    field = headlines_field(items, inv.locale, await channel_zone(inv))
+    found = await headlines_about(inv, [subject], desk.settings.max_items)
+    field = headlines_field(found.items if found else [], inv.locale, await channel_zone(inv))
     return [field] if field is not None else []
 
 
@@ -73,22 +73,22 @@ async def news(
     name = instrument.display(locale)
     title = t("news.title", locale, symbol=name)
     desk = inv.services.news
-    items = await headlines_about(inv, [instrument], desk.settings.command_items) if desk else None
-    if desk is None or items is None:
+    found = await headlines_about(inv, [instrument], desk.settings.command_items) if desk else None
+    if desk is None or found is None:
         return Card(title=title, text=t("news.off", locale), footer=footer(inv, "", None))
     zone = await channel_zone(inv)
     now = inv.services.clock.now()
     sources = desk.source_names
     shown = ", ".join(sources) if len(sources) <= 3 else t("news.feeds", locale, count=len(sources))
-    source = t("news.source", locale, sources=shown, time=format_datetime(now, locale, tz=zone))
-    if not items:
+    source = t("news.source", locale, sources=shown)
+    silent = t("news.unavailable", locale, sources=", ".join(found.unavailable))
+    if not found.items:
         hours = f"{desk.settings.lookback_hours:g}"
         text = t("news.none", locale, symbol=name, hours=hours)
+        if found.unavailable:
+            text += "\n" + silent
         return Card(title=title, text=text, footer=footer(inv, source, now))
-    field = CardField(t("news.field", locale), headline_lines(items, locale, zone), inline=False)
-    return Card(
-        title=title,
-        fields=(field,),
-        text=t("news.note", locale),
-        footer=footer(inv, source, now),
-    )
+    lines = headline_lines(found.items, locale, zone)
+    field = CardField(t("news.field", locale), lines, inline=False)
+    note = t("news.note", locale) + ("\n" + silent if found.unavailable else "")
+    return Card(title=title, fields=(field,), text=note, footer=footer(inv, source, now))

@@ -117,7 +117,11 @@ async def attach_news(
     since = printed_at - timedelta(hours=settings.lookback_hours)
     chosen = {
         event.alert_id: select_headlines(
-            pool, subjects[event.alert_id], before=printed_at, since=since, limit=settings.max_items
+            pool.items,
+            subjects[event.alert_id],
+            before=printed_at,
+            since=since,
+            limit=settings.max_items,
         )
         for event in events
     }
@@ -166,5 +170,5 @@ async def digest_news(
     if desk is None or not desk.settings.enabled:
         return None
     subjects = subjects_of(services, desk, labels)
-    items = await desk.headlines(subjects, before=until, since=since, limit=desk.settings.max_items)
-    return news_payload(items, services.clock.now())
+    found = await desk.headlines(subjects, before=until, since=since, limit=desk.settings.max_items)
+    return news_payload(found.items, services.clock.now())

@@ -215,6 +215,15 @@ def select_headlines(
     return merge_duplicates(relevant)[: max(limit, 0)]
 
 
+@dataclass(frozen=True)
+class NewsBatch:
+    """What the sources held by a deadline, and which sources were down or late (their
+    headlines are missing)."""
+
+    items: list[Headline]
+    unavailable: tuple[str, ...] = ()
+
+
 def headlines_from_payload(doc: Any) -> list[Headline]:
     """The headlines stored in an event's or digest's payload (`{"items": [...]}`)."""
     if not isinstance(doc, Mapping):

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from bot.domain.news import Headline, NewsSubject, news_subject, select_headlines
+from bot.domain.news import Headline, NewsBatch, NewsSubject, news_subject, select_headlines
 from bot.domain.symbols import Instrument
 from bot.ports import NewsSource, Summarizer
 from bot.settings import NewsTable, SummaryTable
@@ -98,8 +98,9 @@ class NewsService:
         self.real_time = real_time
         self.fetches: Counter[tuple[str, str]] = Counter()
         """Fetches started, by (source, symbol): what the cache and the budget saved."""
-        self._cache: dict[tuple[str, str], tuple[float, list[Headline]]] = {}
-        self._inflight: dict[tuple[str, str], asyncio.Task[list[Headline]]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, list[Headline] | None]] = {}
+        """(when, items) per (source, symbol); items None: that fetch failed."""
+        self._inflight: dict[tuple[str, str], asyncio.Task[list[Headline] | None]] = {}
         self._on_close = list(on_close)
 
     @property
@@ -120,26 +121,25 @@ class NewsService:
         """The event loop's time `budget_seconds` from now."""
         return asyncio.get_running_loop().time() + self.settings.budget_seconds
 
-    async def gather(
-        self, symbols: Sequence[str], *, deadline: float | None = None
-    ) -> list[Headline]:
-        """Every headline the sources hold for `symbols`, as far as it is in by `deadline`."""
+    async def gather(self, symbols: Sequence[str], *, deadline: float | None = None) -> NewsBatch:
+        """Every headline the sources hold for `symbols`, as far as it is in by `deadline`,
+        and which sources were down or late."""
         if not self.settings.enabled:
-            return []
+            return NewsBatch([])
         loop = asyncio.get_running_loop()
         end = self.deadline() if deadline is None else deadline
         wanted = list(dict.fromkeys(symbols))[: self.settings.max_symbols]
         found: list[Headline] = []
-        pending: dict[asyncio.Task[list[Headline]], str] = {}
+        missing: list[str] = []
+        pending: dict[asyncio.Task[list[Headline] | None], str] = {}
         for source in self.sources:
             for symbol in wanted if source.per_symbol else [""]:
                 key = (source.name, symbol)
                 cached = self._cache.get(key)
-                if (
-                    cached is not None
-                    and self.real_time() - cached[0] < self.settings.cache_seconds
-                ):
-                    found += cached[1]
+                if cached is not None and self.real_time() - cached[0] < self.ttl:
+                    if cached[1] is None:
+                        missing.append(source.name)
+                    found += cached[1] or []
                     continue
                 task = self._inflight.get(key)
                 if task is None:
@@ -149,14 +149,27 @@ class NewsService:
         if pending:
             done, late = await asyncio.wait(pending, timeout=max(0.0, end - loop.time()))
             for task in done:
-                found += task.result()
+                items = task.result()
+                if items is None:
+                    missing.append(pending[task])
+                found += items or []
             for name in sorted({pending[task] for task in late}):
                 budget = self.settings.budget_seconds
                 self.problems.report(name, f"not in within the {budget:g} s budget; left out")
-        return found
+                missing.append(name)
+        return NewsBatch(found, tuple(dict.fromkeys(missing)))
 
-    async def _fetch(self, source: NewsSource, symbol: str, key: tuple[str, str]) -> list[Headline]:
+    @property
+    def ttl(self) -> float:
+        """How long a fetch's result (or failure) is reused: `cache_seconds`."""
+        return self.settings.cache_seconds
+
+    async def _fetch(
+        self, source: NewsSource, symbol: str, key: tuple[str, str]
+    ) -> list[Headline] | None:
+        """The source's items, cached; None (cached too) when it failed."""
         self.fetches[key] += 1
+        items: list[Headline] | None
         try:
             items = await source.fetch(symbol or None)
         except asyncio.CancelledError:
@@ -164,7 +177,7 @@ class NewsService:
             raise
         except Exception as exc:  # any failure of any source: that source is left out
             self.problems.report(source.name, describe_problem(exc))
-            items = []
+            items = None
         self._cache[key] = (self.real_time(), items)
         self._inflight.pop(key, None)
         return items
@@ -177,10 +190,11 @@ class NewsService:
         since: datetime | None,
         limit: int,
         deadline: float | None = None,
-    ) -> list[Headline]:
+    ) -> NewsBatch:
         """Up to `limit` headlines about `subjects` published in `[since, before]`."""
         pool = await self.gather([s.symbol for s in subjects], deadline=deadline)
-        return select_headlines(pool, subjects, before=before, since=since, limit=limit)
+        chosen = select_headlines(pool.items, subjects, before=before, since=since, limit=limit)
+        return NewsBatch(chosen, pool.unavailable)
 
     async def complete(self, messages: Sequence[Mapping[str, str]], *, deadline: float) -> str:
         """The synthesis model's answer, within what is left of the budget (SummaryError)."""

@@ -223,7 +223,7 @@ async def test_a_failure_in_the_news_path_never_costs_an_alert(
 ) -> None:
     desk = make_desk()
 
-    async def broken(symbols: object, *, deadline: float | None = None) -> list[object]:
+    async def broken(symbols: object, *, deadline: float | None = None) -> object:
         raise RuntimeError("a bug in the news path")
 
     desk.gather = broken  # type: ignore[method-assign]

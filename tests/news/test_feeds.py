@@ -29,9 +29,10 @@ async def nvda_headlines(desk: object, core: Core, limit: int = 3) -> list[Headl
 
     assert isinstance(desk, NewsService)
     subject = desk.subject(core.market.symbols.resolve("NVDA"))
-    return await desk.headlines(
+    found = await desk.headlines(
         [subject], before=PRINT, since=PRINT - timedelta(hours=24), limit=limit
     )
+    return found.items
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:

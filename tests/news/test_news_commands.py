@@ -12,7 +12,7 @@ from bot.chat.text import render_text
 from bot.harness import Harness
 from bot.services import Core
 from tests.fakes.news_fakes import YahooNewsFake, search_item, ticker_item
-from tests.news.conftest import PRINT, MakeDesk
+from tests.news.conftest import PRINT, MakeDesk, Ticking
 
 NOW = PRINT + timedelta(hours=1)
 """An hour after the 2025-01-27 close: that session is the current one."""
@@ -65,7 +65,7 @@ async def test_news_lists_recent_headlines_with_publisher_time_and_link(
         " · https://www.reuters.com/nvidia",
     ]
     assert "not expert views" in card.text
-    assert card.footer.source == "News: Yahoo Finance, as of Mon 27 Jan 2025 22:00 UTC"
+    assert card.footer.source == "News: Yahoo Finance" and card.footer.as_of == NOW
 
 
 async def test_news_takes_a_korean_name_and_answers_a_korean_channel_in_korean(
@@ -94,12 +94,19 @@ async def test_news_for_an_unknown_symbol_is_a_friendly_reply_in_both_languages(
     assert "Traceback" not in korean.text + card.text
 
 
-async def test_news_says_when_nothing_relevant_was_published_and_when_news_is_off(
-    harness: Harness, yahoo: YahooNewsFake, make_desk: MakeDesk
+async def test_news_says_when_nothing_was_published_a_source_failed_or_news_is_off(
+    harness: Harness, yahoo: YahooNewsFake, make_desk: MakeDesk, ticking: Ticking
 ) -> None:
     harness.services.news = make_desk()
     card = await harness.run("/news AVGO")
     assert card.text == "No headline about AVGO in the last 24 hours."
+    yahoo.news_status = 500
+    ticking.now += 301  # the cached answer has expired: Yahoo is asked again, and fails
+    failing = await harness.run("/news AVGO")
+    assert failing.text == (
+        "No headline about AVGO in the last 24 hours.\n"
+        "No answer in time from: Yahoo Finance (try again in a minute)"
+    )
     harness.services.news = None
     off = await harness.run("/news AVGO")
     assert off.text == "This bot is set up without headlines."

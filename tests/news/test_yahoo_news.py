@@ -84,8 +84,8 @@ async def test_the_desk_asks_yahoo_once_per_symbol_and_serves_the_cache_for_five
     assert isinstance(core, Core)
     nvda = desk.subject(core.market.symbols.resolve("NVDA"))
     since = PRINT - timedelta(hours=24)
-    first = await desk.headlines([nvda], before=PRINT, since=since, limit=3)
-    again = await desk.headlines([nvda], before=PRINT, since=since, limit=3)
+    first = (await desk.headlines([nvda], before=PRINT, since=since, limit=3)).items
+    again = (await desk.headlines([nvda], before=PRINT, since=since, limit=3)).items
     assert [h.publisher for h in first] == ["Bloomberg", "Reuters", "Barron's"]
     assert again == first
     assert yahoo.news_asked == [("ticker", "NVDA"), ("search", "NVDA")]
@@ -101,9 +101,11 @@ async def test_a_yahoo_that_never_answers_is_left_out_at_the_budget_and_logged_o
     yahoo.hold = threading.Event()  # every news request waits until the test lets it go
     desk = make_desk(budget_seconds=0.2)
     caplog.set_level(logging.WARNING, "bot.news")
-    assert await desk.gather(["NVDA"]) == []
+    missed = await desk.gather(["NVDA"])
+    assert missed.items == [] and missed.unavailable == ("Yahoo Finance",)
     assert yahoo.held.is_set()
-    assert await desk.gather(["NVDA"]) == []  # the same fetch is still under way: not asked again
+    again = await desk.gather(["NVDA"])  # the same fetch is still under way: not asked again
+    assert again.items == []
     assert yahoo.news_asked == [("ticker", "NVDA")]
     lines = [r.getMessage() for r in caplog.records]
     assert lines == [
@@ -114,7 +116,7 @@ async def test_a_yahoo_that_never_answers_is_left_out_at_the_budget_and_logged_o
     yahoo.hold.set()
     loop = asyncio.get_running_loop()
     late = await desk.gather(["NVDA"], deadline=loop.time() + 30)
-    assert {h.publisher for h in late} == {"Reuters", "Barron's", "Bloomberg"}
+    assert {h.publisher for h in late.items} == {"Reuters", "Barron's", "Bloomberg"}
     assert yahoo.news_asked == [("ticker", "NVDA"), ("search", "NVDA")]
 
 
@@ -125,7 +127,8 @@ async def test_a_yahoo_error_is_a_log_line_and_no_headlines(
     yahoo.news_status = 500
     desk = make_desk()
     caplog.set_level(logging.WARNING, "bot.news")
-    assert await desk.gather(["NVDA"]) == []
+    failed = await desk.gather(["NVDA"])
+    assert failed.items == [] and failed.unavailable == ("Yahoo Finance",)
     (line,) = [r.getMessage() for r in caplog.records]
     assert line.startswith("news source Yahoo Finance: Yahoo said: NVDA: Failed to retrieve")
     assert line.endswith("cards go out without its headlines")
