@@ -23,6 +23,7 @@ from jobs.render import CardRenderer
 from tests.fakes.news_fakes import FeedFake, Route, YahooNewsFake, rss, search_item, ticker_item
 from tests.news.conftest import PRINT, MakeDesk
 from tests.stores.conftest import redis_prefix, store_url
+from tests.test_card_contract import assert_in_order, assert_within_room
 
 __all__ = ["redis_prefix", "store_url"]
 
@@ -145,19 +146,23 @@ async def test_every_channel_and_every_resend_shows_the_headlines_fetched_once_w
     assert len(yahoo.news_asked) == 4
 
 
-async def test_the_headlines_come_between_the_print_and_what_followed(
-    services: Services, yahoo: YahooNewsFake, make_desk: MakeDesk
+@pytest.mark.parametrize("grouped", [False, True], ids=["single", "grouped"])
+async def test_the_headlines_come_after_the_print_and_before_the_views_on_every_platform(
+    services: Services, yahoo: YahooNewsFake, make_desk: MakeDesk, grouped: bool
 ) -> None:
     serve_deepseek_day(yahoo)
     services.news = make_desk()
-    await subscribe(services, english=1, korean=0)
+    (channel,) = await subscribe(services, english=1, korean=0)
+    if grouped:
+        await services.store.add_subscription(Subscription(channel.ref, "chip_crash"))
     await close_print(services, news=True)
     (delivery,) = await deliver(services, CardRenderer(services))
-    names = [f.name for f in delivery.card.fields]
-    assert names.index("Print") < names.index("Headlines (news reports, not expert views)")
-    assert names.index("Headlines (news reports, not expert views)") < next(
-        i for i, name in enumerate(names) if name.startswith("Most similar past sessions")
-    )
+    card = delivery.card
+    assert bool(card.sections) is grouped
+    view = card.text.split("\n\n")[-1].split(" (")[0]  # the view's speaker
+    markers = ["SOX −9.15 %", "Print", "Headlines (news reports", "[1] Dow rises", view]
+    assert_in_order(card, [*markers, "Most similar", "Not investment advice"])
+    assert_within_room(card, views=1)
 
 
 async def test_a_replay_fetches_no_news_and_its_card_says_why(

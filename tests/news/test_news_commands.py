@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.text import render_text
 from bot.harness import Harness
 from bot.services import Core
 from tests.fakes.news_fakes import YahooNewsFake, search_item, ticker_item
 from tests.news.conftest import PRINT, MakeDesk, Ticking
+from tests.test_card_contract import assert_in_order, assert_within_room
 
 NOW = PRINT + timedelta(hours=1)
 """An hour after the 2025-01-27 close: that session is the current one."""
@@ -118,13 +118,12 @@ async def test_shock_on_the_current_session_carries_headlines_before_what_follow
     serve(yahoo)
     harness.services.news = make_desk()
     card = await harness.run("/shock NVDA 2025-01-27")
-    names = [f.name for f in card.fields]
-    at = names.index("Headlines (news reports, not expert views)")
-    assert names[at + 1] == "What followed"
-    assert fields(card)[names[at]].splitlines()[0].startswith("[1] Nvidia slides in late trading")
-    assert len(fields(card)[names[at]].splitlines()) == 3
-    text = render_text(card, "en", zone="UTC")
-    assert text.index("Headlines") < text.index("What followed")
+    lines = fields(card)["Headlines (news reports, not expert views)"].splitlines()
+    assert lines[0].startswith("[1] Nvidia slides in late trading") and len(lines) == 3
+    assert card.fields[-1].name == "Headlines (news reports, not expert views)"
+    view = card.text.split(" (")[0]
+    assert_in_order(card, ["−16.97 %", "[1] Nvidia slides", view, "What followed", "[chart]"])
+    assert_within_room(card)
 
 
 async def test_shock_on_a_past_session_says_there_is_no_news_archive(

@@ -116,6 +116,9 @@ async def test_a_checked_synthesis_is_stored_per_language_and_shown_with_its_vie
     text = card_text(services, event, "en")
     assert "What the news and experts are saying (generated, checked against its sources)" in text
     assert f"{GOOD['en']}\n    [3] {views[0].speaker_name('en')}, Wed 29 Jan 2025" in text
+    # Headlines, then the synthesis, then the views (the card-layout contract's 5, 6, 7).
+    order = ["Headlines (news", "What the news and experts", views[0].speaker_name("en") + " ("]
+    assert [text.index(m) for m in order] == sorted(text.index(m) for m in order)
     assert GOOD["ko"] in card_text(services, event, "ko")
 
 
