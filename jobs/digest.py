@@ -27,8 +27,8 @@ from bot.ports import ReplayClock
 from bot.services import Services
 from bot.settings import DigestSettings
 from bot.stores.port import AlertEvent, Subscription
-from jobs.past import past_at_print
 from jobs.news import digest_news
+from jobs.past import past_at_print
 from jobs.scheduler import daily_at
 
 log = logging.getLogger(__name__)

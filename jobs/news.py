@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.domain.alert_card import figures_text
 from bot.domain.i18n import Locale
+from bot.domain.library import library_of
 from bot.domain.news import Headline, NewsSubject, news_payload, select_headlines
 from bot.domain.symbols import UnknownSymbolError
 from bot.domain.synthesis import (
@@ -27,7 +28,8 @@ from bot.domain.synthesis import (
     synthesis_messages,
     synthesis_sources,
 )
-from bot.domain.views import ExpertView, balanced_matches, fitting_views
+from bot.domain.view_section import past_from_payload
+from bot.domain.views import ExpertView
 from bot.ports import NewsDesk
 from bot.services import Services
 from bot.stores.port import AlertEvent
@@ -57,17 +59,22 @@ def event_labels(event: AlertEvent) -> list[str]:
 
 
 def event_views(services: Services, event: AlertEvent) -> list[ExpertView]:
-    """The views a card of this alert draws on: both sides where the knowledge base has them."""
+    """The views the card of this alert shows (its session's own episode's, else the closest
+    earlier episode's stored with it): one bullish, one bearish where the library has them."""
     rule = services.core.presets.get(event.rule_id)
     lead = str(event.payload.get("lead") or "")
-    matches = fitting_views(
-        services.views,
+    stored = event.payload.get("past")
+    past = past_from_payload(
+        library_of(services.views),
+        stored if isinstance(stored, Mapping) else None,
         session=event.session,
         kinds=[event.rule_id],
         topics=set(rule.topics) if rule is not None else set(),
         symbols=[lead] if lead else [],
     )
-    return [match.view for match in balanced_matches(matches, limit=2)]
+    if past is None or past.views is None:
+        return []
+    return [match.view for match in past.views.chosen]
 
 
 async def _synthesis(
