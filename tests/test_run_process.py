@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.run import seed_replay_store
+from bot.cli.run import REPLAY_CHANNEL, seed_replay_store
+from bot.readiness import write_atomically
 from bot.stores import open_store
 from bot.stores.port import Channel, ChannelRef, OutboxItem, Subscription
 from tests.conftest import PROJECT_ROOT, PYTHON
@@ -87,6 +89,9 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
     async def seed() -> None:
         store = await open_store(url)
         await seed_replay_store(store, PRESETS)
+        notice = {"text": "a message due in an hour"}  # still pending when the run stops
+        due = time.time() + 3600
+        await store.enqueue_message("notice", REPLAY_CHANNEL.ref, notice, "later", due_at=due)
         await store.close()
 
     asyncio.run(seed())
@@ -102,6 +107,11 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
     assert first.returncode == 0, err[-2000:]
     assert "shutdown requested signal=SIGTERM" in "".join(seen) + err
     assert "delivered: console=1" in out
+    assert re.search(
+        r"run stopping \(stopped\) with 1 item\(s\) undelivered for console:replay:every-preset:"
+        r" 1 due again from \S+Z \(in 3\d\d\d s\)",
+        err,
+    ), err[-2000:]
 
 
 @pytest.mark.slow
@@ -116,10 +126,31 @@ def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_tic
         await store.close()
 
     asyncio.run(seed())
-    start = f"{time.time() + 10:.3f}"  # both processes are up before the clock starts
-    args = ("run", "--replay", "2025-01-27", "--speed", "6000", "--start-at", start, "--store", url)
-    processes = [_run(*args, cwd=tmp_path) for _ in range(2)]
-    results = [p.communicate(timeout=180) for p in processes]
+    start = tmp_path / "start"  # one clock for both, started once both are ready
+    args = ("run", "--replay", "2025-01-27", "--speed", "6000", "--store", url)
+    processes = [
+        _run(
+            *args,
+            "--ready-file",
+            str(tmp_path / f"ready{n}"),
+            "--start-file",
+            str(start),
+            cwd=tmp_path,
+        )
+        for n in range(2)
+    ]
+    seen: list[list[str]] = [[], []]
+    for n, process in enumerate(processes):
+        _wait_for(seen[n], process, "run ready mode=replay")
+        ready = json.loads((tmp_path / f"ready{n}").read_text())
+        assert ready["pid"] == process.pid and ready["mode"] == "replay"
+    write_atomically(start, f"{time.time():.3f}")
+    results = [
+        (out, "".join(lines) + err)
+        for lines, (out, err) in zip(
+            seen, (p.communicate(timeout=180) for p in processes), strict=True
+        )
+    ]
     for process, (_, err) in zip(processes, results, strict=True):
         assert process.returncode == 0, err[-2000:]
     keys = Counter(m[2] for _, err in results for m in DELIVERED.findall(err))
