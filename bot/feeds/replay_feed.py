@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -36,7 +35,7 @@ class VirtualClock:
 
     `now()` starts at `virtual_start` and moves only by `advance_to` (never backwards).
     `paced()` is where real time lets the replay be; `lag(moment)` how many real seconds
-    the replay is behind `moment`. A `speed` of `math.inf` never waits (tests).
+    the replay is behind `moment`.
     """
 
     def __init__(
@@ -71,17 +70,12 @@ class VirtualClock:
         self.cursor = max(self.cursor, moment.astimezone(UTC))
 
     def paced(self) -> datetime:
-        """Where real time lets the replay be (before `real_start`: the virtual start); on
-        an unpaced clock, the time reached."""
-        if math.isinf(self.speed):
-            return self.cursor
+        """Where real time lets the replay be (before `real_start`: the virtual start)."""
         elapsed = max(0.0, self.real_time() - self.real_start)
         return self.virtual_start + timedelta(seconds=elapsed * self.speed)
 
     def lag(self, moment: datetime) -> float:
-        """Real seconds since pacing reached `moment` (negative: still ahead; 0 unpaced)."""
-        if math.isinf(self.speed):
-            return 0.0
+        """Real seconds since pacing reached `moment` (negative: still ahead)."""
         due_real = self.real_start + (moment - self.virtual_start).total_seconds() / self.speed
         return self.real_time() - due_real
 
