@@ -30,6 +30,9 @@ TOKENS = {
     "SLACK_APP_TOKEN": "xapp-1-A111-2222-s3cr3tslackapp",
     "SLACK_SIGNING_SECRET": "s3cr3t-signing-secret-abcdef",
 }
+PATIENCE = 600.0
+"""Seconds before a test gives up on a process: a bound against a hang, never a timing
+assumption (loading the history alone took 40 s beside two CPU burners)."""
 DELIVERED = re.compile(r"delivered platform=(\w+) channel=(\S+) key=([^\s\"]+)")
 
 
@@ -52,7 +55,7 @@ def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 
 def _wait_for(path_lines: list[str], process: subprocess.Popen[str], needle: str) -> None:
     assert process.stderr is not None
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         if not line:
@@ -68,7 +71,7 @@ def test_a_replay_runs_the_whole_bot_and_leaks_no_token_at_debug_level(tmp_path:
     process = _run(
         "-v", "run", "--replay", "2025-01-27", "--speed", "6000", cwd=tmp_path, env=_env(**TOKENS)
     )
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, err[-3000:]
     assert "fired: deepseek[critical] at close" in out
     assert "fired: chip_crash[notice] at open" in out
@@ -99,11 +102,11 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
     seen: list[str] = []
     _wait_for(seen, first, "delivered platform=console")  # the open alert went out
     second = _run("run", "--replay", "2025-01-27", "--store", url, cwd=tmp_path)
-    _, second_err = second.communicate(timeout=60)
+    _, second_err = second.communicate(timeout=PATIENCE)
     assert second.returncode == 2
     assert "SQLite is single-instance" in second_err
     first.send_signal(signal.SIGTERM)
-    out, err = first.communicate(timeout=60)
+    out, err = first.communicate(timeout=PATIENCE)
     assert first.returncode == 0, err[-2000:]
     assert "shutdown requested signal=SIGTERM" in "".join(seen) + err
     assert "delivered: console=1" in out
@@ -148,7 +151,7 @@ def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_tic
     results = [
         (out, "".join(lines) + err)
         for lines, (out, err) in zip(
-            seen, (p.communicate(timeout=180) for p in processes), strict=True
+            seen, (p.communicate(timeout=PATIENCE) for p in processes), strict=True
         )
     ]
     for process, (_, err) in zip(processes, results, strict=True):
@@ -188,7 +191,7 @@ def test_a_replay_on_a_store_without_deliver_queues_nothing_for_discord_or_slack
 
     asyncio.run(seed())
     process = _run("run", "--replay", "2025-01-27", "--speed", "6000", "--store", url, cwd=tmp_path)
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, err[-3000:]
     assert "delivered: console=3" in out  # the open alert, the close alert, the digest
     assert [item.channel for item in asyncio.run(outbox())] == []

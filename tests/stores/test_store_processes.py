@@ -54,7 +54,7 @@ async def python_module(
 async def line_with(stream: asyncio.StreamReader | None, needle: str, seen: list[str]) -> str:
     """Read lines until one holds `needle` (an event from another process), keeping them."""
     assert stream is not None
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(300):  # a bound against a hang: start-up can be slow
         while True:
             line = (await stream.readline()).decode()
             seen.append(line)
@@ -194,16 +194,19 @@ async def test_outbox_command_lists_pending_items_as_json(store_url: str) -> Non
 
 
 class PacedSink(HttpSink):
-    """An `HttpSink` whose pacer runs the test's hooks first (a pacer that waits long)."""
+    """An `HttpSink` whose pacer, while `hold` is set, holds every send until `hold()` is
+    done (run once, by the first send that asks): a pacer that waits long."""
 
     def __init__(self, base_url: str) -> None:
         super().__init__(base_url)
-        self.on_pace: list[Callable[[], Awaitable[None]]] = []
+        self.hold: Callable[[], Awaitable[None]] | None = None
+        self._held: asyncio.Task[None] | None = None
 
     async def pace(self, channel: Channel) -> None:
-        hooks, self.on_pace = self.on_pace, []
-        for hook in hooks:
-            await hook()
+        if self.hold is not None:
+            if self._held is None:
+                self._held = asyncio.create_task(self.hold())
+            await asyncio.shield(self._held)
         await super().pace(channel)
 
 
@@ -251,8 +254,9 @@ async def test_two_workers_and_a_lease_that_runs_out_before_the_send_send_every_
 
     try:
         items = await queue(channels[:8])
-        sinks["a"].on_pace.append(lease_runs_out_while_a_waits)
+        sinks["a"].hold = lease_runs_out_while_a_waits
         first = await one_round("a")
+        sinks["a"].hold = None
         assert first.leased == 4, "no more than it sends at once (8 were due)"
         assert (first.delivered, first.skipped) == (0, 4), "taken over: a sent none of them"
         assert taken_over[0].delivered == 8

@@ -102,7 +102,7 @@ async def test_a_replay_end_waits_out_a_killed_workers_lease_and_delivers_its_me
     dead = await python_module(
         "tests.stores.procs", "deliver", store_url, platform.url, "w-dead", "5", repr(real_time())
     )
-    await asyncio.wait_for(platform.arrived.wait(), 60)
+    await asyncio.wait_for(platform.arrived.wait(), 300)
     dead.send_signal(signal.SIGKILL)  # while it was sending the alert
     await dead.wait()
     platform.release()
@@ -117,7 +117,7 @@ async def test_a_replay_end_waits_out_a_killed_workers_lease_and_delivers_its_me
     assert "the lease length 1 s" in waiting
     assert platform.delivered("alpha") == [], "not before the dead worker's lease ran out"
     write_time(now, real_time() + 2.0)  # it runs out
-    out, err = await asyncio.wait_for(survivor.communicate(), 60)
+    out, err = await asyncio.wait_for(survivor.communicate(), 300)
     log = "".join(seen) + err.decode()
     assert survivor.returncode == 0, log
     assert json.loads(out) == {"left": 1}, log
