@@ -49,17 +49,19 @@ class Unfinished:
         channels = Counter(item.channel.key for item in self.items)
         names = ", ".join(f"{key} ×{n}" if n > 1 else key for key, n in sorted(channels.items()))
         leased = self.leased()
-        waiting = [i for i in self.items if i not in leased]
+        due = [i for i in self.items if i not in leased and self.retry_at(i) <= self.now]
+        later = [i for i in self.items if i not in leased and i not in due]
         parts = []
         if leased:
             last = max(self.retry_at(i) for i in leased)
             parts.append(
                 f"{len(leased)} leased by a worker until {_when(last, self.now)} at the latest"
             )
-        if waiting:
-            first = min(self.retry_at(i) for i in waiting)
-            due = "due now" if first <= self.now else f"due again from {_when(first, self.now)}"
-            parts.append(f"{len(waiting)} {due}")
+        if due:
+            parts.append(f"{len(due)} due now")
+        if later:
+            first = min(self.retry_at(i) for i in later)
+            parts.append(f"{len(later)} due again from {_when(first, self.now)}")
         return f"{len(self.items)} item(s) undelivered for {names}: {'; '.join(parts)}"
 
 

@@ -68,16 +68,17 @@ async def test_a_stopping_run_says_how_many_items_it_leaves_for_which_channels_a
     [leased] = await store.lease("w", lease_seconds=60, platforms=["discord"])
     assert leased.id == failed.id
     await store.mark_failed(leased, "HTTP 503", retry_in=30)  # due again in 30 s
+    await store.enqueue_message("notice", BETA, {"text": "hello"}, "notice-1")  # due now
     await queue(store, CONSOLE)  # another platform's: not this run's to report
     with caplog.at_level(logging.WARNING, logger="jobs.unfinished"):
         left = await report_unfinished(store, ["discord"], 60, "stopped", real_time)
-    assert left is not None and len(left.items) == 2
+    assert left is not None and len(left.items) == 3
     [line] = [r.getMessage() for r in caplog.records]
     assert line == (
-        "run stopping (stopped) with 2 item(s) undelivered for discord:guild1:alpha,"
-        " discord:guild1:beta: 1 leased by a worker until 2027-01-15T08:01:00Z (in 40 s) at"
-        " the latest; 1 due again from 2027-01-15T08:00:50Z (in 30 s); they stay in the"
-        " outbox and are delivered then"
+        "run stopping (stopped) with 3 item(s) undelivered for discord:guild1:alpha,"
+        " discord:guild1:beta ×2: 1 leased by a worker until 2027-01-15T08:01:00Z (in 40 s) at"
+        " the latest; 1 due now; 1 due again from 2027-01-15T08:00:50Z (in 30 s); they stay"
+        " in the outbox and are delivered then"
     )
 
 
