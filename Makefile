@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup demo test test-under-load lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ pytest: setup
 	bash scripts/with_test_redis.sh $(PY) -m pytest -q
 
 test: lint typecheck pytest
+
+# The whole suite with two CPU-bound processes beside it (stopped by PID at the end): the
+# tests must not depend on an idle machine.
+test-under-load: setup
+	PY=$(PY) MAKE=$(MAKE) bash scripts/test_under_load.sh
 
 bench: setup
 	bash scripts/with_test_redis.sh $(PY) -m bench

@@ -19,7 +19,7 @@ import random
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +28,6 @@ from bot.app import build_core, build_services
 from bot.feeds.backfill import BackfillCache
 from bot.feeds.live import FeedSettings, FeedTick, LiveFeed
 from bot.feeds.live_market import LiveMarket
-from bot.feeds.replay_feed import VirtualClock
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
 from bot.settings import PROJECT_ROOT, load_settings
@@ -40,6 +39,17 @@ SYMBOLS = 500
 RULES = 10_000
 SOURCES = ("NVDA", "MU", "SOXX", "SPY", "QQQ", "DIA", "AVGO")
 SESSION_START = datetime(2025, 1, 27, 15, 0, tzinfo=UTC)  # 10:00 New York, DeepSeek day
+
+
+class SessionClock:
+    """Real time, running from 10:00 New York on the DeepSeek day (a live clock for the bench;
+    the replay's `VirtualClock` only moves when a scheduler steps it)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start, self.real_start = start, time.time()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.time() - self.real_start)
 
 
 def _history(directory: Path) -> dict[str, float]:
@@ -201,7 +211,7 @@ async def _main() -> None:
         settings = load_settings(env={"SPUTNIK_CONFIG": os.devnull})
         core = build_core(settings, directory / "history")
         store = await open_store(f"sqlite:///{directory / 'bench.db'}")
-        clock = VirtualClock(SESSION_START, 1.0)
+        clock = SessionClock(SESSION_START)
         services = build_services(core, store, clock=clock)
         setup = time.perf_counter()
         await _populate(store, sorted(closes))

@@ -35,7 +35,9 @@ class Clock(Protocol):
 class ReplayClock(Clock, Protocol):
     """A replay's accelerated clock: trading time `speed` times faster than real time.
 
-    `now() == virtual_start + (real time - real_start) * speed`. What the jobs read besides
+    `now()` is the scheduled time of the run being made: the scheduler steps the clock from
+    one due time to the next, each step paced to `virtual_start + (real time - real_start) *
+    speed` (`VirtualClock`; the scheduler's `SteppedClock`). What the jobs read besides
     `now()`: the scheduler, the feed's age guard and the digest job scale their lateness and
     age limits by `speed` (a loop lag of milliseconds is minutes of virtual time); the
     digest job treats slots from `virtual_start` on as the replay's own; the runner calls

@@ -18,17 +18,21 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 
 from bot.app import App
 from bot.chat.platforms import status_lines
 from bot.feeds.backfill import backfill
+from bot.feeds.replay_feed import VirtualClock
 from bot.metrics import sample_outbox_depth, serve_metrics
 from bot.ports import ChatSink, PlatformRuntime, ReplayClock
+from bot.readiness import announce_ready
 from bot.redaction import redact, secret_values
 from jobs.deliver import describe_error
 from jobs.scheduler import daily_at, wait_until
+from jobs.unfinished import await_leases, report_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,10 @@ class Runner:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     worker_failed: bool = False
     """The delivery worker ended on its own: the run stopped and exits 1."""
+    ready_file: Path | None = None
+    """Written once the store, feeds and platforms are up (`--ready-file`)."""
+    start_file: Path | None = None
+    """A replay's clock starts at the epoch written here, waited for once ready."""
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT (live) or until the replay's digests are delivered."""
@@ -87,6 +95,7 @@ class Runner:
         for symbol in live.symbols:  # read and join every history before the clock runs
             app.market.table(symbol)
         sinks, runtimes = await self._start_platforms(runtimes)
+        await self._announce_ready(sinks)
         # The clock starts once the sinks are up: platform logins take real seconds too.
         clock = app.clock
         if isinstance(clock, ReplayClock):
@@ -133,6 +142,7 @@ class Runner:
                 await self._drain(sinks)
         finally:
             app.report.claimed = sum(1 for r in scheduler.history if r.outcome == "ran")
+            why = "replay end" if app.replay is not None and not self.stop.is_set() else "stopped"
             delivery_stop.set()
             try:
                 await asyncio.wait_for(worker, timeout=self.shutdown_seconds)
@@ -142,6 +152,7 @@ class Runner:
                 )
             except Exception:  # a worker that died was logged by _worker_ended
                 pass
+            await self._report_unfinished(why)
             self.stop.set()
             for task in background:
                 task.cancel()
@@ -222,15 +233,25 @@ class Runner:
         )
         self.stop.set()
 
-    async def _drain(self, sinks: Mapping[str, ChatSink], timeout: float = 30.0) -> None:
-        """Wait (real time, bounded) until no pending item for our platforms is left."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and not self.stop.is_set():
-            items = await self.app.store.list_outbox()
-            if not any(i.state == "pending" and i.channel.platform in sinks for i in items):
-                return
-            await asyncio.sleep(0.05)
+    async def _announce_ready(self, sinks: Mapping[str, ChatSink]) -> None:
+        """Say the run is up (`bot.readiness`); a start file fixes when the clock starts."""
+        mode = "replay" if self.app.replay is not None else "live"
+        begin = await announce_ready(mode, sinks, self.ready_file, self.start_file, self.stop)
+        if begin is not None and isinstance(self.app.clock, VirtualClock):
+            self.app.clock.start(begin)
+
+    async def _drain(self, sinks: Mapping[str, ChatSink]) -> None:
+        """Until the messages the replay caused are delivered: its own, and those a dead
+        worker still leases (bounded by the lease length; `jobs.unfinished`)."""
+        timeout, lease = self.app.worker_timing
+        await await_leases(
+            self.app.store, sinks, lease_seconds=lease, timeout=timeout, stop=self.stop
+        )
+
+    async def _report_unfinished(self, why: str) -> None:
+        """One line on what this run leaves pending for its platforms, and when it is retried."""
+        _, lease = self.app.worker_timing
+        await report_unfinished(self.app.store, self.app.claimer.platforms, lease, why)
 
     def _print_report(self) -> None:
         app, report = self.app, self.app.report

@@ -1,19 +1,21 @@
 """Outbox → chat sinks: lease, build the Card for the channel, pace, send, settle the outcome.
 
 Trading time (expiry) comes from the injected `Clock`; leases, send timeouts and back-off are
-real time (`time_source`, `asyncio`), so an accelerated replay clock never expires a lease
-mid-send.
+real time (`time_source`, `sleep`), so an accelerated replay clock never expires a lease
+mid-send. A store outage at any step of a delivery (lease, channel, card, renewal, marking
+the outcome) is waited out with back-off, the item's lease kept and no attempt counted: an
+outage is never held against a message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.domain.cards import Card
 from bot.ports import ChatSink, Clock, Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
@@ -26,12 +28,14 @@ from bot.stores.port import (
     StoreUnavailable,
     retry_delay,
 )
+from jobs.enqueue import Sleep, pause, retry_store
 
 log = logging.getLogger(__name__)
 
 BuildCard = Callable[[OutboxItem, Channel], Awaitable[Card | None]]
 """Builds the Card of one item for one channel (its language and zone); None: nothing to send."""
 TimeSource = Callable[[], float]
+T = TypeVar("T")
 
 EXPIRED = "expired: undelivered at the next session's open"
 OUTCOMES = ("delivered", "retried", "failed", "parked", "gone", "expired", "skipped", "held")
@@ -71,11 +75,24 @@ class _Round:
     timeout: float
     max_attempts: int
     time_source: TimeSource
+    sleep: Sleep = asyncio.sleep
+    stop: asyncio.Event | None = None
+
+
+async def _ride(job: _Round, item: OutboxItem, step: str, call: Callable[[], Awaitable[T]]) -> T:
+    """One store step of a delivery, a store outage waited out (lease kept, no attempt
+    counted) until the worker is told to stop."""
+    return await retry_store(
+        call,
+        f"delivery of {item.id} ({step}; lease kept, no attempt counted)",
+        sleep=job.sleep,
+        stop=job.stop,
+    )
 
 
 async def _park(job: _Round, item: OutboxItem, reason: str, outcome: str = "parked") -> str:
     log.warning("parked %s for %s: %s", item.id, item.channel.key, reason)
-    await job.store.park(item, reason)
+    await _ride(job, item, "parking", lambda: job.store.park(item, reason))
     return outcome
 
 
@@ -106,21 +123,24 @@ async def _send(
 async def _settle(job: _Round, item: OutboxItem, channel: Channel, outcome: DeliveryOutcome) -> str:
     store = job.store
     if isinstance(outcome, Delivered):
-        await store.mark_delivered(item)
+        await _ride(job, item, "marking it delivered", lambda: store.mark_delivered(item))
         return "delivered"
     if isinstance(outcome, RetryAfter):
         due = job.time_source() + max(0.0, outcome.seconds)
-        await store.reschedule(item, due, f"retry after {outcome.seconds:g}s: {outcome.reason}")
+        reason = f"retry after {outcome.seconds:g}s: {outcome.reason}"
+        await _ride(job, item, "rescheduling", lambda: store.reschedule(item, due, reason))
         return "retried"
     if isinstance(outcome, Gone):
         log.warning("channel %s is gone (%s): deactivated", channel.ref.key, outcome.reason)
         try:
-            await store.deactivate(channel.ref, outcome.reason)
+            await _ride(
+                job, item, "deactivating", lambda: store.deactivate(channel.ref, outcome.reason)
+            )
         except StoreUnavailable:
             raise
         except StoreError:  # purged meanwhile: nothing left to deactivate
             pass
-        await store.park_channel(channel.ref, outcome.reason)
+        await _ride(job, item, "parking", lambda: store.park_channel(channel.ref, outcome.reason))
         return "gone"
     unknown = outcome.unknown_outcome
     retry_in = UNKNOWN_OUTCOME_RETRY_SECONDS if unknown else retry_delay(item.attempts + 1)
@@ -131,7 +151,12 @@ async def _settle(job: _Round, item: OutboxItem, channel: Channel, outcome: Deli
         " (outcome unknown)" if unknown else "",
         outcome.error,
     )
-    failed = await store.mark_failed(item, outcome.error, job.max_attempts, retry_in=retry_in)
+    failed = await _ride(
+        job,
+        item,
+        "counting the failure",
+        lambda: store.mark_failed(item, outcome.error, job.max_attempts, retry_in=retry_in),
+    )
     if failed.state == "parked":
         log.error(
             "parked %s for %s after %d attempts: %s",
@@ -147,7 +172,9 @@ async def _settle(job: _Round, item: OutboxItem, channel: Channel, outcome: Deli
 async def _deliver_one(job: _Round, sink: ChatSink, item: OutboxItem) -> str:
     store = job.store
     try:
-        channel = await store.get_channel(item.channel)
+        channel = await _ride(
+            job, item, "reading its channel", lambda: store.get_channel(item.channel)
+        )
         if channel is None:
             return await _park(job, item, "channel unknown (purged)")
         if not channel.active:
@@ -157,26 +184,41 @@ async def _deliver_one(job: _Round, sink: ChatSink, item: OutboxItem) -> str:
         if item.kind == "alert" and channel.snooze and channel.snooze.active(job.clock.now()):
             return await _hold(job, item, channel)
         try:
-            card = await job.build_card(item, channel)
-        except Exception as exc:
+            card = await _build(job, item, channel)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # the card itself cannot be built: a failed attempt
             error = f"could not build the card: {describe_error(exc)}"
             log.error("delivery of %s: %s", item.id, error)
             return await _settle(job, item, channel, Failed(error))
         if card is None:
             return await _park(job, item, "nothing to send (its alerts are no longer stored)")
         await sink.pace(channel)  # before the renewal: waiting for a budget eats no lease
-        if not await store.renew(item, job.worker_id):
+        renewed = await _ride(
+            job, item, "renewing its lease", lambda: store.renew(item, job.worker_id)
+        )
+        if not renewed:
             log.warning("lease of %s ran out and another worker took it over; not sending", item.id)
             return "skipped"
         outcome = await _send(sink, channel, card, item, job.timeout)
         return await _settle(job, item, channel, outcome)
     except StoreUnavailable as exc:
-        # Nothing lost: the lease runs out and the item is delivered later (same key).
-        log.warning("store outage while delivering %s (%s); its lease will run out", item.id, exc)
+        # Only when the worker stops during an outage: nothing lost, the lease runs out and
+        # the item is delivered later (same key), still with no attempt counted.
+        log.warning(
+            "store outage while delivering %s as the worker stops (%s); its lease will run out",
+            item.id,
+            exc,
+        )
         return "skipped"
     except Exception:  # a bug of ours: logged with its traceback, the other items go on
         log.exception("delivery of %s to %s failed unexpectedly", item.id, item.channel.key)
         return "skipped"
+
+
+async def _build(job: _Round, item: OutboxItem, channel: Channel) -> Card | None:
+    """The item's Card; the store reads and chart writes it makes ride out an outage."""
+    return await _ride(job, item, "building its card", lambda: job.build_card(item, channel))
 
 
 def check_timing(timeout: float, lease_seconds: float) -> None:
@@ -201,13 +243,16 @@ async def deliver_outbox(
     timeout: float = 30.0,
     concurrency: int = 16,
     time_source: TimeSource = time.time,
+    sleep: Sleep = asyncio.sleep,
+    stop: asyncio.Event | None = None,
 ) -> DeliveryReport:
     """One round: lease up to `min(limit, concurrency)` due items of the sinks' platforms and
     deliver them all at once.
 
     Items for platforms without a sink here are not leased (they wait, untouched). Each lease
     is renewed right after the platform's pacer allowed the send, and only the send is bounded
-    by `timeout` (shorter than `lease_seconds`), so no item is sent on a lapsed lease.
+    by `timeout` (shorter than `lease_seconds`), so no item is sent on a lapsed lease. A store
+    outage after the lease is waited out (`sleep` between tries) until `stop` is set.
     """
     check_timing(timeout, lease_seconds)
     if not sinks:
@@ -220,7 +265,9 @@ async def deliver_outbox(
         max_attempts=max_attempts,
         platforms=sorted(sinks),
     )
-    job = _Round(store, build_card, worker_id, clock, timeout, max_attempts, time_source)
+    job = _Round(
+        store, build_card, worker_id, clock, timeout, max_attempts, time_source, sleep, stop
+    )
     outcomes = await asyncio.gather(
         *(_deliver_one(job, sinks[item.channel.platform], item) for item in items)
     )
@@ -233,6 +280,7 @@ async def _platform_loop(
     worker_id: str,
     stop: asyncio.Event,
     idle_seconds: float,
+    sleep: Sleep = asyncio.sleep,
 ) -> None:
     backoff = idle_seconds
     while not stop.is_set():
@@ -241,6 +289,8 @@ async def _platform_loop(
             backoff = idle_seconds
             if report.leased:
                 continue
+            await pause(asyncio.sleep, idle_seconds, stop)  # idle: real time
+            continue
         except StoreUnavailable as exc:
             log.warning(
                 "store outage in delivery worker %s: %s; retry in %.1fs", worker_id, exc, backoff
@@ -254,8 +304,7 @@ async def _platform_loop(
                 backoff,
             )
             backoff = min(max(backoff, 0.05) * 2, 30.0)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), backoff)
+        await pause(sleep, backoff, stop)
 
 
 async def run_delivery_worker(
@@ -273,10 +322,11 @@ async def run_delivery_worker(
     timeout: float = 30.0,
     concurrency: int = 16,
     time_source: TimeSource = time.time,
+    sleep: Sleep = asyncio.sleep,
 ) -> None:
     """Deliver until `stop` is set: one lease loop per platform, so a slow or failing platform
     never holds back another's deliveries; a store outage or any other error of a round
-    (logged in one line) is waited out with back-off."""
+    (logged in one line) is waited out with back-off (`sleep`, real time)."""
     check_timing(timeout, lease_seconds)
     loops = [
         _platform_loop(
@@ -293,10 +343,13 @@ async def run_delivery_worker(
                 timeout=timeout,
                 concurrency=concurrency,
                 time_source=time_source,
+                sleep=sleep,
+                stop=stop,
             ),
             f"{worker_id}/{platform}",
             stop,
             idle_seconds,
+            sleep,
         )
         for platform, sink in sorted(sinks.items())
     ]

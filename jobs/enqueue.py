@@ -16,6 +16,19 @@ T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
 
+async def pause(sleep: Sleep, seconds: float, stop: asyncio.Event | None = None) -> None:
+    """`await sleep(seconds)`, cut short once `stop` (if given) is set."""
+    if stop is None:
+        await sleep(seconds)
+        return
+    waiter, stopper = asyncio.ensure_future(sleep(seconds)), asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        stopper.cancel()
+
+
 async def retry_store(
     call: Callable[[], Awaitable[T]],
     what: str,
@@ -23,16 +36,21 @@ async def retry_store(
     base_delay: float = 0.5,
     max_delay: float = 30.0,
     sleep: Sleep = asyncio.sleep,
+    stop: asyncio.Event | None = None,
 ) -> T:
-    """Await `call()` until the store answers, backing off exponentially; log the outage."""
+    """Await `call()` until the store answers, backing off exponentially; log the outage.
+
+    With `stop`: once it is set, the outage is no longer waited out (StoreUnavailable)."""
     delay, attempt = base_delay, 0
     while True:
         try:
             result = await call()
         except StoreUnavailable as exc:
+            if stop is not None and stop.is_set():
+                raise
             attempt += 1
             log.warning("store outage: %s; %s held, retry %d in %.1fs", exc, what, attempt, delay)
-            await sleep(delay)
+            await pause(sleep, delay, stop)
             delay = min(delay * 2, max_delay)
             continue
         if attempt:

@@ -198,18 +198,20 @@ def market_jobs(
             await live.poll_tick(force=True, symbols=korean)
 
     poll_grace = settings.poll_seconds / 2
+    # The checks that define the day (opens, closes, digests) catch up: a replay runs each
+    # one however late its loop is; a missed poll is skipped.
     jobs = [
-        Job("nyse-open", daily_at(9, 31, NEW_YORK), opening_job, grace_seconds=900),
+        Job("nyse-open", daily_at(9, 31, NEW_YORK), opening_job, 900, catch_up=True),
         Job("poll", every(settings.poll_seconds), poll_job, grace_seconds=poll_grace),
-        Job("nyse-close", _closing_trigger(delay), closing_job, grace_seconds=1800),
+        Job("nyse-close", _closing_trigger(delay), closing_job, 1800, catch_up=True),
     ]
     if settings.krx_checks:
         jobs += [
-            Job("krx-open", daily_at(9, 1, SEOUL), krx_open_job, grace_seconds=900),
-            Job("krx-close", daily_at(15, 30 + delay, SEOUL), krx_close_job, grace_seconds=1800),
+            Job("krx-open", daily_at(9, 1, SEOUL), krx_open_job, 900, catch_up=True),
+            Job("krx-close", daily_at(15, 30 + delay, SEOUL), krx_close_job, 1800, catch_up=True),
         ]
-    for job_id, function in (extra or {}).items():
-        jobs.append(Job(job_id, every(60), function, grace_seconds=3600))  # idempotent jobs
+    for job_id, function in (extra or {}).items():  # idempotent jobs
+        jobs.append(Job(job_id, every(60), function, grace_seconds=3600, catch_up=True))
     return jobs
 
 

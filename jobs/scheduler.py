@@ -13,6 +13,12 @@ Each run is claimed with `store.claim_run(job_id, scheduled, ttl)` before it run
 instances run it once. After a pause only the latest missed slot of a job may run, and
 only within the job's `grace_seconds` (a missed poll is skipped; digests keep their own,
 longer grace in the digest job, which reads the store).
+
+On a `SteppedClock` (a replay's `VirtualClock`) the loop is discrete-event: it steps the
+clock to the next due time (paced against real time by the clock) and runs the jobs due
+then, in order, to completion, with the clock reading their scheduled time. A `catch_up`
+job (the opening and closing checks, digests) runs every one of its slots, however late
+the loop is; other jobs (polls) skip a slot missed by more than their grace, as live.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.ports import Clock, clock_speed
 from bot.stores.port import StoreUnavailable
@@ -51,6 +57,8 @@ class Job:
     """An APScheduler 3.11 trigger (`IntervalTrigger`, `CronTrigger`)."""
     run: JobFunction
     grace_seconds: float = 30.0
+    catch_up: bool = False
+    """On a stepped (replay) clock, run every slot however late (checks that define the day)."""
     next_fire: datetime | None = None
     runs: int = 0
     skipped: int = 0
@@ -66,6 +74,27 @@ class Ran:
     scheduled: datetime
     outcome: str
     """"ran", "claimed elsewhere", "claim failed", "missed", "failed"."""
+
+
+@runtime_checkable
+class SteppedClock(Protocol):
+    """A clock the scheduler steps from one due time to the next (`VirtualClock`)."""
+
+    speed: float
+
+    def now(self) -> datetime: ...
+
+    def paced(self) -> datetime:
+        """Where real time lets the clock be."""
+        ...
+
+    def lag(self, moment: datetime) -> float:
+        """Real seconds since pacing reached `moment`."""
+        ...
+
+    def advance_to(self, moment: datetime) -> None: ...
+
+    async def pace_to(self, moment: datetime, stop: asyncio.Event) -> bool: ...
 
 
 @dataclass
@@ -142,6 +171,39 @@ class Scheduler:
         job.runs += 1
         return Ran(job.id, scheduled, "ran")
 
+    async def step(self) -> list[Ran]:
+        """Stepped clock: step it to the next due time and run what is due then, in order.
+
+        A `catch_up` job runs its slot however late; another job whose slot pacing left more
+        than its grace behind passes on to its latest slot (`missed`, as live)."""
+        clock = self.clock
+        due = self.next_due()
+        if due is None or not isinstance(clock, SteppedClock):
+            return []
+        clock.advance_to(due)
+        done: list[Ran] = []
+        for job in self.jobs:
+            if job.next_fire is None or job.next_fire > due:
+                continue
+            scheduled = job.next_fire
+            if not job.catch_up:
+                latest, missed = _latest_slot(job.trigger, scheduled, max(clock.paced(), due))
+                if missed:  # only its latest slot may run, when the clock reaches it
+                    job.skipped += missed
+                    job.skipped_missed += missed  # one summary line at the end of the run
+                    done.append(Ran(job.id, scheduled, "missed"))
+                    job.next_fire = latest
+                    continue
+                if clock.lag(scheduled) > job.grace_seconds:
+                    job.skipped += 1
+                    job.next_fire = _as_utc(job.trigger.get_next_fire_time(scheduled, scheduled))
+                    done.append(Ran(job.id, scheduled, "missed"))
+                    continue
+            job.next_fire = _as_utc(job.trigger.get_next_fire_time(scheduled, scheduled))
+            done.append(await self._run(job, scheduled))
+        self.history.extend(done)
+        return done
+
     async def run(self, stop: asyncio.Event, *, until: datetime | None = None) -> None:
         """Loop until `stop` is set (or the clock passes `until`); at replay speeds the runs
         passed over are one summary line at the end, not a line each time."""
@@ -164,6 +226,9 @@ class Scheduler:
             )
 
     async def _loop(self, stop: asyncio.Event, until: datetime | None) -> None:
+        if isinstance(self.clock, SteppedClock):
+            await self._run_stepped(self.clock, stop, until)
+            return
         while not stop.is_set():
             due = self.next_due()
             if due is None or (until is not None and due > until):
@@ -176,6 +241,21 @@ class Scheduler:
             if stop.is_set():
                 return
             await self.run_due()
+
+    async def _run_stepped(
+        self, clock: SteppedClock, stop: asyncio.Event, until: datetime | None
+    ) -> None:
+        while not stop.is_set():
+            due = self.next_due()
+            if due is None or (until is not None and due > until):
+                if until is not None:
+                    await clock.pace_to(until, stop)
+                    return
+                await _wait(stop, 60.0)
+                continue
+            if not await clock.pace_to(due, stop):
+                return
+            await self.step()
 
 
 def _latest_slot(trigger: Any, first: datetime, now: datetime) -> tuple[datetime, int]:

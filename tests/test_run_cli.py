@@ -16,6 +16,7 @@ from bot.cli import main
         ["--start-at", f"{time.time():.0f}"],
         ["--deliver"],
         ["--store", "sqlite:///elsewhere.db"],
+        ["--start-file", "start.txt"],
     ],
 )
 def test_a_replay_only_option_without_replay_is_a_one_line_usage_error_not_a_live_bot(
@@ -39,6 +40,10 @@ def test_a_replay_only_option_without_replay_is_a_one_line_usage_error_not_a_liv
         (["--start-at=-inf"], "--start-at must be a finite number"),
         (["--start-at", f"{time.time() - 2 * 86400:.0f}"], "within a day of now"),
         (["--start-at", f"{time.time() + 2 * 86400:.0f}"], "within a day of now"),
+        (
+            ["--start-at", f"{time.time():.0f}", "--start-file", "start.txt"],
+            "--start-at and --start-file: give one of them, not both",
+        ),
     ],
 )
 def test_a_bad_speed_or_start_is_a_one_line_usage_error(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.run import seed_replay_store
+from bot.cli.run import REPLAY_CHANNEL, seed_replay_store
+from bot.readiness import write_atomically
 from bot.stores import open_store
 from bot.stores.port import Channel, ChannelRef, OutboxItem, Subscription
 from tests.conftest import PROJECT_ROOT, PYTHON
@@ -28,6 +30,9 @@ TOKENS = {
     "SLACK_APP_TOKEN": "xapp-1-A111-2222-s3cr3tslackapp",
     "SLACK_SIGNING_SECRET": "s3cr3t-signing-secret-abcdef",
 }
+PATIENCE = 600.0
+"""Seconds before a test gives up on a process: a bound against a hang, never a timing
+assumption (loading the history alone took 40 s beside two CPU burners)."""
 DELIVERED = re.compile(r"delivered platform=(\w+) channel=(\S+) key=([^\s\"]+)")
 
 
@@ -50,7 +55,7 @@ def _run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 
 def _wait_for(path_lines: list[str], process: subprocess.Popen[str], needle: str) -> None:
     assert process.stderr is not None
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         if not line:
@@ -66,7 +71,7 @@ def test_a_replay_runs_the_whole_bot_and_leaks_no_token_at_debug_level(tmp_path:
     process = _run(
         "-v", "run", "--replay", "2025-01-27", "--speed", "6000", cwd=tmp_path, env=_env(**TOKENS)
     )
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, err[-3000:]
     assert "fired: deepseek[critical] at close" in out
     assert "fired: chip_crash[notice] at open" in out
@@ -87,6 +92,9 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
     async def seed() -> None:
         store = await open_store(url)
         await seed_replay_store(store, PRESETS)
+        notice = {"text": "a message due in an hour"}  # still pending when the run stops
+        due = time.time() + 3600
+        await store.enqueue_message("notice", REPLAY_CHANNEL.ref, notice, "later", due_at=due)
         await store.close()
 
     asyncio.run(seed())
@@ -94,14 +102,20 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
     seen: list[str] = []
     _wait_for(seen, first, "delivered platform=console")  # the open alert went out
     second = _run("run", "--replay", "2025-01-27", "--store", url, cwd=tmp_path)
-    _, second_err = second.communicate(timeout=60)
+    _, second_err = second.communicate(timeout=PATIENCE)
     assert second.returncode == 2
     assert "SQLite is single-instance" in second_err
     first.send_signal(signal.SIGTERM)
-    out, err = first.communicate(timeout=60)
+    out, err = first.communicate(timeout=PATIENCE)
     assert first.returncode == 0, err[-2000:]
     assert "shutdown requested signal=SIGTERM" in "".join(seen) + err
     assert "delivered: console=1" in out
+    assert re.search(
+        # the notice due in an hour (and, on a slow machine, the close alert queued just then)
+        r"run stopping \(stopped\) with [12] item\(s\) undelivered for console:replay:"
+        r"every-preset(?: ×2)?: (?:1 due now; )?1 due again from \S+Z \(in 3\d\d\d s\)",
+        err,
+    ), "".join(seen) + err
 
 
 @pytest.mark.slow
@@ -116,10 +130,31 @@ def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_tic
         await store.close()
 
     asyncio.run(seed())
-    start = f"{time.time() + 10:.3f}"  # both processes are up before the clock starts
-    args = ("run", "--replay", "2025-01-27", "--speed", "6000", "--start-at", start, "--store", url)
-    processes = [_run(*args, cwd=tmp_path) for _ in range(2)]
-    results = [p.communicate(timeout=180) for p in processes]
+    start = tmp_path / "start"  # one clock for both, started once both are ready
+    args = ("run", "--replay", "2025-01-27", "--speed", "6000", "--store", url)
+    processes = [
+        _run(
+            *args,
+            "--ready-file",
+            str(tmp_path / f"ready{n}"),
+            "--start-file",
+            str(start),
+            cwd=tmp_path,
+        )
+        for n in range(2)
+    ]
+    seen: list[list[str]] = [[], []]
+    for n, process in enumerate(processes):
+        _wait_for(seen[n], process, "run ready mode=replay")
+        ready = json.loads((tmp_path / f"ready{n}").read_text())
+        assert ready["pid"] == process.pid and ready["mode"] == "replay"
+    write_atomically(start, f"{time.time():.3f}")
+    results = [
+        (out, "".join(lines) + err)
+        for lines, (out, err) in zip(
+            seen, (p.communicate(timeout=PATIENCE) for p in processes), strict=True
+        )
+    ]
     for process, (_, err) in zip(processes, results, strict=True):
         assert process.returncode == 0, err[-2000:]
     keys = Counter(m[2] for _, err in results for m in DELIVERED.findall(err))
@@ -157,7 +192,7 @@ def test_a_replay_on_a_store_without_deliver_queues_nothing_for_discord_or_slack
 
     asyncio.run(seed())
     process = _run("run", "--replay", "2025-01-27", "--speed", "6000", "--store", url, cwd=tmp_path)
-    out, err = process.communicate(timeout=120)
+    out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, err[-3000:]
     assert "delivered: console=3" in out  # the open alert, the close alert, the digest
     assert [item.channel for item in asyncio.run(outbox())] == []

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import socket
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,12 +96,15 @@ async def replay_app(
     settings: Settings | None = None,
     deliver: bool = False,
     env: Mapping[str, str] | None = None,
+    real_start: float | None = None,
     **parts: Any,
 ) -> App:
-    """`run --replay 2025-01-27 --speed SPEED` bootstrapped in this process, its store seeded."""
+    """`run --replay 2025-01-27 --speed SPEED [--start-at REAL_START]` bootstrapped in this
+    process, its store seeded. The scheduler steps the virtual clock from one due time to the
+    next, so what runs does not depend on how fast this machine is."""
     session = pd.Timestamp("2025-01-27")
     opens = pd.Timestamp(session_calendar(NYSE).session_open(session)).to_pydatetime()
-    clock = VirtualClock(opens - timedelta(hours=5, minutes=31), speed)
+    clock = VirtualClock(opens - timedelta(hours=5, minutes=31), speed, real_start=real_start)
     app = await bootstrap(
         settings or load_settings(env={"SPUTNIK_CONFIG": os.devnull}),
         store_url=f"sqlite:///{tmp_path / 'r.db'}",
@@ -145,6 +149,35 @@ async def test_at_the_highest_speed_the_open_and_close_alerts_and_then_the_diges
     digest = out.index("US market digest")
     assert opening < closing < digest
     assert "min late" not in out
+
+
+DAY = [
+    "fired: chip_crash[notice] at open 14:30Z",
+    "fired: nvda_decoupling[warning] at open 14:30Z",
+    "fired: deepseek[critical] at close 21:00Z",
+    "fired: chip_crash[warning] at close 21:00Z",
+    "fired: nvda_decoupling[critical] at close 21:00Z",
+    "fired: ai_power_unwind[critical] at close 21:00Z",
+]
+
+
+@pytest.mark.slow
+async def test_a_replay_whose_loop_is_hours_late_runs_each_check_with_its_own_figures_and_label(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its virtual clock started 80 real seconds ago at 600x: 13 hours of the day, every check
+    # of it, are already due when the loop starts (a loaded machine, an early --start-at).
+    out = await replay_in_process(tmp_path, 600, caplog, real_start=time.time() - 80)
+    assert [line for line in out.splitlines() if line.startswith("fired:")] == DAY
+    assert "delivered: console=3" in out
+    opening, closing, digest = out.split("→ console:replay:every-preset")[1:]
+    assert "alerts at the open" in opening and "Print: open · Mon 27 Jan 2025 23:30 KST" in opening
+    assert "Figures: SOX −6.25 %" in opening and "NVDA −12.49 %" in opening  # the open prints
+    assert (
+        "alerts at the close" in closing and "Print: close · Tue 28 Jan 2025 06:00 KST" in closing
+    )
+    assert "Figures: SOX −9.15 % · DJI (proxy DIA) +0.68 %" in closing
+    assert "US market digest" in digest and "min late" not in out
 
 
 @pytest.mark.slow

@@ -199,15 +199,10 @@ async def test_at_replay_speed_the_runs_passed_over_are_one_summary_line_at_the_
     jobs = [Job("poll", every(60), job), Job("digests", every(60), job, grace_seconds=3600)]
     scheduler = Scheduler(jobs, clock, ScheduleStore())
     with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
-        for _ in range(5):
-            real[0] += 1.0  # ten minutes of trading time pass between two turns
-            await scheduler.run_due()
-        assert not [r for r in caplog.records if "skipped_missed_runs" in r.getMessage()]
-        stop = asyncio.Event()
-        stop.set()
-        await scheduler.run(stop)
+        real[0] += 5.0  # fifty minutes of trading time pass before the loop turns
+        await scheduler.run(asyncio.Event(), until=utc("2025-01-27T15:20"))
     [line] = [r.getMessage() for r in caplog.records if "skipped_missed_runs" in r.getMessage()]
-    assert line == "scheduler skipped_missed_runs=92 at speed 600x (poll=46 digests=46)"
+    assert line == "scheduler skipped_missed_runs=100 at speed 600x (poll=50 digests=50)"
 
 
 async def test_on_the_wall_clock_each_pass_over_is_its_own_line(

@@ -1,5 +1,6 @@
-"""`python -m bot run [--config PATH] [--replay DATE --speed N [--start-at EPOCH] [--store URL]
-[--deliver]]`: the bot, live or as an accelerated replay of one session.
+"""`python -m bot run [--config PATH] [--ready-file PATH] [--replay DATE --speed N
+[--start-at EPOCH | --start-file PATH] [--store URL] [--deliver]]`: the bot, live or as an
+accelerated replay of one session.
 
 A replay never posts into production by accident: by default it uses a temporary store
 seeded with one console channel subscribed to every preset and to a 06:30 Seoul digest;
@@ -62,6 +63,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--replay", metavar="DATE", help="replay this NYSE session")
     parser.add_argument("--speed", help=f"replay speed (x real time, default {DEFAULT_SPEED:g})")
     parser.add_argument("--start-at", help="real epoch the virtual clock starts at")
+    parser.add_argument(
+        "--start-file",
+        type=Path,
+        help="replay: once ready, wait for a real epoch in this file and start the clock there",
+    )
+    parser.add_argument(
+        "--ready-file",
+        type=Path,
+        help="write this file once the store, feeds and chat platforms are up",
+    )
     parser.add_argument("--store", help="store URL (replay default: a temporary store)")
     parser.add_argument("--deliver", action="store_true", help="replay: send to Discord/Slack")
     parser.set_defaults(func=run)
@@ -101,12 +112,15 @@ def check_replay_options(args: argparse.Namespace) -> None:
             args.speed = speed_value(args.speed)
         if args.start_at is not None:
             args.start_at = start_at_value(args.start_at)
+        if args.start_at is not None and args.start_file is not None:
+            raise UsageError("--start-at and --start-file: give one of them, not both")
         return
     given = [
         flag
         for flag, value in (
             ("--speed", args.speed),
             ("--start-at", args.start_at),
+            ("--start-file", args.start_file),
             ("--store", args.store),
             ("--deliver", args.deliver or None),
         )
@@ -191,7 +205,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
             if session is not None
             else None
         )
-        options = Options(url, clock, session, seed, bool(args.deliver), cache)
+        options = Options(
+            url, clock, session, seed, bool(args.deliver), cache, args.ready_file, args.start_file
+        )
         try:
             return asyncio.run(_main(core, options, os.environ if env is None else env))
         finally:
@@ -202,6 +218,7 @@ def run_live(env: Mapping[str, str], *, verbose: bool = False) -> int:
     """The live bot with the default config (`slack web|socket`: Slack in the mode `env`
     names, beside Discord and the scheduler, in one process)."""
     no_options = dict(config=None, replay=None, speed=None, start_at=None, store=None)
+    no_options.update(start_file=None, ready_file=None)
     return run(argparse.Namespace(**no_options, deliver=False, verbose=verbose), env)
 
 
@@ -215,6 +232,8 @@ class Options:
     seed: bool
     deliver: bool
     cache: Path | None
+    ready_file: Path | None = None
+    start_file: Path | None = None
 
 
 async def _main(core: Core, options: Options, env: Mapping[str, str]) -> int:
@@ -237,7 +256,7 @@ async def _main(core: Core, options: Options, env: Mapping[str, str]) -> int:
     try:
         if options.seed:
             await seed_replay_store(app.store, app.core.presets)
-        return await Runner(app).run()
+        return await Runner(app, ready_file=options.ready_file, start_file=options.start_file).run()
     except (SettingsError, ViewError) as exc:  # a platform's settings, the views: before
         raise UsageError(str(exc)) from None  # the runner starts anything
     finally:

@@ -1,15 +1,21 @@
 """The replay feed and its virtual clock: a shipped session's real prints, on accelerated time.
 
-`VirtualClock` maps real time to trading time: `virtual_start + (real - real_start) * speed`;
-processes given the same `real_start` (`run --start-at EPOCH`) share one virtual clock.
-`ReplayFeed` answers a poll with what the history really has at the clock's time: each
-symbol's last real print (its session's open once the session opened, its official close
-once it closed). No intraday path and no pre-market print are invented.
+`VirtualClock` is a discrete-event clock: `now()` is the time of the scheduled run being
+made, and moves only when the scheduler (or a test) steps it to the next due time
+(`advance_to`). `--speed` only paces those steps against real time: a step waits until
+`virtual_start + (real - real_start) * speed` has reached it (`pace_to`), and a loop that
+is late simply steps on, so no check ever reads a later time than its own. Processes given
+the same `real_start` (`run --start-at EPOCH`) are paced by one clock.
+`ReplayFeed` answers a poll with what the history really has at the clock's time — the
+scheduled time of the check — each symbol's last real print (its session's open once the
+session opened, its official close once it closed). No intraday path and no pre-market
+print are invented.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,7 +31,12 @@ SOURCE = "replay"
 
 
 class VirtualClock:
-    """Trading time running `speed` times faster than real time from `real_start`."""
+    """Trading time, stepped from event to event and paced `speed` times faster than real time.
+
+    `now()` starts at `virtual_start` and moves only by `advance_to` (never backwards).
+    `paced()` is where real time lets the replay be; `lag(moment)` how many real seconds
+    the replay is behind `moment`.
+    """
 
     def __init__(
         self,
@@ -40,16 +51,45 @@ class VirtualClock:
         self.real_time = real_time
         self.fixed = real_start is not None
         self.real_start = real_time() if real_start is None else float(real_start)
+        self.cursor = self.virtual_start
 
-    def start(self) -> None:
-        """Start counting now, unless the start was fixed (`--start-at`)."""
-        if not self.fixed:
+    def start(self, at: float | None = None) -> None:
+        """Start pacing now (or at the real epoch `at`), unless the start was fixed
+        (`--start-at`)."""
+        if at is not None:
+            self.real_start, self.fixed = float(at), True
+        elif not self.fixed:
             self.real_start = self.real_time()
 
     def now(self) -> datetime:
-        """The virtual time now (before `real_start`: the virtual start)."""
+        """The virtual time the replay has reached (the time of the run being made)."""
+        return self.cursor
+
+    def advance_to(self, moment: datetime) -> None:
+        """Step the clock to `moment` (a time already reached is kept: never backwards)."""
+        self.cursor = max(self.cursor, moment.astimezone(UTC))
+
+    def paced(self) -> datetime:
+        """Where real time lets the replay be (before `real_start`: the virtual start)."""
         elapsed = max(0.0, self.real_time() - self.real_start)
         return self.virtual_start + timedelta(seconds=elapsed * self.speed)
+
+    def lag(self, moment: datetime) -> float:
+        """Real seconds since pacing reached `moment` (negative: still ahead)."""
+        due_real = self.real_start + (moment - self.virtual_start).total_seconds() / self.speed
+        return self.real_time() - due_real
+
+    async def pace_to(self, moment: datetime, stop: asyncio.Event) -> bool:
+        """Wait (real time) until pacing reaches `moment`, then step to it; False if `stop`
+        was set first."""
+        while not stop.is_set():
+            ahead = -self.lag(moment)
+            if ahead <= 0:
+                self.advance_to(moment)
+                return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(ahead, 1.0))
+        return False
 
 
 class ReplayFeed:
@@ -97,7 +137,8 @@ class ReplayFeed:
         return None
 
     async def fetch(self, symbols: Sequence[str]) -> PrintBatch:
-        """Every symbol's last real print at the clock's time."""
+        """Every symbol's last real print at the clock's time: on the stepped `VirtualClock`,
+        the scheduled time of the check that asks, however late the loop runs it."""
         self.fetches += 1
         now = self.clock.now()
         prints: dict[str, Print] = {}

@@ -307,6 +307,9 @@ class OutboxItem:
     due_at: float = 0.0
     expires_at: datetime | None = None
     """Trading time after which the worker parks it as expired (alerts: the next open)."""
+    leased_at: float | None = None
+    """When a worker last leased or renewed it (real time), while one holds it; None when
+    no worker does. Its lease runs out `lease_seconds` later (`list_outbox` says it)."""
 
 
 class Store(Protocol):

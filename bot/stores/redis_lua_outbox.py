@@ -277,10 +277,28 @@ LIST = (
     ITEMS
     + r"""
 -- ARGV: prefix. Pending and parked items: id, fields, alert ids per item (writes nothing).
+-- A leased row keeps no `at`: its lease start is its queue score (the lease's end) - `lsec`.
 local p = ARGV[1]
 local out = {}
 for _, platform in ipairs(redis.call('SMEMBERS', p .. 'deliveries:platforms')) do
-  for _, id in ipairs(redis.call('ZRANGE', p .. 'dq:' .. platform, 0, -1)) do reply(p, id, out) end
+  local q = p .. 'dq:' .. platform
+  local ids = redis.call('ZRANGE', q, 0, -1, 'WITHSCORES')
+  for j = 1, #ids, 2 do
+    local id = ids[j]
+    reply(p, id, out)
+    if string.find(id, '~', 1, true) then
+      local flat = out[#out - 1]
+      local by, lsec = nil, nil
+      for k = 1, #flat, 2 do
+        if flat[k] == 'by' then by = flat[k + 1] end
+        if flat[k] == 'lsec' then lsec = flat[k + 1] end
+      end
+      if by and by ~= '' and lsec then
+        flat[#flat + 1] = 'at'
+        flat[#flat + 1] = fmt(tonumber(ids[j + 1]) - tonumber(lsec))
+      end
+    end
+  end
 end
 for _, id in ipairs(redis.call('ZRANGE', p .. 'deliveries:parked', 0, -1)) do reply(p, id, out) end
 return out

@@ -61,6 +61,7 @@ def item_from_hash(
         created_at=float(data.get("cr") or 0),
         due_at=float(data.get("due") or 0),
         expires_at=unstamp(expires),
+        leased_at=float(data["at"]) if data.get("by") and data.get("at") else None,
     )
 
 

@@ -50,6 +50,7 @@ def item_from_row(row: sqlite3.Row) -> OutboxItem:
         created_at=row["created_at"],
         due_at=row["due_at"],
         expires_at=unstamp(row["expires_at"]),
+        leased_at=row["leased_at"] if row["leased_by"] is not None else None,
     )
 
 

@@ -104,14 +104,28 @@ async def test_the_event_loop_stays_responsive_while_the_server_is_gone(
 ) -> None:
     feed = YahooStreamFeed(fake.url, backoff_initial=0.01, backoff_max=0.05)
     _, stop, task = await _collect(fake, feed, ["NVDA"])
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count_turns())
     await fake.stop()
-    ticks = 0
-    for _ in range(20):  # yfinance's own listen() would spin here and starve this loop
-        await asyncio.sleep(0)
-        ticks += 1
+    # yfinance's own listen() would spin here, starving this loop and never reconnecting:
+    # the stream ends that connection and keeps trying again, with back-off, while the
+    # loop runs other tasks.
+    await _until(lambda: len(feed.disconnects) >= 4, timeout=30)
+    turned = turns
     stop.set()
     await asyncio.wait_for(task, 5)
-    assert ticks == 20 and feed.disconnects
+    counter.cancel()
+    assert feed.connections == 1, "the server is gone: no reconnect succeeds"
+    refused = feed.disconnects[1:]
+    assert refused and all(reason.startswith("dropped: ") for reason in refused), feed.disconnects
+    assert turned > len(feed.disconnects), "the loop kept turning between the attempts"
 
 
 async def test_streamed_pre_market_frames_become_an_evaluated_snapshot_that_fires_deepseek(

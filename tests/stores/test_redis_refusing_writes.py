@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import pytest
@@ -43,6 +44,23 @@ def accept_writes(admin: redis.Redis, fault: str) -> None:
         admin.config_set("maxmemory", 0)
 
 
+@dataclass
+class HeldBackoff:
+    """The retry loop's back-off: records each wait; the `retries`-th one signals `reached`
+    and holds until the test sets `release`."""
+
+    retries: int
+    slept: list[float] = field(default_factory=list)
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def __call__(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        if len(self.slept) >= self.retries:
+            self.reached.set()
+            await self.release.wait()
+
+
 @pytest.mark.parametrize("fault", ["readonly", "oom"])
 async def test_a_redis_refusing_writes_holds_the_alert_and_retries_until_it_accepts_them(
     own_redis: OwnRedis, platform: FakePlatform, caplog: pytest.LogCaptureFixture, fault: str
@@ -59,18 +77,17 @@ async def test_a_redis_refusing_writes_holds_the_alert_and_retries_until_it_acce
         with pytest.raises(StoreUnavailable, match="READONLY" if fault == "readonly" else "OOM"):
             await store.upsert_channel(Channel(ChannelRef("discord", "guild1", "late")))
         crash = AlertEvent("deepseek", date(2025, 1, 27), 3, "crash", FIRED, {"SOX": -9.15})
+        backoff = HeldBackoff(retries=3)
         firing = asyncio.create_task(
-            enqueue_alert(store, crash, FIRED, base_delay=0.05, max_delay=0.2)
+            enqueue_alert(store, crash, FIRED, base_delay=0.05, max_delay=0.2, sleep=backoff)
         )
-        for _ in range(100):  # until the outage has been logged and back-off has begun
-            if any("store outage" in r.getMessage() for r in caplog.records):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(backoff.reached.wait(), 60)  # refused three times, backing off
         assert not firing.done(), "nothing can be enqueued while writes are refused"
         assert await store.list_outbox() == [], "reads still work"
+        assert backoff.slept == [0.05, 0.1, 0.2], "exponential back-off, capped"
 
         accept_writes(admin, fault)
+        backoff.release.set()
         items = await asyncio.wait_for(firing, 30)
         assert sorted(item.channel for item in items) == CHANNELS
         await deliver_until_empty(store, platform, lease_seconds=1.0)

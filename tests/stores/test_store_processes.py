@@ -8,8 +8,7 @@ import os
 import signal
 import socket
 import sys
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,9 +16,9 @@ import pytest
 import redis
 
 from bot.stores import Store, open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, Subscription
-from jobs.deliver import deliver_outbox
-from tests.stores.conftest import REDIS_URL, redis_store_url
+from bot.stores.port import AlertEvent, Channel, ChannelRef, OutboxItem, Subscription
+from jobs.deliver import DeliveryReport, deliver_outbox
+from tests.stores.conftest import REDIS_URL, RealTime, redis_store_url
 from tests.stores.fake_platform import FakePlatform, FixedClock, HttpSink, title_card
 from tests.stores.procs import RACE_CHANNEL
 
@@ -37,18 +36,32 @@ def free_port() -> int:
 
 
 async def python_module(
-    *args: str, env: dict[str, str] | None = None
+    *args: str, env: dict[str, str] | None = None, stdin: bool = False
 ) -> asyncio.subprocess.Process:
-    """Start `python -m <args>` from the project root."""
+    """Start `python -m <args>` from the project root (`stdin`: a pipe the test writes)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         *args,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
+        stdin=asyncio.subprocess.PIPE if stdin else None,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def line_with(stream: asyncio.StreamReader | None, needle: str, seen: list[str]) -> str:
+    """Read lines until one holds `needle` (an event from another process), keeping them."""
+    assert stream is not None
+    async with asyncio.timeout(300):  # a bound against a hang: start-up can be slow
+        while True:
+            line = (await stream.readline()).decode()
+            seen.append(line)
+            if needle in line:
+                return line
+            if not line:
+                raise AssertionError(f"never saw {needle!r}: {''.join(seen[-20:])}")
 
 
 @pytest.fixture
@@ -86,42 +99,53 @@ async def test_two_processes_racing_for_one_alert_exactly_one_wins(store_url: st
     store = await open_store(store_url)
     await store.upsert_channel(Channel(RACE_CHANNEL))
     await store.close()
-    count, start_at = 200, time.time() + 1.5
+    count = 200
     racers = [  # each fires at its own time: distinct alert ids and idempotency keys
         await python_module(
-            "tests.stores.procs", "claim", store_url, str(count), str(start_at), str(racer)
+            "tests.stores.procs", "claim", store_url, str(count), str(racer), stdin=True
         )
         for racer in range(2)
     ]
+    for racer in racers:  # both are connected and ready before either claims anything
+        await line_with(racer.stdout, "ready", [])
+    for racer in racers:
+        assert racer.stdin is not None
+        racer.stdin.write(b"go\n")
+        await racer.stdin.drain()
     outputs = [await racer.communicate() for racer in racers]
     for racer, (_, err) in zip(racers, outputs, strict=True):
         assert racer.returncode == 0, err.decode()
-    won = [json.loads(out) for out, _ in outputs]
+    reports = [json.loads(out) for out, _ in outputs]
+    rules = [f"rule{n}" for n in range(count)]
+    assert [report["attempted"] for report in reports] == [rules, rules], "both raced for each"
+    won = [report["won"] for report in reports]
     assert set(won[0]).isdisjoint(won[1]), "the same rule alerted one channel twice"
-    assert sorted(won[0] + won[1]) == sorted(f"rule{n}" for n in range(count)), "one win each"
+    assert sorted(won[0] + won[1]) == sorted(rules), "one win each"
     store = await open_store(store_url)
     outbox = await store.list_outbox()
     await store.close()
-    assert sorted(item.rule_id for item in outbox) == sorted(f"rule{n}" for n in range(count))
+    assert sorted(item.rule_id for item in outbox) == sorted(rules)
     assert len({item.idempotency_key for item in outbox}) == count
 
 
 @pytest.mark.parametrize("platform_kept_it", [True, False], ids=["accepted", "lost"])
 async def test_worker_killed_mid_delivery_item_is_delivered_later_exactly_once(
-    store_url: str, platform: FakePlatform, platform_kept_it: bool
+    store_url: str, platform: FakePlatform, platform_kept_it: bool, real_time: RealTime
 ) -> None:
-    store = await open_store(store_url)
+    store = await open_store(store_url, time_source=real_time)
     await store.upsert_channel(Channel(ALPHA))
     sub = Subscription(ALPHA, "deepseek")
     event = AlertEvent("deepseek", date(2025, 1, 27), 2, "shock", FIRED, {"SOX": -9.15})
     [item] = await store.claim_and_enqueue([(sub, event)], FIRED)
     platform.hold(keep=platform_kept_it)
-    worker = await python_module("tests.stores.procs", "deliver", store_url, platform.url, "w-a")
+    worker = await python_module(
+        "tests.stores.procs", "deliver", store_url, platform.url, "w-a", "5", repr(real_time())
+    )
     await asyncio.wait_for(platform.arrived.wait(), 30)
     worker.send_signal(signal.SIGKILL)  # before the platform answered
     await worker.wait()
     platform.release()
-    await asyncio.sleep(0)
+    real_time.advance(2.0)  # its 1 s lease runs out
     try:
         await deliver_until_empty(store, platform, lease_seconds=1.0)
         assert platform.delivered("alpha") == [item.idempotency_key]
@@ -169,55 +193,83 @@ async def test_outbox_command_lists_pending_items_as_json(store_url: str) -> Non
     assert (shown["attempts"], shown["last_error"], shown["channel"]) == (1, "HTTP 503", ALPHA.key)
 
 
-async def test_two_workers_and_a_slow_platform_send_every_item_exactly_once(
-    store_url: str, platform: FakePlatform
+class PacedSink(HttpSink):
+    """An `HttpSink` whose pacer, while `hold` is set, holds every send until `hold()` is
+    done (run once, by the first send that asks): a pacer that waits long."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(base_url)
+        self.hold: Callable[[], Awaitable[None]] | None = None
+        self._held: asyncio.Task[None] | None = None
+
+    async def pace(self, channel: Channel) -> None:
+        if self.hold is not None:
+            if self._held is None:
+                self._held = asyncio.create_task(self.hold())
+            await asyncio.shield(self._held)
+        await super().pace(channel)
+
+
+async def test_two_workers_and_a_lease_that_runs_out_before_the_send_send_every_item_once(
+    store_url: str, platform: FakePlatform, real_time: RealTime
 ) -> None:
     """A worker leases no more than it sends at once, and renews each lease before sending.
 
     Items queued behind slow sends used to lose their lease and be sent by a second worker
-    as well; count the POSTs (resends included), not the platform's deduplicated messages.
+    as well. Here worker a's pacer holds its first sends until their leases have run out (on
+    the stores' real-time source) and worker b has taken them over and sent them: a must
+    send none of them. Then both share the rest. The POSTs are counted, resends included.
     """
-    platform.delay = 0.3
-    store = await open_store(store_url)
+    stores = {name: await open_store(store_url, time_source=real_time) for name in "ab"}
+    sinks = {"a": PacedSink(platform.url), "b": HttpSink(platform.url)}
     channels = [ChannelRef("discord", "guild1", f"c{n}") for n in range(40)]
-    for ref in channels:
-        await store.upsert_channel(Channel(ref))
     event = AlertEvent("deepseek", date(2025, 1, 27), 1, "warning", FIRED, {})
-    items = await store.claim_and_enqueue(
-        [(Subscription(ref, "deepseek"), event) for ref in channels], FIRED
-    )
-    await store.close()
-    assert len(items) == 40
 
-    async def worker(name: str, start_after: float) -> int:
-        await asyncio.sleep(start_after)
-        own = await open_store(store_url)
-        sink = HttpSink(platform.url)
+    async def queue(refs: list[ChannelRef]) -> list[OutboxItem]:
+        for ref in refs:
+            await stores["a"].upsert_channel(Channel(ref))
+        pairs = [(Subscription(ref, "deepseek"), event) for ref in refs]
+        return await stores["a"].claim_and_enqueue(pairs, FIRED)
+
+    async def one_round(name: str, concurrency: int = 4) -> DeliveryReport:
+        return await deliver_outbox(
+            stores[name], {"discord": sinks[name]}, title_card, f"worker-{name}",
+            clock=FixedClock(), lease_seconds=1.0, timeout=0.8, concurrency=concurrency,
+            time_source=real_time,
+        )  # fmt: skip
+
+    taken_over: list[DeliveryReport] = []
+
+    async def lease_runs_out_while_a_waits() -> None:
+        real_time.advance(1.2)  # longer than the 1 s lease
+        taken_over.append(await one_round("b", concurrency=8))
+
+    async def worker(name: str) -> int:
         sent = 0
-        try:
-            for _ in range(400):
-                report = await deliver_outbox(
-                    own,
-                    {"discord": sink},
-                    title_card,
-                    name,
-                    clock=FixedClock(),
-                    lease_seconds=1.0,
-                    timeout=0.8,
-                    concurrency=4,
-                )
-                sent += report.delivered
-                if not report.leased:
-                    if not await own.list_outbox():
-                        return sent
-                    await asyncio.sleep(0.05)
-            raise AssertionError(f"outbox never emptied: {await own.list_outbox()}")
-        finally:
-            await sink.close()
-            await own.close()
+        while True:
+            report = await one_round(name)
+            sent += report.delivered
+            if not report.leased:
+                return sent
 
-    sent = await asyncio.gather(worker("worker-a", 0.0), worker("worker-b", 1.2))
-    assert sum(sent) == 40 and all(sent), sent
+    try:
+        items = await queue(channels[:8])
+        sinks["a"].hold = lease_runs_out_while_a_waits
+        first = await one_round("a")
+        sinks["a"].hold = None
+        assert first.leased == 4, "no more than it sends at once (8 were due)"
+        assert (first.delivered, first.skipped) == (0, 4), "taken over: a sent none of them"
+        assert taken_over[0].delivered == 8
+        items += await queue(channels[8:])
+        opening = (await one_round("a")).delivered  # then both, at once
+        sent = await asyncio.gather(worker("a"), worker("b"))
+        assert await stores["a"].list_outbox() == []
+    finally:
+        for sink in sinks.values():
+            await sink.close()
+        for store in stores.values():
+            await store.close()
+    assert opening == 4 and sum(sent) == 28, sent
     assert sorted(platform.nonces_posted) == sorted(i.idempotency_key for i in items), (
         "every item POSTed exactly once"
     )
@@ -225,9 +277,9 @@ async def test_two_workers_and_a_slow_platform_send_every_item_exactly_once(
 
 
 async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
-    store_url: str, platform: FakePlatform
+    store_url: str, platform: FakePlatform, real_time: RealTime
 ) -> None:
-    store = await open_store(store_url)
+    store = await open_store(store_url, time_source=real_time)
     await store.upsert_channel(Channel(ALPHA))
     event = AlertEvent("deepseek", date(2025, 1, 27), 2, "shock", FIRED, {"SOX": -9.15})
     [item] = await store.claim_and_enqueue([(Subscription(ALPHA, "deepseek"), event)], FIRED)
@@ -235,13 +287,14 @@ async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
         for n in range(2):  # every worker that picks it up dies mid-send
             platform.hold(keep=False)
             worker = await python_module(
-                "tests.stores.procs", "deliver", store_url, platform.url, f"w-{n}", "2"
-            )
+                "tests.stores.procs", "deliver", store_url, platform.url, f"w-{n}", "2",
+                repr(real_time()),
+            )  # fmt: skip
             await asyncio.wait_for(platform.arrived.wait(), 30)
             worker.send_signal(signal.SIGKILL)
             await worker.wait()
             platform.release()
-            await asyncio.sleep(1.1)  # its lease runs out
+            real_time.advance(2.0)  # its 1 s lease runs out
         sink = HttpSink(platform.url)
         report = await deliver_outbox(
             store,
@@ -252,6 +305,7 @@ async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
             lease_seconds=1.0,
             timeout=0.8,
             max_attempts=2,
+            time_source=real_time,
         )
         await sink.close()
         assert report.leased == 0
