@@ -85,12 +85,15 @@ class FakeGateway:
     async def _send(self, socket: web.WebSocketResponse, event: str, data: Any) -> None:
         await socket.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
 
-    async def dispatch(self, event: str, data: Any) -> None:
+    async def dispatch(self, event: str, data: Any, *, age: float = 0.0) -> None:
         """Send a dispatch (INTERACTION_CREATE, GUILD_DELETE, CHANNEL_DELETE) to every client.
 
-        An INTERACTION_CREATE starts that interaction's 3-second answer window (fake clock).
+        An INTERACTION_CREATE starts that interaction's 3-second answer window on the fake's
+        clock, `age` seconds ago (a gateway that lagged); dispatched again (a replay after a
+        resume), it keeps its first window and whether it was answered.
         """
-        if event == "INTERACTION_CREATE":
-            self.interactions[str(data["id"])] = Interaction(str(data["token"]), self.clock())
+        if event == "INTERACTION_CREATE" and str(data["id"]) not in self.interactions:
+            created = self.clock() - age
+            self.interactions[str(data["id"])] = Interaction(str(data["token"]), created)
         for socket in list(self._sockets):
             await self._send(socket, event, data)
