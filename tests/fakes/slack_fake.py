@@ -90,6 +90,8 @@ class SlackFake:
     rate_limited: int = 0
     hold_posts: int = 0
     """Accept this many next posts but never answer them (a send whose worker dies)."""
+    drop_posts: int = 0
+    """Accept this many next posts, then cut the connection without an answer."""
     post_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     oauth_codes: dict[str, Workspace] = field(default_factory=dict)
     envelopes: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
@@ -185,7 +187,12 @@ class SlackFake:
         if workspace.revoked is not None:
             return _ok(False, error=workspace.revoked)
         handler = getattr(self, "_" + method.replace(".", "_"))
-        answer: web.Response = await handler(workspace, args)
+        try:
+            answer: web.Response = await handler(workspace, args)
+        except _Dropped:
+            assert request.transport is not None
+            request.transport.abort()  # stored, but the answer never leaves
+            raise asyncio.CancelledError from None
         return answer
 
     async def _failure(self, method: str, failure: Failure) -> web.Response:
@@ -235,6 +242,9 @@ class SlackFake:
         self._last_post[channel] = now
         message = self._store(channel, args)
         self.post_arrived.set()
+        if self.drop_posts > 0:
+            self.drop_posts -= 1
+            raise _Dropped
         if self.hold_posts > 0:
             self.hold_posts -= 1
             held = asyncio.Event()
@@ -398,6 +408,10 @@ class SlackFake:
         self.release_held()
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class _Dropped(Exception):
+    """Raised by a handler whose connection is to be cut without an answer."""
 
 
 def _ok(ok: bool, **body: Any) -> web.Response:
