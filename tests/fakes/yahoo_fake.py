@@ -199,9 +199,9 @@ class StreamFake:
         self._server: Server | None = None
         self.port = 0
 
-    async def start(self) -> StreamFake:
-        """Listen on a free loopback port."""
-        self._server = await serve(self._handle, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> StreamFake:
+        """Listen on a loopback port (a free one by default)."""
+        self._server = await serve(self._handle, "127.0.0.1", port)
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         return self
 
