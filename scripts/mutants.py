@@ -91,6 +91,13 @@ MUTANTS = (
         (SLACK_ERRORS,),
     ),
     Mutant(
+        "discord-reconciles-every-ready",
+        "bot/chat/discord_lifecycle.py",
+        "        if self.reconciled:\n            return\n",
+        "",
+        ("tests/chat/test_discord_lifecycle_outage.py",),
+    ),
+    Mutant(
         "staleness-limits-swapped",
         "bot/feeds/guards.py",
         REGULAR_LIMIT + EXTENDED_BRANCH,
