@@ -202,9 +202,9 @@ def test_a_missing_shared_file_fails_under_ci_and_otherwise_skips_naming_it(
 ) -> None:
     gone = tmp_path / "not-there.csv"
     monkeypatch.setenv("CI", "true")
-    with pytest.raises(pytest.fail.Exception, match="the test records is missing: .*not-there"):
+    with pytest.raises(pytest.fail.Exception, match=r"the test records is missing: .*not-there"):
         need_shared(gone, "the test records")
     monkeypatch.delenv("CI")
-    with pytest.raises(pytest.skip.Exception, match="not-there.csv"):
+    with pytest.raises(pytest.skip.Exception, match=r"not-there\.csv"):
         need_shared(gone, "the test records")
     need_shared(tmp_path, "a directory that exists")  # present: goes on

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -20,10 +18,12 @@ from bot.stores.port import Channel, ChannelRef, Store
 from tests.chat.conftest import CHANNEL, GUILD, TOKEN, make_runtime
 from tests.fakes.discord_fake import FakeDiscord
 from tests.fakes.memory_store import MemoryStore
-from tests.stores.own_redis import OwnRedis
-from tests.stores.test_store_processes import free_port
+from tests.stores.own_redis import OwnRedis, scratch_redis
 
 OTHER_GUILD = 555555555555555555
+
+
+__all__ = ["scratch_redis"]  # the fixture, re-used
 
 
 def ref(guild: int, channel: int) -> ChannelRef:
@@ -34,16 +34,6 @@ async def until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(5):
         while not condition():
             await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not on PATH (run the tests through `make test`)")
-    server = OwnRedis(tmp_path, free_port(), appendonly=False)
-    server.start()
-    yield server
-    server.kill()
 
 
 async def test_a_deleted_thread_that_was_subscribed_is_purged(
@@ -95,14 +85,14 @@ async def test_a_second_ready_after_a_reconnect_purges_nothing_more(
 
 
 async def test_guild_and_channel_removals_during_a_store_outage_are_logged_not_raised(
-    fake: FakeDiscord, core: Core, own_redis: OwnRedis, caplog: pytest.LogCaptureFixture
+    fake: FakeDiscord, core: Core, scratch_redis: OwnRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = await open_store(own_redis.url)
+    store = await open_store(scratch_redis.url)
     runtime = await make_runtime(fake, build_services(core, cast(Store, store)))
     await asyncio.wait_for(runtime.start(), 10)
     try:
         await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
-        own_redis.kill()
+        scratch_redis.kill()
         with caplog.at_level(logging.WARNING, logger="bot.chat"):
             deleted: dict[str, Any] = {
                 "id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "x", "position": 0,
@@ -119,10 +109,10 @@ async def test_guild_and_channel_removals_during_a_store_outage_are_logged_not_r
 
 
 async def test_a_store_outage_at_ready_skips_the_reconciliation_with_a_warning(
-    fake: FakeDiscord, core: Core, own_redis: OwnRedis, caplog: pytest.LogCaptureFixture
+    fake: FakeDiscord, core: Core, scratch_redis: OwnRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = await open_store(own_redis.url)
-    own_redis.kill()
+    store = await open_store(scratch_redis.url)
+    scratch_redis.kill()
     runtime = await make_runtime(fake, build_services(core, cast(Store, store)))
     try:
         with caplog.at_level(logging.WARNING, logger="bot.chat"):

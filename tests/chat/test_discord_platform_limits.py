@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -23,17 +21,18 @@ from bot.chat.discord_sink import DiscordSink
 from bot.domain.cards import Card, CardField, Severity
 from bot.ports import Delivered, Failed
 from bot.services import Services, SystemClock
-from bot.stores import open_store
 from bot.stores.port import Channel, ChannelRef, OutboxItem, Store
 from handlers.registry import load_registry
 from jobs.deliver import deliver_outbox
 from jobs.render import notice_card
 from tests.chat.conftest import CHANNEL, GUILD, TOKEN, discord_settings
 from tests.chat.test_discord_commands import option, replies, run
+from tests.chat.test_discord_delivery import sqlite_store
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory
 
 FAN_OUT = 60
+__all__ = ["sqlite_store"]  # the fixture, re-used
 
 
 def ref(number: int) -> ChannelRef:
@@ -48,13 +47,6 @@ def fake_clock(fake: FakeDiscord) -> FakeClock:
 def paced_sink(runtime: DiscordRuntime, clock: FakeClock) -> DiscordSink:
     """The runtime's client with a pacer on the fake's clock (its waits move that clock)."""
     return DiscordSink(runtime.client, DiscordPacer(clock=clock, sleep=clock.sleep))
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await open_store(f"sqlite:///{tmp_path / 'sputnik.db'}")
-    yield store
-    await store.close()
 
 
 async def notice(item: OutboxItem, channel: Channel) -> Card | None:

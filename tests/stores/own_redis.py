@@ -6,9 +6,11 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import redis
 
 
@@ -55,3 +57,16 @@ class OwnRedis:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
             self.process = None
+
+
+@pytest.fixture
+def scratch_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    """A Redis of the test's own without AOF, on a free port (a test may stop it)."""
+    from tests.stores.test_store_processes import free_port
+
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not on PATH (run the tests through `make test`)")
+    server = OwnRedis(tmp_path, free_port(), appendonly=False)
+    server.start()
+    yield server
+    server.kill()

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +22,7 @@ from bot.stores.port import Channel, ChannelRef, Store
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.chat.slack.slack_helpers import SECRET, HeldCommands, post_event
 from tests.fakes.slack_fake import SlackFake
-from tests.stores.own_redis import OwnRedis
-from tests.stores.test_store_processes import free_port
+from tests.stores.own_redis import OwnRedis, scratch_redis
 
 
 async def start_runtime(slack: SlackFake, store: Store, core: Core) -> SlackRuntime:
@@ -35,6 +32,9 @@ async def start_runtime(slack: SlackFake, store: Store, core: Core) -> SlackRunt
     assert built is not None
     await built.start()
     return built
+
+
+__all__ = ["scratch_redis"]  # the fixture, re-used
 
 
 def url(runtime: SlackRuntime) -> str:
@@ -73,24 +73,14 @@ async def test_the_bot_leaving_or_the_channel_archived_deactivates_it_with_the_r
     assert reason in (found.inactive_reason or "")
 
 
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not on PATH (run the tests through `make test`)")
-    server = OwnRedis(tmp_path, free_port(), appendonly=False)
-    server.start()
-    yield server
-    server.kill()
-
-
 async def test_lifecycle_events_during_a_store_outage_are_answered_and_logged(
-    slack: SlackFake, core: Core, own_redis: OwnRedis, caplog: pytest.LogCaptureFixture
+    slack: SlackFake, core: Core, scratch_redis: OwnRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = await open_store(own_redis.url)
+    store = await open_store(scratch_redis.url)
     runtime = await start_runtime(slack, store, core)
     try:
         await store.upsert_channel(Channel(ChannelRef("slack", TEAM, "C1")))
-        own_redis.kill()  # the store goes away
+        scratch_redis.kill()  # the store goes away
         with caplog.at_level(logging.WARNING, logger="bot.chat"):
             for event in ("channel_archive", "channel_deleted", "app_uninstalled"):
                 body = {"type": event, "channel": "C1"}
