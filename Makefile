@@ -41,11 +41,10 @@ mutants: setup
 
 coverage: setup
 	rm -f .coverage .coverage.*
-	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage \
-		bash scripts/with_test_redis.sh $(PY) -m pytest -q -p no:cacheprovider
-	$(PY) -m coverage combine -q
-	$(PY) -m coverage report
-	$(PY) scripts/coverage_floors.py
+	status=0; COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage \
+		bash scripts/with_test_redis.sh $(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
+	$(PY) -m coverage combine -q && $(PY) -m coverage report && \
+		$(PY) scripts/coverage_floors.py && exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

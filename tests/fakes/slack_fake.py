@@ -50,7 +50,7 @@ class Failure:
 
     error: str = "internal_error"
     status: int = 200
-    retry_after: int | None = None
+    retry_after: int | str | None = None
     hang: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -86,7 +86,7 @@ class SlackFake:
     that cross the limit, so no test waits for it)."""
     on_rate_limited: Callable[[float], None] | None = None
     """Called with the Retry-After of each 429 before it goes out (e.g. the clock's advance)."""
-    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    failures: dict[str, list[Failure | None]] = field(default_factory=dict)
     rate_limited: int = 0
     hold_posts: int = 0
     """Accept this many next posts but never answer them (a send whose worker dies)."""
@@ -111,14 +111,16 @@ class SlackFake:
         error: str = "internal_error",
         *,
         times: int = 1,
+        after: int = 0,
         status: int = 200,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         hang: bool = False,
         **extra: Any,
     ) -> None:
-        """Answer the next `times` calls of `method` with an error, a 5xx, a 429 or nothing."""
+        """Answer `times` calls of `method` (after `after` normal ones) with an error, a 5xx,
+        a 429 or nothing."""
         failure = Failure(error, status, retry_after, hang, extra)
-        self.failures.setdefault(method, []).extend([failure] * times)
+        self.failures.setdefault(method, []).extend([None] * after + [failure] * times)
 
     def seed(self, channel: str, count: int, **fields: Any) -> list[dict[str, Any]]:
         """Store `count` messages in a channel as if posted (oldest first)."""
@@ -179,8 +181,9 @@ class SlackFake:
         if method not in KNOWN_METHODS:
             return _ok(False, error="unknown_method")
         scripted = self.failures.get(method)
-        if scripted:
-            return await self._failure(method, scripted.pop(0))
+        failure = scripted.pop(0) if scripted else None
+        if failure is not None:
+            return await self._failure(method, failure)
         workspace = self._workspace(args)
         if workspace is None:
             return _ok(False, error="invalid_auth")
@@ -203,7 +206,7 @@ class SlackFake:
         headers = {}
         if failure.retry_after is not None:
             headers["Retry-After"] = str(failure.retry_after)
-            if self.on_rate_limited is not None:
+            if self.on_rate_limited is not None and str(failure.retry_after).isdigit():
                 self.on_rate_limited(float(failure.retry_after))
         body = {"ok": False, "error": failure.error, **failure.extra}
         return web.json_response(body, status=failure.status, headers=headers)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import socket
+from pathlib import Path
 
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.slack_attempts import SqliteAttempts
 from bot.chat.slack_config import SlackConfig
 from bot.chat.slack_sink import METADATA_EVENT, SlackSink, static_token
 from bot.domain.cards import Card, CardField, Severity
@@ -216,3 +218,83 @@ async def test_an_oversized_card_is_trimmed_to_what_block_kit_accepts(
     await sink.pace(channel("C1"))
     assert isinstance(await sink.send(channel("C1"), card, "big"), Delivered)
     await sink.close()
+
+
+CHARTED = dataclasses.replace(ALERT, chart_png=b"\x89PNG fake", chart_name="sox.png")
+
+
+@pytest.mark.parametrize(
+    ("method", "failure"),
+    [
+        ("files.completeUploadExternal", {"error": "internal_error"}),
+        ("files.getUploadURLExternal", {"hang": True}),
+    ],
+    ids=["refused", "no-answer"],
+)
+async def test_a_chart_that_cannot_be_uploaded_leaves_the_alert_delivered_once(
+    slack: SlackFake,
+    config: SlackConfig,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    failure: dict[str, object],
+) -> None:
+    slack.fail(method, **failure)  # type: ignore[arg-type]
+    sink = SlackSink(dataclasses.replace(config, timeout=0.3), static_token(TOKEN))
+    with caplog.at_level(logging.WARNING, logger="bot.chat"):
+        await sink.pace(channel("C1"))
+        outcome = await sink.send(channel("C1"), CHARTED, "kc")
+    assert outcome == Delivered(slack.posts("C1")[0]["ts"])
+    assert len(slack.posts("C1")) == 1 and slack.uploads == []
+    assert "chart upload to slack:T1:C1 failed" in caplog.text
+    await sink.close()
+
+
+async def test_an_invite_hint_that_cannot_be_posted_is_logged_and_the_alert_stays(
+    slack: SlackFake, config: SlackConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    slack.not_member.add("C1")
+    slack.fail("chat.postMessage", "internal_error", after=1)  # the alert goes, the hint not
+    sink = SlackSink(config, static_token(TOKEN))
+    with caplog.at_level(logging.WARNING, logger="bot.chat"):
+        await sink.pace(channel("C1"))
+        outcome = await sink.send(channel("C1"), CHARTED, "kh")
+    assert isinstance(outcome, Delivered) and len(slack.posts("C1")) == 1
+    assert "invite hint to slack:T1:C1 failed" in caplog.text
+    await sink.close()
+
+
+async def test_a_429_with_an_unreadable_retry_after_waits_a_second(
+    slack: SlackFake, config: SlackConfig
+) -> None:
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after="soon")
+    sink = SlackSink(config, static_token(TOKEN))
+    assert await deliver(sink, channel("C1"), "k") == RetryAfter(1.0, "slack: rate limited")
+    await sink.close()
+
+
+async def test_a_resend_to_a_channel_deleted_meanwhile_is_gone(
+    slack: SlackFake, config: SlackConfig
+) -> None:
+    slack.channel_errors["CDEL"] = "channel_not_found"  # its history says so too
+    sink = SlackSink(config, static_token(TOKEN))
+    outcome = await deliver(sink, channel("CDEL"), "k", resend=True)
+    assert outcome == Gone("slack: channel_not_found")
+    assert len(slack.called("conversations.history")) == 1
+    await sink.close()
+
+
+async def test_an_unreadable_installation_store_or_attempt_log_is_a_failure_that_sent_nothing(
+    slack: SlackFake, config: SlackConfig, tmp_path: Path
+) -> None:
+    async def broken_tokens(team_id: str) -> str | None:
+        raise OSError("installation database unreadable")
+
+    no_tokens = SlackSink(config, broken_tokens)
+    assert await deliver(no_tokens, channel("C1"), "k") == Failed("installation store: OSError")
+    unwritable = SqliteAttempts(str(tmp_path / "missing-dir" / "attempts.db"))
+    no_log = SlackSink(config, static_token(TOKEN), attempts=unwritable)
+    outcome = await deliver(no_log, channel("C1"), "k")
+    assert isinstance(outcome, Failed) and outcome.error.startswith("attempt log unavailable")
+    assert slack.posts("C1") == []
+    await no_tokens.close()
+    await no_log.close()
