@@ -55,7 +55,7 @@ def _deepseek_on(tmp_path: Path, core: Core, sox_close: float, dow_close: float)
         (tmp_path / name).write_text(
             "date,open,high,low,close,adj_close,volume\n" + "\n".join(rows) + "\n"
         )
-    market, _ = MarketData.load(tmp_path, core.settings.raw["aliases"])
+    market, _ = MarketData.load(tmp_path, core.settings.alias_table())
     rules = CompiledRules([core.presets["deepseek"]])
     [outcome] = rules.evaluate(market.snapshot(days[-1], "close"))
     return bool(outcome.fired)

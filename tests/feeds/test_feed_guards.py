@@ -29,7 +29,7 @@ def _feed(
     core: Core, poll: YahooPollFeed, clock: StepClock, cache: Path, symbols: list[str]
 ) -> LiveFeed:
     market = LiveMarket(core.market, BackfillCache(cache))
-    extended = extended_proxies(core.settings.raw["aliases"])
+    extended = extended_proxies(core.settings.aliases)
     settings = FeedSettings(stale_seconds=300.0, stale_extended_seconds=1800.0)
     return LiveFeed(
         market, symbols, poll, stream=None, clock=clock, settings=settings, extended=extended

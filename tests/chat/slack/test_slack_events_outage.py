@@ -16,7 +16,7 @@ import pytest
 from bot.app import build_services
 from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.services import Core
-from bot.settings import Settings
+from bot.settings import build_settings
 from bot.stores import open_store
 from bot.stores.port import Channel, ChannelRef, Store
 from tests.chat.slack.conftest import TEAM, TOKEN
@@ -27,7 +27,7 @@ from tests.stores.own_redis import OwnRedis, scratch_redis
 
 async def start_runtime(slack: SlackFake, store: Store, core: Core) -> SlackRuntime:
     env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET}
-    settings = Settings(raw={"slack": {"mode": "http", "port": 0, "api_base": slack.url}})
+    settings = build_settings({"slack": {"mode": "http", "port": 0, "api_base": slack.url}})
     built = build_runtime(settings, build_services(core, store), HeldCommands().registry(), env)
     assert built is not None
     await built.start()
