@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -205,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     args = parser.parse_args(argv)
+    # Stopped by SIGTERM, still remove the copy (and stop the pytest it runs: see run_tests).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     chosen = [m for m in MUTANTS if not args.names or m.name in args.names]
     if not chosen:
         print(f"no such mutant; known: {', '.join(m.name for m in MUTANTS)}")
