@@ -25,34 +25,14 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.fakes.slack_limits import block_problems, cursor, cursor_offset, message_problem
-
-KNOWN_METHODS = frozenset(
-    {
-        "auth.test",
-        "users.info",
-        "chat.postMessage",
-        "chat.update",
-        "conversations.history",
-        "files.getUploadURLExternal",
-        "files.completeUploadExternal",
-        "apps.connections.open",
-        "oauth.v2.access",
-        "oauth.access",
-    }
+from tests.fakes.slack_limits import (
+    KNOWN_METHODS,
+    Failure,
+    block_problems,
+    cursor,
+    cursor_offset,
+    message_problem,
 )
-"""The Web API methods the fake plays; any other answers `unknown_method`."""
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One scripted answer: an `error` (HTTP `status`), optionally `Retry-After`, or a hang."""
-
-    error: str = "internal_error"
-    status: int = 200
-    retry_after: int | str | None = None
-    hang: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What Slack refuses in a message, as the fake checks it (Block Kit and message metadata).
+"""What Slack refuses and how it answers, as the fake plays it: the methods it knows, the
+scripted failures, Block Kit and message metadata limits, history cursors.
 
 Block Kit: at most 50 blocks; a section's text at most 3,000 characters and at most 10
 fields of 2,000; a header's text plain_text of at most 150; a context at most 10
@@ -12,7 +13,36 @@ from __future__ import annotations
 
 import base64
 import re
+from dataclasses import dataclass, field
 from typing import Any
+
+KNOWN_METHODS = frozenset(
+    {
+        "auth.test",
+        "users.info",
+        "chat.postMessage",
+        "chat.update",
+        "conversations.history",
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+        "apps.connections.open",
+        "oauth.v2.access",
+        "oauth.access",
+    }
+)
+"""The Web API methods the fake plays; any other answers `unknown_method`."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One scripted answer: an `error` (HTTP `status`), optionally `Retry-After`, or a hang."""
+
+    error: str = "internal_error"
+    status: int = 200
+    retry_after: int | str | None = None
+    hang: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
 
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
