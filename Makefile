@@ -1,11 +1,12 @@
-# Sputnik: `make demo` replays the DeepSeek day offline; `make test` runs lint, types and tests.
+# Sputnik: `make demo` replays the DeepSeek day offline; `make test` runs lint, types and tests
+# (the CI command); `make mutants` and `make coverage` are slower checks, run apart.
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-under-load lint typecheck pytest bench clean
+.PHONY: setup demo test test-under-load lint typecheck pytest bench mutants coverage clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,5 +40,16 @@ test-under-load: setup
 bench: setup
 	bash scripts/with_test_redis.sh $(PY) -m bench
 
+# Not part of `make test`: each applies deliberate bugs or measures, and takes minutes.
+mutants: setup
+	bash scripts/with_test_redis.sh $(PY) scripts/mutants.py
+
+coverage: setup
+	rm -f .coverage .coverage.*
+	status=0; COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml COVERAGE_FILE=$(CURDIR)/.coverage \
+		bash scripts/with_test_redis.sh $(PY) -m pytest -q -p no:cacheprovider || status=$$?; \
+	$(PY) -m coverage combine -q && $(PY) -m coverage report && \
+		$(PY) scripts/coverage_floors.py && exit $$status
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

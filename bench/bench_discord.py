@@ -116,7 +116,9 @@ async def deliver_all(sink: DiscordSink, queue: deque[tuple[Channel, str]]) -> i
 
 async def scenario(name: str, channels: int, alerts: int) -> Result:
     """Fan `alerts` alerts out to `channels` channels (alert by alert, as they fire)."""
-    fake = FakeDiscord(Limits(GLOBAL_PER_SECOND, CHANNEL_MESSAGES, CHANNEL_WINDOW))
+    fake = FakeDiscord(
+        Limits(GLOBAL_PER_SECOND, CHANNEL_MESSAGES, CHANNEL_WINDOW), clock=time.monotonic
+    )
     await fake.start()
     config = DiscordSettings(
         token=TOKEN, gateway=False, api_base=fake.api_base, gateway_url=fake.gateway_url

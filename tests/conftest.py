@@ -22,6 +22,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
+def need_shared(path: Path, what: str) -> None:
+    """Go on only if `path` (under ../shared) exists.
+
+    Missing, a test skips naming what and where — except under `CI=true`, where ../shared
+    is always laid beside the clone, so a missing file is a failure, not a silent skip.
+    """
+    if path.exists():
+        return
+    message = f"{what} is missing: {path} (../shared is not beside this checkout)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def core() -> Core:
     """Settings (without any local config.toml) and the shipped market history."""

@@ -27,6 +27,7 @@ from bot.domain.chart import (
     render_shock_chart,
 )
 from bot.domain.i18n import Locale
+from tests.conftest import need_shared
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MARKET = Path(__file__).resolve().parents[2] / "shared" / "data" / "market"
@@ -66,8 +67,7 @@ def _closes(path: Path) -> pd.Series:
 
 def sixty_sessions(locale: Locale) -> dict[str, pd.Series]:
     """50 sessions up to the shock and 10 after, from the shared real history."""
-    if not MARKET.exists():
-        pytest.skip("shared market history is not on this machine")
+    need_shared(MARKET, "the shared market history")
     shock = pd.Timestamp(SHOCK)
 
     def window(s: pd.Series) -> pd.Series:

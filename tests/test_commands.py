@@ -46,7 +46,7 @@ async def test_shock_nvda_on_the_deepseek_day_reproduces_the_real_figures(harnes
     similar = fields["Most similar past sessions, and what followed"]
     assert similar.count("•") == 3
     assert "SPX (proxy SPY)" in similar and "DJI (proxy DIA)" in similar  # proxies named
-    assert "Segye Ilbo" in card.text or "KCIF" in card.text
+    assert "KCIF New York office report" in card.text  # the views of that day, sourced
     assert card.chart_png is not None and card.chart_png.startswith(PNG_SIGNATURE)
     assert len(card.chart_png) < 150_000
     assert "Not investment advice" in card.footer.disclaimer

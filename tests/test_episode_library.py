@@ -7,7 +7,6 @@ summary writes is in that view's key figures; every URL is one of the source pac
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
 from datetime import timedelta
@@ -18,6 +17,7 @@ import pytest
 from bot.domain.library import ViewLibrary, load_library
 from bot.domain.views import EARLY_DAYS, numbers_in, unbacked_numbers
 from bot.services import Core
+from tests.conftest import need_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS_DIR = ROOT / "data" / "views"
@@ -106,10 +106,7 @@ def test_the_number_rule_reads_decimals_thousands_and_korean_units_but_not_model
 
 
 def test_every_url_is_one_of_the_source_packs() -> None:
-    if not PACK.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the source pack {PACK} is missing on CI")
-        pytest.skip("the shared source pack is not on this machine")
+    need_shared(PACK, "the shared source pack")
     known = pack_urls()
     library = load_library(VIEWS_DIR)
     unknown = {view.id: view.url for view in library if view.url and view.url not in known}

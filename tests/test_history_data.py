@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from bot.domain.history import SymbolHistory, load_history_dir
+from tests.conftest import need_shared
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = ROOT / "data" / "history"
@@ -181,8 +182,8 @@ def test_every_shipped_file_is_described_in_the_provenance_readme() -> None:
     assert "^DJI" in readme and "^NDX" in readme
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared source records not present")
 def test_the_build_script_reproduces_the_shipped_files_byte_for_byte(tmp_path: Path) -> None:
+    need_shared(SHARED, "the shared source records")
     script = ROOT / "scripts" / "build_history.py"
     subprocess.run(
         [sys.executable, str(script), "--source", str(SHARED), "--out", str(tmp_path)],
@@ -194,3 +195,16 @@ def test_the_build_script_reproduces_the_shipped_files_byte_for_byte(tmp_path: P
     assert built == shipped
     for name in shipped:
         assert (tmp_path / name).read_bytes() == (HISTORY / name).read_bytes(), name
+
+
+def test_a_missing_shared_file_fails_under_ci_and_otherwise_skips_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "not-there.csv"
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"the test records is missing: .*not-there"):
+        need_shared(gone, "the test records")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"not-there\.csv"):
+        need_shared(gone, "the test records")
+    need_shared(tmp_path, "a directory that exists")  # present: goes on

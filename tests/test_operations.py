@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +18,8 @@ from bot.logging_setup import REDACTED, StructuredFormatter, configure_logging, 
 from bot.metrics import Metrics, serve_metrics
 from bot.stores.redis_lua_migrate import LAYOUT
 from tests.stores.conftest import redis_prefix, redis_store_url
+from tests.stores.own_redis import OwnRedis
+from tests.stores.test_store_processes import free_port
 
 __all__ = ["redis_prefix"]
 
@@ -71,14 +74,28 @@ def test_doctor_reports_each_check_names_tokens_without_values_and_exits_0(
     assert DISCORD not in out
 
 
+@pytest.mark.parametrize(("appendonly", "verdict"), [(True, "ok"), (False, "warn")])
 def test_doctor_warns_when_redis_has_no_aof(
-    redis_prefix: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    appendonly: bool,
+    verdict: str,
 ) -> None:
-    monkeypatch.setenv("SPUTNIK_CONFIG", "/dev/null")
-    monkeypatch.setenv("SPUTNIK_STORE_URL", redis_store_url(redis_prefix))
-    main(["doctor", "--no-network"])
-    persistence = [line for line in capsys.readouterr().out.splitlines() if "persistence" in line]
-    assert persistence and persistence[0].split()[0] in ("ok", "warn")
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not on PATH (run the tests through `make test`)")
+    server = OwnRedis(tmp_path, free_port(), appendonly=appendonly)
+    server.start()
+    try:
+        monkeypatch.setenv("SPUTNIK_CONFIG", "/dev/null")
+        monkeypatch.setenv("SPUTNIK_STORE_URL", server.url)
+        main(["doctor", "--no-network"])
+    finally:
+        server.kill()
+    out = capsys.readouterr().out.splitlines()
+    [persistence] = [line for line in out if " persistence: " in line]
+    assert persistence.split()[0] == verdict
+    assert ("AOF on" in persistence) is appendonly
 
 
 def test_the_yahoo_check_is_one_request_and_a_failure_is_a_warning() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.backtest import run_backtest
+from bot.domain.market import MarketData
 from bot.domain.rules.compiler import SlotTable, compile_scalar, evaluate_vector
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.parser import metric_refs
@@ -42,6 +44,45 @@ def test_deepseek_rule_does_not_fire_on_the_rebound_day(
 ) -> None:
     outcome = outcomes_at(core, preset_rules, NEXT_DAY)["deepseek"]
     assert outcome.truth is False  # type: ignore[attr-defined]
+
+
+def _deepseek_on(tmp_path: Path, core: Core, sox_close: float, dow_close: float) -> bool:
+    """Whether deepseek fires on a session where SOX closes at `sox_close` and DJI's proxy
+    (DIA) at `dow_close`, both from 100 the session before."""
+    days = pd.bdate_range("2024-06-03", "2024-07-12")
+    for name, last in (("^SOX.csv", sox_close), ("DIA.csv", dow_close)):
+        rows = [f"{d.date()},,,,100,," for d in days[:-1]] + [f"{days[-1].date()},,,,{last},,"]
+        (tmp_path / name).write_text(
+            "date,open,high,low,close,adj_close,volume\n" + "\n".join(rows) + "\n"
+        )
+    market, _ = MarketData.load(tmp_path, core.settings.alias_table())
+    rules = CompiledRules([core.presets["deepseek"]])
+    [outcome] = rules.evaluate(market.snapshot(days[-1], "close"))
+    return bool(outcome.fired)
+
+
+@pytest.mark.parametrize(
+    ("sox", "dow", "fires"),
+    [(91.0, 100.5, True), (91.0, 100.0, False), (91.0, 99.0, False), (96.0, 100.5, False)],
+    ids=["dow-up", "dow-flat", "dow-down", "sox-only-4pct"],
+)
+def test_deepseek_fires_only_when_the_dow_is_strictly_up_while_sox_falls_5_percent(
+    tmp_path: Path, core: Core, sox: float, dow: float, fires: bool
+) -> None:
+    assert _deepseek_on(tmp_path, core, sox, dow) is fires
+
+
+def test_deepseek_never_fired_in_the_history_on_a_day_the_dow_fell(core: Core) -> None:
+    result = run_backtest(
+        core.market,
+        core.presets["deepseek"],
+        pd.Timestamp("2000-01-01"),
+        pd.Timestamp("2025-12-31"),
+    )
+    days = {f.date.normalize() for f in result.firings}
+    assert pd.Timestamp("2025-01-27") in days
+    for crash in ("2020-03-12", "2020-03-16", "2022-09-13", "2025-04-03"):  # SOX and Dow fell
+        assert pd.Timestamp(crash) not in days
 
 
 def test_every_sell_off_preset_fires_on_the_deepseek_day_with_its_tier(

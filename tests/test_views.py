@@ -22,6 +22,7 @@ from bot.domain.views import (
     views_for_topic,
 )
 from bot.services import Core
+from tests.conftest import need_shared
 
 VIEWS_DIR = Path(__file__).resolve().parents[1] / "data" / "views"
 BRIEF = Path(__file__).resolve().parents[2] / "shared" / "seed" / "deepseek-shock-brief.ko.txt"
@@ -147,10 +148,10 @@ def test_the_brief_figures_are_kept_exactly(shipped: tuple[ExpertView, ...]) -> 
     assert "Segye Ilbo, 2025-01-29" in by_id["andreessen-sputnik-moment"].attribution_en
 
 
-@pytest.mark.skipif(not BRIEF.exists(), reason="the shared seed brief is not on this machine")
 def test_korean_summaries_do_not_copy_the_briefs_sentences(
     shipped: tuple[ExpertView, ...],
 ) -> None:
+    need_shared(BRIEF, "the shared seed brief")
     brief = BRIEF.read_text(encoding="utf-8")
     run = 20  # no 20-character stretch of a summary may appear verbatim in the brief
     for view in shipped:

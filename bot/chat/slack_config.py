@@ -131,6 +131,40 @@ class ShortRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         return True
 
 
+WRITE_METHODS = (
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "files.completeUploadExternal",
+)
+"""Methods a resend could double: Slack has no idempotency key."""
+
+
+class SafeConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's connection-error retry, minus the retries that could double a message.
+
+    A connection cut after the request left (disconnected, reset) may come after Slack
+    stored the post: resending a write then would post it twice, so a write is retried only
+    when the connection never opened; the sink reports the rest as an unknown outcome and
+    the worker's resend checks history first. Reads are retried as slack_sdk does.
+    """
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        retry = await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+        if not retry or isinstance(error, aiohttp.ClientConnectorError):
+            return retry
+        return not request.url.rstrip("/").endswith(WRITE_METHODS)
+
+
 def make_client(
     config: SlackConfig, token: str | None = None, session: aiohttp.ClientSession | None = None
 ) -> AsyncWebClient:
@@ -146,7 +180,7 @@ def make_client(
         session=session,
         timeout=config.timeout,  # type: ignore[arg-type]  # aiohttp takes a float
         retry_handlers=[
-            AsyncConnectionErrorRetryHandler(),
+            SafeConnectionErrorRetryHandler(),
             ShortRateLimitRetryHandler(config.rate_limit_retries, config.rate_limit_max_wait),
         ],
     )

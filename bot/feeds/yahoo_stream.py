@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +59,15 @@ def print_from_pricing(decoded: Mapping[str, Any]) -> Print | None:
     )
 
 
+Pause = Callable[[asyncio.Event, float], Awaitable[None]]
+
+
+async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
 class YahooStreamFeed:
     """`PriceFeed` over Yahoo's websocket: pushes one `PrintBatch` per decoded frame."""
 
@@ -70,10 +79,13 @@ class YahooStreamFeed:
         *,
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
+        pause: Pause | None = None,
     ) -> None:
         self.url = url
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
+        self._pause = pause or wait_or_stop
+        """Waits out a reconnect delay (ends early on stop); injected by tests."""
         self.connections = 0
         """Connections made so far (the first one and every reconnect)."""
         self.disconnects: list[str] = []
@@ -111,8 +123,7 @@ class YahooStreamFeed:
             self.disconnects.append(reason)
             delay = min(self.backoff_max, self.backoff_initial * 2 ** max(0, failures - 1))
             log.warning("stream %s; reconnecting in %.1f s", reason, delay)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
+            await self._pause(stop, delay)
 
     async def _read(self, socket: Any, on_batch: PrintHandler, stop: asyncio.Event) -> None:
         connection = socket._ws  # yfinance keeps the websockets connection here

@@ -36,7 +36,7 @@ def discord_settings(fake: FakeDiscord, **section: Any) -> Settings:
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
     """A fake Discord with one guild and one channel."""
-    server = FakeDiscord(Limits())
+    server = FakeDiscord(Limits(), token=TOKEN)
     server.guilds = [guild_payload(GUILD, [CHANNEL, CHANNEL + 1], locale="en-US")]
     await server.start()
     yield server

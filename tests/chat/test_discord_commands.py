@@ -122,7 +122,8 @@ async def test_the_stored_language_wins_over_the_users_locale(
     await store.upsert_channel(Channel(HERE, language="en"))
     payload = InteractionFactory(GUILD, CHANNEL).command("rules", [sub("list")], locale="ko")
     [callback] = await run(fake, payload)
-    assert "Presets" in embed_text(callback.json) or "presets" in embed_text(callback.json)
+    text = embed_text(callback.json)
+    assert "Built-in presets" in text and "프리셋" not in text
 
 
 async def test_a_japanese_user_in_a_korean_guild_gets_the_guilds_language(

@@ -22,6 +22,46 @@ def user_payload(user_id: int = BOT_ID, name: str = "sputnik") -> dict[str, Any]
     }
 
 
+def application_payload() -> dict[str, Any]:
+    """The application object `login()` reads."""
+    return {
+        "id": str(APP_ID),
+        "name": "sputnik",
+        "description": "",
+        "icon": None,
+        "bot_public": True,
+        "bot_require_code_grant": False,
+        "owner": user_payload(1, "owner"),
+        "verify_key": "0" * 64,
+        "flags": 0,
+    }
+
+
+def message_payload(
+    message_id: int, channel_id: int, content: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """A message object as Discord returns it."""
+    return {
+        "id": str(message_id),
+        "channel_id": str(channel_id),
+        "type": 0,
+        "content": content,
+        "author": user_payload(),
+        "attachments": [],
+        "embeds": body.get("embeds") or [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "edited_timestamp": None,
+        "flags": body.get("flags") or 0,
+        "nonce": body.get("nonce"),
+        "components": [],
+    }
+
+
 def guild_payload(
     guild_id: int, channels: list[int], *, locale: str = "en-US", name: str = "guild"
 ) -> dict[str, Any]:

@@ -14,8 +14,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,99 +23,31 @@ from curl_cffi import requests as curl_requests
 from websockets.asyncio.server import Server, ServerConnection, serve
 from yfinance.pricing_pb2 import PricingData
 
-NEW_YORK = "America/New_York"
-SEOUL = "Asia/Seoul"
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One OHLCV bar at `epoch` seconds (the bar's start)."""
-
-    epoch: int
-    open: float | None
-    high: float | None
-    low: float | None
-    close: float | None
-    volume: float | None = 1000.0
-
-
-@dataclass
-class SymbolData:
-    """What the fake serves for one symbol, per interval ("1m", "1d")."""
-
-    bars: dict[str, list[Bar]] = field(default_factory=dict)
-    timezone: str = NEW_YORK
-    instrument_type: str = "EQUITY"
-    currency: str = "USD"
-
-
-def _period(start: int, end: int, tz: str) -> dict[str, Any]:
-    return {"timezone": "EST", "start": start, "end": end, "gmtoffset": -18000}
-
-
-def chart_json(symbol: str, data: SymbolData, interval: str) -> dict[str, Any]:
-    """A Yahoo v8 chart answer for `symbol` at `interval`."""
-    bars = data.bars.get(interval, [])
-    first = bars[0].epoch if bars else int(time.time())
-    last = bars[-1].epoch if bars else first
-    day_start = first - first % 86400
-    regular = _period(day_start + 14 * 3600 + 1800, day_start + 21 * 3600, data.timezone)
-    pre = _period(day_start + 9 * 3600, regular["start"], data.timezone)
-    post = _period(regular["end"], day_start + 25 * 3600, data.timezone)
-    meta: dict[str, Any] = {
-        "currency": data.currency,
-        "symbol": symbol,
-        "exchangeName": "NMS",
-        "fullExchangeName": "NasdaqGS",
-        "instrumentType": data.instrument_type,
-        "firstTradeDate": 34612200,
-        "regularMarketTime": last,
-        "hasPrePostMarketData": True,
-        "gmtoffset": -18000,
-        "timezone": "EST",
-        "exchangeTimezoneName": data.timezone,
-        "regularMarketPrice": bars[-1].close if bars else None,
-        "chartPreviousClose": bars[0].open if bars else None,
-        "priceHint": 2,
-        "currentTradingPeriod": {"pre": pre, "regular": regular, "post": post},
-        "dataGranularity": interval,
-        "range": "1d",
-        "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
-    }
-    if interval != "1d":
-        meta["tradingPeriods"] = {"pre": [[pre]], "regular": [[regular]], "post": [[post]]}
-    quote = {
-        "open": [b.open for b in bars],
-        "high": [b.high for b in bars],
-        "low": [b.low for b in bars],
-        "close": [b.close for b in bars],
-        "volume": [b.volume for b in bars],
-    }
-    result: dict[str, Any] = {
-        "meta": meta,
-        "timestamp": [b.epoch for b in bars],
-        "indicators": {"quote": [quote]},
-    }
-    if interval == "1d":
-        result["indicators"]["adjclose"] = [{"adjclose": [b.close for b in bars]}]
-    return {"chart": {"result": [result], "error": None}}
-
-
-NOT_FOUND = {
-    "chart": {
-        "result": None,
-        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
-    }
-}
+from tests.fakes.yahoo_chart import (
+    AMSTERDAM,
+    NEW_YORK,
+    NOT_FOUND,
+    SEOUL,
+    TOKYO,
+    Bar,
+    SymbolData,
+    chart_json,
+)
 
 
 class YahooFake:
     """A threaded HTTP server playing Yahoo; `symbols` is mutable between polls."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.symbols: dict[str, SymbolData] = {}
         self.requests: list[str] = []
+        self.request_times: list[float] = []
+        """When (on `clock`) each request arrived, parallel to `requests`."""
         self.rate_limited = False
+        """True: every request is answered 429 "Too Many Requests", as Yahoo does."""
+        self.clock = clock
+        self.budget: tuple[int, float] | None = None
+        """(requests, seconds): past that many in any window of `clock` seconds, 429."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -155,12 +86,18 @@ class YahooFake:
         """Forget the requests seen so far."""
         with self._lock:
             self.requests.clear()
+            self.request_times.clear()
 
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         """(status, content type, body) for one request."""
         with self._lock:
+            now = self.clock()
+            recent = (
+                sum(1 for t in self.request_times if t > now - self.budget[1]) if self.budget else 0
+            )
             self.requests.append(path)
-        if self.rate_limited:
+            self.request_times.append(now)
+        if self.rate_limited or (self.budget is not None and recent >= self.budget[0]):
             return 429, "text/plain", b"Too Many Requests"
         if "/v1/test/getcrumb" in path:
             return 200, "text/plain", b"fakecrumb"
@@ -170,7 +107,8 @@ class YahooFake:
             if data is None:
                 return 404, "application/json", json.dumps(NOT_FOUND).encode()
             interval = query.get("interval", ["1d"])[0]
-            return 200, "application/json", json.dumps(chart_json(symbol, data, interval)).encode()
+            body = chart_json(symbol, data, interval, query)
+            return 200, "application/json", json.dumps(body).encode()
         if "/ws/fundamentals-timeseries/" in path:
             body = {"timeseries": {"result": [], "error": None}}
             return 200, "application/json", json.dumps(body).encode()
@@ -261,9 +199,9 @@ class StreamFake:
         self._server: Server | None = None
         self.port = 0
 
-    async def start(self) -> StreamFake:
-        """Listen on a free loopback port."""
-        self._server = await serve(self._handle, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> StreamFake:
+        """Listen on a loopback port (a free one by default)."""
+        self._server = await serve(self._handle, "127.0.0.1", port)
         self.port = next(iter(self._server.sockets)).getsockname()[1]
         return self
 
@@ -317,3 +255,18 @@ def minute_bars(
         opening = open_first if index == 0 and open_first is not None else close
         bars.append(Bar(epoch, opening, close, close, close, 100.0 if close else None))
     return bars
+
+
+__all__ = [
+    "AMSTERDAM",
+    "NEW_YORK",
+    "SEOUL",
+    "TOKYO",
+    "Bar",
+    "LoopbackSession",
+    "StreamFake",
+    "SymbolData",
+    "YahooFake",
+    "minute_bars",
+    "pricing_frame",
+]

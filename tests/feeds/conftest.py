@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,8 @@ def fresh_yahoo(yahoo: YahooFake) -> YahooFake:
     """The fake with no symbols, no rate limit and no requests counted yet."""
     yahoo.symbols.clear()
     yahoo.rate_limited = False
+    yahoo.budget = None
+    yahoo.clock = time.monotonic
     yahoo.reset_counts()
     return yahoo
 

@@ -4,72 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
-import signal
-import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-import redis
 
 from bot.stores import open_store
 from bot.stores.port import AlertEvent, Channel, ChannelRef, Subscription
 from jobs.enqueue import enqueue_alert
 from tests.stores.fake_platform import FakePlatform
+from tests.stores.own_redis import OwnRedis
 from tests.stores.test_store_processes import deliver_until_empty, free_port, platform
 
 __all__ = ["platform"]  # the fixture, re-used
 
 FIRED = datetime(2025, 1, 27, 15, 0, tzinfo=UTC)
 CHANNELS = [ChannelRef("discord", "guild1", f"trader{n}") for n in range(3)]
-
-
-@dataclass
-class OwnRedis:
-    """A redis-server of this test's own, with AOF fsynced on every write."""
-
-    directory: Path
-    port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Its URL, with a prefix."""
-        return f"redis://127.0.0.1:{self.port}/0?prefix=restart:"
-
-    def start(self) -> None:
-        """Start (or restart: the AOF is replayed) and wait until it answers."""
-        self.process = subprocess.Popen(
-            [
-                str(shutil.which("redis-server")),
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.directory),
-                "--appendonly", "yes",
-                "--appendfsync", "always",
-                "--save", "",
-            ],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                subprocess.run(["sleep", "0.05"], check=True)
-        raise RuntimeError("own redis-server did not start")
-
-    def kill(self) -> None:
-        """kill -9, by pid."""
-        if self.process is not None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            self.process = None
 
 
 @pytest.fixture
