@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from bot.domain.library import load_library
 from bot.domain.market import MarketData
+from bot.domain.markets import install_markets
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import load_presets
-from bot.ports import ChatSink, Clock, NewsDesk, PlatformRuntime, PriceFeed, TimedSink
+from bot.ports import ChatSink, Clock, DailyBars, NewsDesk, PlatformRuntime, PriceFeed, TimedSink
 from bot.services import Core, Services, SystemClock
 from bot.settings import DeliveryTable, Settings
 from bot.stores.port import Store
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
     from bot.feeds.live import LiveFeed
     from bot.feeds.live_market import LiveMarket
-    from bot.feeds.yahoo_poll import YahooPollFeed
+    from bot.feeds.vendors import VendorFeeds
     from bot.metrics import Metrics
     from handlers.registry import CommandRegistry
     from jobs.evaluate import RuleBook
@@ -64,6 +65,7 @@ def build_core(
     grows with what it reads); a user's own `data_dir` is read and checked up front, so its
     warnings are complete. `lazy` overrides either.
     """
+    install_markets(settings.market_book())  # the process's markets, from [markets]
     directory = data_dir or settings.history_dir
     source = "shipped history" if data_dir is None else f"data from {directory}"
     market, warnings = MarketData.load(
@@ -163,31 +165,36 @@ class App:
     # ---------------------------------------------------------------- market data
 
     @cached_property
+    def vendor(self) -> VendorFeeds:
+        """The adapters of `[feed] vendor` behind the quotes and daily-bars ports."""
+        from bot.feeds.vendors import build_vendor
+
+        return build_vendor(self.settings.feed)
+
+    @cached_property
     def feed(self) -> PriceFeed:
-        """The polled prints: Yahoo's (live) or the shipped history's (replay)."""
+        """The polled prints: the vendor's (live) or the shipped history's (replay)."""
         if self.replay is not None:
             from bot.feeds.replay_feed import ReplayFeed
 
             return ReplayFeed(self.core.market, self.clock)
-        from bot.feeds.yahoo_poll import YahooPollFeed
-
-        return YahooPollFeed()
+        return self.vendor.quotes
 
     @cached_property
-    def daily_bars(self) -> YahooPollFeed | None:
-        """Where the backfill and the closing check fetch daily bars (live only)."""
-        from bot.feeds.yahoo_poll import YahooPollFeed
-
-        return self.feed if isinstance(self.feed, YahooPollFeed) else None
+    def daily_bars(self) -> DailyBars | None:
+        """Where the backfill and the closing check fetch daily bars (live only): the
+        polled feed when it serves daily bars too, else the vendor's."""
+        if self.replay is not None:
+            return None
+        feed = self.feed
+        return feed if isinstance(feed, DailyBars) else self.vendor.bars
 
     @cached_property
     def stream(self) -> PriceFeed | None:
-        """Yahoo's push stream (live, unless `[feed] stream = false`)."""
+        """The vendor's push stream (live, unless `[feed] stream = false`)."""
         if self.replay is not None or not self.settings.feed.stream:
             return None
-        from bot.feeds.yahoo_stream import YahooStreamFeed
-
-        return YahooStreamFeed(self.settings.feed.stream_url)
+        return self.vendor.stream
 
     @cached_property
     def market(self) -> LiveMarket:
@@ -219,7 +226,7 @@ class App:
             metrics.polls.labels(poll.name, reason.replace(" ", "_")).inc()
 
         live.on_poll = on_poll
-        live.on_rate_limit = metrics.rate_limits.labels("yahoo").inc
+        live.on_rate_limit = metrics.rate_limits.labels(self.settings.feed.vendor).inc
         return live
 
     # ---------------------------------------------------------------- alerts

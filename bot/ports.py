@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from bot.domain.cards import Card
     from bot.domain.news import Headline, NewsBatch, NewsSubject
+    from bot.domain.snapshot import Snapshot
     from bot.domain.symbols import Instrument
     from bot.settings import NewsTable, SummaryTable
-    from bot.stores.port import Channel
+    from bot.stores.port import Channel, PrintKind
 
 
 class Clock(Protocol):
@@ -187,8 +190,9 @@ class PrintBatch:
 PrintHandler = Callable[[PrintBatch], Awaitable[None]]
 
 
-class PriceFeed(Protocol):
-    """A market source (Yahoo poll, Yahoo push stream, replay) behind one interface.
+class QuoteFeed(Protocol):
+    """The quotes port: a vendor's prints (Yahoo poll, Yahoo push stream, replay, a test's
+    in-memory adapter) behind one interface; `[feed] vendor` picks the adapter.
 
     `fetch` is one round for every symbol (a poll: one `yf.download`); `stream` pushes
     batches to `on_batch` until `stop` is set (a poll-only feed returns at once).
@@ -277,6 +281,71 @@ class NewsDesk(Protocol):
 
     async def close(self) -> None:
         """Release connections and threads."""
+        ...
+
+
+PriceFeed = QuoteFeed
+"""The quotes port's earlier name."""
+
+
+@dataclass(frozen=True)
+class BarBatch:
+    """Official daily bars per symbol: a date-indexed frame of open, high, low, close,
+    adj_close and volume per symbol; `failures` says in one phrase what the vendor refused."""
+
+    rows: Mapping[str, pd.DataFrame]
+    source: str
+    failures: str = ""
+
+
+@runtime_checkable
+class DailyBars(Protocol):
+    """The daily-bars port: a vendor's official daily bars (the backfill of sessions the
+    shipped history lacks, and the official bar a closing check evaluates)."""
+
+    name: str
+    bar_source: str
+    """How a figure read from these bars names its source ("Yahoo daily bar")."""
+
+    async def daily_bars(self, symbols: Sequence[str], start: date, end: date) -> BarBatch:
+        """The bars of every session from `start` to `end` (exclusive) per symbol."""
+        ...
+
+
+@dataclass(frozen=True)
+class FeedTick:
+    """One evaluated moment of the live join (prints + history → snapshot): the fields of
+    the evaluate job's `PrintTick`, plus the source."""
+
+    snapshot: Snapshot
+    kind: PrintKind
+    changed: frozenset[str]
+    stale: frozenset[str]
+    source: str
+    expires_at: datetime | None = None
+
+
+class LiveQuotes(Protocol):
+    """The live join as the jobs see it: polls, forced checks and the official daily bars
+    of a closed session, whatever vendor sits behind it."""
+
+    symbols: list[str]
+    clock: Clock
+
+    async def poll_tick(
+        self,
+        kind: PrintKind | None = None,
+        *,
+        force: bool = False,
+        symbols: Sequence[str] | None = None,
+    ) -> FeedTick | None:
+        """Fetch when due (or `force`d), then evaluate the batch."""
+        ...
+
+    async def close_tick(
+        self, bars: DailyBars, session: pd.Timestamp, symbols: Sequence[str], now: datetime
+    ) -> FeedTick | None:
+        """Append the session's daily bars, then evaluate its official closes ("close")."""
         ...
 
 

@@ -1,6 +1,6 @@
 """Starts and stops one bot process, live or replayed, from the parts `bootstrap` built.
 
-Live, the clock is the wall clock and the feeds are Yahoo's (stream + polls). In a replay
+Live, the clock is the wall clock and the feeds are the vendor's (stream + polls). In a replay
 (`run --replay DATE --speed N`), the same scheduler, jobs, engine, store, outbox, delivery
 and digests run on a `VirtualClock` with the `ReplayFeed`, from before the session's
 pre-market until its digests have been delivered. The runner builds nothing: it starts the
@@ -24,7 +24,7 @@ import pandas as pd
 
 from bot.app import App
 from bot.chat.platforms import status_lines
-from bot.feeds.backfill import backfill
+from bot.domain.markets import primary_market
 from bot.feeds.replay_feed import VirtualClock
 from bot.metrics import sample_outbox_depth, serve_metrics
 from bot.ports import ChatSink, PlatformRuntime, ReplayClock
@@ -118,9 +118,7 @@ class Runner:
             background.append(asyncio.create_task(live.run_stream(self.stop)))
         until = None
         if app.replay is not None:
-            from bot.feeds.calendar import NYSE, session_calendar
-
-            close = pd.Timestamp(session_calendar(NYSE).session_close(app.replay)).to_pydatetime()
+            close = primary_market().close_of(app.replay)
             until = await replay_end(app, app.replay, close, app.claimer.platforms)
         if isinstance(clock, ReplayClock) and time.time() - clock.real_start > 1:
             late = time.time() - clock.real_start
@@ -171,12 +169,8 @@ class Runner:
         app = self.app
         if app.daily_bars is None:
             return
-        market = app.market
         try:
-            added = await backfill(
-                app.daily_bars, market.cache, market.last_known(app.live.symbols), app.clock.now()
-            )
-            market.invalidate(added)
+            await app.live.catch_up(app.daily_bars)
         except Exception as exc:
             log.warning("backfill failed (%s); running on the shipped history", describe_error(exc))
 

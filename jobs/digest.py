@@ -19,10 +19,10 @@ from typing import Any
 import pandas as pd
 
 from bot.domain.library import library_of
+from bot.domain.markets import primary_market
 from bot.domain.metrics import Unavailable
 from bot.domain.snapshot import Snapshot
 from bot.domain.symbols import UnknownSymbolError
-from bot.feeds.calendar import NYSE, session_calendar
 from bot.ports import ReplayClock
 from bot.services import Services
 from bot.settings import DigestSettings
@@ -61,16 +61,6 @@ def latest_slot(subscription: Subscription, now: datetime, settings: DigestSetti
     return pd.Timestamp(latest).tz_convert("UTC").to_pydatetime()
 
 
-def last_closed_session(now: datetime) -> tuple[pd.Timestamp, datetime] | None:
-    """The latest NYSE session whose official close is at or before `now`, and that close."""
-    schedule = session_calendar(NYSE).schedule
-    done = schedule.index[schedule["close"] <= pd.Timestamp(now)]
-    if not len(done):
-        return None
-    session = pd.Timestamp(done[-1])
-    return session, pd.Timestamp(schedule.at[session, "close"]).to_pydatetime()
-
-
 async def run_digests(
     services: Services,
     now: datetime,
@@ -84,7 +74,7 @@ async def run_digests(
     given, limits it to channels on those platforms (a replay: its sinks' only)."""
     store = services.store
     outcomes: list[DigestOutcome] = []
-    closed = last_closed_session(now)
+    closed = primary_market().last_closed_session(now)
     headlines: dict[str, Any] = {}  # fetched once per run, for the first digest that needs them
     for subscription in await store.recipients("digest", kind="digest", now=now):
         if platforms is not None and subscription.channel.platform not in platforms:

@@ -21,13 +21,13 @@ import pandas as pd
 
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
+from bot.domain.markets import primary_market
 from bot.domain.metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
-from bot.feeds.calendar import NYSE, session_calendar
 from bot.services import Services
 from bot.stores.port import (
     AlertEvent,
@@ -204,13 +204,8 @@ def _symbols_read(rule: Rule) -> set[str]:
 
 
 def next_open_after(moment: datetime) -> datetime | None:
-    """The next NYSE session's open strictly after `moment` (None past the calendar)."""
-    calendar = session_calendar(NYSE)
-    try:
-        stamp = calendar.next_open(pd.Timestamp(moment).floor("min"))
-    except Exception:  # outside the calendar's bounds
-        return None
-    return pd.Timestamp(stamp).to_pydatetime()
+    """The primary market's next open strictly after `moment` (None past the calendar)."""
+    return primary_market().next_open(moment)
 
 
 def event_payload(

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 
 from bot.domain.cards import Card
 from bot.domain.snapshot import Quote
-from bot.feeds.live import FeedTick
 from bot.metrics import Metrics
-from bot.ports import ChatSink, Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
+from bot.ports import ChatSink, Delivered, DeliveryOutcome, Failed, FeedTick, Gone, RetryAfter
 from bot.services import Services
 from bot.stores.port import Channel
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.domain.calendars import calendar_for_symbol, sessions_between  # noqa: E402
+from bot.domain.calendars import sessions_between  # noqa: E402
+from bot.domain.markets import calendar_for_symbol  # noqa: E402
 
 COLUMNS = ("date", "open", "high", "low", "close", "adj_close", "volume")
 Row = tuple[str, float | None, float | None, float | None, float | None, float | None, float | None]

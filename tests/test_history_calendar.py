@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bot.domain.calendars import calendar_for_symbol, session_calendar, sessions_between
+from bot.domain.calendars import session_calendar, sessions_between
+from bot.domain.markets import calendar_for_symbol
 
 
 def test_session_calendar_is_built_once_per_name() -> None:

@@ -24,7 +24,7 @@ import pytest
 from bot.app import App, bootstrap
 from bot.cli import main
 from bot.cli.run import seed_replay_store
-from bot.feeds.calendar import NYSE, session_calendar
+from bot.domain.calendars import NYSE, session_calendar
 from bot.feeds.replay_feed import VirtualClock
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.metrics import Metrics

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
+from bot.domain.markets import KOREA, US
 from bot.feeds.replay_feed import VirtualClock
 from bot.ports import ReplayClock, clock_speed
 from bot.services import SystemClock
@@ -18,7 +19,6 @@ from jobs.market_jobs import (
     SchedulerSettings,
     _closing_trigger,
     closing_session,
-    nyse_phase,
     opening_session,
     should_poll,
 )
@@ -42,11 +42,11 @@ def test_polls_run_only_while_nyse_trades_and_in_the_pre_market_window() -> None
     assert should_poll(utc("2025-11-28T17:59"), settings)
     assert not should_poll(utc("2025-11-28T18:01"), settings)  # the 13:00 early close
     assert not should_poll(utc("2025-01-27T13:00"), SchedulerSettings(premarket=False))
-    assert nyse_phase(utc("2025-11-28T18:01")) == "post"
+    assert US.phase(utc("2025-11-28T18:01")) == "post"
 
 
 def test_the_closing_check_runs_at_the_official_close_plus_ten_minutes() -> None:
-    trigger = _closing_trigger(10)
+    trigger = _closing_trigger(US, 10)
     start, end = utc("2025-11-24T00:00"), utc("2025-11-29T00:00")
     checks = [s for s in slots_between(trigger, start, end) if closing_session(s, 10) is not None]
     assert checks == [
@@ -61,8 +61,8 @@ def test_opening_checks_follow_each_exchange_calendar() -> None:
     assert opening_session(utc("2025-01-27T14:31")) == pd.Timestamp("2025-01-27")
     assert opening_session(utc("2025-01-09T14:31")) is None
     # XKRX: 09:01 Seoul; Seollal 2025-01-28..30 closed.
-    assert opening_session(utc("2025-01-31T00:01"), "XKRX") == pd.Timestamp("2025-01-31")
-    assert opening_session(utc("2025-01-29T00:01"), "XKRX") is None
+    assert opening_session(utc("2025-01-31T00:01"), KOREA) == pd.Timestamp("2025-01-31")
+    assert opening_session(utc("2025-01-29T00:01"), KOREA) is None
 
 
 def test_interval_triggers_put_every_instance_on_the_same_grid() -> None:

@@ -58,8 +58,13 @@ TYPOS: dict[str, tuple[dict[str, Any], str]] = {
         "[feed] poll_secs: unknown key — did you mean poll_seconds?",
     ),
     "scheduler": (
-        {"scheduler": {"krx_check": False}},
-        "[scheduler] krx_check: unknown key — did you mean krx_checks?",
+        {"scheduler": {"closing_check_delay_minute": 5}},
+        "[scheduler] closing_check_delay_minute: unknown key — did you mean "
+        "closing_check_delay_minutes?",
+    ),
+    "markets": (
+        {"markets": {"us": {"calender": "XNYS"}}},
+        "[markets.us] calender: unknown key — did you mean calendar?",
     ),
     "digest": (
         {"digest": {"default_tim": "07:00"}},
@@ -145,8 +150,24 @@ def test_a_key_nothing_resembles_lists_the_keys_the_table_knows() -> None:
             '[digest] default_zone: "Asia/Seol" is not a time zone — did you mean Asia/Seoul?',
         ),
         (
-            {"scheduler": {"premarket_start": "4:00"}},
-            '[scheduler] premarket_start: "4:00" is not a time like 06:30 (HH:MM, 24-hour)',
+            {"markets": {"us": {"pre_market": ["4:00", "09:30"]}}},
+            '[markets.us] pre_market[0]: "4:00" is not a time like 06:30 (HH:MM, 24-hour)',
+        ),
+        (
+            {"markets": {"us": {"post_market": ["20:00", "16:00"]}}},
+            "[markets.us]: post_market must end after it starts (got 20:00-16:00)",
+        ),
+        (
+            {"scheduler": {"premarket_start": "04:00"}},
+            "[scheduler] premarket_start: the extended-hours windows are each market's own",
+        ),
+        (
+            {"scheduler": {"krx_checks": False}},
+            "[scheduler] krx_checks: each market's checks are switched in its own table",
+        ),
+        (
+            {"feed": {"vendor": "bloomberg"}},
+            '[feed] vendor: "bloomberg" is not a market-data vendor (known: yahoo)',
         ),
         (
             {"presets": {"deepseek": {"tiers": {"warning": 9, "critical": 3}}}},
@@ -247,6 +268,7 @@ def test_the_model_defaults_are_the_shipped_defaults() -> None:
     built_in = Settings()
     # defined in defaults.toml only
     data_tables = {"aliases", "presets", "universe", "replay", "figure_names", "news_names"}
+    data_tables |= {"markets"}
     for table in set(Settings.model_fields) - data_tables:
         assert getattr(shipped, table) == getattr(built_in, table), table
 

@@ -22,10 +22,11 @@ from bot.app import bootstrap
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.domain.calendars import KRX, NYSE, session_calendar
-from bot.domain.freshness import MARKET_NAMES, freshness
+from bot.domain.freshness import freshness
 from bot.domain.history import HistoryError
 from bot.domain.library import load_library
 from bot.domain.market import MarketData
+from bot.domain.markets import market_for_calendar
 from bot.domain.views import ViewError
 from bot.services import Core
 from bot.settings import (
@@ -113,7 +114,9 @@ def freshness_checks(market: MarketData, now: datetime) -> list[Check]:
             continue
         age = freshness(market.sessions(symbol)[-1], symbol, now)
         verdict = "warn" if age.stale else "ok"
-        checks.append((verdict, f"freshness {MARKET_NAMES[calendar]}", age.describe("en")))
+        checks.append(
+            (verdict, f"freshness {market_for_calendar(calendar).label}", age.describe("en"))
+        )
     return checks
 
 

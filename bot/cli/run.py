@@ -30,11 +30,11 @@ import pandas as pd
 from bot.app import bootstrap, build_core
 from bot.cli import UsageError
 from bot.domain.history import HistoryError
+from bot.domain.markets import primary_market
 from bot.domain.replay import history_sessions
 from bot.domain.rules.presets import PresetError
 from bot.domain.sessions import SessionError, resolve_session
 from bot.domain.views import ViewError
-from bot.feeds.calendar import NYSE, session_calendar
 from bot.feeds.replay_feed import VirtualClock
 from bot.logging_setup import configure_logging
 from bot.ports import Clock
@@ -189,7 +189,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
             session = resolve_session(args.replay, history_sessions(core.market))
         except SessionError as exc:
             raise UsageError(str(exc)) from None
-        opens = pd.Timestamp(session_calendar(NYSE).session_open(session)).to_pydatetime()
+        opens = primary_market().open_of(session)
         start = opens - timedelta(hours=5, minutes=31)  # before the 04:00 pre-market window
         speed = DEFAULT_SPEED if args.speed is None else args.speed
         clock = VirtualClock(start, speed, real_start=args.start_at)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from bot.domain.calendars import exchange_zone_for_symbol
 from bot.domain.cards import Card, CardField, CardSection, Direction, Footer, Severity, clip
 from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.library import library_of
 from bot.domain.market import MarketData
+from bot.domain.markets import exchange_zone_for_symbol
 from bot.domain.news_section import news_section
 from bot.domain.rules.presets import Rule
 from bot.domain.view_figures import figures_line, quoted_figures

@@ -1,4 +1,6 @@
-"""Exchange session calendars (NYSE, KRX): market facts of the core, built once per process.
+"""Exchange session calendars (NYSE, KRX, ...): market facts of the core, built once per process.
+
+Which market (and so which calendar) a symbol trades on is configuration: `bot/domain/markets.py`.
 
 Building an `exchange_calendars` calendar takes 0.1-1 s, so every calendar is
 constructed on first use and cached for the life of the process.
@@ -16,8 +18,6 @@ from exchange_calendars.exchange_calendar_xkrx import XKRXExchangeCalendar
 
 NYSE = "XNYS"
 KRX = "XKRX"
-
-_KOREAN_SUFFIXES = (".KS", ".KQ")
 
 # XNYS defaults to ~20 years back; the shipped history (^VIX, ^SOX) starts in 1990/1994.
 _NYSE_START = pd.Timestamp("1990-01-01")
@@ -59,20 +59,6 @@ def session_calendar(name: str) -> xcals.ExchangeCalendar:
         if start is None:
             return xcals.get_calendar(name)
         return xcals.get_calendar(name, start=start)
-
-
-EXCHANGE_ZONES: dict[str, str] = {NYSE: "America/New_York", KRX: "Asia/Seoul"}
-"""The zone each calendar's sessions are kept in."""
-
-
-def exchange_zone_for_symbol(symbol: str) -> str:
-    """The zone of the exchange a Yahoo symbol trades on (New York unless `.KS`/`.KQ`)."""
-    return EXCHANGE_ZONES[calendar_for_symbol(symbol)]
-
-
-def calendar_for_symbol(symbol: str) -> str:
-    """The calendar a Yahoo symbol trades on: "XKRX" for `.KS`/`.KQ`, else "XNYS"."""
-    return KRX if symbol.upper().endswith(_KOREAN_SUFFIXES) else NYSE
 
 
 def sessions_between(name: str, start: DateLike, end: DateLike) -> pd.DatetimeIndex:

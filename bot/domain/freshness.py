@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from bot.domain.calendars import EXCHANGE_ZONES, KRX, calendar_for_symbol, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.i18n import Locale, format_date, t
+from bot.domain.markets import calendar_for_symbol, market_for_calendar
 from bot.domain.zones import EXCHANGE_CLOCKS
-
-MARKET_NAMES: dict[str, str] = {"XNYS": "NYSE", KRX: "KRX"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class Freshness:
         day = format_date(self.session, locale)
         if self.closed_at is None:
             return day
-        zone = EXCHANGE_ZONES.get(self.calendar, "UTC")
+        zone = market_for_calendar(self.calendar).zone
         local = self.closed_at.astimezone(ZoneInfo(zone))
         return f"{day} {local:%H:%M} {EXCHANGE_CLOCKS.get(zone, local.tzname() or '')}".strip()
 
@@ -48,7 +47,7 @@ class Freshness:
             locale,
             when=self.as_of(locale),
             count=self.sessions_since,
-            market=MARKET_NAMES.get(self.calendar, self.calendar),
+            market=market_for_calendar(self.calendar).label or self.calendar,
         )
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bot.domain.calendars import calendar_for_symbol, session_calendar, sessions_between
+from bot.domain.calendars import session_calendar, sessions_between
+from bot.domain.markets import calendar_for_symbol
 
 log = logging.getLogger(__name__)
 

@@ -1,30 +1,29 @@
-"""Daily bars missing from the shipped history, fetched from Yahoo into a writable cache.
+"""Daily bars missing from the shipped history, fetched through the daily-bars port into a
+writable cache.
 
 The shipped files stop in 2026 (^GSPC in 2025-03). At start and after each close, the
-sessions after a symbol's last known close are fetched with one `yf.download(interval="1d")`
-for every symbol that needs them, and written beside the shipped files into
+sessions after a symbol's last known close are fetched in one round of the vendor's
+`DailyBars` adapter for every symbol that needs them, and written beside the shipped files into
 `[feed] cache_dir` (one `<symbol>.csv` of the shipped schema per symbol, plus
 `PROVENANCE.toml`: source "Yahoo, live" and when each file was last extended).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
-from bot.feeds.calendar import calendar_for_symbol, session_calendar
-from bot.feeds.yahoo_poll import YahooPollFeed
+from bot.domain.markets import market_for_symbol
+from bot.ports import DailyBars
 
 log = logging.getLogger(__name__)
 
 PROVENANCE = "Yahoo, live"
 COLUMNS = ("open", "high", "low", "close", "adj_close", "volume")
-_FIELDS = {"open": "Open", "high": "High", "low": "Low", "close": "Close"}
 
 
 class BackfillCache:
@@ -87,12 +86,9 @@ class BackfillCache:
 
 
 def last_closed_session(symbol: str, now: datetime) -> pd.Timestamp | None:
-    """The latest session of the symbol's calendar whose official close is before `now`."""
-    calendar = session_calendar(calendar_for_symbol(symbol))
-    stamp = pd.Timestamp(now)
-    closes = calendar.schedule["close"]
-    done = closes.index[closes <= stamp]
-    return pd.Timestamp(done[-1]) if len(done) else None
+    """The latest session of the symbol's own market whose close is at or before `now`."""
+    closed = market_for_symbol(symbol).last_closed_session(now)
+    return closed[0] if closed is not None else None
 
 
 def needs_backfill(last_known: Mapping[str, pd.Timestamp | None], now: datetime) -> dict[str, str]:
@@ -107,34 +103,13 @@ def needs_backfill(last_known: Mapping[str, pd.Timestamp | None], now: datetime)
     return wanted
 
 
-def frame_rows(frame: pd.DataFrame, symbol: str, before: pd.Timestamp | None) -> pd.DataFrame:
-    """A symbol's daily rows from a `yf.download(interval="1d")` frame (by label)."""
-    columns: dict[str, pd.Series] = {}
-    if not isinstance(frame.columns, pd.MultiIndex):
-        return pd.DataFrame(columns=list(COLUMNS))
-    for ours, theirs in [*_FIELDS.items(), ("adj_close", "Adj Close"), ("volume", "Volume")]:
-        key = (theirs, symbol.upper())
-        if key in frame.columns:
-            columns[ours] = frame[key].astype(float)
-    if "close" not in columns:
-        return pd.DataFrame(columns=list(COLUMNS))
-    rows = pd.DataFrame(columns).reindex(columns=list(COLUMNS))
-    index = pd.DatetimeIndex(rows.index)
-    rows.index = pd.DatetimeIndex(
-        (index.tz_localize(None) if index.tz is not None else index).normalize(), name="date"
-    )
-    if before is not None:
-        rows = rows[rows.index <= before]  # only sessions that have closed
-    return rows.dropna(subset=["close"])
-
-
 async def backfill(
-    feed: YahooPollFeed,
+    bars: DailyBars,
     cache: BackfillCache,
     last_known: Mapping[str, pd.Timestamp | None],
     now: datetime,
 ) -> dict[str, int]:
-    """Fetch every missing closed session with one `yf.download(interval="1d")`; rows added."""
+    """Fetch every missing closed session in one round of the daily-bars port; rows added."""
     wanted = needs_backfill(last_known, now)
     known = [last for last in last_known.values() if last is not None]
     reach = max(known).date().isoformat() if known else "nothing"
@@ -142,14 +117,16 @@ async def backfill(
         log.info("history reaches %s: up to date, nothing to backfill", reach)
         return {}
     start = min(wanted.values())
-    end = (pd.Timestamp(now).tz_convert("UTC").normalize() + timedelta(days=1)).date().isoformat()
-    with _YahooErrors() as errors:
-        frame, _ = await asyncio.to_thread(
-            feed.download, sorted(wanted), start=start, end=end, interval="1d"
-        )
+    end = pd.Timestamp(now).tz_convert("UTC").normalize() + timedelta(days=1)
+    batch = await bars.daily_bars(sorted(wanted), date.fromisoformat(start), end.date())
     added: dict[str, int] = {}
     for symbol in wanted:
-        rows = frame_rows(frame, symbol, last_closed_session(symbol, now))
+        rows = batch.rows.get(symbol)
+        if rows is None:
+            continue
+        closed = last_closed_session(symbol, now)
+        if closed is not None and not rows.empty:
+            rows = rows[rows.index <= closed]  # only sessions that have closed
         count = cache.append(symbol, rows, now)
         if count:
             added[symbol] = count
@@ -162,41 +139,9 @@ async def backfill(
         len(added),
         len(wanted),
         sum(added.values()),
-        errors.summary(),
+        f"; {batch.failures}" if batch.failures else "",
     )
     return added
-
-
-class _YahooErrors(logging.Filter):
-    """While installed, holds back yfinance's per-symbol error lines ("$AAPL: possibly
-    delisted; no price data found") so a failed backfill is one line naming the cause."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.causes: dict[str, int] = {}
-
-    def __enter__(self) -> _YahooErrors:
-        logging.getLogger("yfinance").addFilter(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger("yfinance").removeFilter(self)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.ERROR:
-            return True
-        message = record.getMessage().strip()
-        if message and "Failed download" not in message:
-            cause = message.split(": ", 1)[-1] if ": " in message else message
-            self.causes[cause] = self.causes.get(cause, 0) + 1
-        return False
-
-    def summary(self) -> str:
-        """`; Yahoo said: possibly delisted; no price data found (31 symbols)` or ""."""
-        if not self.causes:
-            return ""
-        cause, count = max(self.causes.items(), key=lambda item: item[1])
-        return f"; Yahoo said: {cause[:160]} ({count} lines)"
 
 
 def symbols_in(cache: BackfillCache, symbols: Iterable[str]) -> dict[str, pd.Timestamp | None]:

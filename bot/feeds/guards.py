@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.feeds.yahoo_poll import market_session_at
+from bot.domain.markets import market_for_symbol
 from bot.ports import Print
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,12 @@ class FeedGuards:
         if latest.market_session != "regular":
             limit = self.stale_extended_seconds
         age = (now - latest.at).total_seconds()
-        if age > limit and _still_trading(latest, market_session_at(latest.symbol, now)):
+        if age <= limit:
+            return None
+        # Stale only while its market still trades: the regular session, or the extended
+        # session it printed in (the symbol's own market, not SPY's).
+        trading = market_for_symbol(latest.symbol).print_session(now)
+        if trading == "regular" or (trading == latest.market_session != "regular"):
             return f"{latest.symbol}: last print {int(age // 60)} min old"
         return None
 
@@ -117,11 +122,3 @@ class FeedGuards:
         """The previous close a first print is compared with for the split check."""
         if price and symbol not in self.reference:
             self.reference[symbol] = price
-
-
-def _still_trading(latest: Print, trading_now: str) -> bool:
-    """An old print is stale only while its market still trades (the regular session,
-    or the extended session it printed in)."""
-    if trading_now == "regular":
-        return True
-    return latest.market_session != "regular" and trading_now == latest.market_session

@@ -18,12 +18,13 @@ from datetime import datetime
 
 import pandas as pd
 
+from bot.domain.markets import market_for_symbol, primary_market
 from bot.domain.metrics import Unavailable
 from bot.domain.snapshot import Quote, Snapshot
+from bot.feeds.backfill import backfill
 from bot.feeds.guards import Backoff, FeedGuards
-from bot.feeds.live_market import MOVE_METRICS, LiveMarket, reference_session
-from bot.feeds.yahoo_poll import market_session_at
-from bot.ports import Clock, PriceFeed, Print, PrintBatch, clock_speed
+from bot.feeds.live_market import MOVE_METRICS, LiveMarket
+from bot.ports import Clock, DailyBars, FeedTick, PriceFeed, Print, PrintBatch, clock_speed
 from bot.settings import Alias, FeedSettings
 from bot.stores.port import PrintKind
 
@@ -33,18 +34,6 @@ log = logging.getLogger(__name__)
 def extended_proxies(aliases: Mapping[str, Alias]) -> dict[str, str]:
     """`[aliases]` → {index symbol: its `extended_proxy`} (SOX → SOXX, DJI → DIA, ...)."""
     return {a.symbol: a.extended_proxy for a in aliases.values() if a.extended_proxy}
-
-
-@dataclass(frozen=True)
-class FeedTick:
-    """One evaluated moment: the fields of the evaluate job's `PrintTick`, plus the source."""
-
-    snapshot: Snapshot
-    kind: PrintKind
-    changed: frozenset[str]
-    stale: frozenset[str]
-    source: str
-    expires_at: datetime | None = None
 
 
 TickHandler = Callable[[FeedTick], Awaitable[None]]
@@ -161,6 +150,32 @@ class LiveFeed:
         batch = await self.poll_feed.fetch(wanted)
         return await self.apply(batch, kind)
 
+    async def catch_up(self, bars: DailyBars, symbols: Sequence[str] | None = None) -> None:
+        """Append the closed sessions the history lacks (all watched symbols by default)."""
+        wanted = self.symbols if symbols is None else list(symbols)
+        added = await backfill(
+            bars, self.market.cache, self.market.last_known(wanted), self.clock.now()
+        )
+        self.market.invalidate(added)
+
+    async def close_tick(
+        self, bars: DailyBars, session: pd.Timestamp, symbols: Sequence[str], now: datetime
+    ) -> FeedTick | None:
+        """Append the session's daily bars, then evaluate its official closes as a "close"
+        tick (the official bar, not the last 1-minute print)."""
+        added = await backfill(bars, self.market.cache, self.market.last_known(symbols), now)
+        self.market.invalidate(added)
+        prints: dict[str, Print] = {}
+        for symbol in symbols:
+            close_at = market_for_symbol(symbol).close_of(session)
+            bar = self.market.daily_print(symbol, session, close_at, bars.bar_source)
+            if bar is not None:
+                prints[symbol] = bar
+        log.info("closing_check session=%s closes=%d", session.date(), len(prints))
+        if not prints:
+            return None
+        return await self.apply(PrintBatch(prints, now, bars.bar_source), "close")
+
     async def on_stream_batch(self, batch: PrintBatch) -> None:
         """The stream's handler: note it is alive, then evaluate."""
         self.state.last_stream = self.clock.now()
@@ -238,8 +253,8 @@ class LiveFeed:
     # ------------------------------------------------------------ outputs
 
     def kind_at(self, now: datetime) -> PrintKind:
-        """pre / intraday / post, by where NYSE's day stands at `now`."""
-        session = market_session_at("SPY", now)
+        """pre / intraday / post, by where the primary market's day stands at `now`."""
+        session = primary_market().print_session(now)
         return "intraday" if session == "regular" else session
 
     def snapshot(self, now: datetime) -> Snapshot:
@@ -249,7 +264,7 @@ class LiveFeed:
         reused otherwise, so a print of one symbol costs one join, not one per symbol.
         """
         extended = self.extended if self.kind_at(now) in ("pre", "post") else {}
-        reference = reference_session(now)
+        reference = primary_market().reference_session(now)
         state = self.state
         key = (reference, self._generation)
         if key != self._view_key:

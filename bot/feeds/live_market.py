@@ -10,16 +10,22 @@ fires a rule.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from bot.domain.calendars import sessions_between
 from bot.domain.history import SymbolHistory
 from bot.domain.market import MarketData
+from bot.domain.markets import (
+    calendar_for_symbol,
+    market_for_calendar,
+    market_for_symbol,
+    primary_market,
+)
 from bot.domain.metrics import (
     SPAN_METRICS,
     VOL_WINDOW,
@@ -30,37 +36,9 @@ from bot.domain.metrics import (
 )
 from bot.domain.snapshot import Quote, Reading, Snapshot
 from bot.feeds.backfill import COLUMNS, PROVENANCE, BackfillCache
-from bot.feeds.calendar import NYSE, calendar_for_symbol, session_calendar, sessions_between
 from bot.ports import Print
 
 MOVE_METRICS = ("pct", "gap", "intraday", "z", *SPAN_METRICS)
-
-
-def session_of(symbol: str, moment: datetime) -> pd.Timestamp | None:
-    """The symbol's session a print at `moment` belongs to (its local date, if a session)."""
-    name = calendar_for_symbol(symbol)
-    zone = session_calendar(name).tz
-    return _session_on(name, pd.Timestamp(moment).tz_convert(zone).date())
-
-
-@functools.lru_cache(maxsize=1024)
-def _session_on(calendar_name: str, local_day: date) -> pd.Timestamp | None:
-    day = pd.Timestamp(local_day)
-    return day if session_calendar(calendar_name).is_session(day) else None
-
-
-def reference_session(moment: datetime) -> pd.Timestamp:
-    """The NYSE session a moment is watched for: today's if today is one, else the last."""
-    return _reference(pd.Timestamp(moment).tz_convert("America/New_York").date())
-
-
-@functools.lru_cache(maxsize=512)
-def _reference(local_day: date) -> pd.Timestamp:
-    calendar = session_calendar(NYSE)
-    day = pd.Timestamp(local_day)
-    if calendar.is_session(day):
-        return day
-    return pd.Timestamp(calendar.date_to_session(day, direction="previous"))
 
 
 class LiveMarket:
@@ -128,8 +106,8 @@ class LiveMarket:
         table = self.table(symbol)
         base = None
         if table is not None:
-            calendar = session_calendar(table.calendar)
-            previous = pd.Timestamp(calendar.previous_session(session))
+            market = market_for_calendar(table.calendar)
+            previous = market.previous_session(session)
             closes = table.frame["close"]
             prev_close = None
             if previous in closes.index and not pd.isna(closes.loc[previous]):
@@ -138,7 +116,7 @@ class LiveMarket:
             vol: float | None = None
             if len(history) == VOL_WINDOW and not np.isnan(history).any():
                 vol = float(np.std(history, ddof=1))
-            close_at = pd.Timestamp(calendar.session_close(session)).to_pydatetime()
+            close_at = market.close_of(session)
             basis = table.frame.loc[:previous, "basis"].to_numpy(dtype=float)
             before = {
                 sessions: float(basis[-1] / basis[-sessions])
@@ -150,16 +128,38 @@ class LiveMarket:
         self._bases[key] = base
         return base
 
+    def daily_print(
+        self, symbol: str, session: pd.Timestamp, close_at: datetime, source: str
+    ) -> Print | None:
+        """The session's official daily bar of `symbol` as a regular-session print (None
+        when the history has no close for it)."""
+        table = self.table(symbol)
+        if table is None or session not in table.frame.index:
+            return None
+        row = table.frame.loc[session]
+        if pd.isna(row["close"]):
+            return None
+        return Print(
+            symbol,
+            float(row["close"]),
+            close_at,
+            "regular",
+            source,
+            open=None if pd.isna(row["open"]) else float(row["open"]),
+            high=None if pd.isna(row["high"]) else float(row["high"]),
+            low=None if pd.isna(row["low"]) else float(row["low"]),
+        )
+
     def previous_close(self, symbol: str, at: datetime) -> float | None:
         """The official close of the session before the one a print at `at` belongs to."""
-        session = session_of(symbol, at)
+        session = market_for_symbol(symbol).session_of(at)
         base = self._base(symbol, session) if session is not None else None
         return base.prev_close if base is not None else None
 
     def quote(self, latest: Print, now: datetime, stale: str | None = None) -> Quote | Unavailable:
         """The print joined with its daily history; move metrics unavailable when stale."""
         symbol = latest.symbol
-        session = session_of(symbol, latest.at)
+        session = market_for_symbol(symbol).session_of(latest.at)
         if session is None:
             return Unavailable("closed", f"{symbol}: {latest.at:%Y-%m-%d} is not a session")
         base = self._base(symbol, session)
@@ -209,7 +209,7 @@ class LiveMarket:
             quotes[symbol] = Unavailable(reason, f"{symbol}: {reason.replace('_', ' ')}")
         for symbol, latest in prints.items():
             quotes[symbol] = self.quote(latest, now, stale.get(symbol))
-        return Snapshot(now, reference_session(now), quotes, dict(extended or {}))
+        return Snapshot(now, primary_market().reference_session(now), quotes, dict(extended or {}))
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
-from bot.feeds.calendar import session_calendar
 from bot.ports import Clock, Print, PrintBatch, PrintHandler
 
 SOURCE = "replay"

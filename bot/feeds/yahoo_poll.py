@@ -9,23 +9,25 @@ and "rate limited" apart, and turns the last 1-minute bar of each symbol into a 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 
-from bot.feeds.calendar import calendar_for_symbol, session_calendar
-from bot.ports import MarketSession, Print, PrintBatch, PrintHandler
+from bot.domain.markets import market_for_symbol
+from bot.ports import BarBatch, Print, PrintBatch, PrintHandler
 
 log = logging.getLogger(__name__)
 
 SOURCE = "Yahoo poll"
+BAR_SOURCE = "Yahoo daily bar"
+BAR_COLUMNS = ("open", "high", "low", "close", "adj_close", "volume")
+_FIELDS = {"open": "Open", "high": "High", "low": "Low", "close": "Close"}
 _FAILED = re.compile(r"\[(?P<symbols>[^\]]*)\]:\s*(?P<reason>.*)")
 _ONE_FAILED = re.compile(r"\$(?P<symbol>[^:\s]+):\s*(?P<reason>.*)")
 _UNKNOWN_HINTS = ("symbol may be delisted", "No data found", "Not Found")
@@ -72,23 +74,6 @@ def forget_crumb() -> None:
             instance._crumb = None
 
 
-def market_session_at(symbol: str, moment: datetime) -> MarketSession:
-    """Pre, regular or post market for `symbol` at `moment` (by its exchange calendar)."""
-    return _session_phase(calendar_for_symbol(symbol), int(moment.timestamp()))
-
-
-@functools.lru_cache(maxsize=4096)
-def _session_phase(calendar_name: str, epoch: int) -> MarketSession:
-    calendar = session_calendar(calendar_name)
-    stamp = pd.Timestamp(epoch, unit="s", tz="UTC")
-    day = stamp.tz_convert(calendar.tz).normalize().tz_localize(None)
-    if not calendar.is_session(day):
-        return "post"
-    if stamp < pd.Timestamp(calendar.session_open(day)):
-        return "pre"
-    return "regular" if stamp < pd.Timestamp(calendar.session_close(day)) else "post"
-
-
 def parse_failures(messages: Sequence[str]) -> tuple[dict[str, str], bool]:
     """From yfinance's log lines: {symbol: reason code} and whether we were rate limited."""
     failed: dict[str, str] = {}
@@ -118,6 +103,7 @@ class YahooPollFeed:
     """`PriceFeed` over `yf.download(interval="1m", prepost=True)`: one call per poll."""
 
     name = "yahoo-poll"
+    bar_source = BAR_SOURCE
 
     def __init__(self, session_factory: SessionFactory | None = None, timeout: float = 10) -> None:
         self._session_factory = session_factory
@@ -153,6 +139,20 @@ class YahooPollFeed:
         if frame is None:
             frame = pd.DataFrame()
         return frame, capture.messages
+
+    async def daily_bars(self, symbols: Sequence[str], start: date, end: date) -> BarBatch:
+        """Every daily bar from `start` to `end` (exclusive) in one `yf.download`; yfinance's
+        per-symbol error lines are held back and summarised as the batch's `failures`."""
+        with _YahooErrors() as errors:
+            frame, _ = await asyncio.to_thread(
+                self.download,
+                list(symbols),
+                start=start.isoformat(),
+                end=end.isoformat(),
+                interval="1d",
+            )
+        rows = {symbol: frame_rows(frame, symbol) for symbol in symbols}
+        return BarBatch(rows, BAR_SOURCE, errors.summary())
 
     async def fetch(self, symbols: Sequence[str]) -> PrintBatch:
         """The last 1-minute print of every symbol (pre- and post-market included)."""
@@ -196,10 +196,11 @@ def prints_from_frame(
         index = pd.DatetimeIndex(present.index)
         stamps = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
         at = pd.Timestamp(stamps[-1]).to_pydatetime()
-        session = market_session_at(symbol, at)
+        market = market_for_symbol(symbol)
+        session = market.print_session(at)
         opens = _column(frame, "Open", symbol)
         highs, lows = _column(frame, "High", symbol), _column(frame, "Low", symbol)
-        regular = [market_session_at(symbol, s.to_pydatetime()) == "regular" for s in stamps]
+        regular = [market.print_session(s.to_pydatetime()) == "regular" for s in stamps]
         opening = high = low = None
         if any(regular) and opens is not None and highs is not None and lows is not None:
             rows = present.index[regular]
@@ -226,3 +227,54 @@ def _first(values: pd.Series) -> float | None:
 def _extreme(values: pd.Series, pick: Callable[[Any], Any]) -> float | None:
     present = values.dropna()
     return float(pick(present)) if not present.empty else None
+
+
+def frame_rows(frame: pd.DataFrame, symbol: str) -> pd.DataFrame:
+    """A symbol's daily rows from a `yf.download(interval="1d")` frame (by label)."""
+    columns: dict[str, pd.Series] = {}
+    if not isinstance(frame.columns, pd.MultiIndex):
+        return pd.DataFrame(columns=list(BAR_COLUMNS))
+    for ours, theirs in [*_FIELDS.items(), ("adj_close", "Adj Close"), ("volume", "Volume")]:
+        key = (theirs, symbol.upper())
+        if key in frame.columns:
+            columns[ours] = frame[key].astype(float)
+    if "close" not in columns:
+        return pd.DataFrame(columns=list(BAR_COLUMNS))
+    rows = pd.DataFrame(columns).reindex(columns=list(BAR_COLUMNS))
+    index = pd.DatetimeIndex(rows.index)
+    rows.index = pd.DatetimeIndex(
+        (index.tz_localize(None) if index.tz is not None else index).normalize(), name="date"
+    )
+    return rows.dropna(subset=["close"])
+
+
+class _YahooErrors(logging.Filter):
+    """While installed, holds back yfinance's per-symbol error lines ("$AAPL: possibly
+    delisted; no price data found") so a failed backfill is one line naming the cause."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.causes: dict[str, int] = {}
+
+    def __enter__(self) -> _YahooErrors:
+        logging.getLogger("yfinance").addFilter(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("yfinance").removeFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        message = record.getMessage().strip()
+        if message and "Failed download" not in message:
+            cause = message.split(": ", 1)[-1] if ": " in message else message
+            self.causes[cause] = self.causes.get(cause, 0) + 1
+        return False
+
+    def summary(self) -> str:
+        """`Yahoo said: possibly delisted; no price data found (31 lines)` or ""."""
+        if not self.causes:
+            return ""
+        cause, count = max(self.causes.items(), key=lambda item: item[1])
+        return f"Yahoo said: {cause[:160]} ({count} lines)"

@@ -60,10 +60,22 @@ RETIRED_KEYS: Mapping[KeyPath, RetiredKey] = {
         )
         for key in ("api_key", "key", "token")
     },
+    ("scheduler", "premarket_start"): RetiredKey(
+        "the extended-hours windows are each market's own",
+        'set [markets.us] pre_market = ["04:00", "09:30"] and delete the key',
+    ),
+    ("scheduler", "postmarket_end"): RetiredKey(
+        "the extended-hours windows are each market's own",
+        'set [markets.us] post_market = ["16:00", "20:00"] and delete the key',
+    ),
+    ("scheduler", "krx_checks"): RetiredKey(
+        "each market's checks are switched in its own table",
+        "set [markets.korea] checks = false and delete the key",
+    ),
 }
 """Keys that are refused with a reason of their own instead of "unknown key"."""
 
-DICT_TABLES = ("presets",)
+DICT_TABLES = ("presets", "markets")
 """Tables of tables: a key's path reads `[presets.NAME] key`."""
 
 

@@ -210,9 +210,18 @@ class SlackTable(Table):
     scopes: list[str] = list(SLACK_BOT_SCOPES)
 
 
-class FeedSettings(Table):
-    """`[feed]`: timings and limits of the live feed."""
+def _vendor_name(name: str) -> str:
+    from bot.feeds.vendors import VENDORS
 
+    if name not in VENDORS:
+        raise ValueError(f'"{name}" is not a market-data vendor (known: {", ".join(VENDORS)})')
+    return name
+
+
+class FeedSettings(Table):
+    """`[feed]`: the market-data vendor, timings and limits of the live feed."""
+
+    vendor: Annotated[str, AfterValidator(_vendor_name)] = "yahoo"
     stream: bool = True
     stream_url: Text = "wss://streamer.finance.yahoo.com/?version=2"
     poll_seconds: Seconds = 60.0
@@ -234,13 +243,84 @@ class FeedSettings(Table):
 
 
 class SchedulerTable(Table):
-    """`[scheduler]`: the market-calendar jobs."""
+    """`[scheduler]`: the market-calendar jobs (each market's own checks: `[markets.NAME]`)."""
 
-    premarket_start: ClockTime = "04:00"
-    postmarket_end: ClockTime = "20:00"
     closing_check_delay_minutes: Annotated[int, Field(ge=0)] = 10
-    krx_checks: bool = True
     claim_ttl_seconds: Seconds = 600.0
+
+
+def _calendar_name(name: str) -> str:
+    import exchange_calendars as xcals
+
+    known = sorted(xcals.get_calendar_names(include_aliases=False))
+    if name not in known:
+        raise ValueError(
+            f'"{name}" is not an exchange_calendars calendar (known: {", ".join(known)})'
+        )
+    return name
+
+
+CalendarName = Annotated[str, AfterValidator(_calendar_name)]
+Window = Annotated[list[ClockTime], Field(min_length=2, max_length=2)]
+"""A local window ["HH:MM", "HH:MM"]."""
+
+
+class MarketTable(Table):
+    """`[markets.NAME]`: one market — its calendar, zone, symbols, benchmarks, extended
+    hours, session corrections and scheduled checks."""
+
+    calendar: CalendarName
+    zone: TimeZone
+    label: str = ""
+    default: bool = False
+    symbols: list[Text] = []
+    suffixes: list[Text] = []
+    benchmarks: list[Text] = []
+    pre_market: Window | None = None
+    post_market: Window | None = None
+    session: Window | None = None
+    checks: bool = True
+    open_check: ClockTime | None = None
+    close_checks: list[ClockTime] = []
+
+    @model_validator(mode="after")
+    def _windows_run_forward(self) -> MarketTable:
+        for name in ("pre_market", "post_market"):
+            window = getattr(self, name)
+            if window is not None and window[0] >= window[1]:
+                raise ValueError(f"{name} must end after it starts (got {window[0]}-{window[1]})")
+        return self
+
+    def to_market(self, name: str) -> Any:
+        """The domain's `Market` of this table."""
+        from datetime import time
+
+        from bot.domain.markets import Market, SessionCorrection
+
+        def clock(text: str) -> time:
+            return time.fromisoformat(text)
+
+        def window(value: list[str] | None) -> tuple[time, time] | None:
+            return (clock(value[0]), clock(value[1])) if value is not None else None
+
+        correction = None
+        if self.session is not None:
+            correction = SessionCorrection(clock(self.session[0]), clock(self.session[1]))
+        return Market(
+            name,
+            self.calendar,
+            self.zone,
+            symbols=tuple(self.symbols),
+            suffixes=tuple(self.suffixes),
+            benchmarks=tuple(self.benchmarks),
+            pre_market=window(self.pre_market),
+            post_market=window(self.post_market),
+            correction=correction,
+            checks=self.checks,
+            open_check=clock(self.open_check) if self.open_check else None,
+            close_checks=tuple(clock(c) for c in self.close_checks),
+            label=self.label or self.calendar,
+        )
 
 
 class DigestSettings(Table):
@@ -349,6 +429,7 @@ class Settings(Table):
     slack: SlackTable = SlackTable()
     feed: FeedSettings = FeedSettings()
     scheduler: SchedulerTable = SchedulerTable()
+    markets: dict[str, MarketTable] = {}
     digest: DigestSettings = DigestSettings()
     metrics: MetricsTable = MetricsTable()
     logging: LoggingTable = LoggingTable()
@@ -365,6 +446,23 @@ class Settings(Table):
         if isinstance(value, dict):
             return {k: {"symbol": v} if isinstance(v, str) else v for k, v in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _one_default_market(self) -> Settings:
+        defaults = [name for name, market in self.markets.items() if market.default]
+        if self.markets and len(defaults) != 1:
+            named = ", ".join(defaults) or "none"
+            raise ValueError(f"markets: exactly one market sets default = true (found: {named})")
+        return self
+
+    def market_book(self) -> Any:
+        """`[markets]` as the domain's `MarketBook` (the shipped us and korea without it)."""
+        from bot.domain.markets import MarketBook, markets
+
+        if not self.markets:
+            return markets()
+        default = next(name for name, market in self.markets.items() if market.default)
+        return MarketBook([m.to_market(name) for name, m in self.markets.items()], default)
 
     @property
     def store_url(self) -> str:

@@ -51,7 +51,7 @@ async def test_the_scheduler_runs_the_closing_check_once_at_close_plus_ten(
     clock = StepClock(at("2026-08-24T20:00:30"))
     market = LiveMarket(core.market, BackfillCache(cache_dir))
     live = LiveFeed(market, ["NVDA"], poll_feed, stream=None, clock=clock, settings=FeedSettings())
-    jobs = market_jobs(live, poll_feed, SchedulerSettings(krx_checks=False))
+    jobs = market_jobs(live, poll_feed, SchedulerSettings())
     scheduler = Scheduler([j for j in jobs if j.id == "nyse-close"], clock, ScheduleStore())
     assert scheduler.next_due() == at("2026-08-24T20:10:00")
     clock.current = at("2026-08-24T20:10:01")

@@ -1,0 +1,293 @@
+"""Markets and the one calendar API: where any configured market's day stands at a moment.
+
+A `Market` is a piece of configuration (`[markets.NAME]`): its exchange_calendars calendar,
+its zone, its symbols, its benchmarks, its extended-hours windows and its scheduled checks.
+The regular session, lunch breaks, early closes and holidays come from the calendar; the
+pre- and post-market windows (which exchange_calendars does not know) from the config.
+The process's markets are installed once at start (`install_markets`); until then the
+built-in `us` (XNYS) and `korea` (XKRX) serve, as shipped in `bot/defaults.toml`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+import pandas as pd
+
+from bot.domain.calendars import session_calendar
+
+Phase = Literal["pre", "regular", "break", "post", "closed"]
+PrintSession = Literal["pre", "regular", "post"]
+
+
+@dataclass(frozen=True)
+class SessionCorrection:
+    """Session times the calendar gets wrong for the data (local clock, `open` the evening
+    before when `open > close`: CME equity futures 18:00 → 17:00 New York)."""
+
+    open: time
+    close: time
+
+
+@dataclass(frozen=True)
+class Market:
+    """One market as configuration: what the calendar API and the scheduler read."""
+
+    name: str
+    calendar: str
+    zone: str
+    symbols: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    benchmarks: tuple[str, ...] = ()
+    pre_market: tuple[time, time] | None = None
+    post_market: tuple[time, time] | None = None
+    correction: SessionCorrection | None = None
+    checks: bool = True
+    """False: no scheduled checks for this market."""
+    open_check: time | None = None
+    """Local time of the opening check (the open + 1 min); None: no opening check."""
+    close_checks: tuple[time, ...] = ()
+    """The local closes (regular and early) its closing check follows, + the delay."""
+    label: str = ""
+    """How messages name it ("NYSE"); the calendar name when empty."""
+
+    def trades(self, symbol: str) -> bool:
+        """True when `symbol` is listed here (by name or by its Yahoo suffix)."""
+        upper = symbol.upper()
+        return upper in {s.upper() for s in self.symbols} or upper.endswith(
+            tuple(s.upper() for s in self.suffixes)
+        )
+
+    # ------------------------------------------------------------ the calendar API
+
+    def session_of(self, moment: datetime) -> pd.Timestamp | None:
+        """The session `moment` belongs to: its local date when that date is a session."""
+        local = pd.Timestamp(moment).tz_convert(self.zone)
+        fix = self.correction
+        if fix is not None and fix.open > fix.close and local.time() >= fix.open:
+            local = local + pd.Timedelta(days=1)  # the evening opens the next session
+        return _session_on(self.calendar, local.date())
+
+    def open_of(self, session: pd.Timestamp) -> datetime:
+        """The session's regular open (UTC)."""
+        return self._bounds(session)[0]
+
+    def close_of(self, session: pd.Timestamp) -> datetime:
+        """The session's regular close (UTC; early closes included)."""
+        return self._bounds(session)[1]
+
+    def break_of(self, session: pd.Timestamp) -> tuple[datetime, datetime] | None:
+        """The session's lunch break (XTKS), or None."""
+        return self._bounds(session)[2]
+
+    def _bounds(
+        self, session: pd.Timestamp
+    ) -> tuple[datetime, datetime, tuple[datetime, datetime] | None]:
+        opens, closes, pause = _schedule_row(self.calendar, pd.Timestamp(session).date())
+        if self.correction is not None:
+            day = pd.Timestamp(session).date()
+            start_day = (
+                day - timedelta(days=1) if self.correction.open > self.correction.close else day
+            )
+            opens = _at(start_day, self.correction.open, self.zone)
+            closes = _at(day, self.correction.close, self.zone)
+        return opens, closes, pause
+
+    def phase(self, moment: datetime) -> Phase:
+        """pre, regular, break, post or closed at `moment` (the windows from config)."""
+        session = self.session_of(moment)
+        if session is None:
+            return "closed"
+        opens, closes, pause = self._bounds(session)
+        if moment < opens:
+            local = pd.Timestamp(moment).tz_convert(self.zone).time()
+            return "pre" if self.pre_market and local >= self.pre_market[0] else "closed"
+        if moment < closes:
+            if pause is not None and pause[0] <= moment < pause[1]:
+                return "break"
+            return "regular"
+        local = pd.Timestamp(moment).tz_convert(self.zone).time()
+        return "post" if self.post_market and local < self.post_market[1] else "closed"
+
+    def print_session(self, moment: datetime) -> PrintSession:
+        """Which session a print at `moment` is labelled with: regular inside the session,
+        pre before a session's open, post otherwise (after the close or on a closed day)."""
+        session = self.session_of(moment)
+        if session is None:
+            return "post"
+        opens, closes, _ = self._bounds(session)
+        if moment < opens:
+            return "pre"
+        return "regular" if moment < closes else "post"
+
+    def last_closed_session(self, now: datetime) -> tuple[pd.Timestamp, datetime] | None:
+        """The latest session whose close is at or before `now`, and that close (UTC)."""
+        closes = _closes(self.calendar)
+        position = int(closes.searchsorted(pd.Timestamp(now), side="right"))
+        if position == 0:
+            return None
+        session = pd.Timestamp(closes.index[position - 1])
+        return session, self.close_of(session)
+
+    def next_open(self, moment: datetime) -> datetime | None:
+        """The first regular open strictly after `moment` (None past the calendar)."""
+        calendar = session_calendar(self.calendar)
+        try:
+            stamp = calendar.next_open(pd.Timestamp(moment).floor("min"))
+        except Exception:  # outside the calendar's bounds
+            return None
+        return pd.Timestamp(stamp).to_pydatetime()
+
+    def previous_session(self, session: pd.Timestamp) -> pd.Timestamp:
+        """The session before `session`."""
+        return pd.Timestamp(session_calendar(self.calendar).previous_session(session))
+
+    def reference_session(self, moment: datetime) -> pd.Timestamp:
+        """The session a moment is watched for: today's when today is one, else the last."""
+        local_day = pd.Timestamp(moment).tz_convert(self.zone).date()
+        return _reference(self.calendar, local_day)
+
+
+def _at(day: date, clock: time, zone: str) -> datetime:
+    return (
+        pd.Timestamp(datetime.combine(day, clock))
+        .tz_localize(zone)
+        .tz_convert("UTC")
+        .to_pydatetime()
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _session_on(calendar_name: str, local_day: date) -> pd.Timestamp | None:
+    day = pd.Timestamp(local_day)
+    calendar = session_calendar(calendar_name)
+    if day < calendar.first_session or day > calendar.last_session:
+        return None
+    return day if calendar.is_session(day) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _schedule_row(
+    calendar_name: str, day: date
+) -> tuple[datetime, datetime, tuple[datetime, datetime] | None]:
+    calendar = session_calendar(calendar_name)
+    row = calendar.schedule.loc[pd.Timestamp(day)]
+    pause = None
+    if calendar.has_break and "break_start" in row and not pd.isna(row["break_start"]):
+        pause = (
+            pd.Timestamp(row["break_start"]).to_pydatetime(),
+            pd.Timestamp(row["break_end"]).to_pydatetime(),
+        )
+    return (
+        pd.Timestamp(row["open"]).to_pydatetime(),
+        pd.Timestamp(row["close"]).to_pydatetime(),
+        pause,
+    )
+
+
+@functools.cache
+def _closes(calendar_name: str) -> pd.Series:
+    return session_calendar(calendar_name).schedule["close"]
+
+
+@functools.lru_cache(maxsize=512)
+def _reference(calendar_name: str, local_day: date) -> pd.Timestamp:
+    calendar = session_calendar(calendar_name)
+    day = pd.Timestamp(local_day)
+    if calendar.is_session(day):
+        return day
+    return pd.Timestamp(calendar.date_to_session(day, direction="previous"))
+
+
+US = Market(
+    "us",
+    "XNYS",
+    "America/New_York",
+    benchmarks=("SOX", "SPX", "COMP", "DJI"),
+    pre_market=(time(4, 0), time(9, 30)),
+    post_market=(time(16, 0), time(20, 0)),
+    open_check=time(9, 31),
+    close_checks=(time(13, 0), time(16, 0)),
+    label="NYSE",
+)
+KOREA = Market(
+    "korea",
+    "XKRX",
+    "Asia/Seoul",
+    suffixes=(".KS", ".KQ"),
+    benchmarks=("SOX",),
+    open_check=time(9, 1),
+    close_checks=(time(15, 30),),
+    label="KRX",
+)
+
+
+class MarketBook:
+    """The configured markets: which one a symbol trades on, by name or by calendar."""
+
+    def __init__(self, markets: Iterable[Market], default: str) -> None:
+        self.markets: dict[str, Market] = {market.name: market for market in markets}
+        if default not in self.markets:
+            raise ValueError(f"default market {default!r} is not configured")
+        self.default = self.markets[default]
+
+    def __iter__(self) -> Iterator[Market]:
+        return iter(self.markets.values())
+
+    def for_symbol(self, symbol: str) -> Market:
+        """The market `symbol` trades on (the default market when none lists it)."""
+        for market in self.markets.values():
+            if market is not self.default and market.trades(symbol):
+                return market
+        return self.default
+
+    def by_calendar(self, calendar: str) -> Market:
+        """The first market on calendar `calendar` (a bare one when none is configured)."""
+        for market in self.markets.values():
+            if market.calendar == calendar:
+                return market
+        zone = str(session_calendar(calendar).tz)
+        return Market(calendar.lower(), calendar, zone, label=calendar)
+
+
+_BOOK = MarketBook((US, KOREA), "us")
+
+
+def install_markets(book: MarketBook) -> None:
+    """Make `book` the process's markets (bootstrap, from `[markets]`)."""
+    global _BOOK
+    _BOOK = book
+
+
+def markets() -> MarketBook:
+    """The process's markets."""
+    return _BOOK
+
+
+def market_for_symbol(symbol: str) -> Market:
+    """The market a Yahoo symbol trades on."""
+    return _BOOK.for_symbol(symbol)
+
+
+def primary_market() -> Market:
+    """The default market (the one a session date names, `us` as shipped)."""
+    return _BOOK.default
+
+
+def calendar_for_symbol(symbol: str) -> str:
+    """The calendar a Yahoo symbol trades on ("XKRX" for `.KS`/`.KQ` as shipped, else "XNYS")."""
+    return _BOOK.for_symbol(symbol).calendar
+
+
+def exchange_zone_for_symbol(symbol: str) -> str:
+    """The zone of the exchange a Yahoo symbol trades on."""
+    return _BOOK.for_symbol(symbol).zone
+
+
+def market_for_calendar(calendar: str) -> Market:
+    """The configured market on `calendar` (a bare one for a calendar no market uses)."""
+    return _BOOK.by_calendar(calendar)
