@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from bot.domain.markets import Market, MarketBook, market_for_symbol, markets
+from bot.domain.markets import Market, MarketBook, markets
 from bot.ports import DailyBars, FeedTick, LiveQuotes
 from bot.settings import Settings
 from jobs.scheduler import Job, daily_at, every
@@ -79,11 +79,15 @@ def closing_session(
 
 
 async def closing_check(
-    live: LiveQuotes, bars: DailyBars, session: pd.Timestamp, now: datetime
+    live: LiveQuotes,
+    bars: DailyBars,
+    session: pd.Timestamp,
+    now: datetime,
+    book: MarketBook | None = None,
 ) -> FeedTick | None:
     """The primary market's symbols' official closes of `session`, as a "close" tick."""
-    primary = markets().default
-    symbols = [s for s in live.symbols if market_for_symbol(s) is primary]
+    book = book or markets()
+    symbols = [s for s in live.symbols if book.for_symbol(s) is book.default]
     return await live.close_tick(bars, session, symbols, now)
 
 
@@ -120,11 +124,11 @@ def market_jobs(
     async def default_close(session: pd.Timestamp, now: datetime) -> Any:
         if bars is None:
             return await live.poll_tick("close", force=True)
-        return await closing_check(live, bars, session, now)
+        return await closing_check(live, bars, session, now, book)
 
     def checks(market: Market) -> list[Job]:
         prefix = (market.label or market.name).lower()
-        own = [s for s in live.symbols if market_for_symbol(s) is market]
+        own = [s for s in live.symbols if book.for_symbol(s) is market]
         is_primary = market is primary
 
         async def opening_job(scheduled: datetime) -> None:
