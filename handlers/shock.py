@@ -24,6 +24,7 @@ from bot.domain.formatting import localized_source, proxy_suffix
 from bot.domain.freshness import freshness
 from bot.domain.i18n import Locale, format_date, format_number, format_points, t
 from bot.domain.library import library_of
+from bot.domain.markets import primary_market
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
 from bot.domain.signature import signature_book
@@ -73,7 +74,8 @@ async def shock(
     locale = inv.locale
     own_tier = _own_tier(report, services.core.settings.shock.tier_config())
     past = await asyncio.to_thread(_past, inv, report, own_tier)
-    instruments = [subject, *[market.symbols.resolve(name) for name in ("SOX", "DJI")]]
+    charted = primary_market().chart_benchmarks
+    instruments = [subject, *[market.symbols.resolve(name) for name in charted]]
     series, proxies = chart_series(market, instruments, session)
     # Korean charts name instruments as Korean cards do (SK하이닉스).
     names = {inst.label: inst.display(locale) for inst in instruments}

@@ -33,7 +33,6 @@ from jobs.scheduler import daily_at
 
 log = logging.getLogger(__name__)
 
-BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
 SessionSnapshot = Callable[[pd.Timestamp], Snapshot]
 """The market as it stood at a session's close (live: shipped + backfilled history)."""
 
@@ -172,13 +171,14 @@ async def digest_payload(
     replay_of: str | None = None,
 ) -> dict[str, Any]:
     """The digest's figures, JSON-serialisable and language-neutral."""
-    benchmarks = [f for f in (_figure(snapshot, services, n) for n in BENCHMARKS) if f]
+    names = primary_market().benchmarks
+    benchmarks = [f for f in (_figure(snapshot, services, n) for n in names) if f]
     channel = await services.store.get_channel(subscription.channel)
     watched = services.core.watchlist(channel.watchlist if channel is not None else None)
     movers = [
         f
         for f in (_figure(snapshot, services, i.label) for i in watched)
-        if f and f["pct"] is not None and f["label"] not in BENCHMARKS
+        if f and f["pct"] is not None and f["label"] not in names
     ]
     movers.sort(key=lambda f: -abs(f["pct"]))
     history = await services.store.alert_history(subscription.channel, limit=50)

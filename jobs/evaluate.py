@@ -240,11 +240,11 @@ def event_payload(
     }
     if not rule.description_en:  # a custom rule: its text is its title
         payload["expression"] = rule.text
-    payload["chart"] = chart_points(tick.snapshot, [rule.lead_label, *CHART_BENCHMARKS], symbols)
+    labels = [rule.lead_label, *primary_market().chart_benchmarks]
+    payload["chart"] = chart_points(tick.snapshot, labels, symbols)
     return payload
 
 
-CHART_BENCHMARKS = ("SOX", "DJI")
 _MOVES = ("pct", "gap", "intraday", "pct5", "pct20")
 
 

@@ -25,11 +25,11 @@ from bot.domain.cards import Card, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.digest_card import build_digest_card, digest_chart
 from bot.domain.i18n import Locale, channel_zone, format_date, t
+from bot.domain.markets import primary_market
 from bot.domain.snooze import build_snooze_summary
 from bot.domain.symbols import Instrument
 from bot.services import Services
 from bot.stores.port import AlertEvent, Channel, OutboxItem, chart_key
-from jobs.evaluate import CHART_BENCHMARKS
 from jobs.snooze import SUMMARY_KEY
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def render_alert_chart(
     points: Mapping[str, Mapping[str, float | None]] = top.payload.get("chart", {})
     try:
         lead = market.symbols.resolve(lead_label)
-        others = [market.symbols.resolve(name) for name in CHART_BENCHMARKS]
+        others = [market.symbols.resolve(name) for name in primary_market().chart_benchmarks]
     except Exception:
         return None
     instruments = [lead, *[inst for inst in others if inst.key != lead.key]]

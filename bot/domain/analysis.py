@@ -11,6 +11,7 @@ import pandas as pd
 
 from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.market import MarketData
+from bot.domain.markets import primary_market
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.severity import TIER_RANKS as TIER_RANKS
@@ -20,7 +21,6 @@ from bot.domain.severity import own_move_tier as own_move_tier
 from bot.domain.snapshot import Quote, Resolved, Snapshot
 from bot.domain.symbols import Instrument
 
-BENCHMARKS = ("SOX", "SPX", "COMP", "DJI")
 CHART_BEFORE, CHART_AFTER = 50, 10
 MIN_SIMILAR_POOL = 60
 """Fewer earlier comparable sessions than this: too few to pick similar ones from."""
@@ -172,7 +172,7 @@ def window_moves(
 def _benchmark_rows(
     market: MarketData, calendar: str, session: pd.Timestamp, window: pd.DatetimeIndex
 ) -> list[ComparisonRow]:
-    instruments = [market.symbols.resolve(name) for name in BENCHMARKS]
+    instruments = [market.symbols.resolve(name) for name in primary_market().benchmarks]
     if len(window) == 1:
         snapshot = market.snapshot(window[0], "close")
         sox = snapshot.read(instruments[0], "pct").number
@@ -308,7 +308,9 @@ def _similar(
     returns how many sessions were comparable."""
     calendar = subject_calendar(market, subject)
     instruments = [subject] + [
-        inst for inst in (market.symbols.resolve(n) for n in BENCHMARKS) if inst.key != subject.key
+        inst
+        for inst in (market.symbols.resolve(n) for n in primary_market().benchmarks)
+        if inst.key != subject.key
     ]
     index = analysis_sessions(market, subject)
     index = index[index <= session]

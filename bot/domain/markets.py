@@ -43,6 +43,9 @@ class Market:
     symbols: tuple[str, ...] = ()
     suffixes: tuple[str, ...] = ()
     benchmarks: tuple[str, ...] = ()
+    """What cards and digests compare against (aliases; SOX first as shipped)."""
+    chart_benchmarks: tuple[str, ...] = ()
+    """What alert and /shock charts draw beside their subject."""
     pre_market: tuple[time, time] | None = None
     post_market: tuple[time, time] | None = None
     correction: SessionCorrection | None = None
@@ -208,6 +211,7 @@ US = Market(
     "XNYS",
     "America/New_York",
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
+    chart_benchmarks=("SOX", "DJI"),
     pre_market=(time(4, 0), time(9, 30)),
     post_market=(time(16, 0), time(20, 0)),
     open_check=time(9, 31),
@@ -219,7 +223,8 @@ KOREA = Market(
     "XKRX",
     "Asia/Seoul",
     suffixes=(".KS", ".KQ"),
-    benchmarks=("SOX",),
+    benchmarks=("SOX", "SPX", "COMP", "DJI"),
+    chart_benchmarks=("SOX", "DJI"),
     open_check=time(9, 1),
     close_checks=(time(15, 30),),
     label="KRX",

@@ -276,6 +276,7 @@ class MarketTable(Table):
     symbols: list[Text] = []
     suffixes: list[Text] = []
     benchmarks: list[Text] = []
+    chart_benchmarks: list[Text] = []
     pre_market: Window | None = None
     post_market: Window | None = None
     session: Window | None = None
@@ -313,6 +314,7 @@ class MarketTable(Table):
             symbols=tuple(self.symbols),
             suffixes=tuple(self.suffixes),
             benchmarks=tuple(self.benchmarks),
+            chart_benchmarks=tuple(self.chart_benchmarks),
             pre_market=window(self.pre_market),
             post_market=window(self.post_market),
             correction=correction,
