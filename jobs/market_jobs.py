@@ -115,11 +115,19 @@ def market_jobs(
     primary = book.default
     delay = settings.closing_check_delay_minutes
 
+    by_market = {m.name: [s for s in live.symbols if book.for_symbol(s) is m] for m in book}
+
     async def poll_job(scheduled: datetime) -> None:
         if opening_session(scheduled, primary) is not None:
             return  # the opening check reads the open (as an "open" print)
         if should_poll(scheduled, settings, primary):
-            await live.poll_tick()
+            await live.poll_tick()  # every symbol while the default market trades
+            return
+        # Another market's symbols are polled while their own market trades.
+        trading = [m.name for m in book if m is not primary and should_poll(scheduled, settings, m)]
+        symbols = [s for name in trading for s in by_market[name]]
+        if symbols:
+            await live.poll_tick(symbols=symbols)
 
     async def default_close(session: pd.Timestamp, now: datetime) -> Any:
         if bars is None:

@@ -89,8 +89,8 @@ def test_prints_are_labelled_by_their_own_market() -> None:
     moment = utc("2025-01-27T15:00")  # NYSE regular; KRX closed for Seollal
     assert US.print_session(moment) == "regular"
     assert KOREA.print_session(moment) == "post"
-    assert markets().for_symbol("000660.KS") is KOREA
-    assert markets().for_symbol("NVDA") is US
+    assert markets().for_symbol("000660.KS") == KOREA
+    assert markets().for_symbol("NVDA") == US
 
 
 def test_the_shipped_markets_are_the_ones_the_settings_validate() -> None:
@@ -163,3 +163,13 @@ async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
     clock.current = utc("2025-01-06T00:01:02")
     assert [o.outcome for o in await scheduler.run_due()] == ["ran"]
     assert live.polls == [["7203.T"]]  # the Tokyo symbols only
+
+
+async def test_a_symbol_is_polled_while_its_own_market_trades() -> None:
+    clock = StepClock(utc("2025-01-31T00:59:30"))  # NYSE closed; KRX 09:59:30 KST
+    live = RecordingQuotes(["NVDA", "000660.KS"], clock)
+    [poll] = [job for job in market_jobs(live, None, SchedulerSettings()) if job.id == "poll"]
+    await poll.run(utc("2025-01-31T01:00"))  # 10:00 Seoul: KRX trades
+    await poll.run(utc("2025-01-27T01:00"))  # Seollal: nobody trades
+    await poll.run(utc("2025-01-27T15:00"))  # NYSE trades: every symbol
+    assert live.polls == [["000660.KS"], None]

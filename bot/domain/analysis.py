@@ -11,7 +11,7 @@ import pandas as pd
 
 from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.market import MarketData
-from bot.domain.markets import primary_market
+from bot.domain.markets import market_for_calendar, primary_market
 from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.severity import TIER_RANKS as TIER_RANKS
@@ -123,21 +123,11 @@ def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeInd
     return own.intersection(market.sessions(market.symbols.resolve("SOX").symbol))
 
 
-def _close_bounds(calendar: str, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """UTC close times of each session's previous session and of the session itself."""
-    schedule = session_calendar(calendar).schedule
-    closes = schedule["close"]
-    positions = schedule.index.get_indexer(sessions)
-    ends = closes.iloc[positions].to_numpy()
-    starts = closes.iloc[np.maximum(positions - 1, 0)].to_numpy()
-    return starts, ends
-
-
 def us_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeIndex:
     """NYSE sessions that closed after `calendar`'s previous close and by its close on `session`."""
     if calendar == NYSE:
         return pd.DatetimeIndex([session])
-    starts, ends = _close_bounds(calendar, pd.DatetimeIndex([session]))
+    starts, ends = market_for_calendar(calendar).close_bounds(pd.DatetimeIndex([session]))
     schedule = session_calendar(NYSE).schedule
     mask = (schedule["close"].to_numpy() > starts[0]) & (schedule["close"].to_numpy() <= ends[0])
     return pd.DatetimeIndex(schedule.index[mask])  # sessions are tz-naive dates
@@ -151,7 +141,7 @@ def window_moves(
     if calendar == NYSE:
         column = market.column(instrument, "pct", sessions)
         return column.values, column.via_proxy
-    starts, ends = _close_bounds(calendar, sessions)
+    starts, ends = market_for_calendar(calendar).close_bounds(sessions)
     schedule = session_calendar(NYSE).schedule
     inside = (schedule["close"] > starts.min()) & (schedule["close"] <= ends.max())
     us_index = pd.DatetimeIndex(schedule.index[inside])
@@ -397,7 +387,7 @@ def chart_series(
     if len(window) == 0:
         return series, notes
     calendar = subject_calendar(market, subject)
-    _, subject_closes = _close_bounds(calendar, pd.DatetimeIndex(window))
+    _, subject_closes = market_for_calendar(calendar).close_bounds(pd.DatetimeIndex(window))
     for instrument in instruments:
         symbol = _series_symbol(market, instrument, window[0], window[-1])
         if symbol is None:

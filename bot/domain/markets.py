@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from bot.domain.calendars import session_calendar
@@ -129,7 +130,7 @@ class Market:
 
     def last_closed_session(self, now: datetime) -> tuple[pd.Timestamp, datetime] | None:
         """The latest session whose close is at or before `now`, and that close (UTC)."""
-        closes = _closes(self.calendar)
+        closes = _column(self.calendar, "close")
         position = int(closes.searchsorted(pd.Timestamp(now), side="right"))
         if position == 0:
             return None
@@ -138,12 +139,24 @@ class Market:
 
     def next_open(self, moment: datetime) -> datetime | None:
         """The first regular open strictly after `moment` (None past the calendar)."""
-        calendar = session_calendar(self.calendar)
-        try:
-            stamp = calendar.next_open(pd.Timestamp(moment).floor("min"))
-        except Exception:  # outside the calendar's bounds
-            return None
-        return pd.Timestamp(stamp).to_pydatetime()
+        stamp = pd.Timestamp(moment).floor("min")
+        sessions = _column(self.calendar, "open").index
+        # A session opens at most a day before its date (a corrected evening open).
+        position = int(sessions.searchsorted(stamp.tz_localize(None).normalize()))
+        for session in sessions[position : position + 3]:
+            opens = self.open_of(pd.Timestamp(session))
+            if opens > stamp:
+                return opens
+        return None
+
+    def close_bounds(self, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        """UTC closes of each session's previous session and of the session itself
+        (vectorised, for windows of sessions)."""
+        closes = _column(self.calendar, "close")
+        positions = closes.index.get_indexer(sessions)
+        ends = closes.iloc[positions].to_numpy()
+        starts = closes.iloc[np.maximum(positions - 1, 0)].to_numpy()
+        return starts, ends
 
     def previous_session(self, session: pd.Timestamp) -> pd.Timestamp:
         """The session before `session`."""
@@ -193,8 +206,8 @@ def _schedule_row(
 
 
 @functools.cache
-def _closes(calendar_name: str) -> pd.Series:
-    return session_calendar(calendar_name).schedule["close"]
+def _column(calendar_name: str, column: str) -> pd.Series:
+    return session_calendar(calendar_name).schedule[column]
 
 
 @functools.lru_cache(maxsize=512)
