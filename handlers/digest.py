@@ -10,11 +10,12 @@ from typing import Annotated
 from bot.domain.cards import Card, CardField
 from bot.domain.digest_card import build_digest_card
 from bot.domain.i18n import channel_zone, format_datetime, t
+from bot.domain.markets import primary_market
 from bot.stores.port import Channel, Subscription
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import resolve_symbol
 from handlers.subscriptions import ensure_channel
-from jobs.digest import digest_payload, last_closed_session
+from jobs.digest import digest_payload
 
 MAX_WATCHLIST = 20
 DIGEST_NOW = "digest_now"
@@ -26,7 +27,7 @@ async def digest_now(inv: Invocation) -> Card:
     services = inv.services
     locale = inv.locale
     now = services.clock.now()
-    closed = last_closed_session(now)
+    closed = primary_market().last_closed_session(now)
     if closed is None:
         raise UserError("digest_now.no_session")
     settings = services.core.settings.digest
