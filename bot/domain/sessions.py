@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 
 from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.markets import market_for_calendar
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -73,7 +74,7 @@ def resolve_session(
     nearest = nearest_sessions(day, sessions)
     listed = ", ".join(d.isoformat() for d in nearest)
     weekday = day.strftime("%A")
-    market = "NYSE" if calendar_name == NYSE else calendar_name
+    market = market_for_calendar(calendar_name).label or calendar_name
     calendar = session_calendar(calendar_name)
     if day.weekday() >= 5:
         kind = "a weekend"
