@@ -104,7 +104,7 @@ async def run_digests(
             if "news" not in headlines:
                 # The chips and the Dow first (the shock's pair), then the biggest movers.
                 movers = [f["label"] for f in payload["movers"]]
-                labels = ["SOX", "DJI", *movers, *BENCHMARKS]
+                labels = ["SOX", "DJI", *movers, *primary_market().benchmarks]
                 headlines["news"] = await digest_news(services, labels, closed[1], now)
             if headlines["news"] is not None:
                 payload["news"] = headlines["news"]
