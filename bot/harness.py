@@ -19,9 +19,9 @@ from bot.chat.session import run_command_line
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.domain.market import Stage
+from bot.domain.model import ChannelRef
 from bot.ports import NewsDesk
 from bot.services import Core, ManualClock, Services
-from bot.stores.port import ChannelRef
 from handlers.registry import CommandRegistry
 from jobs.deliver import drain_outbox
 from jobs.evaluate import ClaimReport, PrintTick, RuleBook, evaluate_and_claim

@@ -15,13 +15,13 @@ from bot.app import bootstrap
 from bot.chat.console_sink import ConsoleSink
 from bot.domain.cards import Card
 from bot.domain.history import HistoryError
+from bot.domain.model import Channel, ChannelRef
 from bot.feeds.replay_feed import ReplayFeed
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
 from bot.metrics import Metrics
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
 from bot.settings import Settings, load_settings
-from bot.stores.port import Channel, ChannelRef
 from jobs.pipeline import CountingSink, RunReport, outcome_label
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

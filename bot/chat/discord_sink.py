@@ -19,8 +19,8 @@ import discord
 from bot.chat.discord_pacer import DiscordPacer
 from bot.chat.discord_render import render_card
 from bot.domain.cards import Card
+from bot.domain.model import Channel
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Channel
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from bot.chat.slack_render import render_blocks, slack_text
 from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error, upload_chart
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale
+from bot.domain.model import ChannelRef, language_zone
 from bot.services import Services
-from bot.stores.port import ChannelRef, language_zone
 from handlers.registry import CommandRegistry, error_card
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from bot.chat.slack_config import SlackConfig, make_client
 from bot.chat.slack_render import colour_attachments, render_blocks, slack_text
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
+from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Channel, ChannelRef
 
 log = logging.getLogger(__name__)
 

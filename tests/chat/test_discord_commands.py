@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.chat.discord_app import DiscordRuntime
-from bot.stores.port import Channel, ChannelRef, Subscription
+from bot.domain.model import Channel, ChannelRef, Subscription
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory, Recorded
 from tests.fakes.memory_store import MemoryStore

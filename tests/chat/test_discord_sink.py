@@ -13,10 +13,10 @@ import pytest
 from bot.chat.discord_app import DiscordRuntime
 from bot.chat.discord_sink import outcome_of
 from bot.domain.cards import Card, CardField, Footer, Severity
+from bot.domain.model import Channel, ChannelRef, OutboxItem
 from bot.ports import Delivered, Failed, Gone, RetryAfter
 from bot.services import SystemClock
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, OutboxItem
 from jobs.deliver import deliver_outbox
 from jobs.render import notice_card
 from tests.chat.conftest import GUILD
