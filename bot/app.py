@@ -327,7 +327,7 @@ class App:
     @cached_property
     def sinks(self) -> dict[str, ChatSink]:
         """The console's sink and each runtime's, counted into the report and metrics."""
-        from bot.chat.console_sink import ConsoleSink
+        from bot.chat.console.sink import ConsoleSink
         from jobs.pipeline import CountingSink
 
         inner: list[ChatSink] = [ConsoleSink(out=self.out), *(r.sink for r in self.runtimes)]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from bot.app import App, bootstrap
-from bot.chat.console_sink import ConsoleSink, Delivery
+from bot.chat.console.sink import ConsoleSink, Delivery
 from bot.chat.session import run_command_line
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale

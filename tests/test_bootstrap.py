@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bot.app import bootstrap
-from bot.chat.console_sink import ConsoleSink
+from bot.chat.console.sink import ConsoleSink
 from bot.domain.cards import Card
 from bot.domain.history import HistoryError
 from bot.domain.model import Channel, ChannelRef
@@ -83,7 +83,7 @@ def test_a_bot_without_tokens_builds_no_platform_and_imports_none(tmp_path: Path
 async def test_platforms_are_built_by_registration_when_their_tokens_are_set(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from bot.chat.discord_app import DiscordRuntime
+    from bot.chat.discord.app import DiscordRuntime
 
     env = {"DISCORD_TOKEN": DISCORD_TOKEN}
     app = await bootstrap(settings, store_url=url(tmp_path), env=env)

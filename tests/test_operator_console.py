@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from bot.app import bootstrap
-from bot.chat.console import run_console
+from bot.chat.console.app import run_console
 from bot.domain.model import ChannelRef
 from bot.services import Core
 from tests.conftest import PROJECT_ROOT, PYTHON

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.chat.discord_render import render_card
-from bot.chat.slack_render import colour_attachments, render_blocks
+from bot.chat.discord.render import render_card
+from bot.chat.slack.render import colour_attachments, render_blocks
 from bot.chat.text import render_text
 from bot.domain.backtest import run_backtest
 from bot.domain.calendars import session_calendar

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import bootstrap
-from bot.chat.console import CONSOLE_CHANNEL, run_console
+from bot.chat.console.app import CONSOLE_CHANNEL, run_console
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.domain.i18n import Locale, LocaleError, parse_locale

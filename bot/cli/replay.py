@@ -20,7 +20,7 @@ from bot.domain.symbols import Instrument
 from bot.domain.tiers import tier_name
 
 if TYPE_CHECKING:
-    from bot.chat.console_sink import Delivery
+    from bot.chat.console.sink import Delivery
 
 NEW_YORK = ZoneInfo("America/New_York")
 STAGE_NAMES = {"previous_close": "previous close", "open": "open", "close": "close"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_services
-from bot.chat.discord_app import DiscordRuntime
+from bot.chat.discord.app import DiscordRuntime
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef, OutboxItem
 from bot.services import Core, SystemClock

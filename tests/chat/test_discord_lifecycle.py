@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.chat.discord_app import DiscordRuntime, build_runtime
-from bot.chat.discord_lifecycle import purge_missing_guilds
+from bot.chat.discord.app import DiscordRuntime, build_runtime
+from bot.chat.discord.lifecycle import purge_missing_guilds
 from bot.domain.model import Channel, ChannelRef
 from bot.services import Services
 from handlers.registry import HANDLER_MODULES, load_registry

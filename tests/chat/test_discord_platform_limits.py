@@ -15,9 +15,9 @@ import aiohttp
 import discord
 import pytest
 
-from bot.chat.discord_app import DiscordRuntime, build_runtime
-from bot.chat.discord_pacer import DiscordPacer
-from bot.chat.discord_sink import DiscordSink
+from bot.chat.discord.app import DiscordRuntime, build_runtime
+from bot.chat.discord.pacer import DiscordPacer
+from bot.chat.discord.sink import DiscordSink
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.model import Channel, ChannelRef, OutboxItem
 from bot.ports import Delivered, Failed

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bot.app import build_services
-from bot.chat.console_sink import ConsoleSink, Delivery
+from bot.chat.console.sink import ConsoleSink, Delivery
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, ManualClock, Services

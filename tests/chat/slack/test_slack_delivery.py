@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.chat.slack_config import SlackConfig
-from bot.chat.slack_sink import SlackSink, static_token
+from bot.chat.slack.config import SlackConfig
+from bot.chat.slack.sink import SlackSink, static_token
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef, OutboxItem
 from bot.stores.port import Store

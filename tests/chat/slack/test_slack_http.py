@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.app import build_services
-from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
+from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.domain.model import Channel, ChannelRef
 from bot.services import Core
 from bot.settings import Settings, build_settings

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from bot.app import build_services
-from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
+from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef, Subscription, TriggerPolicy
 from bot.services import Core

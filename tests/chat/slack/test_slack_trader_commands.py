@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bot.chat.slack_app import SlackRuntime
+from bot.chat.slack.app import SlackRuntime
 from bot.domain.model import ChannelRef
 from bot.stores.port import Store
 from tests.chat.slack.slack_helpers import command_body, post_signed

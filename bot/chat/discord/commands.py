@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.app_commands import Choice, locale_str
 from discord.ext import commands
 
-from bot.chat.discord_render import render_card
+from bot.chat.discord.render import render_card
 from bot.domain.cards import Severity
 from bot.domain.i18n import Locale, has_message, t
 from bot.domain.model import Channel, ChannelRef, language_zone
