@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from bot.feeds.live import LiveFeed
     from bot.feeds.live_market import LiveMarket
     from bot.feeds.vendors import VendorFeeds
-    from bot.metrics import Metrics
+    from bot.prometheus import Metrics
     from handlers.registry import CommandRegistry
     from jobs.evaluate import RuleBook
     from jobs.market_jobs import SchedulerSettings
@@ -372,7 +372,7 @@ class App:
     @cached_property
     def metrics(self) -> Metrics:
         """The Prometheus metrics of this process."""
-        from bot.metrics import Metrics
+        from bot.prometheus import Metrics
 
         return Metrics()
 

@@ -20,8 +20,8 @@ import pandas as pd
 
 from bot.domain.library import library_of
 from bot.domain.markets import primary_market
-from bot.domain.metrics import Unavailable
 from bot.domain.model import AlertEvent, Subscription
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Snapshot
 from bot.domain.symbols import UnknownSymbolError
 from bot.ports import ReplayClock

@@ -19,8 +19,8 @@ from bot.domain.model import Channel, ChannelRef
 from bot.feeds.replay_feed import ReplayFeed
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
-from bot.metrics import Metrics
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
+from bot.prometheus import Metrics
 from bot.settings import Settings, load_settings
 from jobs.pipeline import CountingSink, RunReport, outcome_label
 

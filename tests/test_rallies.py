@@ -17,7 +17,7 @@ from bot.chat.text import render_text
 from bot.domain.backtest import run_backtest
 from bot.domain.calendars import session_calendar
 from bot.domain.cards import Card, CardSection, Severity
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.parser import RuleError, metric_refs, parse_rule
 from bot.domain.rules.presets import PresetError, build_preset, custom_rule

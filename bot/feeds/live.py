@@ -19,8 +19,8 @@ from datetime import datetime
 import pandas as pd
 
 from bot.domain.markets import market_for_symbol, primary_market
-from bot.domain.metrics import Unavailable
 from bot.domain.model import PrintKind
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Quote, Snapshot
 from bot.feeds.backfill import backfill
 from bot.feeds.guards import Backoff, FeedGuards
