@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 from bot.domain.markets import KOREA, US, Market, SessionCorrection, markets
+from bot.domain.model import PrintKind
 from bot.ports import DailyBars, FeedTick
 from bot.settings import build_settings, load_settings
-from bot.stores.port import PrintKind
 from jobs.market_jobs import SchedulerSettings, market_jobs
 from jobs.scheduler import Scheduler
 from tests.fakes.schedule_store import ScheduleStore
