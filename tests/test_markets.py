@@ -11,7 +11,22 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import pytest
 
-from bot.domain.markets import KOREA, US, Market, SessionCorrection, markets
+from bot.domain.markets import (
+    CME as SHIPPED_CME,
+)
+from bot.domain.markets import (
+    EUROPE,
+    FX,
+    KOREA,
+    US,
+    XETRA,
+    Market,
+    SessionCorrection,
+    markets,
+)
+from bot.domain.markets import (
+    TOKYO as SHIPPED_TOKYO,
+)
 from bot.ports import DailyBars, FeedTick
 from bot.settings import build_settings, load_settings
 from bot.stores.port import PrintKind
@@ -95,7 +110,34 @@ def test_prints_are_labelled_by_their_own_market() -> None:
 
 def test_the_shipped_markets_are_the_ones_the_settings_validate() -> None:
     book = load_settings(env={"SPUTNIK_CONFIG": os.devnull}).market_book()
-    assert book.markets == {"us": US, "korea": KOREA} and book.default == US
+    assert book.markets == {
+        "us": US,
+        "korea": KOREA,
+        "tokyo": SHIPPED_TOKYO,
+        "europe": EUROPE,
+        "xetra": XETRA,
+        "cme": SHIPPED_CME,
+        "fx": FX,
+    }
+    assert book.default == US
+
+
+def test_each_history_symbol_belongs_to_the_market_whose_calendar_its_file_follows() -> None:
+    calendars = {
+        s: markets().for_symbol(s).calendar
+        for s in ("8035.T", "^N225", "ASML.AS", "^STOXX50E", "^GDAXI", "NQ=F", "JPY=X", "^KS11")
+    }
+    assert calendars == {
+        "8035.T": "XTKS",
+        "^N225": "XTKS",
+        "ASML.AS": "XAMS",
+        "^STOXX50E": "XAMS",
+        "^GDAXI": "XETR",
+        "NQ=F": "CMES",
+        "JPY=X": "24/5",
+        "^KS11": "XKRX",
+    }
+    assert markets().for_symbol("^DJI") == US
 
 
 def test_an_unknown_calendar_is_refused_with_the_known_ones() -> None:

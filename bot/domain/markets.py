@@ -246,28 +246,11 @@ KOREA = Market(
 )
 # The round-the-clock markets' calendars, so that their history files validate against their
 # own sessions (no scheduled checks yet; issue 18 item 2 defines them in full).
-TOKYO = Market(
-    "tokyo", "XTKS", "Asia/Tokyo", symbols=("^N225",), suffixes=(".T",), checks=False, label="TSE"
-)
-EUROPE = Market(
-    "europe",
-    "XAMS",
-    "Europe/Amsterdam",
-    symbols=("^STOXX50E",),
-    suffixes=(".AS",),
-    checks=False,
-    label="Euronext Amsterdam",
-)
-XETRA = Market("xetra", "XETR", "Europe/Berlin", symbols=("^GDAXI",), checks=False, label="Xetra")
-CME = Market(
-    "cme",
-    "CMES",
-    "America/Chicago",
-    symbols=("NQ=F", "ES=F", "YM=F", "RTY=F"),
-    checks=False,
-    label="CME Globex",
-)
-FX = Market("fx", "24/5", "UTC", symbols=("JPY=X",), checks=False, label="FX")
+TOKYO = Market("tokyo", "XTKS", "Asia/Tokyo", ("^N225",), (".T",), label="XTKS")
+EUROPE = Market("europe", "XAMS", "Europe/Amsterdam", ("^STOXX50E",), (".AS",), label="XAMS")
+XETRA = Market("xetra", "XETR", "Europe/Berlin", ("^GDAXI",), label="XETR")
+CME = Market("cme", "CMES", "America/Chicago", ("NQ=F", "ES=F", "YM=F", "RTY=F"), label="CMES")
+FX = Market("fx", "24/5", "UTC", ("JPY=X",), label="24/5")
 
 
 class MarketBook:
