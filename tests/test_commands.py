@@ -9,9 +9,9 @@ import pytest
 
 from bot.chat.text import render_text
 from bot.domain.cards import Card, Severity
+from bot.domain.model import ChannelRef, Subscription
 from bot.harness import Harness
 from bot.services import Core
-from bot.stores.port import ChannelRef, Subscription
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -197,7 +197,7 @@ async def test_rules_test_backtests_and_shows_the_last_five_firings(harness: Har
 async def test_history_lists_alerts_enqueued_for_the_channel(harness: Harness) -> None:
     from datetime import UTC, date, datetime
 
-    from bot.stores.port import AlertEvent, Channel
+    from bot.domain.model import AlertEvent, Channel
 
     store = harness.services.store
     await store.upsert_channel(Channel(harness.channel))

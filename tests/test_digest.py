@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import build_services
 from bot.domain.digest_card import build_digest_card
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, Services
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.digest import DigestSettings, run_digests
 from tests.fakes.schedule_store import ScheduleStore
 

@@ -27,8 +27,8 @@ from bot.cli.run import seed_replay_store
 from bot.domain.calendars import NYSE, session_calendar
 from bot.feeds.replay_feed import VirtualClock
 from bot.feeds.yahoo_poll import YahooPollFeed
-from bot.metrics import Metrics
 from bot.ports import ChatSink
+from bot.prometheus import Metrics
 from bot.redaction import REDACTED
 from bot.runner import Runner, start_failure
 from bot.services import ManualClock

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bot.domain.market import MarketData
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Quote
 from bot.services import Core
 

@@ -20,6 +20,7 @@ from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, 
 from bot.domain.library import library_of
 from bot.domain.market import MarketData
 from bot.domain.markets import exchange_zone_for_symbol
+from bot.domain.model import AlertEvent
 from bot.domain.news_section import news_section
 from bot.domain.rules.presets import Rule
 from bot.domain.view_figures import figures_line, quoted_figures
@@ -31,7 +32,6 @@ from bot.domain.view_section import (
 )
 from bot.domain.views import ExpertView
 from bot.domain.zones import exchange_clock
-from bot.stores.port import AlertEvent
 
 SEVERITIES: Mapping[str, Severity] = {
     "notice": Severity.NOTICE,

@@ -18,7 +18,7 @@ import pandas as pd
 
 from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.history import HistoryError, SymbolHistory, load_symbol_file
-from bot.domain.metrics import (
+from bot.domain.price_metrics import (
     SPAN_METRICS,
     FillerSpan,
     MetricTable,

@@ -11,8 +11,8 @@ from bot.app import build_services
 from bot.chat.text import render_text
 from bot.domain.alert_card import AlertContext, build_alert_card, figures_text
 from bot.domain.cards import Severity
+from bot.domain.model import AlertEvent, PrintKind
 from bot.services import Core, Services
-from bot.stores.port import AlertEvent, PrintKind
 from jobs.evaluate import PrintTick, RuleBook, evaluate_print
 
 

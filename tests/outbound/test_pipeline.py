@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 
 from bot.domain.cards import Severity
+from bot.domain.model import Channel, ChannelRef
 from bot.harness import Harness
 from bot.services import Core
-from bot.stores.port import Channel, ChannelRef
 
 
 @pytest.fixture
