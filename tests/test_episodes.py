@@ -420,5 +420,5 @@ def test_a_view_block_keeps_the_speakers_figure_and_adds_the_projects(
 
     block = view_block(ViewMatch(view, True), "en", figures)
     assert "0.65 %" in block  # the report's Dow figure, as it said it
-    assert "DJI (proxy DIA) +0.68 %" in block and "SPX −1.46 %" in block
+    assert "DJI +0.65 %" in block and "SPX −1.46 %" in block
     assert len(block) <= 600

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import pytest
 
+from bot.domain import markets as shipped
 from bot.domain.markets import KOREA, US, Market, SessionCorrection, markets
 from bot.domain.model import PrintKind
 from bot.ports import DailyBars, FeedTick
@@ -95,7 +96,34 @@ def test_prints_are_labelled_by_their_own_market() -> None:
 
 def test_the_shipped_markets_are_the_ones_the_settings_validate() -> None:
     book = load_settings(env={"SPUTNIK_CONFIG": os.devnull}).market_book()
-    assert book.markets == {"us": US, "korea": KOREA} and book.default == US
+    assert book.markets == {
+        "us": US,
+        "korea": KOREA,
+        "tokyo": shipped.TOKYO,
+        "europe": shipped.EUROPE,
+        "xetra": shipped.XETRA,
+        "cme": shipped.CME,
+        "fx": shipped.FX,
+    }
+    assert book.default == US
+
+
+def test_each_history_symbol_belongs_to_the_market_whose_calendar_its_file_follows() -> None:
+    calendars = {
+        s: markets().for_symbol(s).calendar
+        for s in ("8035.T", "^N225", "ASML.AS", "^STOXX50E", "^GDAXI", "NQ=F", "JPY=X", "^KS11")
+    }
+    assert calendars == {
+        "8035.T": "XTKS",
+        "^N225": "XTKS",
+        "ASML.AS": "XAMS",
+        "^STOXX50E": "XAMS",
+        "^GDAXI": "XETR",
+        "NQ=F": "CMES",
+        "JPY=X": "24/5",
+        "^KS11": "XKRX",
+    }
+    assert markets().for_symbol("^DJI") == US
 
 
 def test_an_unknown_calendar_is_refused_with_the_known_ones() -> None:

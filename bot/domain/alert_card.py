@@ -73,7 +73,7 @@ def ordered(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> list[A
 
 
 def figures_text(event: AlertEvent, locale: Locale) -> str:
-    """The figures a rule read: `SOX −9.15 % · DJI (proxy DIA) +0.68 %`."""
+    """The figures a rule read: `SOX −9.15 % · DJI +0.65 %` (a proxy named where one served)."""
     parts = []
     for item in event.payload.get("inputs", []):
         name = str(item.get("label", "?"))

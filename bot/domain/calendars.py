@@ -19,8 +19,17 @@ import pandas as pd
 from exchange_calendars.exchange_calendar_xkrx import XKRXExchangeCalendar
 
 _KRX = "XKRX"
-# XNYS defaults to ~20 years back; the shipped history (^VIX, ^SOX) starts in 1990/1994.
-_EARLIEST = {"XNYS": pd.Timestamp("1990-01-01")}
+# A calendar defaults to ~20 years back; the shipped history starts earlier (^VIX 1990, the
+# DAX 1987, USD/JPY 1996, the CME e-minis 2000). A fixed start keeps every file inside its
+# calendar whatever today's date.
+_EARLIEST = {
+    "XNYS": pd.Timestamp("1990-01-01"),
+    "XETR": pd.Timestamp("1987-12-01"),
+    "24/5": pd.Timestamp("1996-10-01"),
+    "CMES": pd.Timestamp("2000-09-01"),
+    "XAMS": pd.Timestamp("2000-01-03"),
+    "XTKS": pd.Timestamp("2000-01-04"),
+}
 
 DateLike = str | date | datetime | pd.Timestamp
 

@@ -5,7 +5,8 @@ its zone, its symbols, its benchmarks, its extended-hours windows and its schedu
 The regular session, lunch breaks, early closes and holidays come from the calendar; the
 pre- and post-market windows (which exchange_calendars does not know) from the config.
 The process's markets are installed once at start (`install_markets`); until then the
-built-in `us` (XNYS) and `korea` (XKRX) serve, as shipped in `bot/defaults.toml`.
+built-in markets serve, as shipped in `bot/defaults.toml` (`us` XNYS, `korea` XKRX, and
+`tokyo`, `europe`, `xetra`, `cme`, `fx` for the history of their symbols).
 """
 
 from __future__ import annotations
@@ -270,6 +271,7 @@ KOREA = Market(
     "korea",
     "XKRX",
     "Asia/Seoul",
+    symbols=("^KS11",),
     suffixes=(".KS", ".KQ"),
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
@@ -278,6 +280,13 @@ KOREA = Market(
     label="KRX",
     freshness="000660.KS",
 )
+# The round-the-clock markets' calendars, so that their history files validate against their
+# own sessions (no scheduled checks yet; issue 18 item 2 defines them in full).
+TOKYO = Market("tokyo", "XTKS", "Asia/Tokyo", ("^N225",), (".T",), label="XTKS")
+EUROPE = Market("europe", "XAMS", "Europe/Amsterdam", ("^STOXX50E",), (".AS",), label="XAMS")
+XETRA = Market("xetra", "XETR", "Europe/Berlin", ("^GDAXI",), label="XETR")
+CME = Market("cme", "CMES", "America/Chicago", ("NQ=F", "ES=F", "YM=F", "RTY=F"), label="CMES")
+FX = Market("fx", "24/5", "UTC", ("JPY=X",), label="24/5")
 
 
 class MarketBook:
@@ -331,7 +340,7 @@ class MarketBook:
         return Market(calendar.lower(), calendar, zone, label=calendar)
 
 
-_BOOK = MarketBook((US, KOREA), "us")
+_BOOK = MarketBook((US, KOREA, TOKYO, EUROPE, XETRA, CME, FX), "us")
 
 
 def install_markets(book: MarketBook) -> None:
