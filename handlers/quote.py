@@ -7,12 +7,17 @@ from typing import Annotated
 from bot.domain.cards import Card, CardField
 from bot.domain.freshness import freshness
 from bot.domain.i18n import format_number, t
+from bot.domain.markets import markets
 from bot.domain.snapshot import Quote
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, label, move, price_decimals, resolve_symbol
 
 MAX_SYMBOLS = 10
-DEFAULT_SYMBOLS = ("SOX", "NVDA", "SPX", "COMP", "DJI")
+
+
+def default_symbols() -> tuple[str, ...]:
+    """What `/quote` without arguments shows: each market's `quote` list, in config order."""
+    return tuple(dict.fromkeys(s for market in markets() for s in market.quote))
 
 
 @command("quote")
@@ -21,7 +26,7 @@ async def quote(
     *symbols: Annotated[str, "Symbols or aliases, e.g. NVDA SOX HYNIX", Autocomplete("symbols")],
 ) -> Card:
     """Latest close, move, gap and z for up to ten symbols (default: the main indices)."""
-    symbols = symbols or DEFAULT_SYMBOLS
+    symbols = symbols or default_symbols()
     if len(symbols) > MAX_SYMBOLS:
         raise UserError("error.too_many_symbols", limit=MAX_SYMBOLS)
     market = inv.services.core.market

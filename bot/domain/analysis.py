@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
 from bot.domain.markets import market_for_calendar, primary_market
 from bot.domain.price_metrics import FORWARD_HORIZONS, Unavailable
@@ -57,8 +57,9 @@ class ShockReport:
     subject: Instrument
     session: pd.Timestamp
     market_sessions: pd.DatetimeIndex
-    """The NYSE sessions the benchmarks cover: the session itself for a US subject; for a
-    Korean one, the US sessions that closed since its previous close (what Seoul reacts to)."""
+    """The default market's sessions the benchmarks cover: the session itself for a US
+    subject; for a Korean one, the US sessions that closed since its previous close (what
+    Seoul reacts to)."""
     quote: Quote
     metrics: dict[str, Resolved]
     rows: list[ComparisonRow]
@@ -109,7 +110,7 @@ def subject_calendar(market: MarketData, subject: Instrument) -> str:
         table = market.table(symbol) if symbol else None
         if table is not None:
             return table.calendar
-    return NYSE
+    return primary_market().calendar
 
 
 def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeIndex:
@@ -118,17 +119,19 @@ def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeInd
     own = market.sessions(subject.symbol)
     if subject.proxy:  # the proxy serves the sessions the index has no data for
         own = own.union(market.sessions(subject.proxy))
-    if subject_calendar(market, subject) != NYSE:
+    if subject_calendar(market, subject) != primary_market().calendar:
         return own
     return own.intersection(market.sessions(market.symbols.resolve("SOX").symbol))
 
 
-def us_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeIndex:
-    """NYSE sessions that closed after `calendar`'s previous close and by its close on `session`."""
-    if calendar == NYSE:
+def primary_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeIndex:
+    """The default market's sessions (NYSE's as shipped) that closed after `calendar`'s
+    previous close and by its close on `session`: what that session reacts to."""
+    primary = primary_market().calendar
+    if calendar == primary:
         return pd.DatetimeIndex([session])
     starts, ends = market_for_calendar(calendar).close_bounds(pd.DatetimeIndex([session]))
-    schedule = session_calendar(NYSE).schedule
+    schedule = session_calendar(primary).schedule
     mask = (schedule["close"].to_numpy() > starts[0]) & (schedule["close"].to_numpy() <= ends[0])
     return pd.DatetimeIndex(schedule.index[mask])  # sessions are tz-naive dates
 
@@ -136,13 +139,15 @@ def us_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeInde
 def window_moves(
     market: MarketData, instrument: Instrument, calendar: str, sessions: pd.DatetimeIndex
 ) -> tuple[np.ndarray, np.ndarray]:
-    """An instrument's compounded move (percent) over the NYSE sessions behind each session of
-    `calendar`, and whether a proxy served any of them. For NYSE sessions: the day's move."""
-    if calendar == NYSE:
+    """An instrument's compounded move (percent) over the default market's sessions behind
+    each session of `calendar`, and whether a proxy served any of them. For the default
+    market's own sessions: the day's move."""
+    primary = primary_market().calendar
+    if calendar == primary:
         column = market.column(instrument, "pct", sessions)
         return column.values, column.via_proxy
     starts, ends = market_for_calendar(calendar).close_bounds(sessions)
-    schedule = session_calendar(NYSE).schedule
+    schedule = session_calendar(primary).schedule
     inside = (schedule["close"] > starts.min()) & (schedule["close"] <= ends.max())
     us_index = pd.DatetimeIndex(schedule.index[inside])
     close_times = schedule["close"][inside].to_numpy()
@@ -234,7 +239,7 @@ def analyse_shock(
     """Build the report for a session the caller already validated."""
     calendar = subject_calendar(market, subject)
     names = ("pct", "gap", "intraday", "z", "vol20")
-    if calendar == NYSE:
+    if calendar == primary_market().calendar:
         snapshot = market.snapshot(session, "close")
         metrics = {name: snapshot.read(subject, name) for name in names}
         found = snapshot.quote(metrics["pct"].symbol)
@@ -248,7 +253,7 @@ def analyse_shock(
         }
     if isinstance(found, Unavailable):
         raise ValueError(f"no quote for {subject.label} on {session.date()}: {found}")
-    window = us_sessions_between(calendar, session)
+    window = primary_sessions_between(calendar, session)
     rows = _benchmark_rows(market, calendar, session, window)
     own = ComparisonRow(
         metrics["pct"],

@@ -1,4 +1,6 @@
-"""Exchange session calendars (NYSE, KRX, ...): market facts of the core, built once per process.
+"""Exchange session calendars by exchange_calendars name ("XNYS", "XKRX", "XTKS", ...): market
+facts of the core, built once per process, with the corrections the data needs (how far
+back a calendar reaches, closures exchange_calendars does not know yet).
 
 Which market (and so which calendar) a symbol trades on is configuration: `bot/domain/markets.py`.
 
@@ -16,20 +18,18 @@ import exchange_calendars as xcals
 import pandas as pd
 from exchange_calendars.exchange_calendar_xkrx import XKRXExchangeCalendar
 
-NYSE = "XNYS"
-KRX = "XKRX"
-
+_KRX = "XKRX"
 # XNYS defaults to ~20 years back; the shipped history (^VIX, ^SOX) starts in 1990/1994.
-_NYSE_START = pd.Timestamp("1990-01-01")
+_EARLIEST = {"XNYS": pd.Timestamp("1990-01-01")}
 
 DateLike = str | date | datetime | pd.Timestamp
 
 
 def _start_for(name: str) -> pd.Timestamp | None:
     """The earliest start used when building `name` (None: the library default)."""
-    if name == NYSE:
-        return _NYSE_START
-    if name == KRX:
+    if name in _EARLIEST:
+        return _EARLIEST[name]
+    if name == _KRX:
         bound = XKRXExchangeCalendar.bound_min()  # the earliest start XKRX allows
         return pd.Timestamp(bound) if bound is not None else None
     return None
@@ -54,7 +54,7 @@ def session_calendar(name: str) -> xcals.ExchangeCalendar:
     with warnings.catch_warnings():
         # exchange_calendars 4.13 trips a pandas 3 deprecation while building; not ours to fix.
         warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        if name == KRX:
+        if name == _KRX:
             return _CorrectedXKRX(start=start)
         if start is None:
             return xcals.get_calendar(name)
