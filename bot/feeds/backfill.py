@@ -85,8 +85,8 @@ class BackfillCache:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def last_closed_session(symbol: str, now: datetime) -> pd.Timestamp | None:
-    """The latest session of the symbol's own market whose close is at or before `now`."""
+def _closed_session(symbol: str, now: datetime) -> pd.Timestamp | None:
+    """The session of the symbol's own market that closed last (the calendar API's answer)."""
     closed = market_for_symbol(symbol).last_closed_session(now)
     return closed[0] if closed is not None else None
 
@@ -95,7 +95,7 @@ def needs_backfill(last_known: Mapping[str, pd.Timestamp | None], now: datetime)
     """Symbols whose last known close is before their last closed session: {symbol: start}."""
     wanted: dict[str, str] = {}
     for symbol, last in last_known.items():
-        closed = last_closed_session(symbol, now)
+        closed = _closed_session(symbol, now)
         if closed is None or (last is not None and last >= closed):
             continue
         start = (last + timedelta(days=1)) if last is not None else closed - timedelta(days=60)
@@ -124,7 +124,7 @@ async def backfill(
         rows = batch.rows.get(symbol)
         if rows is None:
             continue
-        closed = last_closed_session(symbol, now)
+        closed = _closed_session(symbol, now)
         if closed is not None and not rows.empty:
             rows = rows[rows.index <= closed]  # only sessions that have closed
         count = cache.append(symbol, rows, now)

@@ -11,12 +11,11 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.settings.model import VENDORS
+
 if TYPE_CHECKING:
     from bot.ports import DailyBars, QuoteFeed
     from bot.settings import FeedSettings
-
-VENDORS: dict[str, str] = {"yahoo": "bot.feeds.yahoo_vendor"}
-"""Vendor name → the module that builds its adapters."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class VendorFeeds:
 
 
 def build_vendor(settings: FeedSettings) -> VendorFeeds:
-    """The adapters of `[feed] vendor` (validated against `VENDORS` by the settings)."""
+    """The adapters of `[feed] vendor` (a name of the settings' `VENDORS`)."""
     module = importlib.import_module(VENDORS[settings.vendor])
     feeds: VendorFeeds = module.build_vendor(settings)
     return feeds

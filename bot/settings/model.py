@@ -210,9 +210,12 @@ class SlackTable(Table):
     scopes: list[str] = list(SLACK_BOT_SCOPES)
 
 
-def _vendor_name(name: str) -> str:
-    from bot.feeds.vendors import VENDORS
+VENDORS: dict[str, str] = {"yahoo": "bot.feeds.yahoo_vendor"}
+"""Market-data vendor name (`[feed] vendor`) → the module that builds its adapters
+(bot/feeds/vendors.py imports it only when chosen)."""
 
+
+def _vendor_name(name: str) -> str:
     if name not in VENDORS:
         raise ValueError(f'"{name}" is not a market-data vendor (known: {", ".join(VENDORS)})')
     return name
