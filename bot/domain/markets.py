@@ -158,6 +158,21 @@ class Market:
         starts = closes.iloc[np.maximum(positions - 1, 0)].to_numpy()
         return starts, ends
 
+    def session_moments(
+        self, sessions: pd.DatetimeIndex, stage: Literal["open", "close"]
+    ) -> pd.DatetimeIndex:
+        """UTC regular opens or closes of many sessions at once (corrections applied)."""
+        days = pd.DatetimeIndex(sessions).normalize()
+        fix = self.correction
+        if fix is None:
+            column = _column(self.calendar, stage)
+            return pd.DatetimeIndex(column.reindex(days)).tz_convert("UTC").as_unit("ns")
+        clock = fix.open if stage == "open" else fix.close
+        if stage == "open" and fix.open > fix.close:
+            days = days - pd.Timedelta(days=1)
+        local = days + pd.Timedelta(hours=clock.hour, minutes=clock.minute)
+        return local.tz_localize(self.zone).tz_convert("UTC").as_unit("ns")
+
     def previous_session(self, session: pd.Timestamp) -> pd.Timestamp:
         """The session before `session`."""
         return pd.Timestamp(session_calendar(self.calendar).previous_session(session))
