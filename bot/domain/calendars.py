@@ -26,13 +26,22 @@ DateLike = str | date | datetime | pd.Timestamp
 
 
 def _start_for(name: str) -> pd.Timestamp | None:
-    """The earliest start used when building `name` (None: the library default)."""
+    """The earliest start used when building `name`: 1990 (the shipped futures start in
+    2000, the indices in the 1990s), or the earliest the calendar allows when that is later."""
     if name == NYSE:
         return _NYSE_START
     if name == KRX:
         bound = XKRXExchangeCalendar.bound_min()  # the earliest start XKRX allows
         return pd.Timestamp(bound) if bound is not None else None
-    return None
+    bound = _bound_min(name)
+    return max(_NYSE_START, bound) if bound is not None else _NYSE_START
+
+
+def _bound_min(name: str) -> pd.Timestamp | None:
+    """The earliest start calendar `name` accepts (None: no bound)."""
+    factory = xcals.calendar_utils._default_calendar_factories.get(name)
+    bound = factory.bound_min() if factory is not None else None
+    return pd.Timestamp(bound) if bound is not None else None
 
 
 class _CorrectedXKRX(XKRXExchangeCalendar):
