@@ -128,7 +128,7 @@ def test_prints_are_labelled_by_their_own_market() -> None:
 
 
 def test_the_shipped_markets_are_the_ones_the_settings_validate() -> None:
-    assert list(SHIPPED.markets) == ["us", "korea", "tokyo", "europe", "cme", "fx"]
+    assert list(SHIPPED.markets) == ["us", "korea", "tokyo", "europe", "xetra", "cme", "fx"]
     assert SHIPPED.markets["us"] == US and SHIPPED.markets["korea"] == KOREA
     assert SHIPPED.default == US
 
@@ -145,7 +145,7 @@ def test_each_shipped_symbol_trades_on_its_own_market() -> None:
         "^N225": "tokyo",
         "6857.T": "tokyo",
         "ASML.AS": "europe",
-        "^GDAXI": "europe",
+        "^GDAXI": "xetra",
         "^STOXX50E": "europe",
         "NQ=F": "cme",
         "YM=F": "cme",
