@@ -50,13 +50,18 @@ def _home_moments(home: Market, stage: Stage) -> tuple[pd.DatetimeIndex, np.ndar
 
 
 def sessions_led_into(
-    market: Market, sessions: pd.DatetimeIndex, home: Market, stage: Stage = "close"
+    market: Market,
+    sessions: pd.DatetimeIndex,
+    home: Market,
+    stage: Stage = "close",
+    home_stage: Stage | None = None,
 ) -> pd.DatetimeIndex:
-    """For each of `market`'s sessions, the home session it leads into: the first whose `stage`
-    print comes at or after its own `stage` print (NaT past the home calendar's end)."""
+    """For each of `market`'s sessions, the home session it leads into: the first whose
+    `home_stage` print (default: the same stage) comes at or after its own `stage` print
+    (NaT past the home calendar's end)."""
     if len(sessions) == 0:
         return pd.DatetimeIndex([])
-    home_sessions, home_moments = _home_moments(home, stage)
+    home_sessions, home_moments = _home_moments(home, home_stage or stage)
     moments = market.session_moments(pd.DatetimeIndex(sessions), stage).asi8
     positions = np.searchsorted(home_moments, moments, side="left")
     found = positions < len(home_sessions)
