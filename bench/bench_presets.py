@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from bot.app import build_core
 from bot.domain.market import MarketData
+from bot.domain.pairing import market_name
 from bot.domain.predictor import Judgement, judge
 from bot.domain.rules.presets import custom_rule
 from bot.settings import load_settings
@@ -50,6 +51,12 @@ SELECTION_RULE = (
 
 CHIP_GRID = tuple(x / 2 for x in range(2, 21))  # 1.0, 1.5, … 10.0 (%)
 HOLD_GRID = (2.0, 1.5, 1.0, 0.5, 0.0)  # the market holds above −y % (most tolerant first)
+MAX_LISTED = 15
+"""Missed sessions are listed up to this many (else counted)."""
+TABLE_HEAD = (
+    "| preset | rule | market, judged at | window (sessions) | firings (per year) "
+    "| precision: SOX ≤ −3 % | recall: SOX ≤ −5 % |\n|---|---|---|---|---|---|---|"
+)
 
 
 @dataclass(frozen=True)
@@ -158,27 +165,43 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def _signed(value: float, digits: int = 2) -> str:
+    """`−6.81 %` (U+2212 minus, as the project prints moves)."""
+    return f"{value:+.{digits}f} %".replace("-", "−")
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.0f} %"
 
 
 def describe(family: Family, chosen: Candidate, step: str) -> list[str]:
-    """The pick as the README lists it."""
-    j = chosen.judgement
-    lines = [
-        f"{family.name}: {family.text(chosen.x, chosen.y)}   [{step}; at the {j.at}]",
-        f"  window {j.first.date()} … {j.last.date()} ({j.sessions} sessions, {j.years:.2f} y); "
-        f"fired {len(j.firings)} ({j.per_year:.1f}/y); precision {j.hits}/{j.judged} "
-        f"= {_pct(j.precision)}; recall {len(j.warned)}/{len(j.crashes)} = {_pct(j.recall)}",
-        f"  tiers {tiers_for(family.kind, chosen.x)}",
+    """The pick: its rule, the step of the selection rule that chose it, and its tiers."""
+    return [
+        f"{family.name}: {family.text(chosen.x, chosen.y)}   [{step}]   "
+        f"tiers {tiers_for(family.kind, chosen.x)}"
     ]
-    for lead in j.firings:
-        target = "n/a" if lead.target is None else f"{lead.target:+.2f} %"
-        into = lead.led_into.date() if lead.led_into is not None else "—"
-        lines.append(f"    {lead.session.date()} → NYSE {into}: SOX {target}")
+
+
+def readme_lines(name: str, j: Judgement) -> list[str]:
+    """A preset's row of the README table, then the sessions it fired on (and missed)."""
+    market = market_name(j.market)
+    row = (
+        f"| `{name}` | `{j.rule.text}` | {market}, {j.at} | {j.first.date()} … {j.last.date()} "
+        f"({j.sessions}) | {len(j.firings)} ({j.per_year:.1f}/y) | {j.hits}/{j.judged} = "
+        f"{_pct(j.precision)} | {len(j.warned)}/{len(j.crashes)} = {_pct(j.recall)} |"
+    )
+    fired = ", ".join(
+        f"{lead.session.date()} → {lead.led_into.date() if lead.led_into is not None else '—'} "
+        f"({'n/a' if lead.target is None else _signed(lead.target)})"
+        for lead in j.firings
+    )
     missed = [day.date().isoformat() for day in j.crashes if day not in j.warned]
-    lines.append(f"  missed SOX ≤ {CRASH:g} %: {', '.join(missed) or 'none'}")
-    return lines
+    missed_text = ", ".join(missed) if len(missed) <= MAX_LISTED else f"{len(missed)} sessions"
+    return [
+        row,
+        f"- `{name}` fired ({market} session → NYSE session, SOX): {fired or 'never'}; "
+        f"missed SOX ≤ {_signed(CRASH, 0)}: {missed_text or 'none'}",
+    ]
 
 
 def main() -> None:
@@ -188,7 +211,7 @@ def main() -> None:
     data = core.market
     print(f"Rule: {SELECTION_RULE}")
     print(f"Hit: NYSE session with SOX ≤ {HIT:g} %; crash: SOX ≤ {CRASH:g} %.\n")
-    picks = []
+    picks, rows = [], []
     for family in FAMILIES:
         candidates = grid(data, family)
         print(f"{family.name}   (x: chips; y: market)")
@@ -204,7 +227,13 @@ def main() -> None:
             )
         chosen, step = pick(candidates)
         picks.append(describe(family, chosen, step))
+        rows.append(readme_lines(family.name, chosen.judgement))
         print()
     print("Picks:")
     for lines in picks:
         print("\n".join(lines))
+    print("\nFor bench/README.md:")
+    print(TABLE_HEAD)
+    print("\n".join(lines[0] for lines in rows))
+    print()
+    print("\n".join(lines[1] for lines in rows))
