@@ -4,9 +4,6 @@ into, never a figure before it was printed (issue 18 item 6)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -16,7 +13,7 @@ from bot.domain.markets import Market, markets
 from bot.domain.pairing import latest_leading_into, sessions_led_into
 from bot.domain.rules.presets import custom_rule
 from bot.services import Core
-from tests.conftest import PROJECT_ROOT
+from tests.test_cli_end_to_end import run_bot
 
 DEEPSEEK_DAY = pd.Timestamp("2025-01-27")
 
@@ -122,20 +119,8 @@ def test_the_futures_close_of_the_deepseek_day_is_not_read_with_new_yorks_deepse
     assert [f.date for f in alone.firings] == [DEEPSEEK_DAY]  # its own session, unpaired
 
 
-def _run_bot(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SPUTNIK_CONFIG": os.devnull}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_the_backtest_says_how_it_paired_the_markets_and_shows_the_session_read() -> None:
-    done = _run_bot("backtest", "NQ.pct <= -3 and SOX.pct <= -5", "--from", "2025-04-01")
+    done = run_bot("backtest", "NQ.pct <= -3 and SOX.pct <= -5", "--from", "2025-04-01")
     assert done.returncode == 0, done.stderr
     assert "rows are NYSE sessions" in done.stdout
     assert "no look-ahead" in done.stdout
@@ -144,7 +129,7 @@ def test_the_backtest_says_how_it_paired_the_markets_and_shows_the_session_read(
 
 
 def test_the_backtest_json_names_each_other_markets_session_read() -> None:
-    done = _run_bot(
+    done = run_bot(
         "backtest", "ADVANTEST.pct <= -5 and SOX.pct <= -5", "--from", "2025-01-27", "--json"
     )
     assert done.returncode == 0, done.stderr
