@@ -11,7 +11,24 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import pytest
 
-from bot.domain.markets import KOREA, US, Market, SessionCorrection, markets
+from bot.domain.markets import (
+    CME as SHIPPED_CME,
+)
+from bot.domain.markets import (
+    EUROPE as SHIPPED_EUROPE,
+)
+from bot.domain.markets import (
+    FX,
+    KOREA,
+    US,
+    XETRA,
+    Market,
+    SessionCorrection,
+    markets,
+)
+from bot.domain.markets import (
+    TOKYO as SHIPPED_TOKYO,
+)
 from bot.ports import DailyBars, FeedTick
 from bot.settings import build_settings, load_settings
 from bot.stores.port import PrintKind
@@ -128,29 +145,34 @@ def test_prints_are_labelled_by_their_own_market() -> None:
 
 
 def test_the_shipped_markets_are_the_ones_the_settings_validate() -> None:
-    assert list(SHIPPED.markets) == ["us", "korea", "tokyo", "europe", "xetra", "cme", "fx"]
-    assert SHIPPED.markets["us"] == US and SHIPPED.markets["korea"] == KOREA
+    assert SHIPPED.markets == {
+        "us": US,
+        "korea": KOREA,
+        "tokyo": SHIPPED_TOKYO,
+        "europe": SHIPPED_EUROPE,
+        "xetra": XETRA,
+        "cme": SHIPPED_CME,
+        "fx": FX,
+    }
     assert SHIPPED.default == US
 
 
-def test_each_shipped_symbol_trades_on_its_own_market() -> None:
-    symbols = ["NVDA", "ASML", "^KS11", "000660.KS", "^N225", "6857.T", "ASML.AS", "^GDAXI"]
-    symbols += ["^STOXX50E", "NQ=F", "YM=F", "JPY=X"]
-    where = {symbol: SHIPPED.for_symbol(symbol).name for symbol in symbols}
-    assert where == {
-        "NVDA": "us",
-        "ASML": "us",  # the New York listing
-        "^KS11": "korea",
-        "000660.KS": "korea",
-        "^N225": "tokyo",
-        "6857.T": "tokyo",
-        "ASML.AS": "europe",
-        "^GDAXI": "xetra",
-        "^STOXX50E": "europe",
-        "NQ=F": "cme",
-        "YM=F": "cme",
-        "JPY=X": "fx",
+def test_each_history_symbol_belongs_to_the_market_whose_calendar_its_file_follows() -> None:
+    calendars = {
+        s: markets().for_symbol(s).calendar
+        for s in ("8035.T", "^N225", "ASML.AS", "^STOXX50E", "^GDAXI", "NQ=F", "JPY=X", "^KS11")
     }
+    assert calendars == {
+        "8035.T": "XTKS",
+        "^N225": "XTKS",
+        "ASML.AS": "XAMS",
+        "^STOXX50E": "XAMS",
+        "^GDAXI": "XETR",
+        "NQ=F": "CMES",
+        "JPY=X": "24/5",
+        "^KS11": "XKRX",
+    }
+    assert markets().for_symbol("^DJI") == US
 
 
 def test_an_unknown_calendar_is_refused_with_the_known_ones() -> None:

@@ -264,10 +264,19 @@ KOREA = Market(
     close_checks=(time(15, 30),),
     label="KRX",
 )
-# The round-the-clock markets' calendars, so that their history files validate against their
-# own sessions (no scheduled checks yet; issue 18 item 2 defines them in full).
+# The round-the-clock markets (issue 18), as shipped in bot/defaults.toml.
 TOKYO = Market(
-    "tokyo", "XTKS", "Asia/Tokyo", symbols=("^N225",), suffixes=(".T",), checks=False, label="TSE"
+    "tokyo",
+    "XTKS",
+    "Asia/Tokyo",
+    symbols=("^N225",),
+    suffixes=(".T",),
+    benchmarks=("N225",),
+    chart_benchmarks=("N225", "SOX"),
+    watch=("N225", "TEL", "ADVANTEST", "SOFTBANK"),
+    open_check=time(9, 1),
+    close_checks=(time(15, 0), time(15, 30)),
+    label="TSE",
 )
 EUROPE = Market(
     "europe",
@@ -275,19 +284,27 @@ EUROPE = Market(
     "Europe/Amsterdam",
     symbols=("^STOXX50E",),
     suffixes=(".AS",),
-    checks=False,
-    label="Euronext Amsterdam",
+    benchmarks=("SX5E", "DAX"),
+    chart_benchmarks=("SX5E", "SOX"),
+    watch=("ASML_AS", "SX5E", "DAX"),
+    open_check=time(9, 1),
+    close_checks=(time(17, 30),),
+    label="Euronext",
 )
-XETRA = Market("xetra", "XETR", "Europe/Berlin", symbols=("^GDAXI",), checks=False, label="Xetra")
+XETRA = Market("xetra", "XETR", "Europe/Berlin", ("^GDAXI",), checks=False, label="Xetra")
 CME = Market(
     "cme",
     "CMES",
     "America/Chicago",
     symbols=("NQ=F", "ES=F", "YM=F", "RTY=F"),
+    benchmarks=("ES", "YM"),
+    chart_benchmarks=("ES", "YM"),
+    watch=("NQ", "ES", "YM", "RTY"),
+    correction=SessionCorrection(time(17, 0), time(16, 0)),
     checks=False,
-    label="CME Globex",
+    label="CME",
 )
-FX = Market("fx", "24/5", "UTC", symbols=("JPY=X",), checks=False, label="FX")
+FX = Market("fx", "24/5", "UTC", ("JPY=X",), checks=False, label="FX")
 
 
 class MarketBook:

@@ -110,7 +110,9 @@ def new_york_after(
     return NewYorkAfter(following, tuple(moves))
 
 
-def _move(data: MarketData, instrument: Instrument, at: datetime, session: pd.Timestamp) -> Resolved:
+def _move(
+    data: MarketData, instrument: Instrument, at: datetime, session: pd.Timestamp
+) -> Resolved:
     """The instrument's move at its market's print `at` (the gap at an open)."""
     quote = data.quote_at(instrument.symbol, at, session)
     value = quote.metric("pct") if isinstance(quote, Quote) else quote
