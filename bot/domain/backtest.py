@@ -20,8 +20,8 @@ import pandas as pd
 
 from bot.domain.market import Column, MarketData
 from bot.domain.markets import Market, market_for_symbol, primary_market
-from bot.domain.metrics import FORWARD_HORIZONS, SPAN_METRICS, span_at_print
 from bot.domain.pairing import Pairing, latest_leading_into, sessions_led_into, take
+from bot.domain.price_metrics import FORWARD_HORIZONS, SPAN_METRICS, span_at_print
 from bot.domain.rules.compiler import evaluate_vector
 from bot.domain.rules.parser import (
     Arithmetic,

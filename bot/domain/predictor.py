@@ -91,7 +91,7 @@ class Judgement:
 
 
 def judging_stage(rule: Rule) -> At:
-    """"open" for a rule that reads only opening gaps, else "close"."""
+    """`open` for a rule that reads only opening gaps, else `close`."""
     metrics = {ref.metric for ref in metric_refs(rule.tree)}
     return "open" if metrics <= OPENING_METRICS else "close"
 
