@@ -242,6 +242,11 @@ def instrument_market(market: MarketData, instrument: Instrument) -> Market:
     return market_for_symbol(instrument.symbol)
 
 
+def rule_markets(market: MarketData, rule: Rule) -> set[Market]:
+    """The markets whose sessions serve the instruments a rule reads."""
+    return {instrument_market(market, inst) for inst in _instruments(rule).values()}
+
+
 def _rows(
     market: MarketData,
     instruments: dict[str, Instrument],
