@@ -10,6 +10,7 @@ from bot.domain.cards import Card, CardField, Severity
 from bot.domain.formatting import format_metric
 from bot.domain.i18n import Locale, format_date, t
 from bot.domain.model import Subscription
+from bot.domain.pairing import market_name
 from bot.domain.rules.canonical import custom_rule_id
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, move, parse_user_rule, policy_text, rule_data_warning
@@ -196,6 +197,13 @@ async def rules_test(
             undecided=result.unknown_sessions,
         )
     stats += " " + t("rules.evaluated_at_close", locale)
+    if result.pairings and result.home is not None:
+        stats += " " + t(
+            "rules.paired",
+            locale,
+            markets=", ".join(market_name(p.market) for p in result.pairings),
+            home=market_name(result.home),
+        )
     return Card(
         title=t("rules.test_title", locale, rule=checked.text),
         severity=Severity.INFO,

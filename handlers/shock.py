@@ -24,7 +24,7 @@ from bot.domain.formatting import localized_source, proxy_suffix
 from bot.domain.freshness import freshness
 from bot.domain.i18n import Locale, format_date, format_number, format_points, t
 from bot.domain.library import library_of
-from bot.domain.markets import primary_market
+from bot.domain.markets import market_for_symbol
 from bot.domain.price_metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
 from bot.domain.signature import signature_book
@@ -42,7 +42,8 @@ from handlers.common import (
     resolve_symbol,
     unavailable_reason,
 )
-from handlers.news import shock_news
+from handlers.news import channel_zone, shock_news
+from handlers.overseas import when_field, world_field
 
 _SEVERITIES = {
     "notice": Severity.NOTICE,
@@ -74,7 +75,7 @@ async def shock(
     locale = inv.locale
     own_tier = _own_tier(report, services.core.settings.shock.tier_config())
     past = await asyncio.to_thread(_past, inv, report, own_tier)
-    charted = primary_market().chart_benchmarks
+    charted = market_for_symbol(report.quote.symbol).chart_benchmarks
     instruments = [subject, *[market.symbols.resolve(name) for name in charted]]
     series, proxies = chart_series(market, instruments, session)
     # Korean charts name instruments as Korean cards do (SK하이닉스).
@@ -98,7 +99,11 @@ async def shock(
             moves=moves,
         )
     )
-    fields = _fields(report, locale)
+    world = await asyncio.to_thread(world_field, market, report, locale)
+    fields = _fields(report, locale, _display(inv, report.reference))
+    if world is not None:  # beside the comparison: the night before, or New York after
+        fields.insert(5, world)
+    fields.append(when_field(report, locale, await channel_zone(inv)))
     closing = _closing(report, locale)
     after = chips_after_text(past, locale) if past else None
     if after:  # what followed the closest episode, right after the similar sessions
@@ -205,7 +210,12 @@ def _views_text(
     return views_text(past, locale, figures)
 
 
-def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
+def _display(inv: Invocation, name: str) -> str:
+    """How the card's language names an alias (닛케이225 on Korean cards)."""
+    return inv.services.core.market.symbols.resolve(name).display(inv.locale)
+
+
+def _fields(report: ShockReport, locale: Locale, reference: str) -> list[CardField]:
     metrics = report.metrics
     z = metrics["z"].number
     vol = metrics["vol20"].number
@@ -236,7 +246,9 @@ def _fields(report: ShockReport, locale: Locale) -> list[CardField]:
         CardField(t("shock_card.close", locale), levels),
         CardField(
             _comparison_title(report, locale),
-            "\n".join(_comparison_line(row, locale) for row in report.rows),
+            "\n".join(
+                _comparison_line(row, report.reference, reference, locale) for row in report.rows
+            ),
             inline=False,
         ),
         CardField(
@@ -282,7 +294,7 @@ def _window_text(report: ShockReport, locale: Locale) -> str | None:
 
 def _comparison_title(report: ShockReport, locale: Locale) -> str:
     title = t("shock_card.comparison", locale)
-    window = _window_text(report, locale)
+    window = _window_text(report, locale) if report.windowed else None
     return f"{title} — {window}" if window else title
 
 
@@ -293,7 +305,7 @@ def _market_presets_title(report: ShockReport, locale: Locale) -> str:
     return t("shock_card.presets_market", locale)
 
 
-def _comparison_line(row: ComparisonRow, locale: Locale) -> str:
+def _comparison_line(row: ComparisonRow, reference: str, shown_as: str, locale: Locale) -> str:
     z = row.z.number
     z_text = (
         t("common.na", locale) if z is None else format_number(z, locale, decimals=1, signed=True)
@@ -305,8 +317,9 @@ def _comparison_line(row: ComparisonRow, locale: Locale) -> str:
         + proxy_suffix(row.gap, shown, locale),
         f"z {z_text}" + (proxy_suffix(row.z, shown, locale) if z is not None else ""),
     ]
-    if row.pct.instrument.label != "SOX":
-        parts.append(t("shock_card.vs_sox_short", locale, move=format_points(row.vs_sox, locale)))
+    if row.pct.instrument.label != reference:
+        vs = format_points(row.vs_sox, locale)
+        parts.append(t("shock_card.vs_short", locale, name=shown_as, move=vs))
     return " · ".join(parts)
 
 

@@ -10,7 +10,10 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from bot.app import build_core
+from bot.domain.backtest import rule_markets
+from bot.domain.markets import markets
 from bot.domain.rules.evaluate import CompiledRules
+from bot.domain.rules.presets import Rule
 from bot.services import Core
 from bot.settings import load_settings
 
@@ -47,3 +50,13 @@ def core() -> Core:
 def preset_rules(core: Core) -> CompiledRules:
     """Every built-in preset compiled once."""
     return CompiledRules(list(core.presets.values()))
+
+
+def new_york_presets(core: Core) -> dict[str, Rule]:
+    """The presets that read only New York's symbols (the default market's): what the New
+    York engine tests are about; the overseas presets fire in their own markets' sessions."""
+    return {
+        name: rule
+        for name, rule in core.presets.items()
+        if rule_markets(core.market, rule) == {markets().default}
+    }

@@ -223,9 +223,11 @@ async def test_quote_shows_latest_figures_and_names_proxies(harness: Harness) ->
     assert "Close 214.72" in card.fields[0].value
 
 
-async def test_quote_without_symbols_shows_the_main_indices(harness: Harness) -> None:
+async def test_quote_without_symbols_shows_the_main_indices_first(harness: Harness) -> None:
     card = await harness.run("/quote")
-    assert [field.name for field in card.fields][:2] == ["SOX", "NVDA"]
+    new_york = card.fields[0]
+    assert new_york.name.startswith("NYSE — ")
+    assert [line.split(" ")[0] for line in new_york.value.splitlines()][:2] == ["SOX", "NVDA"]
 
 
 async def test_views_by_topic_and_all(harness: Harness) -> None:

@@ -16,6 +16,8 @@ ALLOWED_LATIN = {
     # tickers, aliases and series users type or read as they are
     *("SOX", "NVDA", "DJI", "HYNIX", "KS", "AI", "SPX", "COMP", "DIA", "SPY", "QQQ"),
     *("AMD", "TSM"),
+    # company names Korean writes in Latin letters (SK하이닉스, ASML)
+    *("SK", "ASML"),
     # rule-language words and metrics, shown as typed
     *("pct", "z", "and", "or", "not", "x", "e9", "SOX.pct", "DJI.pct", "NVDA.pct"),
     # command words and option values a user types verbatim

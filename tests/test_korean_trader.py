@@ -63,7 +63,7 @@ async def test_timezone_sets_the_channels_own_zone_and_alerts_show_the_exchange_
     assert "Asia/Seoul (이 채널이 정한 시간대)" in card.text
     opening = await harness.replay_print("2025-01-27", "open")
     text = opening[0].text
-    assert "2025년 1월 27일 (월) 23:30 KST · 09:30 ET" in text
+    assert "2025년 1월 27일 (월) 23:30 KST · NYSE 09:30 ET" in text
 
 
 async def test_a_channel_switched_to_korean_without_its_own_zone_takes_seoul_and_says_so(
@@ -71,7 +71,7 @@ async def test_a_channel_switched_to_korean_without_its_own_zone_takes_seoul_and
 ) -> None:
     await harness.run("/subscribe alerts chip_crash")  # an English channel: UTC
     english = await harness.replay_print("2025-01-27", "open")
-    assert "Mon 27 Jan 2025 14:30 UTC · 09:30 ET" in english[0].text
+    assert "Mon 27 Jan 2025 14:30 UTC · NYSE 09:30 ET" in english[0].text
     card = await harness.run("/lang ko")
     assert "Asia/Seoul (채널 언어의 기본값" in card.text
     stored = await harness.services.store.get_channel(harness.channel)

@@ -95,6 +95,11 @@ def test_every_sell_off_preset_fires_on_the_deepseek_day_with_its_tier(
         "chip_crash": "warning",  # 7 ≤ 9.15 < 10
         "nvda_decoupling": "critical",  # NVDA −16.97 − (−1.46) = −15.51
         "ai_power_unwind": "critical",  # VST −28.27 %
+        # Read at New York's close, Tokyo's and Amsterdam's closes of the day were known;
+        # Seoul was closed (Seollal) and CME's session had not closed yet (17:00).
+        "tokyo_deepseek": "warning",  # Advantest −8.61 %, Nikkei −0.92 %: 5.5 ≤ 8.61 < 8.8
+        "europe_deepseek": "warning",  # ASML.AS −7.01 %, Euro Stoxx 50 −0.59 %: 6 ≤ 7.01 < 9.6
+        "europe_chip_crash": "notice",  # 6.5 ≤ 7.01 < 9.1
     }
 
 

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from bot.cli import UsageError
 from bot.cli.common import load_core, parse_cli_day, pct
 from bot.domain.backtest import Backtest, BacktestError, run_backtest
 from bot.domain.formatting import format_metric
+from bot.domain.pairing import market_name
 from bot.domain.price_metrics import FORWARD_HORIZONS
 from bot.domain.rules.checks import decidable_on_its_face
 from bot.domain.rules.parser import RuleError
@@ -94,6 +97,7 @@ def firings_json(result: Backtest) -> list[dict[str, Any]]:
                 for label, horizons in firing.forward.items()
             },
             "proxies": firing.proxies,
+            "paired": {label: day.date().isoformat() for label, day in firing.paired.items()},
         }
         for firing in result.firings
     ]
@@ -117,6 +121,7 @@ def render_backtest(result: Backtest) -> list[str]:
         f"{result.sessions_tested} sessions tested ({span}), {AT_TEXT[result.at]}; "
         f"{result.unknown_sessions} undecidable (inputs unavailable)",
         f"Sources: {', '.join(result.sources) or 'none'}",
+        *pairing_lines(result),
         "",
     ]
     if not result.firings:
@@ -130,9 +135,15 @@ def render_backtest(result: Backtest) -> list[str]:
             f"{_input(result, name, firing.inputs[name]):>{width}}" for name in result.inputs
         )
         forward = "  ".join(f"{pct(firing.forward[labels[0]][h]):>12}" for h in FORWARD_HORIZONS)
-        proxies = ", ".join(f"{label} via {proxy}" for label, proxy in firing.proxies.items())
+        notes = [f"{label} via {proxy}" for label, proxy in firing.proxies.items()]
+        notes += [
+            f"{label}: {day.date()}"
+            for label, day in firing.paired.items()
+            if day.normalize() != firing.date.normalize()
+        ]
         lines.append(
-            f"{firing.date.date()}  {values}  {forward}" + (f"  ({proxies})" if proxies else "")
+            f"{firing.date.date()}  {values}  {forward}"
+            + (f"  ({', '.join(notes)})" if notes else "")
         )
     lines += ["", f"Fired on {len(result.firings)} session(s)."]
     for label, horizons in result.summary.items():
@@ -142,6 +153,34 @@ def render_backtest(result: Backtest) -> list[str]:
             share_text = "n/a" if share is None else f"{share * 100:.0f} % up"
             parts.append(f"+{horizon}d: median {pct(item.median)}, {share_text} (n={item.known})")
         lines.append(f"  {label}: " + "; ".join(parts))
+    return lines
+
+
+def pairing_lines(result: Backtest) -> list[str]:
+    """How a rule that mixes markets paired their sessions (nothing for one market)."""
+    if not result.pairings or result.home is None:
+        return []
+    home = market_name(result.home)
+    stage = "close" if result.at == "close" else "opening print"
+    lines = [
+        f"Markets: rows are {home} sessions; each other market's session is read beside the "
+        f"{home} session it leads into — the first whose {stage} comes at or after its own "
+        f"{stage}, so no figure is read before it was printed (no look-ahead):"
+    ]
+    for pairing in result.pairings:
+        name = market_name(pairing.market)
+        text = f"  {', '.join(pairing.labels)} ({name})"
+        if pairing.example is not None:
+            own, row = pairing.example
+            venue = pairing.market
+            moment = venue.close_of(own) if result.at == "close" else venue.open_of(own)
+            local = pd.Timestamp(moment).tz_convert(venue.zone)
+            there = pd.Timestamp(moment).tz_convert(result.home.zone)
+            text += (
+                f": e.g. {name} {own.date()} {stage} {local:%a %H:%M} {venue.zone} "
+                f"= {there:%a %H:%M} {result.home.zone} → {home} {row.date()}"
+            )
+        lines.append(text)
     return lines
 
 

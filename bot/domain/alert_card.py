@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.cards import Card, CardField, CardSection, Direction, Footer, Severity, clip
@@ -19,7 +19,7 @@ from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.library import library_of
 from bot.domain.market import MarketData
-from bot.domain.markets import exchange_zone_for_symbol
+from bot.domain.markets import market_for_symbol
 from bot.domain.model import AlertEvent
 from bot.domain.news_section import news_section
 from bot.domain.rules.presets import Rule
@@ -97,13 +97,21 @@ def rule_title(event: AlertEvent, presets: Mapping[str, Rule], locale: Locale) -
 
 
 def print_text(event: AlertEvent, locale: Locale, zone: ZoneInfo) -> str:
-    """Which print it was and when, in the channel's zone, with the exchange's own clock
-    where it differs: `시가 · 2025년 1월 27일 (월) 23:30 KST · 09:30 ET`."""
+    """Which print it was and when, in the channel's zone, then the print's market with its
+    own clock where it differs: `시가 · 2025년 1월 27일 (월) 23:30 KST · NYSE 09:30 ET`,
+    `종가 · … 15:30 KST · TSE 15:30 JST`."""
     kind = t(f"alert.print_{event.print_kind}", locale)
     lead = str(event.payload.get("lead_symbol") or event.payload.get("lead") or "")
-    exchange = exchange_clock(event.fired_at, zone, exchange_zone_for_symbol(lead))
-    when = format_datetime(event.fired_at, locale, tz=zone)
-    return f"{kind} · {when}" + (f" · {exchange}" if exchange else "")
+    return f"{kind} · {market_time(event.fired_at, lead, locale, zone)}"
+
+
+def market_time(moment: datetime, symbol: str, locale: Locale, zone: ZoneInfo) -> str:
+    """A print's time in the channel's zone, then its market and that market's own clock
+    where it differs (`… 23:30 KST · NYSE 09:30 ET`; `… 09:30 EST · NYSE`)."""
+    market = market_for_symbol(symbol)
+    exchange = exchange_clock(moment, zone, market.zone)
+    where = " ".join(part for part in (market.label, exchange) if part)
+    return f"{format_datetime(moment, locale, tz=zone)} · {where}"
 
 
 def _past(events: Sequence[AlertEvent], context: AlertContext) -> SessionPast | None:

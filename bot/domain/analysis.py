@@ -42,7 +42,8 @@ class SimilarSession:
 
 @dataclass(frozen=True)
 class ComparisonRow:
-    """One instrument on the session: move, gap, z, and the move relative to SOX."""
+    """One instrument on the session: move, gap, z, and the move relative to the first
+    benchmark (`vs_sox`: SOX for New York and Seoul, the Nikkei for Tokyo)."""
 
     pct: Resolved
     gap: Resolved
@@ -71,6 +72,10 @@ class ShockReport:
     similar_pool: int = 0
     """How many earlier sessions had every move known (below `MIN_SIMILAR_POOL`: too few
     to call any of them similar)."""
+    reference: str = "SOX"
+    """The label of the first benchmark, which `vs_sox` is measured against."""
+    windowed: bool = False
+    """True when some benchmark is read over the US sessions since the previous close."""
 
     @property
     def sources(self) -> list[str]:
@@ -164,18 +169,45 @@ def window_moves(
     return values, (proxied[last] - proxied[first]) > 0
 
 
+def benchmarks_of(market: MarketData, calendar: str) -> list[Instrument]:
+    """What a subject on `calendar` is compared with: its market's benchmarks."""
+    names = market_for_calendar(calendar).benchmarks or primary_market().benchmarks
+    return [market.symbols.resolve(name) for name in names]
+
+
+def _windowed(market: MarketData, calendar: str, instrument: Instrument) -> bool:
+    """True when a subject on `calendar` sees `instrument` through the US sessions since its
+    previous close (a New York benchmark of an overseas subject)."""
+    home = primary_market().calendar
+    return calendar != home and subject_calendar(market, instrument) == home
+
+
 def _benchmark_rows(
     market: MarketData, calendar: str, session: pd.Timestamp, window: pd.DatetimeIndex
 ) -> list[ComparisonRow]:
-    instruments = [market.symbols.resolve(name) for name in primary_market().benchmarks]
-    if len(window) == 1:
+    instruments = benchmarks_of(market, calendar)
+    if calendar == primary_market().calendar:
         snapshot = market.snapshot(window[0], "close")
         sox = snapshot.read(instruments[0], "pct").number
         return [_row(snapshot, instrument, sox) for instrument in instruments]
     spans = f"{len(window)} US sessions" if len(window) else "no US session"
     reason = Unavailable("window", f"the move spans {spans}")
+    close = pd.Timestamp(market_for_calendar(calendar).close_of(session))
     rows = []
     for instrument in instruments:
+        if not _windowed(market, calendar, instrument):  # the same session, at its close
+            found = market.quote_at(instrument.symbol, close.to_pydatetime(), session)
+            read = {
+                name: Resolved(
+                    instrument,
+                    name,
+                    found.metric(name) if isinstance(found, Quote) else found,
+                    instrument.symbol,
+                )
+                for name in ("pct", "gap", "z")
+            }
+            rows.append(ComparisonRow(read["pct"], read["gap"], read["z"], None))
+            continue
         values, via = window_moves(market, instrument, calendar, pd.DatetimeIndex([session]))
         symbol = instrument.proxy if via[0] and instrument.proxy else instrument.symbol
         value: float | Unavailable = float(values[0]) if not np.isnan(values[0]) else reason
@@ -244,8 +276,8 @@ def analyse_shock(
         metrics = {name: snapshot.read(subject, name) for name in names}
         found = snapshot.quote(metrics["pct"].symbol)
     else:
-        moment = pd.Timestamp(session_calendar(calendar).schedule.at[session, "close"])
-        found = market.quote_at(subject.symbol, moment.to_pydatetime(), session)
+        moment = market_for_calendar(calendar).close_of(session)
+        found = market.quote_at(subject.symbol, moment, session)
         metrics = {
             name: Resolved(subject, name, found.metric(name), subject.symbol)
             for name in names
@@ -269,6 +301,7 @@ def analyse_shock(
             value = float(table.frame[f"fwd{horizon}"].loc[session])
             forward[horizon] = None if np.isnan(value) else value
     similar, pool = _similar(market, subject, session, similar_count)
+    benchmarks = benchmarks_of(market, calendar)
     return ShockReport(
         subject=subject,
         session=session,
@@ -280,6 +313,8 @@ def analyse_shock(
         similar=similar,
         forward=forward,
         similar_pool=pool,
+        reference=benchmarks[0].label,
+        windowed=any(_windowed(market, calendar, inst) for inst in benchmarks),
     )
 
 
@@ -303,9 +338,7 @@ def _similar(
     returns how many sessions were comparable."""
     calendar = subject_calendar(market, subject)
     instruments = [subject] + [
-        inst
-        for inst in (market.symbols.resolve(n) for n in primary_market().benchmarks)
-        if inst.key != subject.key
+        inst for inst in benchmarks_of(market, calendar) if inst.key != subject.key
     ]
     index = analysis_sessions(market, subject)
     index = index[index <= session]
@@ -313,7 +346,12 @@ def _similar(
         return [], 0
     own = market.column(subject, "pct", index)
     columns = [(own.values, own.via_proxy)]
-    columns += [window_moves(market, inst, calendar, index) for inst in instruments[1:]]
+    for inst in instruments[1:]:
+        if _windowed(market, calendar, inst):
+            columns.append(window_moves(market, inst, calendar, index))
+        else:  # the same sessions (or the same dates, on a neighbouring calendar)
+            same = market.column(inst, "pct", index)
+            columns.append((same.values, same.via_proxy))
     matrix = np.column_stack([values for values, _ in columns])
     target = matrix[-1]
     usable = ~np.isnan(target)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from bot.domain.market import Column, MarketData
+from bot.domain.markets import Market, market_for_symbol, primary_market
+from bot.domain.pairing import Pairing, latest_leading_into, sessions_led_into, take
 from bot.domain.price_metrics import FORWARD_HORIZONS, SPAN_METRICS, span_at_print
 from bot.domain.rules.compiler import evaluate_vector
 from bot.domain.rules.parser import (
@@ -52,6 +56,8 @@ class Firing:
     """Label → proxy symbol, for inputs a proxy served that day."""
     inputs: dict[str, float | None] = field(default_factory=dict)
     """`LABEL.metric` → the value the rule read that session (None: unavailable)."""
+    paired: dict[str, pd.Timestamp] = field(default_factory=dict)
+    """Label → the session of its own market read beside this one (other markets only)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,10 @@ class Backtest:
     """`LABEL.metric` → the constants the rule compares it with directly."""
     sources: tuple[str, ...] = ()
     """The series actually read (a proxy only where it served), once each."""
+    home: Market | None = None
+    """The market whose sessions are the rows."""
+    pairings: tuple[Pairing, ...] = ()
+    """How each other market's sessions were paired with the rows (a rule mixing markets)."""
 
 
 def _instruments(rule: Rule) -> dict[str, Instrument]:
@@ -114,7 +124,12 @@ def run_backtest(
     at: At = "close",
 ) -> Backtest:
     """Evaluate `rule` on every session in [start, end] (inclusive) of the history, as the
-    market stood at each close (or, `at="open"`, at each opening print)."""
+    market stood at each close (or, `at="open"`, at each opening print).
+
+    A rule whose symbols trade on one market runs on that market's sessions. A rule that
+    mixes markets runs on the home market's sessions (New York as shipped), each other
+    market's session read beside the home session it leads into (`bot/domain/pairing.py`).
+    """
     instruments = _instruments(rule)
     absent = [
         label
@@ -125,18 +140,18 @@ def run_backtest(
         raise BacktestError(
             f"no data for {', '.join(absent)} (no file for the symbol or its proxy)"
         )
-    index = backtest_index(market, list(instruments.values()))
-    if start is not None:
-        index = index[index >= start]
-    if end is not None:
-        index = index[index <= end]
+    rows = _rows(market, instruments, start, end, at)
+    index = rows.index
     sources: dict[str, None] = {}
     columns: dict[tuple[str, str], np.ndarray] = {}
     inputs: dict[str, Column] = {}
     for ref in metric_refs(rule.tree):
         key = (ref.instrument.key, ref.metric)
         if key not in columns:
-            column = stage_column(market, ref.instrument, ref.metric, index, at)
+            instrument, metric = ref.instrument, ref.metric
+            column = rows.column(
+                instrument.label, partial(stage_column, market, instrument, metric, at=at)
+            )
             columns[key] = column.values
             inputs[_input_name(ref)] = column
             _note_sources(sources, ref.instrument, column)
@@ -144,11 +159,17 @@ def run_backtest(
     value = np.broadcast_to(truth.value, index.shape)
     known = np.broadcast_to(truth.known, index.shape)
     hits = np.flatnonzero(value & known)
-    moves = {label: market.column(inst, "pct", index) for label, inst in instruments.items()}
+    moves = {
+        label: rows.column(label, partial(market.column, inst, "pct"))
+        for label, inst in instruments.items()
+    }
     for label, column in moves.items():
         _note_sources(sources, instruments[label], column, hits)
     forward = {
-        label: {h: market.column(inst, f"fwd{h}", index).values for h in FORWARD_HORIZONS}
+        label: {
+            h: rows.column(label, partial(market.column, inst, f"fwd{h}")).values
+            for h in FORWARD_HORIZONS
+        }
         for label, inst in instruments.items()
     }
     firings = tuple(
@@ -165,6 +186,7 @@ def run_backtest(
                 if column.via_proxy[i]
             },
             inputs={name: _num(column.values[i]) for name, column in inputs.items()},
+            paired=rows.paired(int(i)),
         )
         for i in hits
     )
@@ -180,7 +202,89 @@ def run_backtest(
         inputs=tuple(inputs),
         thresholds=rule_thresholds(rule.tree),
         sources=tuple(sources),
+        home=rows.home,
+        pairings=rows.pairings,
     )
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The backtest's rows (home sessions) and, per instrument of another market, its own
+    sessions and which of them each row reads (-1: none led into that row)."""
+
+    home: Market
+    index: pd.DatetimeIndex
+    native: dict[str, tuple[pd.DatetimeIndex, np.ndarray]]
+    pairings: tuple[Pairing, ...] = ()
+
+    def column(self, label: str, read: Callable[[pd.DatetimeIndex], Column]) -> Column:
+        """A column on the rows: read on the label's own sessions, then paired."""
+        if label not in self.native:
+            return read(self.index)
+        sessions, positions = self.native[label]
+        column = read(sessions)
+        return Column(take(column.values, positions), take(column.via_proxy, positions, False))
+
+    def paired(self, row: int) -> dict[str, pd.Timestamp]:
+        """Label → its own session read on `row`, for instruments of another market."""
+        return {
+            label: pd.Timestamp(sessions[positions[row]])
+            for label, (sessions, positions) in self.native.items()
+            if positions[row] >= 0
+        }
+
+
+def instrument_market(market: MarketData, instrument: Instrument) -> Market:
+    """The market whose sessions serve an instrument (its symbol's, else its proxy's)."""
+    for symbol in (instrument.symbol, instrument.proxy):
+        if symbol and market.has(symbol):
+            return market_for_symbol(symbol)
+    return market_for_symbol(instrument.symbol)
+
+
+def rule_markets(market: MarketData, rule: Rule) -> set[Market]:
+    """The markets whose sessions serve the instruments a rule reads."""
+    return {instrument_market(market, inst) for inst in _instruments(rule).values()}
+
+
+def _rows(
+    market: MarketData,
+    instruments: dict[str, Instrument],
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    at: At,
+) -> _Rows:
+    by_market: dict[Market, list[str]] = {}
+    for label, inst in instruments.items():
+        by_market.setdefault(instrument_market(market, inst), []).append(label)
+    home = next(iter(by_market)) if len(by_market) == 1 else primary_market()
+    own = {
+        venue: backtest_index(market, [instruments[label] for label in labels])
+        for venue, labels in by_market.items()
+    }
+    if home in own:
+        index = own[home]
+    else:  # no instrument trades at home: the home sessions the others lead into
+        led = [sessions_led_into(venue, days, home, at) for venue, days in own.items()]
+        index = pd.DatetimeIndex(sorted(set().union(*(set(x.dropna()) for x in led))))
+    if start is not None:
+        index = index[index >= start]
+    if end is not None:
+        index = index[index <= end]
+    native: dict[str, tuple[pd.DatetimeIndex, np.ndarray]] = {}
+    pairings = []
+    for venue, labels in by_market.items():
+        if venue == home:
+            continue
+        positions = latest_leading_into(venue, own[venue], home, index, at)
+        native.update({label: (own[venue], positions) for label in labels})
+        read = np.flatnonzero(positions >= 0)
+        example = None
+        if len(read):
+            last = int(read[-1])
+            example = (pd.Timestamp(own[venue][positions[last]]), pd.Timestamp(index[last]))
+        pairings.append(Pairing(venue, home, at, tuple(labels), example))
+    return _Rows(home, index, native, tuple(pairings))
 
 
 def stage_column(

@@ -205,6 +205,11 @@ def format_date(d: date, locale: Locale) -> str:
     return f"{_WEEKDAYS_EN[d.weekday()]} {d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
 
 
+def format_weekday(d: date, locale: Locale) -> str:
+    """The day of the week alone: ``(일)`` / ``Sun``."""
+    return f"({_WEEKDAYS_KO[d.weekday()]})" if locale == "ko" else _WEEKDAYS_EN[d.weekday()]
+
+
 def format_short_date(d: date, locale: Locale) -> str:
     """Day and month only, for axis ticks: ``1월 27일`` / ``27 Jan``."""
     if locale == "ko":

@@ -20,7 +20,7 @@ import pandas as pd
 
 from bot.domain.calendars import session_calendar
 from bot.domain.history import HistoryError, SymbolHistory, load_symbol_file
-from bot.domain.markets import primary_market
+from bot.domain.markets import market_for_calendar, primary_market
 from bot.domain.price_metrics import (
     SPAN_METRICS,
     FillerSpan,
@@ -312,12 +312,14 @@ class MarketData:
         session = pd.Timestamp(opened[-1])
         if session > table.last_date or session not in table.frame.index:
             return explain_unavailable(table, min(session, reference), "close")
-        closed = bool(schedule.at[session, "close"] <= stamp)
+        # The market's own close: a session correction (CME 17:00 New York) before the calendar's.
+        closes_at = pd.Timestamp(market_for_calendar(table.calendar).close_of(session))
+        closed = bool(closes_at <= stamp)
         row = table.frame.loc[session]
         if pd.isna(row["close"]):
             return explain_unavailable(table, session, "close")
         state: Literal["open", "close"] = "close" if closed else "open"
-        as_of = schedule.at[session, "close" if closed else "open"]
+        as_of = closes_at if closed else schedule.at[session, "open"]
         metrics = self._metrics(table, session, row, state)
         if session.normalize() != reference.normalize():
             stale = Unavailable(

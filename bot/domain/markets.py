@@ -48,6 +48,9 @@ class Market:
     """What cards and digests compare against (aliases; SOX first as shipped)."""
     chart_benchmarks: tuple[str, ...] = ()
     """What alert and /shock charts draw beside their subject."""
+    watch: tuple[str, ...] = ()
+    """What `/quote` without arguments shows of it, and what `/shock` lists of it before
+    New York's open (aliases or Yahoo symbols)."""
     pre_market: tuple[time, time] | None = None
     post_market: tuple[time, time] | None = None
     correction: SessionCorrection | None = None
@@ -65,8 +68,6 @@ class Market:
     """The limit for pre- and post-market quotes (None: `[feed] stale_extended_seconds`)."""
     freshness: str = ""
     """The series whose last session says how far this market's history reaches (doctor)."""
-    quote: tuple[str, ...] = ()
-    """What `/quote` without arguments shows of this market (aliases or symbols)."""
 
     def trades(self, symbol: str) -> bool:
         """True when `symbol` is listed here (by name or by its Yahoo suffix)."""
@@ -192,6 +193,21 @@ class Market:
         starts = closes.iloc[np.maximum(positions - 1, 0)].to_numpy()
         return starts, ends
 
+    def session_moments(
+        self, sessions: pd.DatetimeIndex, stage: Literal["open", "close"]
+    ) -> pd.DatetimeIndex:
+        """UTC regular opens or closes of many sessions at once (corrections applied)."""
+        days = pd.DatetimeIndex(sessions).normalize()
+        fix = self.correction
+        if fix is None:
+            column = _column(self.calendar, stage)
+            return pd.DatetimeIndex(column.reindex(days)).tz_convert("UTC").as_unit("ns")
+        clock = fix.open if stage == "open" else fix.close
+        if stage == "open" and fix.open > fix.close:
+            days = days - pd.Timedelta(days=1)
+        local = days + pd.Timedelta(hours=clock.hour, minutes=clock.minute)
+        return local.tz_localize(self.zone).tz_convert("UTC").as_unit("ns")
+
     def previous_session(self, session: pd.Timestamp) -> pd.Timestamp:
         """The session before `session`."""
         return pd.Timestamp(session_calendar(self.calendar).previous_session(session))
@@ -259,13 +275,13 @@ US = Market(
     "America/New_York",
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
+    watch=("SOX", "NVDA", "SPX", "COMP", "DJI"),
     pre_market=(time(4, 0), time(9, 30)),
     post_market=(time(16, 0), time(20, 0)),
     open_check=time(9, 31),
     close_checks=(time(13, 0), time(16, 0)),
     label="NYSE",
     freshness="^SOX",
-    quote=("SOX", "NVDA", "SPX", "COMP", "DJI"),
 )
 KOREA = Market(
     "korea",
@@ -275,18 +291,53 @@ KOREA = Market(
     suffixes=(".KS", ".KQ"),
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
+    watch=("KOSPI", "HYNIX", "SAMSUNG"),
     open_check=time(9, 1),
     close_checks=(time(15, 30),),
     label="KRX",
     freshness="000660.KS",
 )
-# The round-the-clock markets' calendars, so that their history files validate against their
-# own sessions (no scheduled checks yet; issue 18 item 2 defines them in full).
-TOKYO = Market("tokyo", "XTKS", "Asia/Tokyo", ("^N225",), (".T",), label="XTKS")
-EUROPE = Market("europe", "XAMS", "Europe/Amsterdam", ("^STOXX50E",), (".AS",), label="XAMS")
-XETRA = Market("xetra", "XETR", "Europe/Berlin", ("^GDAXI",), label="XETR")
-CME = Market("cme", "CMES", "America/Chicago", ("NQ=F", "ES=F", "YM=F", "RTY=F"), label="CMES")
-FX = Market("fx", "24/5", "UTC", ("JPY=X",), label="24/5")
+# The round-the-clock markets (issue 18), as shipped in bot/defaults.toml.
+TOKYO = Market(
+    "tokyo",
+    "XTKS",
+    "Asia/Tokyo",
+    symbols=("^N225",),
+    suffixes=(".T",),
+    benchmarks=("N225",),
+    chart_benchmarks=("N225", "SOX"),
+    watch=("N225", "TEL", "ADVANTEST", "SOFTBANK"),
+    open_check=time(9, 1),
+    close_checks=(time(15, 0), time(15, 30)),
+    label="TSE",
+)
+EUROPE = Market(
+    "europe",
+    "XAMS",
+    "Europe/Amsterdam",
+    symbols=("^STOXX50E",),
+    suffixes=(".AS",),
+    benchmarks=("SX5E", "DAX"),
+    chart_benchmarks=("SX5E", "SOX"),
+    watch=("ASML_AS", "SX5E", "DAX"),
+    open_check=time(9, 1),
+    close_checks=(time(17, 30),),
+    label="Euronext",
+)
+XETRA = Market("xetra", "XETR", "Europe/Berlin", ("^GDAXI",), checks=False, label="Xetra")
+CME = Market(
+    "cme",
+    "CMES",
+    "America/Chicago",
+    symbols=("NQ=F", "ES=F", "YM=F", "RTY=F"),
+    benchmarks=("ES", "YM"),
+    chart_benchmarks=("ES", "YM"),
+    watch=("NQ", "ES", "YM", "RTY"),
+    correction=SessionCorrection(time(17, 0), time(16, 0)),
+    checks=False,
+    label="CME",
+)
+FX = Market("fx", "24/5", "UTC", ("JPY=X",), checks=False, label="FX")
 
 
 class MarketBook:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import functools
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.domain.i18n import Locale, format_weekday
 
 ZONE_ALIASES: dict[str, str] = {
     "KST": "Asia/Seoul",
@@ -83,3 +85,13 @@ def exchange_clock(moment: datetime, channel_zone: ZoneInfo, exchange_zone: str)
         return ""
     label = EXCHANGE_CLOCKS.get(exchange_zone) or there.tzname() or exchange_zone
     return f"{there:%H:%M} {label}"
+
+
+def local_clock(moment: datetime, zone: str, locale: Locale, *, day: date | None = None) -> str:
+    """A moment on a zone's own clock (`15:30 JST`, `01:30 ET`), led by its weekday when its
+    local date is not `day` (`Sun 18:00 ET` before Monday's session)."""
+    there = moment.astimezone(ZoneInfo(zone))
+    text = f"{there:%H:%M} {EXCHANGE_CLOCKS.get(zone) or there.tzname() or zone}"
+    if day is not None and there.date() != day:
+        return f"{format_weekday(there.date(), locale)} {text}"
+    return text

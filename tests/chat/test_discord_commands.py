@@ -211,7 +211,14 @@ async def test_presets_and_policies_autocomplete(
         "subscribe", [sub("alerts", [option("rule", "deep", focused=True)])], kind=4
     )
     [callback] = await run(fake, presets)
-    assert [c["value"] for c in callback.json["data"]["choices"]] == ["deepseek"]
+    # The prefix match first, then every other market's DeepSeek-style preset.
+    assert [c["value"] for c in callback.json["data"]["choices"]] == [
+        "deepseek",
+        "europe_deepseek",
+        "futures_deepseek",
+        "seoul_deepseek",
+        "tokyo_deepseek",
+    ]
     policies = make.command(
         "subscribe",
         [sub("alerts", [option("rule", "deepseek"), option("policy", "cool", focused=True)])],

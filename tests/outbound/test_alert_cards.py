@@ -14,6 +14,7 @@ from bot.domain.cards import Severity
 from bot.domain.model import AlertEvent, PrintKind
 from bot.services import Core, Services
 from jobs.evaluate import PrintTick, RuleBook, evaluate_print
+from tests.conftest import new_york_presets
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def services(core: Core) -> Services:
 def fired(services: Services, session: str, kind: PrintKind) -> tuple[AlertEvent, ...]:
     core = services.core
     snapshot = core.market.snapshot(pd.Timestamp(session), "open" if kind == "open" else "close")
-    book = RuleBook(core.market.symbols, list(core.presets.values()))
+    book = RuleBook(core.market.symbols, list(new_york_presets(core).values()))
     return evaluate_print(
         services, PrintTick(snapshot, kind, frozenset(snapshot.quotes)), book
     ).fired

@@ -9,6 +9,7 @@ from bot.app import build_services
 from bot.domain.model import ChannelRef, PrintKind, Subscription
 from bot.services import Core, Services
 from jobs.evaluate import PrintTick, RuleBook, evaluate_print
+from tests.conftest import new_york_presets
 
 DEEPSEEK_DAY = pd.Timestamp("2025-01-27")
 
@@ -20,7 +21,7 @@ def services(core: Core) -> Services:
 
 def book_of(services: Services) -> RuleBook:
     core = services.core
-    return RuleBook(core.market.symbols, list(core.presets.values()))
+    return RuleBook(core.market.symbols, list(new_york_presets(core).values()))
 
 
 def tick(

@@ -15,6 +15,7 @@ from bot.domain.cards import Severity
 from bot.domain.model import Channel, ChannelRef
 from bot.harness import Harness
 from bot.services import Core
+from tests.conftest import new_york_presets
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ async def harness(core: Core, store_url: str) -> AsyncIterator[Harness]:
 
 
 async def subscribe_every_preset(harness: Harness, channel: ChannelRef | None = None) -> None:
-    for preset in harness.services.core.presets:
+    for preset in new_york_presets(harness.services.core):
         card = await harness.run(f"/subscribe alerts {preset}", channel=channel)
         assert card.severity is not Severity.ERROR, card.text
 
