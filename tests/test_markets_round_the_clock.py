@@ -4,6 +4,7 @@ times; /quote grouped by market, saying which trade now — in Korean and Englis
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from bot.domain.alert_card import market_time
 from bot.domain.cards import Card
+from bot.domain.i18n import Locale
 from bot.harness import Harness
 from bot.services import Core
 
@@ -23,18 +25,28 @@ def fields_of(card: Card) -> dict[str, str]:
     return {field.name: field.value for field in card.fields + card.closing}
 
 
+@contextlib.asynccontextmanager
+async def started(
+    core: Core, folder: Path, locale: Locale = "en", now: datetime | None = None
+) -> AsyncIterator[Harness]:
+    """A harness in `locale` on a store of its own (its clock at `now`)."""
+    bot = await Harness.start(core, f"sqlite:///{folder / f'{locale}.db'}", locale, now=now)
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
 @pytest.fixture
 async def english(core: Core, tmp_path: Path) -> AsyncIterator[Harness]:
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'en.db'}")
-    yield bot
-    await bot.close()
+    async with started(core, tmp_path) as bot:
+        yield bot
 
 
 @pytest.fixture
 async def korean(core: Core, tmp_path: Path) -> AsyncIterator[Harness]:
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'ko.db'}", locale="ko")
-    yield bot
-    await bot.close()
+    async with started(core, tmp_path, "ko") as bot:
+        yield bot
 
 
 async def test_advantest_on_the_deepseek_monday_is_compared_with_the_nikkei(
@@ -134,11 +146,8 @@ async def test_quote_without_symbols_groups_the_markets_and_says_which_trade_now
     core: Core, tmp_path: Path
 ) -> None:
     tokyo_morning = datetime(2025, 1, 27, 1, 0, tzinfo=UTC)  # 10:00 JST; Seollal in Seoul
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'q.db'}", now=tokyo_morning)
-    try:
+    async with started(core, tmp_path, now=tokyo_morning) as bot:
         card = await bot.run("/quote")
-    finally:
-        await bot.close()
     titles = [field.name for field in card.fields]
     assert card.title == "Quotes by market"
     assert titles == [
@@ -154,11 +163,8 @@ async def test_quote_without_symbols_groups_the_markets_and_says_which_trade_now
 
 async def test_quote_in_korean_names_tokyos_lunch_break(core: Core, tmp_path: Path) -> None:
     lunch = datetime(2025, 1, 28, 2, 45, tzinfo=UTC)  # 11:45 JST
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'q.db'}", "ko", now=lunch)
-    try:
+    async with started(core, tmp_path, "ko", now=lunch) as bot:
         card = await bot.run("/quote")
-    finally:
-        await bot.close()
     assert card.title == "시장별 시세"
     assert "TSE — 지금 점심 휴장 중" in [field.name for field in card.fields]
     korea = next(field for field in card.fields if field.name.startswith("KRX"))
