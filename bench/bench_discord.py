@@ -21,12 +21,12 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from bot.chat.discord_app import DiscordSettings, apply_endpoints, make_client
-from bot.chat.discord_pacer import DiscordPacer, PacerLimits
-from bot.chat.discord_sink import DiscordSink
+from bot.chat.discord.app import DiscordSettings, apply_endpoints, make_client
+from bot.chat.discord.pacer import DiscordPacer, PacerLimits
+from bot.chat.discord.sink import DiscordSink
 from bot.domain.cards import Card, CardField, Footer, Severity
+from bot.domain.model import Channel, ChannelRef, idempotency_key
 from bot.ports import Delivered, Gone, RetryAfter
-from bot.stores.port import Channel, ChannelRef, idempotency_key
 from tests.fakes.discord_fake import FakeDiscord, Limits
 
 GLOBAL_PER_SECOND = 50

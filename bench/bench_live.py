@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from bot.app import build_core, build_services
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.feeds.backfill import BackfillCache
 from bot.feeds.live import FeedSettings, FeedTick, LiveFeed
 from bot.feeds.live_market import LiveMarket
@@ -32,7 +33,6 @@ from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
 from bot.settings import PROJECT_ROOT, load_settings
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim, evaluate_print
 
 SYMBOLS = 500

@@ -24,10 +24,10 @@ import pandas as pd
 
 from bench.bench_store import delete_bench_prefix, redis_bench_url
 from bot.app import build_core, build_services
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, ManualClock
 from bot.settings import load_settings
 from bot.stores import Store, open_store
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 from jobs.render import CardRenderer
 

@@ -20,12 +20,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.chat.slack_attempts import SqliteAttempts
-from bot.chat.slack_config import SlackConfig
-from bot.chat.slack_sink import SlackSink, static_token
+from bot.chat.slack.attempts import SqliteAttempts
+from bot.chat.slack.config import SlackConfig
+from bot.chat.slack.sink import SlackSink, static_token
 from bot.domain.cards import Card, Severity
+from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, RetryAfter
-from bot.stores.port import Channel, ChannelRef
 from tests.fakes.slack_fake import SlackFake
 
 CHANNELS = 100

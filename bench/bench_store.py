@@ -15,8 +15,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bot.domain.model import AlertEvent, Channel, ChannelRef, Subscription
 from bot.stores import Store, open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, Subscription
 
 CHANNELS = 10_000
 SINGLE_CLAIMS = 2_000

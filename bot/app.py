@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from bot.feeds.live import LiveFeed
     from bot.feeds.live_market import LiveMarket
     from bot.feeds.vendors import VendorFeeds
-    from bot.metrics import Metrics
+    from bot.prometheus import Metrics
     from handlers.registry import CommandRegistry
     from jobs.evaluate import RuleBook
     from jobs.market_jobs import SchedulerSettings
@@ -327,7 +327,7 @@ class App:
     @cached_property
     def sinks(self) -> dict[str, ChatSink]:
         """The console's sink and each runtime's, counted into the report and metrics."""
-        from bot.chat.console_sink import ConsoleSink
+        from bot.chat.console.sink import ConsoleSink
         from jobs.pipeline import CountingSink
 
         inner: list[ChatSink] = [ConsoleSink(out=self.out), *(r.sink for r in self.runtimes)]
@@ -372,7 +372,7 @@ class App:
     @cached_property
     def metrics(self) -> Metrics:
         """The Prometheus metrics of this process."""
-        from bot.metrics import Metrics
+        from bot.prometheus import Metrics
 
         return Metrics()
 

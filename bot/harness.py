@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from bot.app import App, bootstrap
-from bot.chat.console_sink import ConsoleSink, Delivery
+from bot.chat.console.sink import ConsoleSink, Delivery
 from bot.chat.session import run_command_line
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.domain.market import Stage
+from bot.domain.model import ChannelRef
 from bot.ports import NewsDesk
 from bot.services import Core, ManualClock, Services
-from bot.stores.port import ChannelRef
 from handlers.registry import CommandRegistry
 from jobs.deliver import drain_outbox
 from jobs.evaluate import ClaimReport, PrintTick, RuleBook, evaluate_and_claim

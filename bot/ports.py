@@ -16,11 +16,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from bot.domain.cards import Card
+    from bot.domain.model import Channel, PrintKind
     from bot.domain.news import Headline, NewsBatch, NewsSubject
     from bot.domain.snapshot import Snapshot
     from bot.domain.symbols import Instrument
     from bot.settings import NewsTable, SummaryTable
-    from bot.stores.port import Channel, PrintKind
 
 
 class Clock(Protocol):

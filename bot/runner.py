@@ -26,8 +26,8 @@ from bot.app import App
 from bot.chat.platforms import status_lines
 from bot.domain.markets import primary_market
 from bot.feeds.replay_feed import VirtualClock
-from bot.metrics import sample_outbox_depth, serve_metrics
 from bot.ports import ChatSink, PlatformRuntime, ReplayClock
+from bot.prometheus import sample_outbox_depth, serve_metrics
 from bot.readiness import announce_ready
 from bot.redaction import redact, secret_values
 from jobs.deliver import describe_error

@@ -19,8 +19,8 @@ from bot.domain.cards import Card
 from bot.domain.i18n import Locale, has_message, t
 
 if TYPE_CHECKING:
+    from bot.domain.model import ChannelRef
     from bot.services import Services
-    from bot.stores.port import ChannelRef
 
 Handler = Callable[..., Awaitable[Card]]
 MAX_ARGUMENT_LENGTH = 300

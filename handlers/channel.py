@@ -16,9 +16,9 @@ from bot.domain.i18n import (
     parse_locale,
     t,
 )
+from bot.domain.model import Channel, language_zone
 from bot.domain.rules.canonical import rule_label
 from bot.domain.zones import ZoneError, parse_zone
-from bot.stores.port import Channel, language_zone
 from handlers.base import Invocation, UserError, command
 from handlers.rulebook import channel_rules
 

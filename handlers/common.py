@@ -10,7 +10,8 @@ import pandas as pd
 
 from bot.domain.cards import Footer
 from bot.domain.i18n import Locale, format_date, format_pct, has_message, t
-from bot.domain.metrics import Unavailable
+from bot.domain.model import TriggerPolicy, format_duration
+from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.canonical import canonical_text
 from bot.domain.rules.checks import decidable_on_its_face
 from bot.domain.rules.parser import RuleError, metric_refs
@@ -18,7 +19,6 @@ from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.sessions import SessionError, resolve_session
 from bot.domain.snapshot import Reading, Resolved
 from bot.domain.symbols import Instrument, UnknownSymbolError
-from bot.stores.port import TriggerPolicy, format_duration
 from handlers.base import Invocation, UserError
 
 

@@ -11,7 +11,7 @@ from bot.domain.cards import Card, CardField
 from bot.domain.digest_card import build_digest_card
 from bot.domain.i18n import channel_zone, format_datetime, t
 from bot.domain.markets import primary_market
-from bot.stores.port import Channel, Subscription
+from bot.domain.model import Channel, Subscription
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import resolve_symbol
 from handlers.subscriptions import ensure_channel

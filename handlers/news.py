@@ -18,9 +18,9 @@ import pandas as pd
 from bot.domain.cards import Card, CardField
 from bot.domain.freshness import freshness
 from bot.domain.i18n import t
+from bot.domain.model import language_zone
 from bot.domain.news import NewsBatch, headline_lines, headlines_field
 from bot.domain.symbols import Instrument
-from bot.stores.port import language_zone
 from handlers.base import Autocomplete, Invocation, command
 from handlers.common import footer, resolve_symbol
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.model import Subscription
 from bot.domain.rules.canonical import CUSTOM_PREFIX, canonical_text, custom_rule_id, rule_label
 from bot.domain.rules.parser import RuleError, parse_rule
-from bot.stores.port import Subscription
 from handlers.base import Invocation
 
 

@@ -9,8 +9,8 @@ from bot.domain.backtest import run_backtest
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.formatting import format_metric
 from bot.domain.i18n import Locale, format_date, t
+from bot.domain.model import Subscription
 from bot.domain.rules.canonical import custom_rule_id
-from bot.stores.port import Subscription
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import footer, move, parse_user_rule, policy_text, rule_data_warning
 from handlers.rulebook import channel_rules

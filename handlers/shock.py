@@ -25,7 +25,7 @@ from bot.domain.freshness import freshness
 from bot.domain.i18n import Locale, format_date, format_number, format_points, t
 from bot.domain.library import library_of
 from bot.domain.markets import market_for_symbol
-from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
+from bot.domain.price_metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
 from bot.domain.signature import signature_book
 from bot.domain.tiers import tier_name

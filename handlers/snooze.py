@@ -7,8 +7,8 @@ from typing import Annotated
 
 from bot.domain.cards import Card
 from bot.domain.i18n import channel_zone, format_datetime, t
+from bot.domain.model import Snooze, language_zone
 from bot.domain.snooze import SnoozeError, parse_snooze
-from bot.stores.port import Snooze, language_zone
 from handlers.base import Invocation, UserError, command
 from handlers.channel import snooze_line
 from handlers.subscriptions import ensure_channel

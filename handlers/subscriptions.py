@@ -9,10 +9,10 @@ from typing import Annotated
 
 from bot.domain.cards import Card, Severity
 from bot.domain.i18n import Locale, format_date, t
+from bot.domain.model import Channel, Subscription, TriggerPolicy, language_zone
 from bot.domain.rules.canonical import canonical_text, custom_rule_id
 from bot.domain.sessions import SessionError, parse_day
 from bot.domain.zones import ZoneError, parse_zone
-from bot.stores.port import Channel, Subscription, TriggerPolicy, language_zone
 from handlers.base import Autocomplete, Invocation, UserError, command
 from handlers.common import parse_user_rule, policy_text, rule_data_warning
 from handlers.rulebook import channel_rules

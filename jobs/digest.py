@@ -20,13 +20,13 @@ import pandas as pd
 
 from bot.domain.library import library_of
 from bot.domain.markets import primary_market
-from bot.domain.metrics import Unavailable
+from bot.domain.model import AlertEvent, Subscription
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Snapshot
 from bot.domain.symbols import UnknownSymbolError
 from bot.ports import ReplayClock
 from bot.services import Services
 from bot.settings import DigestSettings
-from bot.stores.port import AlertEvent, Subscription
 from jobs.news import digest_news
 from jobs.past import past_at_print
 from jobs.scheduler import daily_at

@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from bot.stores.port import AlertEvent, OutboxItem, Store, StoreUnavailable, Subscription
+from bot.domain.model import AlertEvent, OutboxItem, Subscription
+from bot.stores.port import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -22,22 +22,15 @@ import pandas as pd
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
 from bot.domain.markets import primary_market
-from bot.domain.metrics import Unavailable
+from bot.domain.model import AlertEvent, ChannelRef, OutboxItem, PrintKind, Subscription, print_id
+from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
 from bot.services import Services
-from bot.stores.port import (
-    AlertEvent,
-    ChannelRef,
-    OutboxItem,
-    PrintKind,
-    Store,
-    Subscription,
-    print_id,
-)
+from bot.stores.port import Store
 from jobs.enqueue import claim_with_retry, retry_store
 from jobs.past import past_at_print
 

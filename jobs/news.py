@@ -20,6 +20,7 @@ from typing import Any
 from bot.domain.alert_card import figures_text
 from bot.domain.i18n import Locale
 from bot.domain.library import library_of
+from bot.domain.model import AlertEvent
 from bot.domain.news import Headline, NewsSubject, news_payload, select_headlines
 from bot.domain.symbols import UnknownSymbolError
 from bot.domain.synthesis import (
@@ -32,7 +33,6 @@ from bot.domain.view_section import past_from_payload
 from bot.domain.views import ExpertView
 from bot.ports import NewsDesk
 from bot.services import Services
-from bot.stores.port import AlertEvent
 
 log = logging.getLogger(__name__)
 

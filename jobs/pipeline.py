@@ -14,11 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bot.domain.cards import Card
+from bot.domain.model import Channel
 from bot.domain.snapshot import Quote
-from bot.metrics import Metrics
 from bot.ports import ChatSink, Delivered, DeliveryOutcome, Failed, FeedTick, Gone, RetryAfter
+from bot.prometheus import Metrics
 from bot.services import Services
-from bot.stores.port import Channel
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 
 log = logging.getLogger(__name__)

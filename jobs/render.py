@@ -26,10 +26,10 @@ from bot.domain.chart import render_shock_chart
 from bot.domain.digest_card import build_digest_card, digest_chart
 from bot.domain.i18n import Locale, channel_zone, format_date, t
 from bot.domain.markets import primary_market
+from bot.domain.model import AlertEvent, Channel, OutboxItem, chart_key
 from bot.domain.snooze import build_snooze_summary
 from bot.domain.symbols import Instrument
 from bot.services import Services
-from bot.stores.port import AlertEvent, Channel, OutboxItem, chart_key
 from jobs.snooze import SUMMARY_KEY
 
 log = logging.getLogger(__name__)

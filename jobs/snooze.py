@@ -7,9 +7,9 @@ import logging
 from collections.abc import Collection
 from datetime import datetime
 
+from bot.domain.model import ChannelRef
 from bot.services import Services
 from bot.stores.codec import stamp
-from bot.stores.port import ChannelRef
 
 log = logging.getLogger(__name__)
 

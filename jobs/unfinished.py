@@ -19,7 +19,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.stores.port import OutboxItem, Store
+from bot.domain.model import OutboxItem
+from bot.stores.port import Store
 from jobs.deliver import TimeSource, describe_error
 from jobs.enqueue import pause
 

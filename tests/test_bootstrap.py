@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 
 from bot.app import bootstrap
-from bot.chat.console_sink import ConsoleSink
+from bot.chat.console.sink import ConsoleSink
 from bot.domain.cards import Card
 from bot.domain.history import HistoryError
+from bot.domain.model import Channel, ChannelRef
 from bot.feeds.replay_feed import ReplayFeed
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
-from bot.metrics import Metrics
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
+from bot.prometheus import Metrics
 from bot.settings import Settings, load_settings
-from bot.stores.port import Channel, ChannelRef
 from jobs.pipeline import CountingSink, RunReport, outcome_label
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def test_a_bot_without_tokens_builds_no_platform_and_imports_none(tmp_path: Path
 async def test_platforms_are_built_by_registration_when_their_tokens_are_set(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from bot.chat.discord_app import DiscordRuntime
+    from bot.chat.discord.app import DiscordRuntime
 
     env = {"DISCORD_TOKEN": DISCORD_TOKEN}
     app = await bootstrap(settings, store_url=url(tmp_path), env=env)

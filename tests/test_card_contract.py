@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.chat.discord_render import render_card
-from bot.chat.slack_render import render_blocks
+from bot.chat.discord.render import render_card
+from bot.chat.slack.render import render_blocks
 from bot.chat.text import render_text
 from bot.domain.cards import Card
 from bot.harness import Harness

@@ -32,7 +32,7 @@ def test_make_demo_replays_the_deepseek_day_with_the_real_figures() -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "FIRED deepseek [critical]" in out
-    assert "SOX.pct −9.15 % · DJI (proxy DIA).pct +0.68 %" in out
+    assert "SOX.pct −9.15 % · DJI.pct +0.65 %" in out
     for figure in ("−16.97 %", "−17.40 %", "−1.46 %", "−3.07 %", "−13.33 %"):
         assert figure in out
     assert "Next session Tue 2025-01-28: SOX +1.11 %, NVDA +8.93 %" in out
@@ -46,7 +46,7 @@ def test_make_demo_replays_the_deepseek_day_with_the_real_figures() -> None:
     order = ["DeepSeek-style shock", "NVIDIA decouples", "AI-power unwind", "Chip crash"]
     positions = [second.index(f"] {title}") for title in order]
     assert positions == sorted(positions)
-    assert "Figures: SOX −9.15 % · DJI (proxy DIA) +0.68 %" in second
+    assert "Figures: SOX −9.15 % · DJI +0.65 %" in second
     assert "Replay of Mon 27 Jan 2025 (not live)" in second
 
 
@@ -77,7 +77,7 @@ def test_replay_of_a_bad_date_explains_and_exits_2(date: str, message: str) -> N
 def test_backtest_of_the_deepseek_preset_lists_the_day_and_a_summary() -> None:
     done = run_bot("backtest", "deepseek")
     assert done.returncode == 0, done.stderr
-    assert "2025-01-27       −9.15 %       +0.68 %" in done.stdout
+    assert "2025-01-27       −9.15 %       +0.65 %" in done.stdout
     assert "Fired on" in done.stdout and "median" in done.stdout
 
 
@@ -96,7 +96,7 @@ def test_backtest_json_is_only_a_json_array_with_nulls_never_nan() -> None:
     firings = json.loads(done.stdout)
     assert [f["date"] for f in firings] == ["2025-01-27"]
     first = firings[0]
-    assert round(first["moves"]["SOX"], 2) == -9.15 and round(first["moves"]["DJI"], 2) == 0.68
+    assert round(first["moves"]["SOX"], 2) == -9.15 and round(first["moves"]["DJI"], 2) == 0.65
     assert round(first["forward"]["SOX"]["1"], 2) == 1.11
     assert set(first["forward"]["DJI"]) == {"1", "5", "20"}
 

@@ -9,9 +9,9 @@ import pytest
 
 from bot.chat.text import render_text
 from bot.domain.cards import Card, Severity
+from bot.domain.model import ChannelRef, Subscription
 from bot.harness import Harness
 from bot.services import Core
-from bot.stores.port import ChannelRef, Subscription
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -39,13 +39,14 @@ async def test_shock_nvda_on_the_deepseek_day_reproduces_the_real_figures(harnes
     assert comparison[1] == "SOX −9.15 % · gap −6.25 % · z −5.4"
     assert comparison[2].startswith("SPX −1.46 %")
     assert comparison[3].startswith("COMP −3.07 % · gap −3.61 %")
-    assert comparison[4].startswith("DJI (proxy DIA) +0.68 % · gap −0.78 %")
+    assert comparison[4].startswith("DJI +0.65 % · gap −0.62 %")
     assert "nvda_decoupling [critical]" in fields["Presets on NVDA"]
     assert "deepseek [critical]" in fields["Market presets, same session"]
     assert fields["What followed"].startswith("1-session +8.93 %")
     similar = fields["Most similar past sessions, and what followed"]
     assert similar.count("•") == 3
-    assert "SPX (proxy SPY)" in similar and "DJI (proxy DIA)" in similar  # proxies named
+    assert "SPX (proxy SPY)" in similar and "COMP (proxy QQQ)" in similar  # proxies named
+    assert "DJI (proxy DIA)" not in similar  # ^DJI runs from 1992: the Dow itself
     assert "KCIF New York office report" in card.text  # the views of that day, sourced
     assert card.chart_png is not None and card.chart_png.startswith(PNG_SIGNATURE)
     assert len(card.chart_png) < 150_000
@@ -59,7 +60,7 @@ async def test_shock_in_korean_uses_korean_labels_and_number_style(harness: Harn
     fields = {field.name: field.value for field in card.fields}
     assert card.title == "NVDA 충격 분석 · 2025년 1월 27일 (월)"
     assert fields["등락률"] == "−16.97 %"
-    assert "DJI (DIA 대용) +0.68 %" in fields["지수와 비교 (대용 표시)"]
+    assert "DJI +0.65 %" in fields["지수와 비교 (대용 표시)"]
     assert card.footer.disclaimer.startswith("투자 권유 아님")
 
 
@@ -189,14 +190,14 @@ async def test_rules_test_backtests_and_shows_the_last_five_firings(harness: Har
     [field] = card.fields
     lines = field.value.splitlines()
     assert len(lines) == 5  # newest first
-    assert lines[3].startswith("• Mon 27 Jan 2025: SOX.pct −9.15 %, DJI.pct +0.68 %")
-    assert "via DJI→DIA" in lines[3]
+    assert lines[3].startswith("• Mon 27 Jan 2025: SOX.pct −9.15 %, DJI.pct +0.65 %")
+    assert "via DJI→DIA" not in lines[3]  # ^DJI itself had the session
 
 
 async def test_history_lists_alerts_enqueued_for_the_channel(harness: Harness) -> None:
     from datetime import UTC, date, datetime
 
-    from bot.stores.port import AlertEvent, Channel
+    from bot.domain.model import AlertEvent, Channel
 
     store = harness.services.store
     await store.upsert_channel(Channel(harness.channel))
@@ -310,10 +311,17 @@ async def test_shock_explains_unavailable_figures(harness: Harness) -> None:
     assert "rounded to the cent" in fields["Notes"]
 
 
-async def test_shock_on_an_alias_served_by_a_proxy_names_the_proxy(harness: Harness) -> None:
+async def test_shock_on_the_dow_reads_the_index_itself_where_it_has_the_session(
+    harness: Harness,
+) -> None:
     card = await harness.run("/shock DJI 2025-01-27")
-    # the Dow rose 0.68 % that day: a quiet session for it, titled as such, proxy named
-    assert card.title == "DJI (proxy DIA) · Mon 27 Jan 2025: a quiet session, no shock"
+    # ^DJI rose 0.65 % that day (DIA, the proxy, +0.68 %): a quiet session, no proxy named
+    assert card.title == "DJI · Mon 27 Jan 2025: a quiet session, no shock"
+
+
+async def test_shock_on_an_alias_served_by_a_proxy_names_the_proxy(harness: Harness) -> None:
+    card = await harness.run("/shock DJI 2026-03-06")  # ^DJI's file ends on 2026-03-05
+    assert card.title.startswith("DJI (proxy DIA) · Fri 6 Mar 2026")
 
 
 async def test_shock_shows_both_sides_of_expert_opinion(harness: Harness) -> None:

@@ -16,7 +16,7 @@ import pytest
 from bot.domain.backtest import run_backtest
 from bot.domain.history import HistoryError
 from bot.domain.market import read_filler_opens
-from bot.domain.metrics import MetricTable, Unavailable, explain_unavailable
+from bot.domain.price_metrics import MetricTable, Unavailable, explain_unavailable
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import custom_rule
 from bot.domain.snapshot import Quote

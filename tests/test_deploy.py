@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.metrics import Metrics, serve_metrics
+from bot.prometheus import Metrics, serve_metrics
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import build_services
 from bot.domain.digest_card import build_digest_card
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, Services
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.digest import DigestSettings, run_digests
 from tests.fakes.schedule_store import ScheduleStore
 
@@ -44,11 +44,11 @@ async def test_the_seoul_morning_digest_summarises_the_us_session_that_closed_ov
     assert message.kind == "digest" and payload["session"] == "2025-01-27"
     figures = {f["label"]: f for f in payload["benchmarks"]}
     assert figures["SOX"]["pct"] == pytest.approx(-9.15, abs=0.01)
-    assert figures["DJI"]["via_proxy"] and figures["DJI"]["symbol"] == "DIA"
+    assert not figures["DJI"]["via_proxy"] and figures["DJI"]["symbol"] == "^DJI"
     assert payload["movers"][0]["pct"] <= -16  # AVGO / NVDA lead the movers
     card = build_digest_card(services, Channel(CHANNEL, "ko", "Asia/Seoul"), payload)
     assert "미국 증시 요약" in card.title and card.chart_png and not card.banner
-    assert any(f.name == "DJI (DIA 대용)" for f in card.fields)
+    assert any(f.name == "DJI" for f in card.fields)
 
 
 async def test_a_restart_neither_repeats_nor_skips_a_digest(

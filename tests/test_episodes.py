@@ -24,6 +24,7 @@ from bot.domain.library import (
     pick_sides,
     visible_on,
 )
+from bot.domain.model import Channel, ChannelRef
 from bot.domain.signature import SignatureBook, SignatureSettings, signature_book
 from bot.domain.view_figures import figures_line, quoted_figures
 from bot.domain.view_section import (
@@ -36,7 +37,6 @@ from bot.domain.view_section import (
 from bot.domain.views import ExpertView
 from bot.harness import Harness
 from bot.services import Core
-from bot.stores.port import Channel, ChannelRef
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS_DIR = ROOT / "data" / "views"
@@ -420,5 +420,5 @@ def test_a_view_block_keeps_the_speakers_figure_and_adds_the_projects(
 
     block = view_block(ViewMatch(view, True), "en", figures)
     assert "0.65 %" in block  # the report's Dow figure, as it said it
-    assert "DJI (proxy DIA) +0.68 %" in block and "SPX −1.46 %" in block
+    assert "DJI +0.65 %" in block and "SPX −1.46 %" in block
     assert len(block) <= 600

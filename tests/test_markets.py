@@ -11,27 +11,11 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import pytest
 
-from bot.domain.markets import (
-    CME as SHIPPED_CME,
-)
-from bot.domain.markets import (
-    EUROPE as SHIPPED_EUROPE,
-)
-from bot.domain.markets import (
-    FX,
-    KOREA,
-    US,
-    XETRA,
-    Market,
-    SessionCorrection,
-    markets,
-)
-from bot.domain.markets import (
-    TOKYO as SHIPPED_TOKYO,
-)
+from bot.domain import markets as shipped
+from bot.domain.markets import KOREA, US, Market, SessionCorrection, markets
+from bot.domain.model import PrintKind
 from bot.ports import DailyBars, FeedTick
 from bot.settings import build_settings, load_settings
-from bot.stores.port import PrintKind
 from jobs.market_jobs import SchedulerSettings, market_jobs
 from jobs.scheduler import Scheduler
 from tests.fakes.schedule_store import ScheduleStore
@@ -148,11 +132,11 @@ def test_the_shipped_markets_are_the_ones_the_settings_validate() -> None:
     assert SHIPPED.markets == {
         "us": US,
         "korea": KOREA,
-        "tokyo": SHIPPED_TOKYO,
-        "europe": SHIPPED_EUROPE,
-        "xetra": XETRA,
-        "cme": SHIPPED_CME,
-        "fx": FX,
+        "tokyo": shipped.TOKYO,
+        "europe": shipped.EUROPE,
+        "xetra": shipped.XETRA,
+        "cme": shipped.CME,
+        "fx": shipped.FX,
     }
     assert SHIPPED.default == US
 

@@ -15,7 +15,7 @@ import pytest
 from bot.cli import main
 from bot.cli.doctor import yahoo_check
 from bot.logging_setup import REDACTED, StructuredFormatter, configure_logging, redact
-from bot.metrics import Metrics, serve_metrics
+from bot.prometheus import Metrics, serve_metrics
 from bot.stores.redis_lua_migrate import LAYOUT
 from tests.stores.conftest import redis_prefix, redis_store_url
 from tests.stores.own_redis import OwnRedis

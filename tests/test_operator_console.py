@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 from bot.app import bootstrap
-from bot.chat.console import run_console
+from bot.chat.console.app import run_console
+from bot.domain.model import ChannelRef
 from bot.services import Core
-from bot.stores.port import ChannelRef
 from tests.conftest import PROJECT_ROOT, PYTHON
 
 CHANNEL = ChannelRef("discord", "4004", "5005")

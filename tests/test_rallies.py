@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bot.chat.discord_render import render_card
-from bot.chat.slack_render import colour_attachments, render_blocks
+from bot.chat.discord.render import render_card
+from bot.chat.slack.render import colour_attachments, render_blocks
 from bot.chat.text import render_text
 from bot.domain.backtest import run_backtest
 from bot.domain.calendars import session_calendar
 from bot.domain.cards import Card, CardSection, Severity
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.parser import RuleError, metric_refs, parse_rule
 from bot.domain.rules.presets import PresetError, build_preset, custom_rule

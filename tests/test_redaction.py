@@ -82,8 +82,8 @@ def test_the_redaction_module_imports_neither_discord_nor_slack() -> None:
 async def test_the_chat_adapters_register_their_secrets_with_the_one_redactor(
     core: Core, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from bot.chat.discord_app import build_runtime as discord_runtime
-    from bot.chat.slack_app import build_runtime as slack_runtime
+    from bot.chat.discord.app import build_runtime as discord_runtime
+    from bot.chat.slack.app import build_runtime as slack_runtime
 
     settings = build_settings({"store": {"url": f"sqlite:///{tmp_path / 'adapters.db'}"}})
     services = build_services(core, cast(Store, MemoryStore()))

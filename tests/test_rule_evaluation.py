@@ -35,8 +35,8 @@ def test_deepseek_rule_fires_when_sox_falls_and_dow_rises(
     assert outcome.tier.name == "critical"  # type: ignore[attr-defined]
     sox, dow = outcome.inputs  # type: ignore[attr-defined]
     assert round(sox.number, 2) == -9.15
-    assert round(dow.number, 2) == 0.68
-    assert dow.label == "DJI (proxy DIA)"
+    assert round(dow.number, 2) == 0.65  # ^DJI itself (DIA, the proxy, read +0.68 %)
+    assert dow.label == "DJI"
 
 
 def test_deepseek_rule_does_not_fire_on_the_rebound_day(

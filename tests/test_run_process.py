@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli.run import REPLAY_CHANNEL, seed_replay_store
+from bot.domain.model import Channel, ChannelRef, OutboxItem, Subscription
 from bot.readiness import write_atomically
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, OutboxItem, Subscription
 from tests.conftest import PROJECT_ROOT, PYTHON
 from tests.stores.conftest import redis_prefix, redis_store_url
 

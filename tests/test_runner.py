@@ -27,8 +27,8 @@ from bot.cli.run import seed_replay_store
 from bot.domain.calendars import NYSE, session_calendar
 from bot.feeds.replay_feed import VirtualClock
 from bot.feeds.yahoo_poll import YahooPollFeed
-from bot.metrics import Metrics
 from bot.ports import ChatSink
+from bot.prometheus import Metrics
 from bot.redaction import REDACTED
 from bot.runner import Runner, start_failure
 from bot.services import ManualClock
@@ -176,7 +176,7 @@ async def test_a_replay_whose_loop_is_hours_late_runs_each_check_with_its_own_fi
     assert (
         "alerts at the close" in closing and "Print: close · Tue 28 Jan 2025 06:00 KST" in closing
     )
-    assert "Figures: SOX −9.15 % · DJI (proxy DIA) +0.68 %" in closing
+    assert "Figures: SOX −9.15 % · DJI +0.65 %" in closing
     assert "US market digest" in digest and "min late" not in out
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from bot.domain.market import MarketData
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Quote
 from bot.services import Core
 
@@ -90,10 +90,17 @@ def test_korean_reaction_shows_on_the_first_session_after_the_holiday(core: Core
     assert hynix.metric("pct") < -9  # type: ignore[operator]
 
 
-def test_proxy_serves_the_dow_and_is_named(core: Core) -> None:
+def test_proxy_serves_the_dow_where_the_index_has_no_data_and_is_named(core: Core) -> None:
+    dow = core.market.symbols.resolve("DJI")
+    reading = core.market.snapshot(pd.Timestamp("2026-03-06"), "close").read(dow, "pct")
+    assert reading.symbol == "DIA" and reading.via_proxy and reading.label == "DJI (proxy DIA)"
+
+
+def test_the_dow_itself_wins_over_its_proxy_on_the_deepseek_day(core: Core) -> None:
     dow = core.market.symbols.resolve("DJI")
     reading = core.market.snapshot(DEEPSEEK_DAY, "close").read(dow, "pct")
-    assert reading.symbol == "DIA" and reading.via_proxy and reading.label == "DJI (proxy DIA)"
+    assert reading.symbol == "^DJI" and not reading.via_proxy and reading.label == "DJI"
+    assert round(reading.number, 2) == 0.65  # type: ignore[arg-type]
 
 
 def test_index_is_preferred_over_its_proxy_when_it_has_data(core: Core) -> None:

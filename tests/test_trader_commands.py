@@ -12,10 +12,10 @@ import pytest
 
 from bot.chat.text import render_text
 from bot.domain.cards import Severity
+from bot.domain.model import AlertEvent, ChannelRef
 from bot.domain.snooze import SnoozeError, build_snooze_summary, parse_snooze
 from bot.harness import Harness
 from bot.services import Core
-from bot.stores.port import AlertEvent, ChannelRef
 from jobs.digest import digest_payload
 from jobs.snooze import release_ended_snoozes
 from tests.stores.conftest import redis_prefix, store_url

@@ -128,11 +128,11 @@ async def test_plain_confirmations_carry_no_warning_mark(harness: Harness, comma
 
 
 async def test_a_gap_the_proxy_supplied_names_the_proxy(harness: Harness) -> None:
-    card = await harness.run("/shock SPX 2025-01-27")  # ^GSPC has no 2025 opens; SPY has
+    card = await harness.run("/shock SPX 2025-01-10")  # ^GSPC: a close only that day; SPY has
     fields = fields_of(card)
-    assert fields["Gap at open"] == "−2.16 % (proxy SPY)"
+    assert fields["Gap at open"] == "−0.61 % (proxy SPY)"  # SPY 589.49 → open 585.88
     comparison = fields["Next to the indices (proxies named)"].splitlines()
-    assert comparison[0].startswith("SPX −1.46 % · gap −2.16 % (proxy SPY) · z −1.6")
+    assert comparison[0].startswith("SPX −1.54 % · gap −0.61 % (proxy SPY)")
 
 
 async def test_shock_on_an_index_outside_its_own_file_uses_its_named_proxy(
@@ -146,9 +146,9 @@ async def test_shock_on_an_index_outside_its_own_file_uses_its_named_proxy(
 
 async def test_sources_are_the_series_actually_read_once_each(harness: Harness) -> None:
     card = await harness.run("/shock SOX 1994-05-05")
-    assert card.footer.source == "Shipped price history (^SOX)"
+    assert card.footer.source == "Shipped price history (^DJI, ^SOX)"  # the Dow: from 1992
     card = await harness.run("/rules test deepseek")
-    assert card.footer.source == "Shipped price history (^SOX, DIA)"
+    assert card.footer.source == "Shipped price history (^SOX, ^DJI, DIA)"  # DIA after 2026-03
     card = await harness.run("/quote COMP NDX")
     assert card.footer.source == "Shipped price history (QQQ)"
 
@@ -242,9 +242,9 @@ def test_a_chart_leaves_out_a_series_that_has_no_data_in_its_window(core: Core) 
     from bot.domain.analysis import chart_series
 
     market = core.market
-    instruments = [market.symbols.resolve(name) for name in ("SOX", "SOX", "DJI")][1:]
+    instruments = [market.symbols.resolve(name) for name in ("SOX", "SOX", "NVDA")][1:]
     series, notes = chart_series(market, instruments, pd.Timestamp("1994-05-05"))
-    assert list(series) == ["SOX"] and notes == {}  # DIA starts in 1998
+    assert list(series) == ["SOX"] and notes == {}  # NVDA's file starts in 2010
 
 
 def _replay_lines(core: Core, day: str) -> list[str]:
@@ -274,7 +274,7 @@ def test_replay_of_the_deepseek_day_tells_open_firings_from_close_firings(core: 
     [chip] = [line for line in lines if line.startswith("  chip_crash")]
     assert "still held at the close [warning]" in chip
     [spx] = [line for line in lines if line.startswith("  SPX [^GSPC]")]
-    assert "−2.16 %" in spx and spx.endswith("gap from SPY")
+    assert "−2.17 %" in spx and not spx.endswith("gap from SPY")  # ^GSPC's own open
 
 
 # --- item 6: rules refused, replaced, and typed as the bot prints them --------------------------
@@ -354,7 +354,7 @@ async def test_a_rule_on_a_symbol_without_history_is_accepted_with_a_warning(
 async def test_a_korean_symbol_with_a_short_history_says_it_has_too_few_to_compare(
     harness: Harness,
 ) -> None:
-    card = await harness.run("/shock HYNIX 2025-01-31")
+    card = await harness.run("/shock SAMSUNG 2025-01-31")  # its file starts 2025-01-22
     similar = fields_of(card)["Most similar past sessions, and what followed"]
     assert similar.startswith("Too few earlier sessions to compare")
     assert "−2.66 %" not in similar
@@ -427,7 +427,7 @@ def test_the_chart_legend_gets_the_cards_figures_and_none_where_the_card_has_non
     report = analyse_shock(market, preset_rules, nvda, pd.Timestamp("2015-05-08"))
     moves = chart_moves(report, "en")
     assert moves["NVDA"] is None  # cent-rounded prices: the card says n/a, so does the legend
-    assert moves["DIA"] == pytest.approx(report.rows[-1].pct.number)
+    assert moves["DJI"] == pytest.approx(report.rows[-1].pct.number)  # ^DJI itself
 
 
 async def test_korean_cards_name_proxies_in_korean_everywhere(harness: Harness) -> None:

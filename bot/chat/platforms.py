@@ -4,7 +4,8 @@ build its runtime.
 A platform is registered here, not found by importing module names: `bootstrap` asks each
 registered platform whether its tokens are set in the environment and only then imports
 its adapter (so a process without `DISCORD_TOKEN` never imports discord.py). Adding a
-platform is a new adapter module under `bot/chat/` and one entry in `PLATFORMS`.
+platform is a new adapter package under `bot/chat/` (like `bot/chat/discord/`) and one
+entry in `PLATFORMS`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Platform:
 def _discord(
     settings: Settings, services: Services, registry: CommandRegistry, env: Env
 ) -> PlatformRuntime | None:
-    from bot.chat.discord_app import build_runtime
+    from bot.chat.discord.app import build_runtime
 
     return build_runtime(settings, services, registry, env)
 
@@ -49,7 +50,7 @@ def _discord(
 def _slack(
     settings: Settings, services: Services, registry: CommandRegistry, env: Env
 ) -> PlatformRuntime | None:
-    from bot.chat.slack_app import build_runtime
+    from bot.chat.slack.app import build_runtime
 
     return build_runtime(settings, services, registry, env)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
+from bot.domain.model import Channel, ChannelRef
 from bot.services import Services
-from bot.stores.port import Channel, ChannelRef, StoreError
+from bot.stores.port import StoreError
 from handlers.base import Invocation
 from handlers.registry import CommandRegistry, dispatch_text
 

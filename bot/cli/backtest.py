@@ -11,7 +11,7 @@ from bot.cli import UsageError
 from bot.cli.common import load_core, parse_cli_day, pct
 from bot.domain.backtest import Backtest, BacktestError, run_backtest
 from bot.domain.formatting import format_metric
-from bot.domain.metrics import FORWARD_HORIZONS
+from bot.domain.price_metrics import FORWARD_HORIZONS
 from bot.domain.rules.checks import decidable_on_its_face
 from bot.domain.rules.parser import RuleError
 from bot.domain.rules.presets import Rule, custom_rule

@@ -13,7 +13,7 @@ from bot.app import build_core
 from bot.cli import UsageError
 from bot.domain.history import HistoryError
 from bot.domain.i18n import format_pct
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.presets import PresetError
 from bot.domain.sessions import SessionError, parse_day
 from bot.services import Core

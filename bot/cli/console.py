@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import bootstrap
-from bot.chat.console import CONSOLE_CHANNEL, run_console
+from bot.chat.console.app import CONSOLE_CHANNEL, run_console
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.domain.i18n import Locale, LocaleError, parse_locale
+from bot.domain.model import ChannelRef, redact_url
 from bot.domain.views import ViewError
 from bot.services import Core
 from bot.stores import StoreUnavailable
-from bot.stores.port import ChannelRef, StoreError, redact_url
+from bot.stores.port import StoreError
 
 
 def register(subparsers: Any) -> None:

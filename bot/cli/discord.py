@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
 
 async def _sync(args: argparse.Namespace) -> int:
     from bot.app import bootstrap
-    from bot.chat.discord_app import DiscordRuntime
+    from bot.chat.discord.app import DiscordRuntime
     from bot.stores import make_store
 
     core = load_core(args)

@@ -27,6 +27,7 @@ from bot.domain.history import HistoryError
 from bot.domain.library import load_library
 from bot.domain.market import MarketData
 from bot.domain.markets import market_for_calendar
+from bot.domain.model import redact_url
 from bot.domain.views import ViewError
 from bot.services import Core
 from bot.settings import (
@@ -37,7 +38,6 @@ from bot.settings import (
     config_file,
     load_settings,
 )
-from bot.stores.port import redact_url
 
 TOKEN_NAMES = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 YAHOO_PROBE = "https://query2.finance.yahoo.com/v8/finance/chart/SPY?range=1d&interval=1d"

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.app import bootstrap
+from bot.domain.model import OutboxItem, redact_url
 from bot.settings import load_settings
-from bot.stores import StoreUnavailable, redact_url
-from bot.stores.port import OutboxItem
+from bot.stores import StoreUnavailable
 
 EXIT_STORE_UNAVAILABLE = 2
 

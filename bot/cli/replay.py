@@ -11,7 +11,7 @@ from bot.cli import UsageError
 from bot.cli.common import load_core, pct
 from bot.domain.backtest import rule_thresholds
 from bot.domain.formatting import format_metric, proxy_suffix
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.replay import Replay, ReplayStep, history_sessions, replay_session
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.sessions import SessionError, resolve_session
@@ -20,7 +20,7 @@ from bot.domain.symbols import Instrument
 from bot.domain.tiers import tier_name
 
 if TYPE_CHECKING:
-    from bot.chat.console_sink import Delivery
+    from bot.chat.console.sink import Delivery
 
 NEW_YORK = ZoneInfo("America/New_York")
 STAGE_NAMES = {"previous_close": "previous close", "open": "open", "close": "close"}

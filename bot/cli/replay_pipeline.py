@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.app import App, bootstrap
-from bot.chat.console_sink import ConsoleSink, Delivery
+from bot.chat.console.sink import ConsoleSink, Delivery
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.domain.replay import Replay
 from bot.services import Core, ManualClock
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.deliver import drain_outbox
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 

@@ -31,6 +31,7 @@ from bot.app import bootstrap, build_core
 from bot.cli import UsageError
 from bot.domain.history import HistoryError
 from bot.domain.markets import primary_market
+from bot.domain.model import Channel, ChannelRef, Subscription, redact_url
 from bot.domain.replay import history_sessions
 from bot.domain.rules.presets import PresetError
 from bot.domain.sessions import SessionError, resolve_session
@@ -41,15 +42,7 @@ from bot.ports import Clock
 from bot.runner import Runner
 from bot.services import Core, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
-from bot.stores.port import (
-    Channel,
-    ChannelRef,
-    Store,
-    StoreError,
-    StoreUnavailable,
-    Subscription,
-    redact_url,
-)
+from bot.stores.port import Store, StoreError, StoreUnavailable
 
 DEFAULT_SPEED = 600.0
 MAX_SPEED = 100_000.0

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(core: Core, env: Mapping[str, str]) -> int:
-    from bot.chat.slack_app import SlackRuntime
+    from bot.chat.slack.app import SlackRuntime
 
     try:
         app = await bootstrap(core.settings, core=core, env=env, platforms=("slack",))

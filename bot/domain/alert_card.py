@@ -20,6 +20,7 @@ from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, 
 from bot.domain.library import library_of
 from bot.domain.market import MarketData
 from bot.domain.markets import market_for_symbol
+from bot.domain.model import AlertEvent
 from bot.domain.news_section import news_section
 from bot.domain.rules.presets import Rule
 from bot.domain.view_figures import figures_line, quoted_figures
@@ -31,7 +32,6 @@ from bot.domain.view_section import (
 )
 from bot.domain.views import ExpertView
 from bot.domain.zones import exchange_clock
-from bot.stores.port import AlertEvent
 
 SEVERITIES: Mapping[str, Severity] = {
     "notice": Severity.NOTICE,
@@ -73,7 +73,7 @@ def ordered(events: Sequence[AlertEvent], presets: Mapping[str, Rule]) -> list[A
 
 
 def figures_text(event: AlertEvent, locale: Locale) -> str:
-    """The figures a rule read: `SOX −9.15 % · DJI (proxy DIA) +0.68 %`."""
+    """The figures a rule read: `SOX −9.15 % · DJI +0.65 %` (a proxy named where one served)."""
     parts = []
     for item in event.payload.get("inputs", []):
         name = str(item.get("label", "?"))

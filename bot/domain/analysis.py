@@ -19,7 +19,7 @@ from bot.domain.benchmarks import (
 from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.market import MarketData
 from bot.domain.markets import market_for_calendar
-from bot.domain.metrics import FORWARD_HORIZONS, Unavailable
+from bot.domain.price_metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.severity import TIER_RANKS as TIER_RANKS
 from bot.domain.severity import card_tier as card_tier

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bot.domain.market import Column, MarketData
-from bot.domain.metrics import FORWARD_HORIZONS, SPAN_METRICS, span_at_print
+from bot.domain.price_metrics import FORWARD_HORIZONS, SPAN_METRICS, span_at_print
 from bot.domain.rules.compiler import evaluate_vector
 from bot.domain.rules.parser import (
     Arithmetic,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -15,8 +15,11 @@ from bot.domain.cards import Card, CardField, Footer, Severity
 from bot.domain.chart import render_shock_chart
 from bot.domain.i18n import Locale, format_date, format_pct, t
 from bot.domain.library import library_of
+from bot.domain.market import MarketData
+from bot.domain.model import Channel
 from bot.domain.news_section import news_section
 from bot.domain.rules.canonical import rule_label
+from bot.domain.rules.presets import Rule
 from bot.domain.tiers import tier_name
 from bot.domain.view_figures import figures_line, quoted_figures
 from bot.domain.view_section import chips_after_text, past_from_payload, views_text
@@ -25,9 +28,32 @@ from bot.domain.views import ExpertView
 CHAIN_LINES = 5
 """The day's alerts on a digest: at most five lines (the card-layout contract's chain)."""
 
-if TYPE_CHECKING:
-    from bot.services import Services
-    from bot.stores.port import Channel
+
+class _DigestSettings(Protocol):
+    @property
+    def figure_names(self) -> Mapping[str, str]: ...
+
+
+class _DigestCore(Protocol):
+    @property
+    def settings(self) -> _DigestSettings: ...
+
+    @property
+    def market(self) -> MarketData: ...
+
+    @property
+    def presets(self) -> Mapping[str, Rule]: ...
+
+
+class DigestServices(Protocol):
+    """What a digest card reads of the services (the app's `Services` is one): the
+    market, the presets, the figures' names and the expert views."""
+
+    @property
+    def core(self) -> _DigestCore: ...
+
+    @property
+    def views(self) -> Sequence[ExpertView]: ...
 
 
 def _label(figure: Mapping[str, Any], locale: Locale) -> str:
@@ -41,7 +67,7 @@ def _move_fields(figures: Sequence[Mapping[str, Any]], locale: Locale) -> list[C
 
 
 def _fired_lines(
-    fired: Sequence[Mapping[str, Any]], services: Services, channel: Channel, locale: Locale
+    fired: Sequence[Mapping[str, Any]], services: DigestServices, channel: Channel, locale: Locale
 ) -> str:
     if not fired:
         return t("digest.none_fired", locale)
@@ -77,13 +103,13 @@ def strongest_tier(fired: Sequence[Mapping[str, Any]]) -> Severity:
     return max(tiers, key=list(SEVERITIES.values()).index)
 
 
-def digest_chart(services: Services, session: date, locale: Locale) -> bytes | None:
+def digest_chart(services: DigestServices, session: date, locale: Locale) -> bytes | None:
     """SOX, the S&P 500 and the Dow up to the session the digest covers (nothing after it)."""
     title = t("digest.title", locale, date=format_date(session, locale))
     return _chart(services, session, locale, title)
 
 
-def _chart(services: Services, session: date, locale: Locale, title: str) -> bytes | None:
+def _chart(services: DigestServices, session: date, locale: Locale, title: str) -> bytes | None:
     market = services.core.market
     try:
         instruments = [market.symbols.resolve(name) for name in ("SOX", "SPX", "DJI")]
@@ -98,7 +124,9 @@ def _chart(services: Services, session: date, locale: Locale, title: str) -> byt
     )
 
 
-def _views(services: Services, payload: Mapping[str, Any], session: date, locale: Locale) -> str:
+def _views(
+    services: DigestServices, payload: Mapping[str, Any], session: date, locale: Locale
+) -> str:
     """The session's own episode's views, or (when a rule fired) the closest earlier
     episode's — never a view from after the session ("" when the digest carries none)."""
     stored = payload.get("past")
@@ -123,7 +151,7 @@ def _views(services: Services, payload: Mapping[str, Any], session: date, locale
 
 
 def build_digest_card(
-    services: Services, channel: Channel, payload: Mapping[str, Any], *, chart: bool = True
+    services: DigestServices, channel: Channel, payload: Mapping[str, Any], *, chart: bool = True
 ) -> Card:
     """The digest for `channel`, in its language and time zone."""
     locale = cast(Locale, channel.language)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from bot.domain.i18n import MINUS, Locale, format_pct, t
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Resolved
 
 MAX_DECIMALS = 6

@@ -19,7 +19,7 @@ import pandas as pd
 from bot.domain.calendars import NYSE, session_calendar
 from bot.domain.history import HistoryError, SymbolHistory, load_symbol_file
 from bot.domain.markets import market_for_calendar
-from bot.domain.metrics import (
+from bot.domain.price_metrics import (
     SPAN_METRICS,
     FillerSpan,
     MetricTable,

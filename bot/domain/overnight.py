@@ -18,7 +18,7 @@ import pandas as pd
 from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
 from bot.domain.markets import Market, MarketBook
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Quote, Resolved
 from bot.domain.symbols import Instrument, UnknownSymbolError
 

@@ -24,7 +24,7 @@ import pandas as pd
 from bot.domain.episodes import Episode
 from bot.domain.library import ViewLibrary
 from bot.domain.market import MarketData
-from bot.domain.metrics import FORWARD_HORIZONS
+from bot.domain.price_metrics import FORWARD_HORIZONS
 from bot.domain.snapshot import Snapshot
 from bot.domain.symbols import Instrument, UnknownSymbolError
 

@@ -9,7 +9,7 @@ from typing import Literal
 
 import pandas as pd
 
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.symbols import Instrument
 
 PrintState = Literal["open", "close"]

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from bot.domain.alert_card import SEVERITIES, figures_text
 from bot.domain.cards import Card, Footer, Severity
 from bot.domain.i18n import Locale, format_datetime, has_message, t
+from bot.domain.model import AlertEvent, parse_duration
 from bot.domain.rules.canonical import rule_label
-from bot.stores.port import AlertEvent, parse_duration
 
 MAX_SNOOZE = timedelta(days=7)
 SUMMARY_LINES = 10

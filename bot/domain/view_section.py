@@ -15,7 +15,7 @@ from datetime import date
 
 from bot.domain.i18n import Locale, format_date, format_number, format_pct, t
 from bot.domain.library import CardViews, ViewLibrary, ViewMatch, card_views
-from bot.domain.metrics import FORWARD_HORIZONS
+from bot.domain.price_metrics import FORWARD_HORIZONS
 from bot.domain.signature import Closest, Signature, SignatureBook
 from bot.domain.views import ExpertView
 

@@ -19,14 +19,14 @@ from datetime import datetime
 import pandas as pd
 
 from bot.domain.markets import market_for_symbol, primary_market
-from bot.domain.metrics import Unavailable
+from bot.domain.model import PrintKind
+from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Quote, Snapshot
 from bot.feeds.backfill import backfill
 from bot.feeds.guards import Backoff, FeedGuards
 from bot.feeds.live_market import MOVE_METRICS, LiveMarket
 from bot.ports import Clock, DailyBars, FeedTick, PriceFeed, Print, PrintBatch, clock_speed
 from bot.settings import Alias, FeedSettings
-from bot.stores.port import PrintKind
 
 log = logging.getLogger(__name__)
 

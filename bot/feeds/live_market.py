@@ -26,7 +26,7 @@ from bot.domain.markets import (
     market_for_symbol,
     primary_market,
 )
-from bot.domain.metrics import (
+from bot.domain.price_metrics import (
     SPAN_METRICS,
     VOL_WINDOW,
     MetricTable,

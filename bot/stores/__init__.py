@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bot.stores.port import Store, StoreError, StoreUnavailable, redact_url
+from bot.domain.model import redact_url
+from bot.stores.port import Store, StoreError, StoreUnavailable
 
-__all__ = ["Store", "StoreError", "StoreUnavailable", "make_store", "open_store", "redact_url"]
+__all__ = ["Store", "StoreError", "StoreUnavailable", "make_store", "open_store"]
 
 
 def make_store(

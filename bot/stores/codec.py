@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.stores.port import AlertEvent
+from bot.domain.model import AlertEvent
 
 EVENT_VERSION = 2
 """`{"v": 2, ...}`; documents without `v` are version 1 (no print id, kind or expiry)."""

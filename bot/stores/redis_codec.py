@@ -7,7 +7,7 @@ from datetime import date
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bot.stores.port import ChannelRef, Subscription, TriggerPolicy
+from bot.domain.model import ChannelRef, Subscription, TriggerPolicy
 
 
 def split_redis_url(url: str) -> tuple[str, str]:

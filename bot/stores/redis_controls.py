@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.stores.port import ChannelRef, Snooze, StoreError, SubscriptionKind
+from bot.domain.model import ChannelRef, Snooze, SubscriptionKind
+from bot.stores.port import StoreError
 from bot.stores.redis_base import RedisBase, _translated
 
 

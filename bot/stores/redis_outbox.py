@@ -7,8 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.stores.codec import event_from_json, event_json, stamp, unstamp
-from bot.stores.port import (
+from bot.domain.model import (
     AlertEvent,
     ChannelRef,
     MessageKind,
@@ -16,6 +15,7 @@ from bot.stores.port import (
     Subscription,
     idempotency_key,
 )
+from bot.stores.codec import event_from_json, event_json, stamp, unstamp
 from bot.stores.redis_base import RedisBase, _translated
 
 ALERT_TTL_SECONDS = 90 * 86400

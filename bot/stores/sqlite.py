@@ -14,16 +14,16 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from bot.stores.codec import stamp
-from bot.stores.port import (
+from bot.domain.model import (
     Channel,
     ChannelRef,
     Language,
-    StoreError,
     Subscription,
     SubscriptionKind,
     TriggerPolicy,
 )
+from bot.stores.codec import stamp
+from bot.stores.port import StoreError
 from bot.stores.sqlite_base import sqlite_path
 from bot.stores.sqlite_controls import SqliteControls, channel_from_row, snooze_columns
 from bot.stores.sqlite_leases import SqliteLeases

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.stores.port import StoreError, StoreUnavailable, redact_url
+from bot.domain.model import redact_url
+from bot.stores.port import StoreError, StoreUnavailable
 from bot.stores.sqlite_schema import migrate
 
 T = TypeVar("T")

@@ -8,8 +8,9 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.domain.model import Channel, ChannelRef, Snooze, SubscriptionKind
 from bot.stores.codec import stamp, unstamp
-from bot.stores.port import Channel, ChannelRef, Snooze, StoreError, SubscriptionKind
+from bot.stores.port import StoreError
 from bot.stores.sqlite_base import SqliteBase
 
 

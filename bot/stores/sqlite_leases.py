@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
-from bot.stores.port import ChannelRef, OutboxItem, died_error, retry_delay
+from bot.domain.model import ChannelRef, OutboxItem, died_error, retry_delay
 from bot.stores.sqlite_base import SqliteBase
 from bot.stores.sqlite_outbox import ITEM_SELECT, item_from_row
 

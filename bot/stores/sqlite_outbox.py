@@ -9,8 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from bot.stores.codec import earliest, event_from_json, event_json, stamp, unstamp
-from bot.stores.port import (
+from bot.domain.model import (
     AlertEvent,
     ChannelRef,
     MessageKind,
@@ -18,6 +17,7 @@ from bot.stores.port import (
     Subscription,
     idempotency_key,
 )
+from bot.stores.codec import earliest, event_from_json, event_json, stamp, unstamp
 from bot.stores.sqlite_base import SqliteBase
 from bot.stores.sqlite_triggers import States, load_states, save_states
 from bot.stores.triggers import TriggerState, after_fire, may_fire

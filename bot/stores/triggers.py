@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.stores.port import TriggerPolicy
+from bot.domain.model import TriggerPolicy
 
 
 @dataclass(frozen=True)

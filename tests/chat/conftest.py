@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 
 from bot.app import build_services
-from bot.chat.discord_app import DiscordRuntime, build_runtime
+from bot.chat.discord.app import DiscordRuntime, build_runtime
 from bot.services import Core, Services
 from bot.settings import Settings, build_settings
 from bot.stores.port import Store

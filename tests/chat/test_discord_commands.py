@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.chat.discord_app import DiscordRuntime
-from bot.stores.port import Channel, ChannelRef, Subscription
+from bot.chat.discord.app import DiscordRuntime
+from bot.domain.model import Channel, ChannelRef, Subscription
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory, Recorded
 from tests.fakes.memory_store import MemoryStore

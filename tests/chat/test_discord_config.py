@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from discord.ext import commands
 
-from bot.chat.discord_app import build_runtime, load_discord_settings
+from bot.chat.discord.app import build_runtime, load_discord_settings
 from bot.services import Services
 from bot.settings import SettingsError, load_settings
 from handlers.registry import load_registry

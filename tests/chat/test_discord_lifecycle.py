@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.chat.discord_app import DiscordRuntime, build_runtime
-from bot.chat.discord_lifecycle import purge_missing_guilds
+from bot.chat.discord.app import DiscordRuntime, build_runtime
+from bot.chat.discord.lifecycle import purge_missing_guilds
+from bot.domain.model import Channel, ChannelRef
 from bot.services import Services
-from bot.stores.port import Channel, ChannelRef
 from handlers.registry import HANDLER_MODULES, load_registry
 from tests.chat.conftest import CHANNEL, GUILD, TOKEN, discord_settings, make_runtime
 from tests.chat.test_discord_commands import embed_text, option, replies, run

@@ -12,9 +12,10 @@ from typing import Any, cast
 import pytest
 
 from bot.app import build_services
+from bot.domain.model import Channel, ChannelRef
 from bot.services import Core, Services
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, Store
+from bot.stores.port import Store
 from tests.chat.conftest import CHANNEL, GUILD, TOKEN, make_runtime
 from tests.fakes.discord_fake import FakeDiscord
 from tests.fakes.memory_store import MemoryStore

@@ -3,7 +3,7 @@ gateway and REST API: a Korean trader's /shock 어드반테스트 and an English
 
 from __future__ import annotations
 
-from bot.chat.discord_app import DiscordRuntime
+from bot.chat.discord.app import DiscordRuntime
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.chat.test_discord_commands import embed_text, option, replies, run
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory

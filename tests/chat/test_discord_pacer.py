@@ -6,7 +6,7 @@ import asyncio
 import itertools
 from bisect import bisect_left, bisect_right
 
-from bot.chat.discord_pacer import DiscordPacer, PacerLimits
+from bot.chat.discord.pacer import DiscordPacer, PacerLimits
 
 
 class FakeTime:

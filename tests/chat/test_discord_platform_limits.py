@@ -15,13 +15,14 @@ import aiohttp
 import discord
 import pytest
 
-from bot.chat.discord_app import DiscordRuntime, build_runtime
-from bot.chat.discord_pacer import DiscordPacer
-from bot.chat.discord_sink import DiscordSink
+from bot.chat.discord.app import DiscordRuntime, build_runtime
+from bot.chat.discord.pacer import DiscordPacer
+from bot.chat.discord.sink import DiscordSink
 from bot.domain.cards import Card, CardField, Severity
+from bot.domain.model import Channel, ChannelRef, OutboxItem
 from bot.ports import Delivered, Failed
 from bot.services import Services, SystemClock
-from bot.stores.port import Channel, ChannelRef, OutboxItem, Store
+from bot.stores.port import Store
 from handlers.registry import load_registry
 from jobs.deliver import deliver_outbox
 from jobs.render import notice_card

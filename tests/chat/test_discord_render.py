@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.chat.discord_render import (
+from bot.chat.discord.render import (
     COLOURS,
     EMBEDS_PER_MESSAGE,
     FIELDS_PER_EMBED,

@@ -10,13 +10,13 @@ import aiohttp
 import discord
 import pytest
 
-from bot.chat.discord_app import DiscordRuntime
-from bot.chat.discord_sink import outcome_of
+from bot.chat.discord.app import DiscordRuntime
+from bot.chat.discord.sink import outcome_of
 from bot.domain.cards import Card, CardField, Footer, Severity
+from bot.domain.model import Channel, ChannelRef, OutboxItem
 from bot.ports import Delivered, Failed, Gone, RetryAfter
 from bot.services import SystemClock
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, OutboxItem
 from jobs.deliver import deliver_outbox
 from jobs.render import notice_card
 from tests.chat.conftest import GUILD
@@ -138,7 +138,7 @@ async def test_a_resend_with_the_same_key_carries_the_same_nonce(
 
 
 def test_digest_keys_of_two_channels_in_one_guild_get_different_nonces() -> None:
-    from bot.chat.discord_sink import NONCE_LIMIT, discord_nonce
+    from bot.chat.discord.sink import NONCE_LIMIT, discord_nonce
 
     first = "digest:discord:1015996478123456789:1100000000000000001:2025-01-27T21:30:00+00:00"
     second = "digest:discord:1015996478123456789:1100000000000000002:2025-01-27T21:30:00+00:00"

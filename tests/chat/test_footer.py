@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import bootstrap
-from bot.chat.console import run_console
-from bot.chat.discord_render import render_card
-from bot.chat.slack_render import render_blocks
+from bot.chat.console.app import run_console
+from bot.chat.discord.render import render_card
+from bot.chat.slack.render import render_blocks
 from bot.chat.text import footer_parts, render_text
 from bot.domain.cards import Card, Footer
+from bot.domain.model import Channel, ChannelRef
 from bot.services import Core
-from bot.stores.port import Channel, ChannelRef
 
 AS_OF = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)
 CARD = Card(title="NVDA shock", footer=Footer("shipped history", AS_OF, "Not investment advice"))

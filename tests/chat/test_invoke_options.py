@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.domain.cards import Severity
+from bot.domain.model import ChannelRef
 from bot.services import Services
-from bot.stores.port import ChannelRef
 from handlers.base import Invocation
 from handlers.registry import dispatch_text, invoke_options, load_registry
 from tests.fakes.memory_store import MemoryStore

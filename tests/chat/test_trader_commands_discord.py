@@ -3,8 +3,8 @@ and an interaction runs them, over the fake gateway and REST."""
 
 from __future__ import annotations
 
-from bot.chat.discord_app import DiscordRuntime
-from bot.stores.port import Channel, Subscription
+from bot.chat.discord.app import DiscordRuntime
+from bot.domain.model import Channel, Subscription
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.chat.test_discord_commands import (
     HERE,

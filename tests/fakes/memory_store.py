@@ -11,16 +11,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.stores.port import (
+from bot.domain.model import (
     AlertEvent,
     Channel,
     ChannelRef,
     Language,
     Snooze,
-    StoreError,
     Subscription,
     SubscriptionKind,
 )
+from bot.stores.port import StoreError
 
 
 class MemoryStore:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.stores.port import Channel, ChannelRef, Subscription
+from bot.domain.model import Channel, ChannelRef, Subscription
 
 
 @dataclass

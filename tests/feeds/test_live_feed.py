@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.metrics import Unavailable
+from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules
 from bot.feeds.backfill import BackfillCache
 from bot.feeds.live import FeedSettings, LiveFeed, extended_proxies

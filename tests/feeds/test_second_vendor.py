@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import bootstrap
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.ports import Print, PrintBatch, PrintHandler, QuoteFeed
 from bot.settings import load_settings
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.market_jobs import SchedulerSettings, market_jobs
 from jobs.scheduler import Scheduler
 from tests.fakes.schedule_store import ScheduleStore

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from bot.app import build_services
-from bot.chat.console_sink import ConsoleSink, Delivery
+from bot.chat.console.sink import ConsoleSink, Delivery
 from bot.domain.cards import Card
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, ManualClock, Services
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.deliver import drain_outbox
 from jobs.evaluate import ClaimReport, PrintTick, evaluate_and_claim
 from jobs.render import CardRenderer

@@ -9,8 +9,8 @@ import pytest
 
 from bot.app import build_services
 from bot.domain.digest_card import build_digest_card
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, ManualClock, Services
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.digest import DigestSettings, run_digests
 from tests.fakes.news_fakes import YahooNewsFake, ticker_item
 from tests.fakes.schedule_store import ScheduleStore

@@ -13,8 +13,8 @@ import pytest
 from bot.app import build_services
 from bot.chat.text import render_text
 from bot.domain.alert_card import AlertContext, build_alert_card
+from bot.domain.model import AlertEvent
 from bot.services import Core, ManualClock, Services
-from bot.stores.port import AlertEvent
 from jobs.evaluate import PrintTick, RuleBook, evaluate_print
 from jobs.news import attach_news, event_views
 from tests.fakes.news_fakes import Answer, ModelFake, YahooNewsFake, ticker_item

@@ -11,8 +11,8 @@ from bot.app import build_services
 from bot.chat.text import render_text
 from bot.domain.alert_card import AlertContext, build_alert_card, figures_text
 from bot.domain.cards import Severity
+from bot.domain.model import AlertEvent, PrintKind
 from bot.services import Core, Services
-from bot.stores.port import AlertEvent, PrintKind
 from jobs.evaluate import PrintTick, RuleBook, evaluate_print
 
 
@@ -57,10 +57,10 @@ def test_deepseek_close_orders_sections_by_severity_then_preset_order(services: 
     assert card.title == "4 alerts at the close"
 
 
-def test_figures_name_the_proxy_that_stood_in_for_the_dow(services: Services) -> None:
+def test_figures_read_the_dow_itself_where_dji_has_the_session(services: Services) -> None:
     deepseek = next(e for e in fired(services, "2025-01-27", "close") if e.rule_id == "deepseek")
-    assert figures_text(deepseek, "en") == "SOX −9.15 % · DJI (proxy DIA) +0.68 %"
-    assert figures_text(deepseek, "ko") == "SOX −9.15 % · DJI (DIA 대용) +0.68 %"
+    assert figures_text(deepseek, "en") == "SOX −9.15 % · DJI +0.65 %"  # DIA read +0.68 %
+    assert figures_text(deepseek, "ko") == "SOX −9.15 % · DJI +0.65 %"
 
 
 def test_a_seoul_channel_reads_the_close_in_kst(services: Services) -> None:
@@ -77,7 +77,7 @@ def test_a_single_alert_takes_the_presets_description_as_its_title(services: Ser
     card = build_alert_card(deepseek, context(services))
     assert card.title.startswith("DeepSeek-style shock")
     assert card.sections == ()
-    assert card.fields[0].value == "SOX −9.15 % · DJI (proxy DIA) +0.68 %"
+    assert card.fields[0].value == "SOX −9.15 % · DJI +0.65 %"
 
 
 def test_a_message_delivered_more_than_five_minutes_after_its_print_says_delayed(

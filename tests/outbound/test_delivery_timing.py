@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.app import delivery_timing
-from bot.chat.console_sink import ConsoleSink
+from bot.chat.console.sink import ConsoleSink
 from bot.settings import DeliveryTable
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.harness import Harness
 from bot.services import Core
-from bot.stores.port import Channel, ChannelRef, Subscription
 from jobs.digest import DigestSettings, run_digests
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from bot.app import build_services
+from bot.domain.model import ChannelRef, PrintKind, Subscription
 from bot.services import Core, Services
-from bot.stores.port import ChannelRef, PrintKind, Subscription
 from jobs.evaluate import PrintTick, RuleBook, evaluate_print
 
 DEEPSEEK_DAY = pd.Timestamp("2025-01-27")

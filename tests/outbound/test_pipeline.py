@@ -12,9 +12,9 @@ from datetime import date
 import pytest
 
 from bot.domain.cards import Severity
+from bot.domain.model import Channel, ChannelRef
 from bot.harness import Harness
 from bot.services import Core
-from bot.stores.port import Channel, ChannelRef
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ async def test_a_subscribed_channel_receives_one_message_per_print_in_severity_o
         ("AI-power unwind", Severity.CRITICAL),
         ("Chip crash", Severity.WARNING),
     ]
-    assert "SOX −9.15 % · DJI (proxy DIA) +0.68 %" in closing[0].text
+    assert "SOX −9.15 % · DJI +0.65 %" in closing[0].text
     assert closing[0].card.chart_png is not None
 
 

@@ -16,8 +16,8 @@ import aiohttp
 from aiohttp import web
 
 from bot.domain.cards import Card
+from bot.domain.model import Channel, OutboxItem
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Channel, OutboxItem
 
 
 async def title_card(item: OutboxItem, channel: Channel) -> Card:

@@ -15,8 +15,8 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from bot.domain.model import AlertEvent, ChannelRef, Subscription
 from bot.stores import open_store
-from bot.stores.port import AlertEvent, ChannelRef, Subscription
 from jobs.deliver import deliver_outbox, run_delivery_worker
 from jobs.unfinished import await_leases, report_unfinished
 from tests.stores.fake_platform import FixedClock, HttpSink, title_card

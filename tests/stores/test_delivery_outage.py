@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.domain.cards import Card
+from bot.domain.model import AlertEvent, Channel, ChannelRef, OutboxItem, Subscription, chart_key
 from bot.ports import Delivered, DeliveryOutcome
 from bot.stores import open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, OutboxItem, Subscription, chart_key
 from jobs.deliver import run_delivery_worker
 from tests.stores.conftest import RealTime
 from tests.stores.fake_platform import FixedClock, title_card

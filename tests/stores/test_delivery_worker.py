@@ -12,9 +12,7 @@ import pytest
 
 from bot.cli.outbox import _as_dict
 from bot.domain.cards import Card
-from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores import Store
-from bot.stores.port import (
+from bot.domain.model import (
     UNKNOWN_OUTCOME_RETRY_SECONDS,
     AlertEvent,
     Channel,
@@ -23,6 +21,8 @@ from bot.stores.port import (
     Subscription,
     print_id,
 )
+from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
+from bot.stores import Store
 from jobs.deliver import EXPIRED, deliver_outbox, run_delivery_worker
 from tests.stores.conftest import RealTime
 from tests.stores.fake_platform import FixedClock, title_card

@@ -7,9 +7,7 @@ from datetime import UTC, date, datetime
 
 import redis
 
-from bot.stores import open_store
-from bot.stores.codec import event_json, stamp
-from bot.stores.port import (
+from bot.domain.model import (
     AlertEvent,
     Channel,
     ChannelRef,
@@ -17,6 +15,8 @@ from bot.stores.port import (
     idempotency_key,
     print_id,
 )
+from bot.stores import open_store
+from bot.stores.codec import event_json, stamp
 from bot.stores.redis_lua_migrate import LAYOUT
 from tests.stores.conftest import REDIS_URL, RealTime, redis_store_url
 

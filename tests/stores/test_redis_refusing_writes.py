@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 import pytest
 import redis
 
+from bot.domain.model import AlertEvent, Channel, ChannelRef, Subscription
 from bot.stores import StoreUnavailable, open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, Subscription
 from jobs.enqueue import enqueue_alert
 from tests.stores.fake_platform import FakePlatform
 from tests.stores.test_redis_restart import OwnRedis, own_redis

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.model import AlertEvent, Channel, ChannelRef, Subscription
 from bot.stores import open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, Subscription
 from jobs.enqueue import enqueue_alert
 from tests.stores.fake_platform import FakePlatform
 from tests.stores.own_redis import OwnRedis

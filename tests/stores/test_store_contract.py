@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.stores import Store, StoreError, open_store
-from bot.stores.port import (
+from bot.domain.model import (
     AlertEvent,
     Channel,
     ChannelRef,
@@ -16,6 +15,7 @@ from bot.stores.port import (
     TriggerPolicy,
     idempotency_key,
 )
+from bot.stores import Store, StoreError, open_store
 from tests.stores.conftest import RealTime
 
 DAY1 = date(2025, 1, 27)

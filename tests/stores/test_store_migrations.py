@@ -9,8 +9,8 @@ from pathlib import Path
 
 import redis
 
+from bot.domain.model import AlertEvent, Channel, ChannelRef
 from bot.stores import open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef
 from bot.stores.sqlite_schema import MIGRATIONS
 from tests.stores.conftest import REDIS_URL, redis_store_url
 

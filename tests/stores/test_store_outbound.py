@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.stores import Store
-from bot.stores.port import (
+from bot.domain.model import (
     AlertEvent,
     Channel,
     ChannelRef,
@@ -15,6 +14,7 @@ from bot.stores.port import (
     idempotency_key,
     print_id,
 )
+from bot.stores import Store
 from tests.stores.conftest import RealTime
 
 CLOSE = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)

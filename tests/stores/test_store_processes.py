@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.domain.model import AlertEvent, Channel, ChannelRef, OutboxItem, Subscription
 from bot.stores import Store, open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, OutboxItem, Subscription
 from jobs.deliver import DeliveryReport, deliver_outbox
 from tests.stores.conftest import REDIS_URL, RealTime, redis_store_url
 from tests.stores.fake_platform import FakePlatform, FixedClock, HttpSink, title_card

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import redis
 
+from bot.domain.model import AlertEvent, Channel, ChannelRef, Snooze, print_id
 from bot.stores import Store, open_store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, Snooze, print_id
 from bot.stores.redis_lua_migrate import LAYOUT
 from bot.stores.sqlite_schema import MIGRATIONS
 from tests.stores.conftest import REDIS_URL, redis_store_url

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.model import Channel, ChannelRef
 from bot.stores import open_store
-from bot.stores.port import Channel, ChannelRef
 
 
 async def test_workspaces_lists_each_platforms_workspaces_once_and_forgets_purged_ones(

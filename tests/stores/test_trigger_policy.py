@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.model import TriggerPolicy, parse_duration
 from bot.stores import open_store
-from bot.stores.port import TriggerPolicy, parse_duration
 from bot.stores.sqlite_schema import MIGRATIONS
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.model import AlertEvent, Channel, ChannelRef, OutboxItem, Subscription
 from bot.stores import Store
-from bot.stores.port import AlertEvent, Channel, ChannelRef, OutboxItem, Subscription
 from jobs.unfinished import report_unfinished
 from tests.stores.conftest import RealTime
 from tests.stores.fake_platform import FakePlatform

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.slack_config import SlackConfig
+from bot.chat.slack.config import SlackConfig
 from bot.stores import open_store
 from bot.stores.port import Store
 from tests.fakes.slack_fake import SlackFake

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.slack_attempts import AttemptLog, MemoryAttempts, attempt_log
+from bot.chat.slack.attempts import AttemptLog, MemoryAttempts, attempt_log
 from tests.stores.conftest import delete_prefix, redis_store_url
 
 

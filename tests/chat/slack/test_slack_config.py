@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.slack_app import _mode
-from bot.chat.slack_config import BOT_SCOPES, SlackConfig, SlackSecrets
+from bot.chat.slack.app import _mode
+from bot.chat.slack.config import BOT_SCOPES, SlackConfig, SlackSecrets
 from bot.settings import SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 MANIFEST = (ROOT / "slack-manifest.yml").read_text(encoding="utf-8")
-EVENTS = ROOT / "bot" / "chat" / "slack_events.py"
+EVENTS = ROOT / "bot" / "chat" / "slack" / "events.py"
 
 
 def test_defaults_are_socket_mode_on_slack_com_with_port_from_the_environment() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.chat.slack_config import SlackConfig
-from bot.chat.slack_sink import SlackSink, static_token
+from bot.chat.slack.config import SlackConfig
+from bot.chat.slack.sink import SlackSink, static_token
 from bot.domain.cards import Card
-from bot.stores.port import Channel, ChannelRef, OutboxItem, Store
+from bot.domain.model import Channel, ChannelRef, OutboxItem
+from bot.stores.port import Store
 from jobs.deliver import deliver_outbox
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.fakes.slack_fake import SlackFake

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from bot.app import build_services
-from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
-from bot.chat.slack_sink import SlackSink
+from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
+from bot.chat.slack.sink import SlackSink
 from bot.domain.cards import Card
+from bot.domain.model import Channel, ChannelRef
 from bot.redaction import redact
 from bot.services import Core
 from bot.settings import build_settings
-from bot.stores.port import Channel, ChannelRef, Store
+from bot.stores.port import Store
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.chat.slack.slack_helpers import (
     SECRET,

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from bot.app import build_services
-from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
+from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
+from bot.domain.model import Channel, ChannelRef
 from bot.services import Core
 from bot.settings import Settings, build_settings
-from bot.stores.port import Channel, ChannelRef, Store
+from bot.stores.port import Store
 from tests.chat.slack.conftest import TOKEN
 from tests.chat.slack.slack_helpers import SECRET, HeldCommands, command_body, post_signed
 from tests.fakes.slack_fake import SlackFake

@@ -13,11 +13,12 @@ import aiohttp
 import pytest
 
 from bot.app import build_services
-from bot.chat.slack_app import EVENTS_PATH, SlackRuntime, build_runtime
+from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.domain.cards import Card
+from bot.domain.model import Channel, ChannelRef, Subscription, TriggerPolicy
 from bot.services import Core
 from bot.settings import build_settings
-from bot.stores.port import Channel, ChannelRef, Store, Subscription, TriggerPolicy
+from bot.stores.port import Store
 from tests.chat.slack.slack_helpers import (
     SECRET,
     HeldCommands,

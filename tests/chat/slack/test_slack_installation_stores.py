@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
-from bot.chat.slack_install import installation_stores, sqlite_sibling
+from bot.chat.slack.install import installation_stores, sqlite_sibling
 from tests.stores.conftest import delete_prefix, redis_store_url
 
 

@@ -16,12 +16,12 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack_attempts import SqliteAttempts
-from bot.chat.slack_config import SlackConfig
-from bot.chat.slack_sink import METADATA_EVENT, SlackSink, static_token
+from bot.chat.slack.attempts import SqliteAttempts
+from bot.chat.slack.config import SlackConfig
+from bot.chat.slack.sink import METADATA_EVENT, SlackSink, static_token
 from bot.domain.cards import Card, CardField, Severity
+from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, Failed, Gone, RetryAfter
-from bot.stores.port import Channel, ChannelRef
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.fakes.slack_fake import SlackFake
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.chat.slack_render import MAX_BLOCKS, escape, mention_markup, render_blocks
+from bot.chat.slack.render import MAX_BLOCKS, escape, mention_markup, render_blocks
 from bot.domain.cards import Card, CardField, CardSection, Footer, Severity
 
 

@@ -13,12 +13,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 
 from bot.chat.pacing import KeyedPacer
-from bot.chat.slack_attempts import SqliteAttempts
-from bot.chat.slack_config import SlackConfig
-from bot.chat.slack_sink import METADATA_EVENT, SlackSink, static_token
+from bot.chat.slack.attempts import SqliteAttempts
+from bot.chat.slack.config import SlackConfig
+from bot.chat.slack.sink import METADATA_EVENT, SlackSink, static_token
 from bot.domain.cards import Card, Severity
+from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, Failed, Gone, RetryAfter
-from bot.stores.port import Channel, ChannelRef
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.chat.slack.test_pacing import VirtualClock
 from tests.fakes.slack_fake import SlackFake

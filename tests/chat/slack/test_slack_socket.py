@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from bot.app import build_services
-from bot.chat import slack_app
-from bot.chat.slack_app import SlackConnectError, build_runtime
+from bot.chat.slack import app as slack_app
+from bot.chat.slack.app import SlackConnectError, build_runtime
 from bot.services import Core
 from bot.settings import build_settings
 from bot.stores.port import Store

@@ -19,13 +19,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.pacing import KeyedPacer, WindowBudget
-from bot.chat.slack_attempts import AttemptLog, MemoryAttempts
-from bot.chat.slack_config import SlackConfig, make_client
-from bot.chat.slack_render import colour_attachments, render_blocks, slack_text
+from bot.chat.slack.attempts import AttemptLog, MemoryAttempts
+from bot.chat.slack.config import SlackConfig, make_client
+from bot.chat.slack.render import colour_attachments, render_blocks, slack_text
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
+from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Channel, ChannelRef
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from bot.stores.port import ChannelRef, Store, StoreError
+from bot.domain.model import ChannelRef
+from bot.stores.port import Store, StoreError
 
 log = logging.getLogger(__name__)
 

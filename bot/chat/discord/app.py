@@ -19,10 +19,10 @@ import discord
 import yarl
 from discord.ext import commands
 
-from bot.chat.discord_commands import AnyBot, CatalogTranslator, CommandContext, CommandsCog
-from bot.chat.discord_lifecycle import LifecycleCog
-from bot.chat.discord_pacer import DiscordPacer, PacerLimits
-from bot.chat.discord_sink import DiscordSink
+from bot.chat.discord.commands import AnyBot, CatalogTranslator, CommandContext, CommandsCog
+from bot.chat.discord.lifecycle import LifecycleCog
+from bot.chat.discord.pacer import DiscordPacer, PacerLimits
+from bot.chat.discord.sink import DiscordSink
 from bot.ports import ChatSink
 from bot.redaction import install_redaction
 from bot.services import Services

@@ -21,11 +21,12 @@ from discord import app_commands
 from discord.app_commands import Choice, locale_str
 from discord.ext import commands
 
-from bot.chat.discord_render import render_card
+from bot.chat.discord.render import render_card
 from bot.domain.cards import Severity
 from bot.domain.i18n import Locale, has_message, t
+from bot.domain.model import Channel, ChannelRef, language_zone
 from bot.services import Services
-from bot.stores.port import Channel, ChannelRef, StoreError, language_zone
+from bot.stores.port import StoreError
 from handlers.base import AutocompleteSource, Command, Invocation, Param
 from handlers.registry import CommandRegistry, invoke_options
 

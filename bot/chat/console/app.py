@@ -12,8 +12,8 @@ from bot.chat.session import run_command_line, stored_channel
 from bot.chat.text import render_text
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale, t
+from bot.domain.model import Channel, ChannelRef, language_zone
 from bot.services import Services
-from bot.stores.port import Channel, ChannelRef, language_zone
 from handlers.registry import CommandRegistry
 
 CONSOLE_CHANNEL = ChannelRef("console", "local", "console")

@@ -22,12 +22,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from bot.chat.slack_attempts import attempt_log
-from bot.chat.slack_commands import CommandContext, register_commands
-from bot.chat.slack_config import SlackConfig, SlackSecrets, make_client
-from bot.chat.slack_events import Lifecycle, register_events
-from bot.chat.slack_install import installation_stores, sqlite_sibling
-from bot.chat.slack_sink import SlackSink, TokenSource, static_token
+from bot.chat.slack.attempts import attempt_log
+from bot.chat.slack.commands import CommandContext, register_commands
+from bot.chat.slack.config import SlackConfig, SlackSecrets, make_client
+from bot.chat.slack.events import Lifecycle, register_events
+from bot.chat.slack.install import installation_stores, sqlite_sibling
+from bot.chat.slack.sink import SlackSink, TokenSource, static_token
 from bot.redaction import install_redaction
 from bot.services import Services
 from bot.settings import Settings, SettingsError

@@ -21,7 +21,8 @@ from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
-from bot.stores.port import StoreUnavailable, redact_url
+from bot.domain.model import redact_url
+from bot.stores.port import StoreUnavailable
 from bot.stores.redis_codec import split_redis_url
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,8 @@ from collections.abc import Collection
 import discord
 from discord.ext import commands
 
-from bot.stores.port import ChannelRef, Store, StoreError
+from bot.domain.model import ChannelRef
+from bot.stores.port import Store, StoreError
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"

@@ -16,11 +16,11 @@ import logging
 import aiohttp
 import discord
 
-from bot.chat.discord_pacer import DiscordPacer
-from bot.chat.discord_render import render_card
+from bot.chat.discord.pacer import DiscordPacer
+from bot.chat.discord.render import render_card
 from bot.domain.cards import Card
+from bot.domain.model import Channel
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Channel
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.session import run_command_line, stored_channel
-from bot.chat.slack_config import SlackConfig
-from bot.chat.slack_render import render_blocks, slack_text
-from bot.chat.slack_sink import NOT_IN_CHANNEL, slack_error, upload_chart
+from bot.chat.slack.config import SlackConfig
+from bot.chat.slack.render import render_blocks, slack_text
+from bot.chat.slack.sink import NOT_IN_CHANNEL, slack_error, upload_chart
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.i18n import Locale
+from bot.domain.model import ChannelRef, language_zone
 from bot.services import Services
-from bot.stores.port import ChannelRef, language_zone
 from handlers.registry import CommandRegistry, error_card
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from typing import TextIO
 
 from bot.chat.text import render_text
 from bot.domain.cards import Card
+from bot.domain.model import Channel
 from bot.ports import Delivered, DeliveryOutcome
-from bot.stores.port import Channel
 
 
 @dataclass(frozen=True)
