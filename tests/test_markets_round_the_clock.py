@@ -200,3 +200,24 @@ async def test_nasdaq_futures_close_at_five_new_york_time_before_the_maintenance
     assert fields["Move"] == "−2.98 %"  # the bar's close at 17:00 ET, against Friday's
     assert fields["Print"] == "close · Mon 27 Jan 2025 22:00 UTC · CME 16:00 CST"
     assert fields["New York in the session that followed (Tue 28 Jan 2025)"].startswith("SOX")
+
+
+async def test_the_night_before_lists_only_what_the_history_holds(english: Harness) -> None:
+    lines = fields_of(await english.run("/shock NVDA 2024-11-05"))[
+        "Overseas before New York's open (09:30 ET)"
+    ].splitlines()
+    assert lines[1] == "KRX close 15:30 KST (01:30 ET): KOSPI −0.47 % · HYNIX −0.41 %"  # no Samsung
+    before = fields_of(await english.run("/shock NVDA 2020-03-16"))
+    night = before["Overseas before New York's open (09:30 ET)"].splitlines()
+    assert [line.split(" ")[0] for line in night] == ["CME", "Euronext"]  # no Tokyo, no Seoul
+    assert night[1] == "Euronext open 09:00 CET (04:00 ET): SX5E −1.09 % · DAX −5.45 %"
+
+
+async def test_tokyo_closed_at_three_before_2024_11_05_and_at_half_past_three_since(
+    english: Harness,
+) -> None:
+    title = "Overseas before New York's open (09:30 ET)"
+    before = fields_of(await english.run("/shock NVDA 2024-11-01"))[title].splitlines()
+    since = fields_of(await english.run("/shock NVDA 2024-11-05"))[title].splitlines()
+    assert before[1].startswith("TSE close 15:00 JST (02:00 ET): N225 −2.63 %")
+    assert since[2].startswith("TSE close 15:30 JST (01:30 ET): N225 +1.11 %")
