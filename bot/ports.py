@@ -348,6 +348,10 @@ class LiveQuotes(Protocol):
         """Append the session's daily bars, then evaluate its official closes ("close")."""
         ...
 
+    async def catch_up(self, bars: DailyBars, symbols: Sequence[str] | None = None) -> None:
+        """Append the closed sessions the history lacks (every symbol by default)."""
+        ...
+
 
 # The Store protocol is declared in bot/stores/port.py and re-exported here.
 from bot.stores.port import Store as Store  # noqa: E402

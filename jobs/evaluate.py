@@ -21,7 +21,7 @@ import pandas as pd
 
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
-from bot.domain.markets import primary_market
+from bot.domain.markets import markets, primary_market
 from bot.domain.model import AlertEvent, ChannelRef, OutboxItem, PrintKind, Subscription, print_id
 from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
@@ -196,6 +196,17 @@ def _symbols_read(rule: Rule) -> set[str]:
     return found
 
 
+def _session_for(rule: Rule, tick: PrintTick) -> str:
+    """The session a rule is judged in: its own market's phase at the print when every
+    symbol it reads trades on one market besides the default one (Tokyo's rules in
+    Tokyo's hours); the tick's (the default market's) otherwise."""
+    book = markets()
+    market = book.common_market(ref.instrument.symbol for ref in metric_refs(rule.tree))
+    if market is None or market is book.default:
+        return tick.market_session
+    return market.phase(tick.at)
+
+
 def next_open_after(moment: datetime) -> datetime | None:
     """The primary market's next open strictly after `moment` (None past the calendar)."""
     return primary_market().next_open(moment)
@@ -332,7 +343,7 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
     skipped: list[str] = []
     evaluated = 0
     for rule, compiled in book.reading(tick.changed):
-        if tick.market_session not in rule.sessions:
+        if _session_for(rule, tick) not in rule.sessions:
             continue
         outcome = compiled.evaluate(tick.snapshot)[0]
         evaluated += 1

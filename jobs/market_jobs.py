@@ -109,7 +109,8 @@ def market_jobs(
     The primary market's opening check comes first, so at its open + 1 min it (not the
     poll) evaluates the open. Its closing check defaults to `closing_check` over `bars`
     (the official daily bars); a replay passes a forced poll instead. Another market's
-    checks force a poll of its own symbols.
+    checks force a poll of its own symbols (its closing check backfills their daily bars
+    first). The poll reads the symbols of the markets that trade at that minute.
     """
     book = book or markets()
     primary = book.default
@@ -120,14 +121,11 @@ def market_jobs(
     async def poll_job(scheduled: datetime) -> None:
         if opening_session(scheduled, primary) is not None:
             return  # the opening check reads the open (as an "open" print)
-        if should_poll(scheduled, settings, primary):
-            await live.poll_tick()  # every symbol while the default market trades
-            return
-        # Another market's symbols are polled while their own market trades.
-        trading = [m.name for m in book if m is not primary and should_poll(scheduled, settings, m)]
+        # Each market's symbols are polled while that market trades; a closed one is not.
+        trading = [m.name for m in book if should_poll(scheduled, settings, m)]
         symbols = [s for name in trading for s in by_market[name]]
         if symbols:
-            await live.poll_tick(symbols=symbols)
+            await live.poll_tick(symbols=None if len(symbols) == len(live.symbols) else symbols)
 
     async def default_close(session: pd.Timestamp, now: datetime) -> Any:
         if bars is None:
@@ -154,6 +152,8 @@ def market_jobs(
             if is_primary:
                 await (close_check or default_close)(session, live.clock.now())
             elif own:
+                if bars is not None:  # its closed session's daily bars, then its last prints
+                    await live.catch_up(bars, own)
                 await live.poll_tick(force=True, symbols=own)
 
         found: list[Job] = []

@@ -190,6 +190,9 @@ class RecordingQuotes:
     ) -> FeedTick | None:
         return None
 
+    async def catch_up(self, bars: DailyBars, symbols: Sequence[str] | None = None) -> None:
+        return None
+
 
 async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
     settings = build_settings(
@@ -230,11 +233,11 @@ async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
     assert live.polls == [["BHP.AX"]]  # the Sydney symbols only
 
 
-async def test_a_symbol_is_polled_while_its_own_market_trades() -> None:
+async def test_a_symbol_is_polled_while_its_own_market_trades_and_a_closed_one_is_not() -> None:
     clock = StepClock(utc("2025-01-31T00:59:30"))  # NYSE closed; KRX 09:59:30 KST
     live = RecordingQuotes(["NVDA", "000660.KS"], clock)
     [poll] = [job for job in market_jobs(live, None, SchedulerSettings()) if job.id == "poll"]
     await poll.run(utc("2025-01-31T01:00"))  # 10:00 Seoul: KRX trades
     await poll.run(utc("2025-01-27T01:00"))  # Seollal: nobody trades
-    await poll.run(utc("2025-01-27T15:00"))  # NYSE trades: every symbol
-    assert live.polls == [["000660.KS"], None]
+    await poll.run(utc("2025-01-27T15:00"))  # NYSE trades, KRX closed: the US symbols
+    assert live.polls == [["000660.KS"], ["NVDA"]]

@@ -24,7 +24,7 @@ import pytest
 from bot.app import App, bootstrap
 from bot.cli import main
 from bot.cli.run import seed_replay_store
-from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.feeds.replay_feed import VirtualClock
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.ports import ChatSink
@@ -103,7 +103,7 @@ async def replay_app(
     process, its store seeded. The scheduler steps the virtual clock from one due time to the
     next, so what runs does not depend on how fast this machine is."""
     session = pd.Timestamp("2025-01-27")
-    opens = pd.Timestamp(session_calendar(NYSE).session_open(session)).to_pydatetime()
+    opens = pd.Timestamp(session_calendar("XNYS").session_open(session)).to_pydatetime()
     clock = VirtualClock(opens - timedelta(hours=5, minutes=31), speed, real_start=real_start)
     app = await bootstrap(
         settings or load_settings(env={"SPUTNIK_CONFIG": os.devnull}),

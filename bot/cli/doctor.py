@@ -3,7 +3,8 @@
 First the configuration (the same validation every command runs at start; a key an older
 version accepted is explained, with what to do instead; a bad one stops here), then every
 history file, the presets, the views and the calendars (and the known data warnings); then
-the store (reachable, schema, Redis persistence), which tokens are set
+each market (its phase now, its next open, the Yahoo requests per hour its symbols cost and
+how far its history reaches), the store (reachable, schema, Redis persistence), which tokens are set
 (never their values), whether Yahoo answers (one real request, short timeout) and the
 outbox's depth. Exit 0 unless a check failed.
 """
@@ -17,16 +18,17 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.app import bootstrap
 from bot.cli import UsageError
 from bot.cli.common import load_core
-from bot.domain.calendars import KRX, NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.freshness import freshness
 from bot.domain.history import HistoryError
 from bot.domain.library import load_library
 from bot.domain.market import MarketData
-from bot.domain.markets import market_for_calendar
+from bot.domain.markets import MarketBook, markets
 from bot.domain.model import redact_url
 from bot.domain.views import ViewError
 from bot.services import Core
@@ -101,22 +103,45 @@ async def _persistence(store: Any, url: str) -> Check:
     return ("ok", "persistence", "Redis AOF on")
 
 
-FRESHNESS_SYMBOLS = {NYSE: "^SOX", KRX: "000660.KS"}
-"""The series whose last session says how far each market's history reaches."""
-
-
-def freshness_checks(market: MarketData, now: datetime) -> list[Check]:
-    """Each market's newest session against its last closed one: `warn` when it is behind
-    (the backfill of a live run fills the gap; a replay or backtest is unaffected)."""
+def freshness_checks(
+    market: MarketData, now: datetime, book: MarketBook | None = None
+) -> list[Check]:
+    """Each market's newest session (of its `freshness` series) against its last closed
+    one: `warn` when it is behind (the backfill of a live run fills the gap; a replay or
+    backtest is unaffected)."""
     checks: list[Check] = []
-    for calendar, symbol in FRESHNESS_SYMBOLS.items():
-        if not market.has(symbol):
+    for configured in book or markets():
+        symbol = configured.freshness
+        if not symbol or not market.has(symbol):
             continue
         age = freshness(market.sessions(symbol)[-1], symbol, now)
         verdict = "warn" if age.stale else "ok"
-        checks.append(
-            (verdict, f"freshness {market_for_calendar(calendar).label}", age.describe("en"))
+        checks.append((verdict, f"freshness {configured.label}", age.describe("en")))
+    return checks
+
+
+def market_checks(settings: Settings, now: datetime, book: MarketBook | None = None) -> list[Check]:
+    """Each market: its phase now, its next open, and the Yahoo requests per hour its
+    symbols cost while it is polled (one request per symbol per poll)."""
+    book = book or markets()
+    feed = settings.feed
+    symbols = settings.watched_symbols()
+    polls, safety = 3600 / feed.poll_seconds, 3600 / feed.safety_poll_seconds
+    checks: list[Check] = []
+    for market in book:
+        count = sum(1 for symbol in symbols if book.for_symbol(symbol) is market)
+        opens = market.next_open(now)
+        when = "none in the calendar"
+        if opens is not None:
+            when = f"{opens.astimezone(ZoneInfo(market.zone)):%a %Y-%m-%d %H:%M} {market.zone}"
+        cost = (
+            f"{count} symbols: {count * polls:,.0f} Yahoo requests/h while it trades "
+            f"(a poll every {feed.poll_seconds:g} s)"
         )
+        if feed.stream:
+            cost += f", {count * safety:,.0f}/h while the stream is up"
+        detail = f"{market.calendar}, {market.phase(now)} now, next open {when}; {cost}"
+        checks.append(("ok", f"market {market.label}", detail))
     return checks
 
 
@@ -177,7 +202,8 @@ def run(args: argparse.Namespace) -> int:
         views = load_library(core.settings.views_dir, shock_kinds=core.presets)
     except ViewError as exc:
         raise UsageError(str(exc)) from None
-    for name in (NYSE, KRX):
+    calendars = list(dict.fromkeys(configured.calendar for configured in markets()))
+    for name in calendars:
         session_calendar(name)
     symbols = market.symbols_with_data
     print(f"history: {len(symbols)} files in {core.settings.history_dir} read and checked")
@@ -186,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
         f"views: {len(views)} in {core.settings.views_dir}, "
         f"episodes: {', '.join(e.id for e in views.episodes) or 'none'}"
     )
-    print(f"calendars: {NYSE}, {KRX} built")
+    print(f"calendars: {', '.join(calendars)} built")
     if warnings:
         print(f"{len(warnings)} data warning(s) (documented in data/history/README.md):")
         for warning in dict.fromkeys(warnings):
@@ -194,7 +220,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("no data warnings")
     checks = [config, *asyncio.run(store_checks(core))]
-    checks += freshness_checks(market, datetime.now(UTC))
+    now = datetime.now(UTC)
+    checks += market_checks(core.settings, now)
+    checks += freshness_checks(market, now)
     checks += token_checks(os.environ)
     if not getattr(args, "no_network", False):
         checks.append(yahoo_check())

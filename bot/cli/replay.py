@@ -11,6 +11,7 @@ from bot.cli import UsageError
 from bot.cli.common import load_core, pct
 from bot.domain.backtest import rule_thresholds
 from bot.domain.formatting import format_metric, proxy_suffix
+from bot.domain.markets import primary_market
 from bot.domain.price_metrics import Unavailable
 from bot.domain.replay import Replay, ReplayStep, history_sessions, replay_session
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
@@ -32,7 +33,9 @@ def register(subparsers: Any) -> None:
         "replay",
         help="replay one session's real prints (previous close, open, close) through the presets",
     )
-    parser.add_argument("date", help="the NYSE session, YYYY-MM-DD (e.g. 2025-01-27)")
+    parser.add_argument(
+        "date", help="the default market's session (NYSE as shipped), YYYY-MM-DD (e.g. 2025-01-27)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -149,7 +152,7 @@ def render_replay(replay: Replay) -> list[str]:
         _day(replay.next_session) if replay.next_session is not None else "not in the history"
     )
     lines = [
-        f"Sputnik replay — NYSE session {_day(replay.session)} "
+        f"Sputnik replay — {primary_market().label} session {_day(replay.session)} "
         f"({_source(close)}; real prints only)",
         f"previous session {_day(replay.previous_session)} · next session {next_day}",
         "",

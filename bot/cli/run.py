@@ -53,7 +53,11 @@ def register(subparsers: Any) -> None:
     """Add the `run` sub-command."""
     parser = subparsers.add_parser("run", help="run the bot (live, or --replay a session)")
     parser.add_argument("--config", type=Path, help="config file (default config.toml)")
-    parser.add_argument("--replay", metavar="DATE", help="replay this NYSE session")
+    parser.add_argument(
+        "--replay",
+        metavar="DATE",
+        help="replay this session of the default market (NYSE as shipped)",
+    )
     parser.add_argument("--speed", help=f"replay speed (x real time, default {DEFAULT_SPEED:g})")
     parser.add_argument("--start-at", help="real epoch the virtual clock starts at")
     parser.add_argument(

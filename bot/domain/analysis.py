@@ -11,14 +11,14 @@ import pandas as pd
 
 from bot.domain.benchmarks import (
     benchmarks_of,
+    primary_sessions_between,
     subject_calendar,
-    us_sessions_between,
     window_moves,
     windowed,
 )
-from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
-from bot.domain.markets import market_for_calendar
+from bot.domain.markets import market_for_calendar, primary_market
 from bot.domain.price_metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.severity import TIER_RANKS as TIER_RANKS
@@ -65,8 +65,9 @@ class ShockReport:
     subject: Instrument
     session: pd.Timestamp
     market_sessions: pd.DatetimeIndex
-    """The NYSE sessions the benchmarks cover: the session itself for a US subject; for a
-    Korean one, the US sessions that closed since its previous close (what Seoul reacts to)."""
+    """The default market's sessions the benchmarks cover: the session itself for a US
+    subject; for a Korean one, the US sessions that closed since its previous close (what
+    Seoul reacts to)."""
     quote: Quote
     metrics: dict[str, Resolved]
     rows: list[ComparisonRow]
@@ -121,7 +122,7 @@ def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeInd
     own = market.sessions(subject.symbol)
     if subject.proxy:  # the proxy serves the sessions the index has no data for
         own = own.union(market.sessions(subject.proxy))
-    if subject_calendar(market, subject) != NYSE:
+    if subject_calendar(market, subject) != primary_market().calendar:
         return own
     return own.intersection(market.sessions(market.symbols.resolve("SOX").symbol))
 
@@ -130,7 +131,7 @@ def _benchmark_rows(
     market: MarketData, calendar: str, session: pd.Timestamp, window: pd.DatetimeIndex
 ) -> list[ComparisonRow]:
     instruments = benchmarks_of(market, calendar)
-    if calendar == NYSE:
+    if calendar == primary_market().calendar:
         snapshot = market.snapshot(window[0], "close")
         sox = snapshot.read(instruments[0], "pct").number
         return [_row(snapshot, instrument, sox) for instrument in instruments]
@@ -215,7 +216,7 @@ def analyse_shock(
     """Build the report for a session the caller already validated."""
     calendar = subject_calendar(market, subject)
     names = ("pct", "gap", "intraday", "z", "vol20")
-    if calendar == NYSE:
+    if calendar == primary_market().calendar:
         snapshot = market.snapshot(session, "close")
         metrics = {name: snapshot.read(subject, name) for name in names}
         found = snapshot.quote(metrics["pct"].symbol)
@@ -229,7 +230,7 @@ def analyse_shock(
         }
     if isinstance(found, Unavailable):
         raise ValueError(f"no quote for {subject.label} on {session.date()}: {found}")
-    window = us_sessions_between(calendar, session)
+    window = primary_sessions_between(calendar, session)
     rows = _benchmark_rows(market, calendar, session, window)
     own = ComparisonRow(
         metrics["pct"],

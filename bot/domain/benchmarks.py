@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
 from bot.domain.markets import market_for_calendar, primary_market
 from bot.domain.symbols import Instrument
@@ -19,15 +19,17 @@ def subject_calendar(market: MarketData, subject: Instrument) -> str:
         table = market.table(symbol) if symbol else None
         if table is not None:
             return table.calendar
-    return NYSE
+    return primary_market().calendar
 
 
-def us_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeIndex:
-    """NYSE sessions that closed after `calendar`'s previous close and by its close on `session`."""
-    if calendar == NYSE:
+def primary_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeIndex:
+    """The default market's sessions (NYSE's as shipped) that closed after `calendar`'s
+    previous close and by its close on `session`: what that session reacts to."""
+    primary = primary_market().calendar
+    if calendar == primary:
         return pd.DatetimeIndex([session])
     starts, ends = market_for_calendar(calendar).close_bounds(pd.DatetimeIndex([session]))
-    schedule = session_calendar(NYSE).schedule
+    schedule = session_calendar(primary).schedule
     mask = (schedule["close"].to_numpy() > starts[0]) & (schedule["close"].to_numpy() <= ends[0])
     return pd.DatetimeIndex(schedule.index[mask])  # sessions are tz-naive dates
 
@@ -35,13 +37,15 @@ def us_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeInde
 def window_moves(
     market: MarketData, instrument: Instrument, calendar: str, sessions: pd.DatetimeIndex
 ) -> tuple[np.ndarray, np.ndarray]:
-    """An instrument's compounded move (percent) over the NYSE sessions behind each session of
-    `calendar`, and whether a proxy served any of them. For NYSE sessions: the day's move."""
-    if calendar == NYSE:
+    """An instrument's compounded move (percent) over the default market's sessions behind
+    each session of `calendar`, and whether a proxy served any of them. For the default
+    market's own sessions: the day's move."""
+    primary = primary_market().calendar
+    if calendar == primary:
         column = market.column(instrument, "pct", sessions)
         return column.values, column.via_proxy
     starts, ends = market_for_calendar(calendar).close_bounds(sessions)
-    schedule = session_calendar(NYSE).schedule
+    schedule = session_calendar(primary).schedule
     inside = (schedule["close"] > starts.min()) & (schedule["close"] <= ends.max())
     us_index = pd.DatetimeIndex(schedule.index[inside])
     close_times = schedule["close"][inside].to_numpy()
@@ -65,6 +69,7 @@ def benchmarks_of(market: MarketData, calendar: str) -> list[Instrument]:
 
 
 def windowed(market: MarketData, calendar: str, instrument: Instrument) -> bool:
-    """True when a subject on `calendar` sees `instrument` through the US sessions since its
-    previous close (a New York benchmark of an overseas subject)."""
-    return calendar != NYSE and subject_calendar(market, instrument) == NYSE
+    """True when a subject on `calendar` sees `instrument` through the default market's
+    sessions since its previous close (a New York benchmark of an overseas subject)."""
+    primary = primary_market().calendar
+    return calendar != primary and subject_calendar(market, instrument) == primary

@@ -1,4 +1,6 @@
-"""Exchange session calendars (NYSE, KRX, ...): market facts of the core, built once per process.
+"""Exchange session calendars by exchange_calendars name ("XNYS", "XKRX", "XTKS", ...): market
+facts of the core, built once per process, with the corrections the data needs (how far
+back a calendar reaches, closures exchange_calendars does not know yet).
 
 Which market (and so which calendar) a symbol trades on is configuration: `bot/domain/markets.py`.
 
@@ -16,14 +18,12 @@ import exchange_calendars as xcals
 import pandas as pd
 from exchange_calendars.exchange_calendar_xkrx import XKRXExchangeCalendar
 
-NYSE = "XNYS"
-KRX = "XKRX"
-
+_KRX = "XKRX"
 # A calendar defaults to ~20 years back; the shipped history starts earlier (^VIX 1990, the
 # DAX 1987, USD/JPY 1996, the CME e-minis 2000). A fixed start keeps every file inside its
 # calendar whatever today's date.
-_STARTS = {
-    NYSE: pd.Timestamp("1990-01-01"),
+_EARLIEST = {
+    "XNYS": pd.Timestamp("1990-01-01"),
     "XETR": pd.Timestamp("1987-12-01"),
     "24/5": pd.Timestamp("1996-10-01"),
     "CMES": pd.Timestamp("2000-09-01"),
@@ -36,9 +36,9 @@ DateLike = str | date | datetime | pd.Timestamp
 
 def _start_for(name: str) -> pd.Timestamp | None:
     """The earliest start used when building `name` (None: the library default)."""
-    if name in _STARTS:
-        return _STARTS[name]
-    if name == KRX:
+    if name in _EARLIEST:
+        return _EARLIEST[name]
+    if name == _KRX:
         bound = XKRXExchangeCalendar.bound_min()  # the earliest start XKRX allows
         return pd.Timestamp(bound) if bound is not None else None
     return None
@@ -63,7 +63,7 @@ def session_calendar(name: str) -> xcals.ExchangeCalendar:
     with warnings.catch_warnings():
         # exchange_calendars 4.13 trips a pandas 3 deprecation while building; not ours to fix.
         warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        if name == KRX:
+        if name == _KRX:
             return _CorrectedXKRX(start=start)
         if start is None:
             return xcals.get_calendar(name)

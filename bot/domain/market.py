@@ -1,7 +1,9 @@
 """Market data over shipped (or user-supplied) history: metric tables, snapshots, columns.
 
 Files are named by Yahoo symbol (`^SOX.csv`, `DIA.csv`) or by alias (`SOX.csv`); an
-alias-named file serves the alias's symbol. Korean symbols follow XKRX, the rest XNYS.
+alias-named file serves the alias's symbol. Each symbol follows the calendar of the market
+it trades on (`bot/domain/markets.py`, from `[markets]`); a snapshot is of a session of the
+default market.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.history import HistoryError, SymbolHistory, load_symbol_file
-from bot.domain.markets import market_for_calendar
+from bot.domain.markets import market_for_calendar, primary_market
 from bot.domain.price_metrics import (
     SPAN_METRICS,
     FillerSpan,
@@ -275,8 +277,8 @@ class MarketData:
     # ------------------------------------------------------------ snapshots
 
     def stage_moment(self, session: pd.Timestamp, stage: Stage) -> datetime:
-        """The UTC moment of a stage of an NYSE session."""
-        calendar = session_calendar(NYSE)
+        """The UTC moment of a stage of a session of the default market (NYSE as shipped)."""
+        calendar = session_calendar(primary_market().calendar)
         if stage == "previous_close":
             return pd.Timestamp(
                 calendar.previous_close(calendar.session_open(session))
@@ -285,11 +287,12 @@ class MarketData:
         return pd.Timestamp(calendar.schedule.at[session, column]).to_pydatetime()
 
     def snapshot(self, session: pd.Timestamp, stage: Stage) -> Snapshot:
-        """Every symbol as it stood at a stage of an NYSE session, from real prints only."""
+        """Every symbol as it stood at a stage of a session of the default market, from real
+        prints only."""
         moment = self.stage_moment(session, stage)
         reference = session
         if stage == "previous_close":
-            calendar = session_calendar(NYSE)
+            calendar = session_calendar(primary_market().calendar)
             reference = pd.Timestamp(calendar.previous_session(session))
         quotes = LazyQuotes(self.symbols_with_data, lambda s: self.quote_at(s, moment, reference))
         return Snapshot(moment, reference, quotes)

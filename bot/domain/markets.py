@@ -48,9 +48,6 @@ class Market:
     """What cards and digests compare against (aliases; SOX first as shipped)."""
     chart_benchmarks: tuple[str, ...] = ()
     """What alert and /shock charts draw beside their subject."""
-    watch: tuple[str, ...] = ()
-    """What `/quote` without arguments shows of it, and what `/shock` lists of it before
-    New York's open (aliases or Yahoo symbols)."""
     pre_market: tuple[time, time] | None = None
     post_market: tuple[time, time] | None = None
     correction: SessionCorrection | None = None
@@ -62,6 +59,15 @@ class Market:
     """The local closes (regular and early) its closing check follows, + the delay."""
     label: str = ""
     """How messages name it ("NYSE"); the calendar name when empty."""
+    stale_seconds: float | None = None
+    """A regular-session quote older than this is stale (None: `[feed] stale_seconds`)."""
+    stale_extended_seconds: float | None = None
+    """The limit for pre- and post-market quotes (None: `[feed] stale_extended_seconds`)."""
+    freshness: str = ""
+    """The series whose last session says how far this market's history reaches (doctor)."""
+    quote: tuple[str, ...] = ()
+    """What `/quote` without arguments shows of this market, and what `/shock` of a New York
+    session lists of it before New York's open (aliases or symbols)."""
 
     def trades(self, symbol: str) -> bool:
         """True when `symbol` is listed here (by name or by its Yahoo suffix)."""
@@ -131,6 +137,31 @@ class Market:
         if moment < opens:
             return "pre"
         return "regular" if moment < closes else "post"
+
+    def current_session(self, moment: datetime) -> pd.Timestamp | None:
+        """The session in progress at `moment` (its pre-market included), else the last one
+        that opened: the session a quote of this market must belong to, to be current."""
+        session = self.session_of(moment)
+        if session is not None:
+            opens = self.open_of(session)
+            if self.pre_market is not None:
+                local = pd.Timestamp(opens).tz_convert(self.zone)
+                opens = _at(local.date(), self.pre_market[0], self.zone)
+            if moment >= opens:
+                return session
+        closed = self.last_closed_session(moment)
+        return closed[0] if closed is not None else None
+
+    def trading_seconds(self, start: datetime, end: datetime) -> float:
+        """Seconds from `start` to `end`, less the part of a lunch break between them (how
+        old a quote is in trading time: Tokyo's 11:29 print is a minute old at 12:31)."""
+        seconds = (end - start).total_seconds()
+        session = self.session_of(start)
+        pause = self.break_of(session) if session is not None else None
+        if pause is not None:
+            overlap = (min(end, pause[1]) - max(start, pause[0])).total_seconds()
+            seconds -= max(0.0, overlap)
+        return seconds
 
     def last_closed_session(self, now: datetime) -> tuple[pd.Timestamp, datetime] | None:
         """The latest session whose close is at or before `now`, and that close (UTC)."""
@@ -229,12 +260,13 @@ US = Market(
     "America/New_York",
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
-    watch=("SOX", "NVDA", "SPX", "COMP", "DJI"),
     pre_market=(time(4, 0), time(9, 30)),
     post_market=(time(16, 0), time(20, 0)),
     open_check=time(9, 31),
     close_checks=(time(13, 0), time(16, 0)),
     label="NYSE",
+    freshness="^SOX",
+    quote=("SOX", "NVDA", "SPX", "COMP", "DJI"),
 )
 KOREA = Market(
     "korea",
@@ -244,10 +276,11 @@ KOREA = Market(
     suffixes=(".KS", ".KQ"),
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
-    watch=("KOSPI", "HYNIX", "SAMSUNG"),
+    quote=("KOSPI", "HYNIX", "SAMSUNG"),
     open_check=time(9, 1),
     close_checks=(time(15, 30),),
     label="KRX",
+    freshness="000660.KS",
 )
 # The round-the-clock markets (issue 18), as shipped in bot/defaults.toml.
 TOKYO = Market(
@@ -258,7 +291,7 @@ TOKYO = Market(
     suffixes=(".T",),
     benchmarks=("N225",),
     chart_benchmarks=("N225", "SOX"),
-    watch=("N225", "TEL", "ADVANTEST", "SOFTBANK"),
+    quote=("N225", "TEL", "ADVANTEST", "SOFTBANK"),
     open_check=time(9, 1),
     close_checks=(time(15, 0), time(15, 30)),
     label="TSE",
@@ -271,7 +304,7 @@ EUROPE = Market(
     suffixes=(".AS",),
     benchmarks=("SX5E", "DAX"),
     chart_benchmarks=("SX5E", "SOX"),
-    watch=("ASML_AS", "SX5E", "DAX"),
+    quote=("ASML_AS", "SX5E", "DAX"),
     open_check=time(9, 1),
     close_checks=(time(17, 30),),
     label="Euronext",
@@ -284,7 +317,7 @@ CME = Market(
     symbols=("NQ=F", "ES=F", "YM=F", "RTY=F"),
     benchmarks=("ES", "YM"),
     chart_benchmarks=("ES", "YM"),
-    watch=("NQ", "ES", "YM", "RTY"),
+    quote=("NQ", "ES", "YM", "RTY"),
     correction=SessionCorrection(time(17, 0), time(16, 0)),
     checks=False,
     label="CME",
@@ -310,6 +343,29 @@ class MarketBook:
             if market is not self.default and market.trades(symbol):
                 return market
         return self.default
+
+    def common_market(self, symbols: Iterable[str]) -> Market | None:
+        """The one market all of `symbols` trade on (None when they span several)."""
+        found = {self.for_symbol(symbol).name for symbol in symbols}
+        return self.markets[found.pop()] if len(found) == 1 else None
+
+    def watched_session(self, market: Market, moment: datetime) -> pd.Timestamp | None:
+        """The session a quote of `market` must belong to at `moment` to count as current.
+
+        The default market's: the session the moment is watched for (`reference_session`).
+        Another market's: its session in progress or its last one, unless that closed
+        before the default market's previous close (Seoul on Seollal: its last session is
+        older than the day New York watches; None then, so none of its quotes is current).
+        """
+        primary = self.default
+        watched = primary.reference_session(moment)
+        if market is primary:
+            return watched
+        session = market.current_session(moment)
+        if session is None:
+            return None
+        before = primary.close_of(primary.previous_session(watched))
+        return session if market.close_of(session) > before else None
 
     def by_calendar(self, calendar: str) -> Market:
         """The first market on calendar `calendar` (a bare one when none is configured)."""

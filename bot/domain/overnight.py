@@ -48,9 +48,9 @@ class NewYorkAfter:
 
 
 def watched(data: MarketData, market: Market) -> list[Instrument]:
-    """The market's `watch` list as instruments that have history (unknown names skipped)."""
+    """The market's `quote` list as instruments that have history (unknown names skipped)."""
     found = []
-    for name in market.watch:
+    for name in market.quote:
         try:
             instrument = data.symbols.resolve(name)
         except UnknownSymbolError:

@@ -1,4 +1,5 @@
-"""Replay one NYSE session through the real pipeline: snapshot → rules, at each real print.
+"""Replay one session of the default market (NYSE as shipped) through the real pipeline:
+snapshot → rules, at each real print.
 
 The prints are the ones the history really has — the previous close, the open and the
 close. High and low are shown only as the day's range: the order in which they were
@@ -13,8 +14,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData, Stage
+from bot.domain.markets import primary_market
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
 from bot.domain.snapshot import Resolved, Snapshot
 from bot.domain.symbols import Instrument
@@ -89,9 +91,10 @@ class Replay:
         return [snapshot.read(instrument, "pct") for instrument in self.watch]
 
 
-def history_sessions(market: MarketData, reference: str = "^SOX") -> pd.DatetimeIndex:
-    """The NYSE sessions a replay may use: those where the reference symbol has a close."""
-    sessions = market.sessions(reference)
+def history_sessions(market: MarketData, reference: str | None = None) -> pd.DatetimeIndex:
+    """The sessions a replay may use (the default market's): those where the reference
+    symbol (default: the default market's `freshness` series, ^SOX as shipped) has a close."""
+    sessions = market.sessions(reference or primary_market().freshness or "^SOX")
     if len(sessions) == 0:
         sessions = pd.DatetimeIndex(
             sorted({day for symbol in market.histories for day in market.sessions(symbol)})
@@ -107,7 +110,7 @@ def replay_session(
     sessions: pd.DatetimeIndex,
 ) -> Replay:
     """Evaluate every rule at each real print of `session`, then look at the next session."""
-    calendar = session_calendar(NYSE)
+    calendar = session_calendar(primary_market().calendar)
     steps = []
     for stage in STAGES:
         snapshot = market.snapshot(session, stage)

@@ -7,8 +7,8 @@ from datetime import date
 
 import pandas as pd
 
-from bot.domain.calendars import NYSE, session_calendar
-from bot.domain.markets import market_for_calendar
+from bot.domain.calendars import session_calendar
+from bot.domain.markets import market_for_calendar, primary_market
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -51,9 +51,11 @@ def nearest_sessions(day: date, sessions: pd.DatetimeIndex) -> tuple[date, ...]:
 
 
 def resolve_session(
-    text: str | date, sessions: pd.DatetimeIndex, calendar_name: str = NYSE
+    text: str | date, sessions: pd.DatetimeIndex, calendar_name: str | None = None
 ) -> pd.Timestamp:
-    """The session for a date the user typed; explains weekends, holidays and range."""
+    """The session for a date the user typed (on `calendar_name`, the default market's by
+    default); explains weekends, holidays and range."""
+    calendar_name = calendar_name or primary_market().calendar
     day = parse_day(text) if isinstance(text, str) else text
     raw = text if isinstance(text, str) else day.isoformat()
     if len(sessions) == 0:

@@ -17,9 +17,10 @@ from datetime import date
 
 import pandas as pd
 
-from bot.domain.calendars import NYSE, session_calendar
+from bot.domain.calendars import session_calendar
 from bot.domain.i18n import Locale, format_date, format_number, format_pct, t
 from bot.domain.market import MarketData
+from bot.domain.markets import primary_market
 from bot.domain.snapshot import Resolved
 from bot.domain.symbols import UnknownSymbolError
 from bot.domain.views import ExpertView
@@ -91,7 +92,7 @@ def _project(
     except UnknownSymbolError:
         return None
     stamp = pd.Timestamp(session)
-    if not session_calendar(NYSE).is_session(stamp):
+    if not session_calendar(primary_market().calendar).is_session(stamp):
         return None
     read = market.snapshot(stamp, "close").read(instrument, "pct" if metric == "pct" else "last")
     if read.number is None:

@@ -1,6 +1,8 @@
 """What breaks feeds in the wild, checked on every print of both feeds.
 
-NaN or no data, a quote older than its staleness limit while its market trades, a symbol
+NaN or no data, a quote older than its own market's staleness limit (in that market's
+trading time: a lunch break does not age it; after the close it is judged as it stood at
+the close), a symbol
 Yahoo does not know (logged once per process, not every poll), a rate limit (exponential
 back-off; the last good prints are kept and marked stale) and a split-sized jump (no
 alert, logged). Each guard answers with a reason string: a reason means "do not fire".
@@ -14,8 +16,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from bot.domain.markets import market_for_symbol
+from bot.domain.markets import Market, MarketBook, markets
 from bot.ports import Print
 
 log = logging.getLogger(__name__)
@@ -65,10 +68,16 @@ class Backoff:
 
 @dataclass
 class FeedGuards:
-    """The per-print checks and the state they need (unknown symbols, last good prices)."""
+    """The per-print checks and the state they need (unknown symbols, last good prices).
+
+    `stale_seconds`/`stale_extended_seconds` serve a market that sets no limit of its own;
+    every limit is multiplied by `speed` (an accelerated replay clock)."""
 
     stale_seconds: float = 300.0
     stale_extended_seconds: float = 1800.0
+    speed: float = 1.0
+    book: MarketBook | None = None
+    """The markets (the process's by default)."""
     unknown: set[str] = field(default_factory=set)
     reference: dict[str, float] = field(default_factory=dict)
 
@@ -103,22 +112,47 @@ class FeedGuards:
         self.reference[latest.symbol] = latest.price
         return None
 
+    def limit(self, market: Market, extended: bool) -> float:
+        """A quote's staleness limit in its market (seconds of the clock)."""
+        if extended:
+            own, default = market.stale_extended_seconds, self.stale_extended_seconds
+        else:
+            own, default = market.stale_seconds, self.stale_seconds
+        return (own if own is not None else default) * self.speed
+
     def check_age(self, latest: Print, now: datetime) -> str | None:
-        """Stale: older than its limit (regular or extended) while its market still trades."""
-        limit = self.stale_seconds
-        if latest.market_session != "regular":
-            limit = self.stale_extended_seconds
-        age = (now - latest.at).total_seconds()
-        if age <= limit:
+        """Stale: older than its market's limit (regular or extended), counted in that
+        market's trading time up to `now` — or up to the end of the phase it printed in,
+        once the market no longer trades in that phase."""
+        market = (self.book or markets()).for_symbol(latest.symbol)
+        extended = latest.market_session != "regular"
+        phase = market.phase(now)
+        end = now
+        if not (phase in ("regular", "break") or (extended and phase == latest.market_session)):
+            end = min(now, _phase_end(market, latest))
+        age = market.trading_seconds(latest.at, end)
+        if age <= self.limit(market, extended):
             return None
-        # Stale only while its market still trades: the regular session, or the extended
-        # session it printed in (the symbol's own market, not SPY's).
-        trading = market_for_symbol(latest.symbol).print_session(now)
-        if trading == "regular" or (trading == latest.market_session != "regular"):
-            return f"{latest.symbol}: last print {int(age // 60)} min old"
-        return None
+        return f"{latest.symbol}: last print {int(age // 60)} min old"
 
     def set_reference(self, symbol: str, price: float | None) -> None:
         """The previous close a first print is compared with for the split check."""
         if price and symbol not in self.reference:
             self.reference[symbol] = price
+
+
+def _phase_end(market: Market, latest: Print) -> datetime:
+    """When the phase a print belongs to ended: the open for a pre-market print, the end of
+    the post-market window for a post-market one, the close for a regular one."""
+    session = market.session_of(latest.at)
+    if session is None:
+        return latest.at
+    if latest.market_session == "pre":
+        return market.open_of(session)
+    close = market.close_of(session)
+    if latest.market_session == "post" and market.post_market is not None:
+        local = datetime.combine(
+            close.astimezone(ZoneInfo(market.zone)).date(), market.post_market[1]
+        )
+        return max(close, local.replace(tzinfo=ZoneInfo(market.zone)))
+    return close

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from bot.domain.markets import market_for_symbol, primary_market
+from bot.domain.markets import market_for_symbol, markets, primary_market
 from bot.domain.model import PrintKind
 from bot.domain.price_metrics import Unavailable
 from bot.domain.snapshot import Quote, Snapshot
@@ -76,9 +76,7 @@ class LiveFeed:
         # A print's age limit is real seconds: on an accelerated replay clock it is scaled,
         # or the loop's lag (minutes of virtual time at a high speed) would stale the open.
         speed = clock_speed(clock)
-        self.guards = FeedGuards(
-            settings.stale_seconds * speed, settings.stale_extended_seconds * speed
-        )
+        self.guards = FeedGuards(settings.stale_seconds, settings.stale_extended_seconds, speed)
         self.backoff = Backoff(
             settings.rate_limit_backoff_seconds, settings.rate_limit_backoff_max_seconds
         )
@@ -93,7 +91,7 @@ class LiveFeed:
         self._last_sweep: datetime | None = None
         self._dirty: set[str] = set()
         self._view: dict[str, Quote | Unavailable] = {}
-        self._view_key: tuple[pd.Timestamp, int] | None = None
+        self._view_key: tuple[object, ...] | None = None
 
     # ------------------------------------------------------------ decisions
 
@@ -135,12 +133,19 @@ class LiveFeed:
         force: bool = False,
         symbols: Sequence[str] | None = None,
     ) -> FeedTick | None:
-        """The scheduler's poll: fetch when due (or `force`d), then evaluate the batch."""
+        """The scheduler's poll: fetch when due (or `force`d), then evaluate the batch.
+
+        `symbols` (those of the markets that trade now; default: every one) is topped up
+        with the symbols no poll has answered yet, so a closed market's last print is read
+        once and then no more until it trades again."""
         now = self.clock.now()
         reason = "forced" if force and not self.backoff.blocked() else self.poll_reason(now)
         if reason is None:
             return None
-        wanted = list(symbols) if symbols is not None else self.symbols
+        wanted = self.symbols
+        if symbols is not None:
+            seen = self.state.prints.keys() | self.state.missing.keys()
+            wanted = list(dict.fromkeys([*symbols, *(s for s in self.symbols if s not in seen)]))
         self.state.last_poll = now
         self.polls += 1
         if self.on_poll is not None:
@@ -264,9 +269,11 @@ class LiveFeed:
         reused otherwise, so a print of one symbol costs one join, not one per symbol.
         """
         extended = self.extended if self.kind_at(now) in ("pre", "post") else {}
-        reference = primary_market().reference_session(now)
+        book = markets()
+        reference = book.default.reference_session(now)
+        watched = {market.name: book.watched_session(market, now) for market in book}
         state = self.state
-        key = (reference, self._generation)
+        key = (reference, tuple(watched.values()), self._generation)
         if key != self._view_key:
             self._view_key, self._view = key, {}
             self._dirty = set(state.prints) | set(state.missing)
@@ -274,7 +281,13 @@ class LiveFeed:
             latest = state.prints.get(symbol)
             if latest is not None:
                 quote = self.market.quote(latest, now, state.stale.get(symbol))
-                self._view[symbol] = _off_session(quote, symbol, reference)
+                session = watched[book.for_symbol(symbol).name]
+                if isinstance(quote, Quote) and quote.session.normalize() != session:
+                    when = quote.session.date()
+                    quote = _without_moves(
+                        quote, f"{symbol} last traded {when}, not on this session"
+                    )
+                self._view[symbol] = quote
             elif symbol in state.missing:
                 code = state.missing[symbol]
                 self._view[symbol] = Unavailable(code, f"{symbol}: {code.replace('_', ' ')}")
@@ -282,15 +295,10 @@ class LiveFeed:
         return Snapshot(now, reference, dict(self._view), extended)
 
 
-def _off_session(
-    quote: Quote | Unavailable, symbol: str, reference: pd.Timestamp
-) -> Quote | Unavailable:
-    """A quote from another session than the watched one has no move for it."""
-    if isinstance(quote, Quote) and quote.session.normalize() != reference:
-        reason = Unavailable(
-            "stale", f"{symbol} last traded {quote.session.date()}, not on this session"
-        )
-        metrics = dict(quote.metrics)
-        metrics.update({name: reason for name in MOVE_METRICS})
-        return Quote(**{**quote.__dict__, "metrics": metrics})
-    return quote
+def _without_moves(quote: Quote, why: str) -> Quote:
+    """The quote with its moves unavailable (it belongs to another session than the one its
+    market is watched for)."""
+    reason = Unavailable("stale", why)
+    metrics = dict(quote.metrics)
+    metrics.update({name: reason for name in MOVE_METRICS})
+    return Quote(**{**quote.__dict__, "metrics": metrics})

@@ -277,13 +277,21 @@ class MarketTable(Table):
     suffixes: list[Text] = []
     benchmarks: list[Text] = []
     chart_benchmarks: list[Text] = []
-    watch: list[Text] = []
     pre_market: Window | None = None
     post_market: Window | None = None
     session: Window | None = None
     checks: bool = True
     open_check: ClockTime | None = None
     close_checks: list[ClockTime] = []
+    stale_seconds: Seconds | None = None
+    """A regular-session quote older than this is stale (default: `[feed] stale_seconds`)."""
+    stale_extended_seconds: Seconds | None = None
+    """Pre- and post-market (default: `[feed] stale_extended_seconds`)."""
+    freshness: str = ""
+    """The series whose last session says how far the market's history reaches (doctor)."""
+    quote: list[Text] = []
+    """What `/quote` without arguments shows of this market (and /shock before New York's
+    open)."""
 
     @model_validator(mode="after")
     def _windows_run_forward(self) -> MarketTable:
@@ -316,7 +324,6 @@ class MarketTable(Table):
             suffixes=tuple(self.suffixes),
             benchmarks=tuple(self.benchmarks),
             chart_benchmarks=tuple(self.chart_benchmarks),
-            watch=tuple(self.watch),
             pre_market=window(self.pre_market),
             post_market=window(self.post_market),
             correction=correction,
@@ -324,6 +331,10 @@ class MarketTable(Table):
             open_check=clock(self.open_check) if self.open_check else None,
             close_checks=tuple(clock(c) for c in self.close_checks),
             label=self.label or self.calendar,
+            stale_seconds=self.stale_seconds,
+            stale_extended_seconds=self.stale_extended_seconds,
+            freshness=self.freshness,
+            quote=tuple(self.quote),
         )
 
 
@@ -488,8 +499,11 @@ class Settings(Table):
         return {name: alias.model_dump(exclude_none=True) for name, alias in self.aliases.items()}
 
     def watched_symbols(self) -> list[str]:
-        """`[universe] symbols` plus every alias's symbol, proxy and extended proxy."""
+        """`[universe] symbols`, every market's `symbols`, and every alias's symbol, proxy
+        and extended proxy."""
         symbols = list(self.universe.symbols)
+        for market in self.markets.values():
+            symbols += market.symbols
         for alias in self.aliases.values():
             symbols += [s for s in (alias.symbol, alias.proxy, alias.extended_proxy) if s]
         return list(dict.fromkeys(symbols))
