@@ -1,5 +1,5 @@
 """`/quote SYMBOL…`: the latest session's figures for one or more symbols; without symbols,
-every market's watched symbols grouped by market, each saying whether it trades now."""
+every market's quoted symbols grouped by market, each saying whether it trades now."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def quote(
 
 
 def _markets_card(inv: Invocation) -> Card:
-    """Each configured market's watched symbols, one field per market, with its phase now."""
+    """Each configured market's quoted symbols, one field per market, with its phase now."""
     locale = inv.locale
     now = inv.services.clock.now()
     fields = []

@@ -198,19 +198,19 @@ async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
     settings = build_settings(
         {
             "markets": {
-                "hongkong": {
-                    "calendar": "XHKG",
-                    "zone": "Asia/Hong_Kong",
-                    "suffixes": [".HK"],
-                    "open_check": "09:31",
+                "sydney": {
+                    "calendar": "XASX",
+                    "zone": "Australia/Sydney",
+                    "suffixes": [".AX"],
+                    "open_check": "10:01",
                     "close_checks": ["16:00"],
                 }
             }
         }
     )
     book = settings.market_book()
-    clock = StepClock(utc("2025-01-06T00:00:30"))
-    live = RecordingQuotes(["NVDA", "0700.HK", "000660.KS"], clock)
+    clock = StepClock(utc("2025-01-05T23:00:30"))  # Monday 10:00:30 in Sydney
+    live = RecordingQuotes(["NVDA", "BHP.AX", "000660.KS"], clock)
     jobs = market_jobs(live, None, SchedulerSettings(), book=book)
     assert [job.id for job in jobs] == [
         "nyse-open",
@@ -222,15 +222,15 @@ async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
         "tse-close",
         "euronext-open",
         "euronext-close",
-        "xhkg-open",
-        "xhkg-close",
+        "xasx-open",
+        "xasx-close",
     ]
-    hong_kong_open = [job for job in jobs if job.id == "xhkg-open"]
-    scheduler = Scheduler(hong_kong_open, clock, ScheduleStore())
-    assert scheduler.next_due() == utc("2025-01-06T01:31")  # 09:31 HKT
-    clock.current = utc("2025-01-06T01:31:02")
+    sydney_open = [job for job in jobs if job.id == "xasx-open"]
+    scheduler = Scheduler(sydney_open, clock, ScheduleStore())
+    assert scheduler.next_due() == utc("2025-01-05T23:01")  # 10:01 AEDT
+    clock.current = utc("2025-01-05T23:01:02")
     assert [o.outcome for o in await scheduler.run_due()] == ["ran"]
-    assert live.polls == [["0700.HK"]]  # the Hong Kong symbols only
+    assert live.polls == [["BHP.AX"]]  # the Sydney symbols only
 
 
 async def test_a_symbol_is_polled_while_its_own_market_trades_and_a_closed_one_is_not() -> None:

@@ -4,6 +4,7 @@ times; /quote grouped by market, saying which trade now — in Korean and Englis
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from bot.domain.alert_card import market_time
 from bot.domain.cards import Card
+from bot.domain.i18n import Locale
 from bot.harness import Harness
 from bot.services import Core
 
@@ -23,18 +25,28 @@ def fields_of(card: Card) -> dict[str, str]:
     return {field.name: field.value for field in card.fields + card.closing}
 
 
+@contextlib.asynccontextmanager
+async def started(
+    core: Core, folder: Path, locale: Locale = "en", now: datetime | None = None
+) -> AsyncIterator[Harness]:
+    """A harness in `locale` on a store of its own (its clock at `now`)."""
+    bot = await Harness.start(core, f"sqlite:///{folder / f'{locale}.db'}", locale, now=now)
+    try:
+        yield bot
+    finally:
+        await bot.close()
+
+
 @pytest.fixture
 async def english(core: Core, tmp_path: Path) -> AsyncIterator[Harness]:
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'en.db'}")
-    yield bot
-    await bot.close()
+    async with started(core, tmp_path) as bot:
+        yield bot
 
 
 @pytest.fixture
 async def korean(core: Core, tmp_path: Path) -> AsyncIterator[Harness]:
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'ko.db'}", locale="ko")
-    yield bot
-    await bot.close()
+    async with started(core, tmp_path, "ko") as bot:
+        yield bot
 
 
 async def test_advantest_on_the_deepseek_monday_is_compared_with_the_nikkei(
@@ -134,11 +146,8 @@ async def test_quote_without_symbols_groups_the_markets_and_says_which_trade_now
     core: Core, tmp_path: Path
 ) -> None:
     tokyo_morning = datetime(2025, 1, 27, 1, 0, tzinfo=UTC)  # 10:00 JST; Seollal in Seoul
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'q.db'}", now=tokyo_morning)
-    try:
+    async with started(core, tmp_path, now=tokyo_morning) as bot:
         card = await bot.run("/quote")
-    finally:
-        await bot.close()
     titles = [field.name for field in card.fields]
     assert card.title == "Quotes by market"
     assert titles == [
@@ -154,11 +163,8 @@ async def test_quote_without_symbols_groups_the_markets_and_says_which_trade_now
 
 async def test_quote_in_korean_names_tokyos_lunch_break(core: Core, tmp_path: Path) -> None:
     lunch = datetime(2025, 1, 28, 2, 45, tzinfo=UTC)  # 11:45 JST
-    bot = await Harness.start(core, f"sqlite:///{tmp_path / 'q.db'}", "ko", now=lunch)
-    try:
+    async with started(core, tmp_path, "ko", now=lunch) as bot:
         card = await bot.run("/quote")
-    finally:
-        await bot.close()
     assert card.title == "시장별 시세"
     assert "TSE — 지금 점심 휴장 중" in [field.name for field in card.fields]
     korea = next(field for field in card.fields if field.name.startswith("KRX"))
@@ -194,3 +200,24 @@ async def test_nasdaq_futures_close_at_five_new_york_time_before_the_maintenance
     assert fields["Move"] == "−2.98 %"  # the bar's close at 17:00 ET, against Friday's
     assert fields["Print"] == "close · Mon 27 Jan 2025 22:00 UTC · CME 16:00 CST"
     assert fields["New York in the session that followed (Tue 28 Jan 2025)"].startswith("SOX")
+
+
+async def test_the_night_before_lists_only_what_the_history_holds(english: Harness) -> None:
+    lines = fields_of(await english.run("/shock NVDA 2024-11-05"))[
+        "Overseas before New York's open (09:30 ET)"
+    ].splitlines()
+    assert lines[1] == "KRX close 15:30 KST (01:30 ET): KOSPI −0.47 % · HYNIX −0.41 %"  # no Samsung
+    before = fields_of(await english.run("/shock NVDA 2020-03-16"))
+    night = before["Overseas before New York's open (09:30 ET)"].splitlines()
+    assert [line.split(" ")[0] for line in night] == ["CME", "Euronext"]  # no Tokyo, no Seoul
+    assert night[1] == "Euronext open 09:00 CET (04:00 ET): SX5E −1.09 % · DAX −5.45 %"
+
+
+async def test_tokyo_closed_at_three_before_2024_11_05_and_at_half_past_three_since(
+    english: Harness,
+) -> None:
+    title = "Overseas before New York's open (09:30 ET)"
+    before = fields_of(await english.run("/shock NVDA 2024-11-01"))[title].splitlines()
+    since = fields_of(await english.run("/shock NVDA 2024-11-05"))[title].splitlines()
+    assert before[1].startswith("TSE close 15:00 JST (02:00 ET): N225 −2.63 %")
+    assert since[2].startswith("TSE close 15:30 JST (01:30 ET): N225 +1.11 %")

@@ -9,6 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bot.domain.benchmarks import (
+    benchmarks_of,
+    primary_sessions_between,
+    subject_calendar,
+    window_moves,
+    windowed,
+)
 from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
 from bot.domain.markets import market_for_calendar, primary_market
@@ -109,15 +116,6 @@ class ShockReport:
         return [outcome for outcome in self.fired if outcome not in own]
 
 
-def subject_calendar(market: MarketData, subject: Instrument) -> str:
-    """The exchange calendar of the series that serves the subject."""
-    for symbol in (subject.symbol, subject.proxy):
-        table = market.table(symbol) if symbol else None
-        if table is not None:
-            return table.calendar
-    return primary_market().calendar
-
-
 def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeIndex:
     """Sessions /shock can explain: a US subject's sessions that SOX also has; all of a
     foreign subject's own sessions (its benchmarks are the US sessions before it)."""
@@ -127,59 +125,6 @@ def analysis_sessions(market: MarketData, subject: Instrument) -> pd.DatetimeInd
     if subject_calendar(market, subject) != primary_market().calendar:
         return own
     return own.intersection(market.sessions(market.symbols.resolve("SOX").symbol))
-
-
-def primary_sessions_between(calendar: str, session: pd.Timestamp) -> pd.DatetimeIndex:
-    """The default market's sessions (NYSE's as shipped) that closed after `calendar`'s
-    previous close and by its close on `session`: what that session reacts to."""
-    primary = primary_market().calendar
-    if calendar == primary:
-        return pd.DatetimeIndex([session])
-    starts, ends = market_for_calendar(calendar).close_bounds(pd.DatetimeIndex([session]))
-    schedule = session_calendar(primary).schedule
-    mask = (schedule["close"].to_numpy() > starts[0]) & (schedule["close"].to_numpy() <= ends[0])
-    return pd.DatetimeIndex(schedule.index[mask])  # sessions are tz-naive dates
-
-
-def window_moves(
-    market: MarketData, instrument: Instrument, calendar: str, sessions: pd.DatetimeIndex
-) -> tuple[np.ndarray, np.ndarray]:
-    """An instrument's compounded move (percent) over the default market's sessions behind
-    each session of `calendar`, and whether a proxy served any of them. For the default
-    market's own sessions: the day's move."""
-    primary = primary_market().calendar
-    if calendar == primary:
-        column = market.column(instrument, "pct", sessions)
-        return column.values, column.via_proxy
-    starts, ends = market_for_calendar(calendar).close_bounds(sessions)
-    schedule = session_calendar(primary).schedule
-    inside = (schedule["close"] > starts.min()) & (schedule["close"] <= ends.max())
-    us_index = pd.DatetimeIndex(schedule.index[inside])
-    close_times = schedule["close"][inside].to_numpy()
-    column = market.column(instrument, "pct", us_index)
-    missing = np.isnan(column.values)
-    logs = np.where(missing, 0.0, np.log1p(np.nan_to_num(column.values) / 100.0))
-    total = np.concatenate(([0.0], np.cumsum(logs)))
-    gaps = np.concatenate(([0], np.cumsum(missing)))
-    proxied = np.concatenate(([0], np.cumsum(column.via_proxy)))
-    first = np.searchsorted(close_times, starts, side="right")
-    last = np.searchsorted(close_times, ends, side="right")
-    valid = (last > first) & (gaps[last] - gaps[first] == 0)
-    values = np.where(valid, np.expm1(total[last] - total[first]) * 100.0, np.nan)
-    return values, (proxied[last] - proxied[first]) > 0
-
-
-def benchmarks_of(market: MarketData, calendar: str) -> list[Instrument]:
-    """What a subject on `calendar` is compared with: its market's benchmarks."""
-    names = market_for_calendar(calendar).benchmarks or primary_market().benchmarks
-    return [market.symbols.resolve(name) for name in names]
-
-
-def _windowed(market: MarketData, calendar: str, instrument: Instrument) -> bool:
-    """True when a subject on `calendar` sees `instrument` through the US sessions since its
-    previous close (a New York benchmark of an overseas subject)."""
-    home = primary_market().calendar
-    return calendar != home and subject_calendar(market, instrument) == home
 
 
 def _benchmark_rows(
@@ -195,7 +140,7 @@ def _benchmark_rows(
     close = pd.Timestamp(market_for_calendar(calendar).close_of(session))
     rows = []
     for instrument in instruments:
-        if not _windowed(market, calendar, instrument):  # the same session, at its close
+        if not windowed(market, calendar, instrument):  # the same session, at its close
             found = market.quote_at(instrument.symbol, close.to_pydatetime(), session)
             read = {
                 name: Resolved(
@@ -314,7 +259,7 @@ def analyse_shock(
         forward=forward,
         similar_pool=pool,
         reference=benchmarks[0].label,
-        windowed=any(_windowed(market, calendar, inst) for inst in benchmarks),
+        windowed=any(windowed(market, calendar, inst) for inst in benchmarks),
     )
 
 
@@ -347,7 +292,7 @@ def _similar(
     own = market.column(subject, "pct", index)
     columns = [(own.values, own.via_proxy)]
     for inst in instruments[1:]:
-        if _windowed(market, calendar, inst):
+        if windowed(market, calendar, inst):
             columns.append(window_moves(market, inst, calendar, index))
         else:  # the same sessions (or the same dates, on a neighbouring calendar)
             same = market.column(inst, "pct", index)

@@ -48,9 +48,6 @@ class Market:
     """What cards and digests compare against (aliases; SOX first as shipped)."""
     chart_benchmarks: tuple[str, ...] = ()
     """What alert and /shock charts draw beside their subject."""
-    watch: tuple[str, ...] = ()
-    """What `/quote` without arguments shows of it, and what `/shock` lists of it before
-    New York's open (aliases or Yahoo symbols)."""
     pre_market: tuple[time, time] | None = None
     post_market: tuple[time, time] | None = None
     correction: SessionCorrection | None = None
@@ -68,6 +65,9 @@ class Market:
     """The limit for pre- and post-market quotes (None: `[feed] stale_extended_seconds`)."""
     freshness: str = ""
     """The series whose last session says how far this market's history reaches (doctor)."""
+    quote: tuple[str, ...] = ()
+    """What `/quote` without arguments shows of this market, and what `/shock` of a New York
+    session lists of it before New York's open (aliases or symbols)."""
 
     def trades(self, symbol: str) -> bool:
         """True when `symbol` is listed here (by name or by its Yahoo suffix)."""
@@ -275,13 +275,13 @@ US = Market(
     "America/New_York",
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
-    watch=("SOX", "NVDA", "SPX", "COMP", "DJI"),
     pre_market=(time(4, 0), time(9, 30)),
     post_market=(time(16, 0), time(20, 0)),
     open_check=time(9, 31),
     close_checks=(time(13, 0), time(16, 0)),
     label="NYSE",
     freshness="^SOX",
+    quote=("SOX", "NVDA", "SPX", "COMP", "DJI"),
 )
 KOREA = Market(
     "korea",
@@ -291,7 +291,7 @@ KOREA = Market(
     suffixes=(".KS", ".KQ"),
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
-    watch=("KOSPI", "HYNIX", "SAMSUNG"),
+    quote=("KOSPI", "HYNIX", "SAMSUNG"),
     open_check=time(9, 1),
     close_checks=(time(15, 30),),
     label="KRX",
@@ -306,7 +306,7 @@ TOKYO = Market(
     suffixes=(".T",),
     benchmarks=("N225",),
     chart_benchmarks=("N225", "SOX"),
-    watch=("N225", "TEL", "ADVANTEST", "SOFTBANK"),
+    quote=("N225", "TEL", "ADVANTEST", "SOFTBANK"),
     open_check=time(9, 1),
     close_checks=(time(15, 0), time(15, 30)),
     label="TSE",
@@ -319,7 +319,7 @@ EUROPE = Market(
     suffixes=(".AS",),
     benchmarks=("SX5E", "DAX"),
     chart_benchmarks=("SX5E", "SOX"),
-    watch=("ASML_AS", "SX5E", "DAX"),
+    quote=("ASML_AS", "SX5E", "DAX"),
     open_check=time(9, 1),
     close_checks=(time(17, 30),),
     label="Euronext",
@@ -332,7 +332,7 @@ CME = Market(
     symbols=("NQ=F", "ES=F", "YM=F", "RTY=F"),
     benchmarks=("ES", "YM"),
     chart_benchmarks=("ES", "YM"),
-    watch=("NQ", "ES", "YM", "RTY"),
+    quote=("NQ", "ES", "YM", "RTY"),
     correction=SessionCorrection(time(17, 0), time(16, 0)),
     checks=False,
     label="CME",

@@ -48,9 +48,9 @@ class NewYorkAfter:
 
 
 def watched(data: MarketData, market: Market) -> list[Instrument]:
-    """The market's `watch` list as instruments that have history (unknown names skipped)."""
+    """The market's `quote` list as instruments that have history (unknown names skipped)."""
     found = []
-    for name in market.watch:
+    for name in market.quote:
         try:
             instrument = data.symbols.resolve(name)
         except UnknownSymbolError:
@@ -64,7 +64,7 @@ def before_new_york_open(
     data: MarketData, book: MarketBook, session: pd.Timestamp
 ) -> list[OverseasMoves]:
     """Every other watched market on the night before the default market's `session` opens,
-    the earliest print first, closed markets last."""
+    the earliest print first, closed markets last; only the moves the history has."""
     home = book.default
     ny_open = home.open_of(session)
     previous_close = home.close_of(home.previous_session(session))
@@ -81,8 +81,10 @@ def before_new_york_open(
         closes = market.close_of(own)
         stage: Stage = "close" if closes <= ny_open else "open"
         at = closes if stage == "close" else opens
-        moves = tuple(_move(data, instrument, at, own) for instrument in instruments)
-        found.append(OverseasMoves(market, stage, at, own, moves))
+        read = (_move(data, instrument, at, own) for instrument in instruments)
+        moves = tuple(item for item in read if item.number is not None)
+        if moves:  # a market whose history does not reach this session is left out
+            found.append(OverseasMoves(market, stage, at, own, moves))
     return sorted(found, key=lambda item: (item.at is None, item.at or ny_open))
 
 

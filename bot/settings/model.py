@@ -280,7 +280,6 @@ class MarketTable(Table):
     suffixes: list[Text] = []
     benchmarks: list[Text] = []
     chart_benchmarks: list[Text] = []
-    watch: list[Text] = []
     pre_market: Window | None = None
     post_market: Window | None = None
     session: Window | None = None
@@ -293,6 +292,9 @@ class MarketTable(Table):
     """Pre- and post-market (default: `[feed] stale_extended_seconds`)."""
     freshness: str = ""
     """The series whose last session says how far the market's history reaches (doctor)."""
+    quote: list[Text] = []
+    """What `/quote` without arguments shows of this market (and /shock before New York's
+    open)."""
 
     @model_validator(mode="after")
     def _windows_run_forward(self) -> MarketTable:
@@ -325,7 +327,6 @@ class MarketTable(Table):
             suffixes=tuple(self.suffixes),
             benchmarks=tuple(self.benchmarks),
             chart_benchmarks=tuple(self.chart_benchmarks),
-            watch=tuple(self.watch),
             pre_market=window(self.pre_market),
             post_market=window(self.post_market),
             correction=correction,
