@@ -337,6 +337,7 @@ class MarketTable(Table):
             stale_seconds=self.stale_seconds,
             stale_extended_seconds=self.stale_extended_seconds,
             freshness=self.freshness,
+            quote=tuple(self.quote),
         )
 
 
