@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import sys
 import tomllib
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,11 +23,13 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import history_sources as more  # noqa: E402
+from history_sources import Row, Series, num  # noqa: E402
+
 from bot.domain.calendars import sessions_between  # noqa: E402
 from bot.domain.markets import calendar_for_symbol  # noqa: E402
 
 COLUMNS = ("date", "open", "high", "low", "close", "adj_close", "volume")
-Row = tuple[str, float | None, float | None, float | None, float | None, float | None, float | None]
 
 REPOS = {
     "investing-yahoo": "SANGMOLEE/soxl-data @ c50b376 (`data/prices`, `data/macro`)",
@@ -68,6 +70,10 @@ LEVELS_TOML = """# Which files' price *levels* differ from the day's printed pri
 "CEG" = true
 "000660.KS" = true
 "005930.KS" = true
+"8035.T" = true
+"6857.T" = true
+"9984.T" = true
+"ASML.AS" = true
 
 # Where the source's *open* may be a filler copy of the previous session's close (README.md,
 # "Filler opens"). Inside a span, an open equal to the previous close is not a print: gap,
@@ -88,27 +94,9 @@ LEVELS_TOML = """# Which files' price *levels* differ from the day's printed pri
 ]
 """
 GSPC_CLOSE = "GSPC_close_2023-01-03_to_2025-03-31.csv"
+GSPC_EXCERPT = "yahoo-indices/gspc__2025-01-13_to_2025-04-30.csv"
+IXIC_EXCERPT = "yahoo-indices/ixic__2024-07-01_to_2025-04-30.csv"
 IXIC_JSON = "yahoo_v8_chart_IXIC_1d_ytd_2025-02-21.json"
-
-
-@dataclass
-class Series:
-    """One output file in the making."""
-
-    symbol: str
-    rows: list[Row]
-    origin: str
-    repo: str
-    levels: str
-    notes: list[str] = field(default_factory=list)
-    dropped: list[tuple[str, str]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-
-
-def num(text: str) -> float | None:
-    """A source cell as a float, None when empty."""
-    text = text.strip()
-    return None if text == "" else float(text)
 
 
 def read_rows(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:
@@ -208,17 +196,24 @@ def gspc(src: Path) -> Series:
     extra: list[Row] = [
         (d, None, None, None, c, c, None) for d, c in sorted(closes.items()) if d > last
     ]
+    excerpt = more.read_csv(src / GSPC_EXCERPT)
+    spliced, agreement = more.splice(
+        rows + extra, excerpt, more.GSPC_EXCERPT_FROM, 0.0, "^GSPC closes", cents=False
+    )
     s = Series(
         "^GSPC",
-        rows + extra,
-        f"yahoo-2023-2024/GSPC.csv (OHLCV) + yahoo-2023-2024/{GSPC_CLOSE}",
-        f"{REPOS['yahoo-2023-2024']}; close series {REPOS['gspc-close']}",
+        spliced,
+        f"yahoo-2023-2024/GSPC.csv (OHLCV to {last}) + yahoo-2023-2024/{GSPC_CLOSE} (closes "
+        f"{extra[0][0]} → 2025-01-10) + {GSPC_EXCERPT} (OHLCV from {more.GSPC_EXCERPT_FROM})",
+        f"{REPOS['yahoo-2023-2024']}; close series {REPOS['gspc-close']}; excerpt "
+        + more.REPOS["bull-bear"].format(commit="0428bd4f4ed399b8c07408ecf68c7f1607b31b17"),
         "real index levels",
     )
     s.notes.append(
         f"the close series equals the yfinance closes exactly on all {len(overlap)} overlapping "
-        f"sessions (checked at build time); from {extra[0][0]} only close is known"
+        f"sessions (checked at build time); {extra[0][0]} → 2025-01-10 only close is known"
     )
+    s.notes.append(agreement)
     return s
 
 
@@ -237,14 +232,21 @@ def ixic(src: Path) -> tuple[Series, list[tuple[str, str]]]:
             continue
         o, h, lo, c, v = (quote[k][i] for k in ("open", "high", "low", "close", "volume"))
         rows.append((day, o, h, lo, c, c, None if v is None else float(v)))
+    excerpt = more.read_csv(src / IXIC_EXCERPT)
+    rows = [r for r in rows if r[0] < more.IXIC_EXCERPT_FROM]
+    spliced, agreement = more.splice(
+        rows, excerpt, more.IXIC_EXCERPT_FROM, 0.001, "^IXIC", cents=True
+    )
     s = Series(
         "^IXIC",
-        rows,
-        f"yahoo-2023-2024/IXIC.csv + yahoo-json/{IXIC_JSON}",
-        f"{REPOS['yahoo-2023-2024']}; JSON {REPOS['yahoo-json']}",
+        spliced,
+        f"yahoo-2023-2024/IXIC.csv (to 2024-12-31) + yahoo-json/{IXIC_JSON} (2025-01-02 → "
+        f"2025-02-20) + {IXIC_EXCERPT} (from {more.IXIC_EXCERPT_FROM}; 2 decimals, no volume)",
+        f"{REPOS['yahoo-2023-2024']}; JSON {REPOS['yahoo-json']}; excerpt {more.REPOS['ixic']}",
         "real index levels",
     )
     s.notes.append("JSON timestamps converted to America/New_York session dates")
+    s.notes.append(agreement + "; the shared sessions are IXIC.csv's and the JSON's")
     return s, dropped
 
 
@@ -316,6 +318,12 @@ def korea(src: Path, symbol: str) -> Series:
 NON_SESSION_REASON = {
     "^VIX": "a source row on a day NYSE was closed (Yahoo's 2025-09-01, Labor Day; FRED's"
     " values on holidays)",
+    **{
+        s: "exchange_calendars' CMES has no session on these NYSE closures (2004-06-11, 2025-01-09:"
+        " days of mourning on which CME traded a shortened session)"
+        for s in more.FUTURES
+    },
+    "JPY=X": "a weekend row",
 }
 
 
@@ -328,7 +336,10 @@ def keep_sessions(s: Series) -> None:
     sessions = {d.date().isoformat() for d in sessions_between(cal, dates[0], dates[-1])}
     reason = NON_SESSION_REASON.get(s.symbol, "stray row on a non-session")
     kept = [r for r in s.rows if r[0] in sessions]
-    s.dropped += [(r[0], f"{cal} closed: {reason}") for r in s.rows if r[0] not in sessions]
+    for r in s.rows:
+        if r[0] not in sessions:
+            more.log.warning("%s %s dropped: %s closed: %s", s.symbol, r[0], cal, reason)
+            s.dropped.append((r[0], f"{cal} closed: {reason}"))
     s.rows = kept
     s.missing = sorted(sessions - {r[0] for r in kept})
 
@@ -355,7 +366,12 @@ def build(src: Path) -> list[Series]:
     out += [adjclose(src, s) for s in adj.split()]
     out.append(gspc(src))
     ix, ix_dropped = ixic(src)
-    out += [ix, vix(src), korea(src, "000660.KS"), korea(src, "005930.KS")]
+    out += [ix, vix(src), more.hynix(src, korea(src, "000660.KS")), korea(src, "005930.KS")]
+    out += [more.dji(src), more.ndx(src)]
+    out += [more.futures(src, s) for s in more.FUTURES]
+    out += [more.global_index(src, s) for s in ("^GDAXI", "^STOXX50E")]
+    out += [more.usdjpy(src), *(more.tokyo(src, s) for s in ("^N225", *more.TOKYO_STOCKS))]
+    out += [more.asml_as(src), more.kospi(src)]
     for s in out:
         keep_sessions(s)
     ix.dropped += ix_dropped
@@ -386,16 +402,45 @@ STATIC_NOTES = """\
   days; the DeepSeek reaction shows on 2025-01-31.
 - `investing-yahoo/` history is Investing.com (prices to 2 decimals) up to late July 2026, then
   Yahoo; each row comes whole from one feed. SPY and QQQ are Yahoo throughout.
-- `^GSPC` after 2024-12-31 and `^IXIC` 2025-01-02 → 2025-02-20 are the only 2025 index data.
+- 2025 index data: `^GSPC` closes only 2025-01-02 → 2025-01-10, OHLCV to 2025-04-30; `^IXIC`
+  OHLC to 2025-04-30 (no volume from 2025-02-21); `^NDX` 2024-07-01 → 2025-04-30; `^DJI`
+  1992 → 2026-03-05.
+- CME futures (`NQ=F`, `ES=F`, `YM=F`, `RTY=F`): continuous front month, not back-adjusted;
+  the 2025-01-27 bar is the Globex session from Sunday 18:00 ET to Monday 17:00 ET. Yahoo has
+  no bar on the US holidays on which CMES trades a shortened session (the loader's "missing
+  sessions"). Rows whose open or close lies outside their own high–low (`YM=F` 23 since
+  2024, `RTY=F` 2025-09-15, older futures rows, many `JPY=X` rows by a few pips) keep open
+  and close; their high and low are left empty (see the per-file notes).
+- Tokyo stocks, `ASML.AS`, `000660.KS` before 2025-01-22: adjusted levels (9984.T also for a
+  later 4:1 split: 2,407 on 2025-01-27 is a quarter of the printed price). Returns only.
+- `000660.KS` 2024-10-14: the close lies below the low (the loader warns).
 - `^VIX`: OHLC (Yahoo) to 2026-02-20, then FRED closes only (no opens: an opening VIX alert
   cannot fire on those sessions). Yahoo's 2026-02-06 close (20.37) differs from FRED's (17.76);
   the file keeps Yahoo's, from the source it takes that row from.
 
-## No ^DJI, no ^NDX
+## Defects dropped at build time (never used)
 
-There is no Dow Jones Industrial Average or Nasdaq-100 index file: no such series exists in the
-shared records. Use `DIA` as the Dow proxy and `QQQ` as the Nasdaq-100 proxy, and name the proxy
-in any output that uses them.
+`scripts/history_sources.py` drops each with a logged warning and the per-file notes above
+list them: the Sunday stub row 2025-07-13 of the four futures and `JPY=X`; the futures' last
+row 2026-02-23 (provisional: written 16:31–16:37 ET, before the 17:00 ET close); `^STOXX50E`'s
+stub rows with open/high/low = 0 (2025-08-11, 08-12, 09-01) and its zero-volume fills (a flat
+row equal to the previous close on a day Eurex was closed); `^KS11`'s stub 2024-09-12; and
+every row on a day the symbol's calendar has no session (`JPY=X` weekend rows, the two NYSE
+days of mourning on which CME traded a short session but exchange_calendars' CMES has none).
+
+## Indices and their proxies
+
+`^DJI` (1992 → 2026-03-05) and `^NDX` (2024-07-01 → 2025-04-30) are the indices themselves;
+where an index file has no row for a session, its proxy ETF serves (`DIA` for the Dow, `QQQ`
+for the Nasdaq-100, `SPY`, `QQQ` for `^GSPC`, `^IXIC`) and every output names the proxy.
+On 2025-01-27 `^DJI` reads +0.65 % (DIA: +0.68 %).
+
+## Calendars
+
+Each file is validated against the calendar of the market its symbol belongs to
+(`[markets]` in `bot/defaults.toml`): `XNYS` (US names, indices, `^VIX`), `XKRX` (`.KS`,
+`^KS11`), `XTKS` (`.T`, `^N225`), `XAMS` (`.AS`, `^STOXX50E`), `XETR` (`^GDAXI`), `CMES` (the
+e-mini futures) and `24/5` (`JPY=X`).
 """
 
 
@@ -525,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=ROOT.parent / "shared" / "data" / "market")
     parser.add_argument("--out", type=Path, default=ROOT / "data" / "history")
     args = parser.parse_args(argv)
+    logging.basicConfig(format="%(levelname)s %(message)s", level=logging.INFO)
     args.out.mkdir(parents=True, exist_ok=True)
     series = build(args.source)
     for s in series:

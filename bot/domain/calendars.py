@@ -19,16 +19,25 @@ from exchange_calendars.exchange_calendar_xkrx import XKRXExchangeCalendar
 NYSE = "XNYS"
 KRX = "XKRX"
 
-# XNYS defaults to ~20 years back; the shipped history (^VIX, ^SOX) starts in 1990/1994.
-_NYSE_START = pd.Timestamp("1990-01-01")
+# A calendar defaults to ~20 years back; the shipped history starts earlier (^VIX 1990, the
+# DAX 1987, USD/JPY 1996, the CME e-minis 2000). A fixed start keeps every file inside its
+# calendar whatever today's date.
+_STARTS = {
+    NYSE: pd.Timestamp("1990-01-01"),
+    "XETR": pd.Timestamp("1987-12-01"),
+    "24/5": pd.Timestamp("1996-10-01"),
+    "CMES": pd.Timestamp("2000-09-01"),
+    "XAMS": pd.Timestamp("2000-01-03"),
+    "XTKS": pd.Timestamp("2000-01-04"),
+}
 
 DateLike = str | date | datetime | pd.Timestamp
 
 
 def _start_for(name: str) -> pd.Timestamp | None:
     """The earliest start used when building `name` (None: the library default)."""
-    if name == NYSE:
-        return _NYSE_START
+    if name in _STARTS:
+        return _STARTS[name]
     if name == KRX:
         bound = XKRXExchangeCalendar.bound_min()  # the earliest start XKRX allows
         return pd.Timestamp(bound) if bound is not None else None

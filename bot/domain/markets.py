@@ -5,7 +5,8 @@ its zone, its symbols, its benchmarks, its extended-hours windows and its schedu
 The regular session, lunch breaks, early closes and holidays come from the calendar; the
 pre- and post-market windows (which exchange_calendars does not know) from the config.
 The process's markets are installed once at start (`install_markets`); until then the
-built-in `us` (XNYS) and `korea` (XKRX) serve, as shipped in `bot/defaults.toml`.
+built-in markets serve, as shipped in `bot/defaults.toml` (`us` XNYS, `korea` XKRX, and
+`tokyo`, `europe`, `xetra`, `cme`, `fx` for the history of their symbols).
 """
 
 from __future__ import annotations
@@ -239,6 +240,7 @@ KOREA = Market(
     "korea",
     "XKRX",
     "Asia/Seoul",
+    symbols=("^KS11",),
     suffixes=(".KS", ".KQ"),
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
@@ -246,6 +248,30 @@ KOREA = Market(
     close_checks=(time(15, 30),),
     label="KRX",
 )
+# The round-the-clock markets' calendars, so that their history files validate against their
+# own sessions (no scheduled checks yet; issue 18 item 2 defines them in full).
+TOKYO = Market(
+    "tokyo", "XTKS", "Asia/Tokyo", symbols=("^N225",), suffixes=(".T",), checks=False, label="TSE"
+)
+EUROPE = Market(
+    "europe",
+    "XAMS",
+    "Europe/Amsterdam",
+    symbols=("^STOXX50E",),
+    suffixes=(".AS",),
+    checks=False,
+    label="Euronext Amsterdam",
+)
+XETRA = Market("xetra", "XETR", "Europe/Berlin", symbols=("^GDAXI",), checks=False, label="Xetra")
+CME = Market(
+    "cme",
+    "CMES",
+    "America/Chicago",
+    symbols=("NQ=F", "ES=F", "YM=F", "RTY=F"),
+    checks=False,
+    label="CME Globex",
+)
+FX = Market("fx", "24/5", "UTC", symbols=("JPY=X",), checks=False, label="FX")
 
 
 class MarketBook:
@@ -276,7 +302,7 @@ class MarketBook:
         return Market(calendar.lower(), calendar, zone, label=calendar)
 
 
-_BOOK = MarketBook((US, KOREA), "us")
+_BOOK = MarketBook((US, KOREA, TOKYO, EUROPE, XETRA, CME, FX), "us")
 
 
 def install_markets(book: MarketBook) -> None:
