@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from bot.domain.rules.canonical import canonical_text, format_number
 from bot.domain.rules.parser import Node, RuleError, parse_rule
 from bot.domain.symbols import SymbolBook
+from tests.rule_tokens import RULE_TOKENS
 
 ALIASES = {
     "SOX": {"symbol": "^SOX"},
@@ -74,35 +75,7 @@ def test_numbers_print_in_their_shortest_exact_form(value: float, text: str) -> 
     assert float(text) == value
 
 
-_TOKENS = st.sampled_from(
-    [
-        "SOX.pct",
-        "DJI.z",
-        '"^SOX".gap',
-        '"000660.KS".pct',
-        "NVDA.pct",
-        "abs(",
-        "min(",
-        ",",
-        "(",
-        ")",
-        "and",
-        "or",
-        "not",
-        "<=",
-        ">",
-        "==",
-        "-",
-        "+",
-        "*",
-        "/",
-        "5",
-        "-3.5",
-        "0.001",
-        "1e-7",
-        "%",
-    ]
-)
+_TOKENS = st.sampled_from([*RULE_TOKENS, '"000660.KS".pct', "0.001", "1e-7", "%"])
 
 
 def _spaced(parts: list[str]) -> st.SearchStrategy[str]:
