@@ -48,6 +48,9 @@ class Market:
     """What cards and digests compare against (aliases; SOX first as shipped)."""
     chart_benchmarks: tuple[str, ...] = ()
     """What alert and /shock charts draw beside their subject."""
+    watch: tuple[str, ...] = ()
+    """What `/quote` without arguments shows of it, and what `/shock` lists of it before
+    New York's open (aliases or Yahoo symbols)."""
     pre_market: tuple[time, time] | None = None
     post_market: tuple[time, time] | None = None
     correction: SessionCorrection | None = None
@@ -230,6 +233,7 @@ US = Market(
     "America/New_York",
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
+    watch=("SOX", "NVDA", "SPX", "COMP", "DJI"),
     pre_market=(time(4, 0), time(9, 30)),
     post_market=(time(16, 0), time(20, 0)),
     open_check=time(9, 31),
@@ -244,6 +248,7 @@ KOREA = Market(
     suffixes=(".KS", ".KQ"),
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
+    watch=("KOSPI", "HYNIX", "SAMSUNG"),
     open_check=time(9, 1),
     close_checks=(time(15, 30),),
     label="KRX",

@@ -281,6 +281,7 @@ class MarketTable(Table):
     suffixes: list[Text] = []
     benchmarks: list[Text] = []
     chart_benchmarks: list[Text] = []
+    watch: list[Text] = []
     pre_market: Window | None = None
     post_market: Window | None = None
     session: Window | None = None
@@ -319,6 +320,7 @@ class MarketTable(Table):
             suffixes=tuple(self.suffixes),
             benchmarks=tuple(self.benchmarks),
             chart_benchmarks=tuple(self.chart_benchmarks),
+            watch=tuple(self.watch),
             pre_market=window(self.pre_market),
             post_market=window(self.post_market),
             correction=correction,
