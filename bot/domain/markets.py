@@ -86,6 +86,10 @@ class Market:
             local = local + pd.Timedelta(days=1)  # the evening opens the next session
         return _session_on(self.calendar, local.date())
 
+    def is_session(self, day: pd.Timestamp) -> bool:
+        """True when the market trades a session dated `day` (its own calendar)."""
+        return _session_on(self.calendar, pd.Timestamp(day).date()) is not None
+
     def open_of(self, session: pd.Timestamp) -> datetime:
         """The session's regular open (UTC)."""
         return self._bounds(session)[0]

@@ -84,6 +84,7 @@ class DataTable(Table):
 
     history_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "history"
     views_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "views"
+    intraday_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "intraday"
 
 
 class Alias(Table):
@@ -169,6 +170,9 @@ class ReplayTable(Table):
     """`[replay]`: what a replay prints for a session, in order."""
 
     watch: list[Text] = []
+    stand_ins: dict[str, list[Text]] = {}
+    """Index alias → the ETFs that stand in for it outside the session in a replay: the
+    first with intraday bars that day."""
 
 
 class DiscordTable(Table):
