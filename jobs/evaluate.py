@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -196,15 +196,13 @@ def _symbols_read(rule: Rule) -> set[str]:
     return found
 
 
-def _session_for(rule: Rule, tick: PrintTick) -> str:
+def _session_for(rule: Rule, tick: PrintTick, grace: timedelta) -> str:
     """The session a rule is judged in: its own market's phase at the print when every
-    symbol it reads trades on one market besides the default one (Tokyo's rules in
-    Tokyo's hours); the tick's (the default market's) otherwise."""
-    book = markets()
-    market = book.common_market(ref.instrument.symbol for ref in metric_refs(rule.tree))
-    if market is None or market is book.default:
-        return tick.market_session
-    return market.phase(tick.at)
+    symbol it reads trades on one market besides the default one (Tokyo's rules in Tokyo's
+    hours, its close print and closing check included); the tick's otherwise."""
+    symbols = (ref.instrument.symbol for ref in metric_refs(rule.tree))
+    phase = markets().judged_phase(symbols, tick.at, grace)
+    return tick.market_session if phase is None else phase
 
 
 def next_open_after(moment: datetime) -> datetime | None:
@@ -342,8 +340,9 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
     false_rules: list[str] = []
     skipped: list[str] = []
     evaluated = 0
+    grace = timedelta(minutes=services.core.settings.scheduler.closing_check_delay_minutes)
     for rule, compiled in book.reading(tick.changed):
-        if _session_for(rule, tick) not in rule.sessions:
+        if _session_for(rule, tick, grace) not in rule.sessions:
             continue
         outcome = compiled.evaluate(tick.snapshot)[0]
         evaluated += 1

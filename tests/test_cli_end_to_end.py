@@ -56,7 +56,9 @@ def test_make_demo_replays_the_deepseek_day_with_the_real_figures() -> None:
     day = out[out.index("Round the clock") : out.index("Delivered to a channel")]
     assert "KRX (XKRX): closed on Mon 2025-01-27" in day
     assert "04:40 EST · 04:40 EST · NYSE pre-market  FIRED chip_crash [notice]" in day
-    assert "First warning: 04:40 EST" in day and "4 h 50 m before the open" in day
+    assert "01:30 EST · 15:30 JST · TSE close        FIRED tokyo_deepseek [warning]" in day
+    assert "First warning: 01:30 EST (15:30 JST) from TSE close" in day
+    assert "ADVANTEST −8.61 %" in day and "8 h 00 m before the open" in day
 
 
 def test_replay_works_for_any_session_in_the_history() -> None:

@@ -94,26 +94,41 @@ def test_seoul_is_named_closed_across_seollal(deepseek_day: DayReplay) -> None:
     assert "  KRX (XKRX): closed on Mon 2025-01-27" in timeline_lines(deepseek_day, {})
 
 
+def test_tokyo_warns_first_at_its_close_eight_hours_before_new_york_opens(
+    deepseek_day: DayReplay,
+) -> None:
+    first = deepseek_day.first_warning
+    assert first is not None
+    assert first.outcome.rule.id == "tokyo_deepseek" and first.market.name == "tokyo"
+    assert first.at == utc("2025-01-27T06:30")  # Tokyo's 15:30 close = 01:30 New York
+    figures = {item.label: item.number for item in first.outcome.inputs}
+    assert figures["ADVANTEST"] == pytest.approx(-8.61, abs=0.005)
+    assert figures["TEL"] == pytest.approx(-4.90, abs=0.005)
+    assert figures["N225"] == pytest.approx(-0.92, abs=0.005)
+    assert first.lead == timedelta(hours=8)
+    amsterdam = [a for a in deepseek_day.alerts if a.market.name == "europe"]
+    assert {a.outcome.rule.id for a in amsterdam} == {"europe_deepseek", "europe_chip_crash"}
+    assert {a.at for a in amsterdam} == {utc("2025-01-27T08:00")}  # its 09:00 CET open
+
+
 def test_chip_crash_fires_in_the_pre_market_on_smh_standing_in_for_sox(
     deepseek_day: DayReplay,
 ) -> None:
     assert deepseek_day.day.stand_ins == {"^SOX": "SMH"}
-    first = deepseek_day.first_warning
-    assert first is not None
-    assert first.outcome.rule.id == "chip_crash" and first.kind == "pre"
-    assert first.at == utc("2025-01-27T09:40")  # the 04:35 bar's close, at 04:40 New York
-    [reading] = first.outcome.inputs
+    [crash, *_] = [a for a in deepseek_day.alerts if a.outcome.rule.id == "chip_crash"]
+    assert crash.kind == "pre"
+    assert crash.at == utc("2025-01-27T09:40")  # the 04:35 bar's close, at 04:40 New York
+    [reading] = crash.outcome.inputs
     assert reading.symbol == "SMH" and reading.label == "SOX (proxy SMH)"
     assert reading.number == pytest.approx((246.31 / 261.67 - 1) * 100)  # −5.87 %
-    assert first.lead == timedelta(hours=4, minutes=50)
+    assert crash.lead == timedelta(hours=4, minutes=50)
 
 
 def test_deepseek_stays_undecided_in_the_pre_market_because_the_dow_has_no_print(
     deepseek_day: DayReplay,
 ) -> None:
-    first = deepseek_day.first_warning
-    assert first is not None
-    [undecided] = [o for o in first.undecided if o.rule.id == "deepseek"]
+    [crash, *_] = [a for a in deepseek_day.alerts if a.outcome.rule.id == "chip_crash"]
+    [undecided] = [o for o in crash.undecided if o.rule.id == "deepseek"]
     assert undecided.truth is None
     assert [item.instrument.label for item in undecided.missing] == ["DJI"]
     fired = [(a.outcome.rule.id, a.kind) for a in deepseek_day.alerts]
@@ -125,9 +140,12 @@ def test_the_timeline_names_each_alert_s_times_and_market_and_the_first_warning_
 ) -> None:
     lines = timeline_lines(deepseek_day, day_extended(core, deepseek_day.day))
     [first] = [line for line in lines if line.startswith("First warning:")]
-    assert first.startswith("First warning: 04:40 EST (04:40 EST) from NYSE pre-market: ")
-    assert "chip_crash [notice] SOX (proxy SMH) −5.87 %" in first
-    assert first.endswith("4 h 50 m before the open (NYSE opens 09:30 EST)")
+    assert first.startswith("First warning: 01:30 EST (15:30 JST) from TSE close: ")
+    assert "tokyo_deepseek [warning] TEL −4.90 % · ADVANTEST −8.61 % · N225 −0.92 %" in first
+    assert first.endswith("8 h 00 m before the open (NYSE opens 09:30 EST)")
+    assert any("03:00 EST · 09:00 CET · Euronext open" in line for line in lines)
+    crash_line = "04:40 EST · 04:40 EST · NYSE pre-market  FIRED chip_crash"
+    assert any(crash_line in line for line in lines)
     assert any(
         "undecided deepseek: DJI has no pre-market print (^DJI prints only in the session "
         "and DIA has no intraday bars that day)" in line

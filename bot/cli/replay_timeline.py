@@ -57,12 +57,28 @@ def undecided_reason(outcome: RuleOutcome, stand_ins: dict[str, str]) -> str:
     return "; ".join(parts)
 
 
+def _stage(alert: DayAlert, primary: Market) -> str:
+    """The print's stage in its own market: the default market's from the print's kind;
+    another's from its calendar (Tokyo's 15:30 print is its close, Amsterdam's 09:00 its
+    open), else its phase then."""
+    if alert.market is primary:
+        return _KIND.get(alert.kind, alert.kind)
+    market, at = alert.market, alert.at
+    closed = market.last_closed_session(at)
+    if closed is not None and closed[1] == at:
+        return "close"
+    session = market.session_of(at)
+    if session is not None and market.open_of(session) == at:
+        return "open"
+    return market.phase(at)
+
+
 def _alert_line(alert: DayAlert, stand_ins: dict[str, str]) -> list[str]:
     primary = markets().default
     outcome = alert.outcome
     verb = "ESCALATED" if alert.escalated else "FIRED"
     tier = outcome.tier.name if outcome.tier is not None else ""
-    where = f"{_name(alert.market)} {_KIND.get(alert.kind, alert.kind)}"
+    where = f"{_name(alert.market)} {_stage(alert, primary)}"
     lines = [
         f"  {_at(alert.at, primary.zone)} · {_at(alert.at, alert.market.zone)} · {where:<16} "
         f"{verb} {outcome.rule.id} [{tier}] {_figures(outcome)}"
@@ -114,7 +130,7 @@ def timeline_lines(
         return lines
     lines.append(
         f"First warning: {_at(first.at, zone)} ({_at(first.at, first.market.zone)}) from "
-        f"{_name(first.market)} {_KIND.get(first.kind, first.kind)}: {first.outcome.rule.id} "
+        f"{_name(first.market)} {_stage(first, primary)}: {first.outcome.rule.id} "
         f"[{first.outcome.tier.name if first.outcome.tier else ''}] {_figures(first.outcome)} "
         f"— {lead_text(first.lead)} ({_name(primary)} opens {_at(day.opens, zone)})"
     )

@@ -131,6 +131,17 @@ class Market:
         local = pd.Timestamp(moment).tz_convert(self.zone).time()
         return "post" if self.post_market and local < self.post_market[1] else "closed"
 
+    def judged_phase(self, moment: datetime, grace: timedelta) -> Phase:
+        """The phase a rule on this market is judged in at `moment`: its phase, except that
+        a print at the close, or up to `grace` after it (the closing check's delay), still
+        belongs to the regular session that close ended (Tokyo's 15:30 close print)."""
+        phase = self.phase(moment)
+        if phase in ("closed", "post"):
+            closed = self.last_closed_session(moment)
+            if closed is not None and timedelta(0) <= moment - closed[1] <= grace:
+                return "regular"
+        return phase
+
     def print_session(self, moment: datetime) -> PrintSession:
         """Which session a print at `moment` is labelled with: regular inside the session,
         pre before a session's open, post otherwise (after the close or on a closed day)."""
@@ -367,6 +378,17 @@ class MarketBook:
         """The one market all of `symbols` trade on (None when they span several)."""
         found = {self.for_symbol(symbol).name for symbol in symbols}
         return self.markets[found.pop()] if len(found) == 1 else None
+
+    def judged_phase(
+        self, symbols: Iterable[str], moment: datetime, grace: timedelta
+    ) -> Phase | None:
+        """The phase a rule reading `symbols` is judged in: its own market's (see
+        `Market.judged_phase`) when they all trade on one market besides the default one
+        (Tokyo's rules in Tokyo's hours); None: the default market's, the print's own."""
+        market = self.common_market(symbols)
+        if market is None or market is self.default:
+            return None
+        return market.judged_phase(moment, grace)
 
     def watched_session(self, market: Market, moment: datetime) -> pd.Timestamp | None:
         """The session a quote of `market` must belong to at `moment` to count as current.

@@ -21,6 +21,7 @@ from bot.domain.intraday import load_intraday
 from bot.domain.markets import Market, market_for_symbol, markets
 from bot.domain.model import PrintKind
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
+from bot.domain.rules.parser import metric_refs
 from bot.domain.rules.presets import Rule
 from bot.domain.snapshot import Snapshot
 from bot.domain.trading_day import TradingDay, build_trading_day, digest_after
@@ -108,6 +109,7 @@ async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayRep
     compiled = CompiledRules(list(rules))
     primary = markets().default
     closes = primary.close_of(day.session)
+    grace = timedelta(minutes=core.settings.scheduler.closing_check_delay_minutes)
     best: dict[str, int] = {}
     alerts: list[DayAlert] = []
     moments = day.moments()
@@ -119,10 +121,11 @@ async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayRep
         tick = await live.poll_tick(kind, force=True)
         if tick is None:
             continue
+        session = _SESSION_OF_KIND.get(tick.kind, "post")
         allowed = [
             outcome
             for outcome in compiled.evaluate(tick.snapshot)
-            if _SESSION_OF_KIND.get(tick.kind, "post") in outcome.rule.sessions
+            if _judged_in(outcome, moment, session, grace) in outcome.rule.sessions
         ]
         undecided = tuple(o for o in allowed if o.truth is None and _reads(o, tick.changed))
         for outcome in allowed:
@@ -145,6 +148,14 @@ async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayRep
                 )
             )
     return DayReplay(day, tuple(alerts), len(moments))
+
+
+def _judged_in(outcome: RuleOutcome, moment: datetime, session: str, grace: timedelta) -> str:
+    """The session a rule is judged in: its own market's phase (a Tokyo rule at Tokyo's
+    close print), or the replayed New York day's (`session`) for the default market's."""
+    symbols = (ref.instrument.symbol for ref in metric_refs(outcome.rule.tree))
+    phase = markets().judged_phase(symbols, moment, grace)
+    return session if phase is None else phase
 
 
 def _reads(outcome: RuleOutcome, changed: frozenset[str]) -> bool:
