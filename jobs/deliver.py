@@ -20,7 +20,7 @@ from typing import TypeVar
 from bot.domain.cards import Card
 from bot.domain.model import UNKNOWN_OUTCOME_RETRY_SECONDS, Channel, OutboxItem, retry_delay
 from bot.ports import ChatSink, Clock, Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Store, StoreError, StoreUnavailable
+from bot.ports.store import Store, StoreError, StoreUnavailable
 from jobs.enqueue import Sleep, pause, retry_store
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot.domain.model import AlertEvent, OutboxItem, Subscription
-from bot.stores.port import Store, StoreUnavailable
+from bot.ports.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

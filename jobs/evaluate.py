@@ -29,8 +29,8 @@ from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
+from bot.ports.store import Store
 from bot.services import Services
-from bot.stores.port import Store
 from jobs.enqueue import claim_with_retry, retry_store
 from jobs.past import past_at_print
 

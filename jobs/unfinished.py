@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.domain.model import OutboxItem
-from bot.stores.port import Store
+from bot.ports.store import Store
 from jobs.deliver import TimeSource, describe_error
 from jobs.enqueue import pause
 

@@ -11,10 +11,10 @@ from typing import cast
 import pytest
 
 from bot.app import build_services
+from bot.ports.store import Store
 from bot.redaction import REDACTED, redact, secret_values
 from bot.services import Core
 from bot.settings import build_settings
-from bot.stores.port import Store
 from handlers.registry import load_registry
 from tests.fakes.memory_store import MemoryStore
 

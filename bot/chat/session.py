@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.domain.model import Channel, ChannelRef
+from bot.ports.store import StoreError
 from bot.services import Services
-from bot.stores.port import StoreError
 from handlers.base import Invocation
 from handlers.registry import CommandRegistry, dispatch_text
 

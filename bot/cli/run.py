@@ -39,10 +39,10 @@ from bot.domain.views import ViewError
 from bot.feeds.replay_feed import VirtualClock
 from bot.logging_setup import configure_logging
 from bot.ports import Clock
+from bot.ports.store import Store, StoreError, StoreUnavailable
 from bot.runner import Runner
 from bot.services import Core, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
-from bot.stores.port import Store, StoreError, StoreUnavailable
 
 DEFAULT_SPEED = 600.0
 MAX_SPEED = 100_000.0

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from bot.domain.model import redact_url
-from bot.stores.port import Store, StoreError, StoreUnavailable
+from bot.ports.store import Store, StoreError, StoreUnavailable
 
 __all__ = ["Store", "StoreError", "StoreUnavailable", "make_store", "open_store"]
 

@@ -16,8 +16,8 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 from bot.domain.model import redact_url
+from bot.ports.store import StoreError, StoreUnavailable
 from bot.stores import redis_lua, redis_lua_migrate, redis_lua_outbox
-from bot.stores.port import StoreError, StoreUnavailable
 from bot.stores.redis_codec import split_redis_url
 
 P = ParamSpec("P")

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.model import Channel, ChannelRef, Language, Subscription, SubscriptionKind
+from bot.ports.store import StoreError
 from bot.stores.codec import stamp
-from bot.stores.port import StoreError
 from bot.stores.redis_base import _translated, unavailable
 from bot.stores.redis_codec import sub_from_json, sub_json
 from bot.stores.redis_controls import RedisControls, snooze_from, snooze_text, watch_from

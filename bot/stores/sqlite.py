@@ -22,8 +22,8 @@ from bot.domain.model import (
     SubscriptionKind,
     TriggerPolicy,
 )
+from bot.ports.store import StoreError
 from bot.stores.codec import stamp
-from bot.stores.port import StoreError
 from bot.stores.sqlite_base import sqlite_path
 from bot.stores.sqlite_controls import SqliteControls, channel_from_row, snooze_columns
 from bot.stores.sqlite_leases import SqliteLeases

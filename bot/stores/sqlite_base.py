@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.domain.model import redact_url
-from bot.stores.port import StoreError, StoreUnavailable
+from bot.ports.store import StoreError, StoreUnavailable
 from bot.stores.sqlite_schema import migrate
 
 T = TypeVar("T")

@@ -10,9 +10,9 @@ import pytest
 
 from bot.app import build_services
 from bot.chat.discord.app import DiscordRuntime, build_runtime
+from bot.ports.store import Store
 from bot.services import Core, Services
 from bot.settings import Settings, build_settings
-from bot.stores.port import Store
 from handlers.registry import load_registry
 from tests.fakes.discord_fake import FakeDiscord, Limits, guild_payload
 from tests.fakes.memory_store import MemoryStore

@@ -13,9 +13,9 @@ import pytest
 
 from bot.app import build_services
 from bot.domain.model import Channel, ChannelRef
+from bot.ports.store import Store
 from bot.services import Core, Services
 from bot.stores import open_store
-from bot.stores.port import Store
 from tests.chat.conftest import CHANNEL, GUILD, TOKEN, make_runtime
 from tests.fakes.discord_fake import FakeDiscord
 from tests.fakes.memory_store import MemoryStore

@@ -20,7 +20,7 @@ from bot.domain.model import (
     Subscription,
     SubscriptionKind,
 )
-from bot.stores.port import StoreError
+from bot.ports.store import StoreError
 
 
 class MemoryStore:

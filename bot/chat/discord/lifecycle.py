@@ -15,7 +15,7 @@ import discord
 from discord.ext import commands
 
 from bot.domain.model import ChannelRef
-from bot.stores.port import Store, StoreError
+from bot.ports.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"

@@ -19,7 +19,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from bot.domain.model import redact_url
-from bot.stores.port import StoreUnavailable
+from bot.ports.store import StoreUnavailable
 from bot.stores.redis_codec import split_redis_url
 
 KEEP_SECONDS = 86_400

@@ -16,7 +16,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
 from bot.domain.model import ChannelRef
-from bot.stores.port import Store, StoreError
+from bot.ports.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
 from bot.domain.model import redact_url
-from bot.stores.port import StoreUnavailable
+from bot.ports.store import StoreUnavailable
 from bot.stores.redis_codec import split_redis_url
 
 log = logging.getLogger(__name__)
