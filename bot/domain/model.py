@@ -2,7 +2,8 @@
 
 Values only (no I/O): the durations and trigger policies users type, a channel's zone,
 the identities of prints, alerts and messages, and the outbox's retry policy. The stores
-(the role ports of `bot/ports/store.py`) persist them; the domain, handlers, jobs and chat adapters read them.
+(through the role ports of `bot/ports/store.py`) persist them; the domain, handlers, jobs and
+chat adapters read them.
 """
 
 from __future__ import annotations
