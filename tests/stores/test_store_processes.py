@@ -27,6 +27,12 @@ ALPHA = ChannelRef("discord", "guild1", "alpha")
 FIRED = datetime(2025, 1, 27, 15, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def store_url(shared_store_url: str) -> str:
+    """Several processes open these stores: SQLite and Redis (not the in-memory one)."""
+    return shared_store_url
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
@@ -95,14 +101,14 @@ async def deliver_until_empty(store: Store, platform: FakePlatform, lease_second
         await sink.close()
 
 
-async def test_two_processes_racing_for_one_alert_exactly_one_wins(shared_store_url: str) -> None:
-    store = await open_store(shared_store_url)
+async def test_two_processes_racing_for_one_alert_exactly_one_wins(store_url: str) -> None:
+    store = await open_store(store_url)
     await store.upsert_channel(Channel(RACE_CHANNEL))
     await store.close()
     count = 200
     racers = [  # each fires at its own time: distinct alert ids and idempotency keys
         await python_module(
-            "tests.stores.procs", "claim", shared_store_url, str(count), str(racer), stdin=True
+            "tests.stores.procs", "claim", store_url, str(count), str(racer), stdin=True
         )
         for racer in range(2)
     ]
@@ -121,7 +127,7 @@ async def test_two_processes_racing_for_one_alert_exactly_one_wins(shared_store_
     won = [report["won"] for report in reports]
     assert set(won[0]).isdisjoint(won[1]), "the same rule alerted one channel twice"
     assert sorted(won[0] + won[1]) == sorted(rules), "one win each"
-    store = await open_store(shared_store_url)
+    store = await open_store(store_url)
     outbox = await store.list_outbox()
     await store.close()
     assert sorted(item.rule_id for item in outbox) == sorted(rules)
@@ -130,22 +136,16 @@ async def test_two_processes_racing_for_one_alert_exactly_one_wins(shared_store_
 
 @pytest.mark.parametrize("platform_kept_it", [True, False], ids=["accepted", "lost"])
 async def test_worker_killed_mid_delivery_item_is_delivered_later_exactly_once(
-    shared_store_url: str, platform: FakePlatform, platform_kept_it: bool, real_time: RealTime
+    store_url: str, platform: FakePlatform, platform_kept_it: bool, real_time: RealTime
 ) -> None:
-    store = await open_store(shared_store_url, time_source=real_time)
+    store = await open_store(store_url, time_source=real_time)
     await store.upsert_channel(Channel(ALPHA))
     sub = Subscription(ALPHA, "deepseek")
     event = AlertEvent("deepseek", date(2025, 1, 27), 2, "shock", FIRED, {"SOX": -9.15})
     [item] = await store.claim_and_enqueue([(sub, event)], FIRED)
     platform.hold(keep=platform_kept_it)
     worker = await python_module(
-        "tests.stores.procs",
-        "deliver",
-        shared_store_url,
-        platform.url,
-        "w-a",
-        "5",
-        repr(real_time()),
+        "tests.stores.procs", "deliver", store_url, platform.url, "w-a", "5", repr(real_time())
     )
     await asyncio.wait_for(platform.arrived.wait(), 30)
     worker.send_signal(signal.SIGKILL)  # before the platform answered
@@ -183,17 +183,15 @@ async def test_unreachable_redis_at_start_up_is_one_line_without_the_password_an
     assert "s3cret-pass" not in text and "redis://:***@127.0.0.1" in text
 
 
-async def test_outbox_command_lists_pending_items_as_json(shared_store_url: str) -> None:
-    store = await open_store(shared_store_url)
+async def test_outbox_command_lists_pending_items_as_json(store_url: str) -> None:
+    store = await open_store(store_url)
     await store.upsert_channel(Channel(ALPHA))
     event = AlertEvent("deepseek", date(2025, 1, 27), 1, "warning", FIRED, {})
     [item] = await store.claim_and_enqueue([(Subscription(ALPHA, "deepseek"), event)], FIRED)
     [leased] = await store.lease("w", lease_seconds=0.0)
     await store.mark_failed(leased, "HTTP 503", max_attempts=1)
     await store.close()
-    proc = await python_module(
-        "bot", "outbox", "--json", env={"SPUTNIK_STORE_URL": shared_store_url}
-    )
+    proc = await python_module("bot", "outbox", "--json", env={"SPUTNIK_STORE_URL": store_url})
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     [shown] = json.loads(out)
@@ -219,7 +217,7 @@ class PacedSink(HttpSink):
 
 
 async def test_two_workers_and_a_lease_that_runs_out_before_the_send_send_every_item_once(
-    shared_store_url: str, platform: FakePlatform, real_time: RealTime
+    store_url: str, platform: FakePlatform, real_time: RealTime
 ) -> None:
     """A worker leases no more than it sends at once, and renews each lease before sending.
 
@@ -228,7 +226,7 @@ async def test_two_workers_and_a_lease_that_runs_out_before_the_send_send_every_
     the stores' real-time source) and worker b has taken them over and sent them: a must
     send none of them. Then both share the rest. The POSTs are counted, resends included.
     """
-    stores = {name: await open_store(shared_store_url, time_source=real_time) for name in "ab"}
+    stores = {name: await open_store(store_url, time_source=real_time) for name in "ab"}
     sinks = {"a": PacedSink(platform.url), "b": HttpSink(platform.url)}
     channels = [ChannelRef("discord", "guild1", f"c{n}") for n in range(40)]
     event = AlertEvent("deepseek", date(2025, 1, 27), 1, "warning", FIRED, {})
@@ -285,9 +283,9 @@ async def test_two_workers_and_a_lease_that_runs_out_before_the_send_send_every_
 
 
 async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
-    shared_store_url: str, platform: FakePlatform, real_time: RealTime
+    store_url: str, platform: FakePlatform, real_time: RealTime
 ) -> None:
-    store = await open_store(shared_store_url, time_source=real_time)
+    store = await open_store(store_url, time_source=real_time)
     await store.upsert_channel(Channel(ALPHA))
     event = AlertEvent("deepseek", date(2025, 1, 27), 2, "shock", FIRED, {"SOX": -9.15})
     [item] = await store.claim_and_enqueue([(Subscription(ALPHA, "deepseek"), event)], FIRED)
@@ -295,7 +293,7 @@ async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
         for n in range(2):  # every worker that picks it up dies mid-send
             platform.hold(keep=False)
             worker = await python_module(
-                "tests.stores.procs", "deliver", shared_store_url, platform.url, f"w-{n}", "2",
+                "tests.stores.procs", "deliver", store_url, platform.url, f"w-{n}", "2",
                 repr(real_time()),
             )  # fmt: skip
             await asyncio.wait_for(platform.arrived.wait(), 30)
@@ -320,9 +318,7 @@ async def test_a_poison_item_that_kills_its_workers_is_parked_and_shown(
         assert platform.requests == 2 and platform.messages == []
     finally:
         await store.close()
-    proc = await python_module(
-        "bot", "outbox", "--json", env={"SPUTNIK_STORE_URL": shared_store_url}
-    )
+    proc = await python_module("bot", "outbox", "--json", env={"SPUTNIK_STORE_URL": store_url})
     out, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     [shown] = json.loads(out)
