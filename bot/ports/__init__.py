@@ -33,6 +33,7 @@ from bot.ports.market import (
     clock_speed,
 )
 from bot.ports.store import (
+    AlertStore,
     ChannelStore,
     ChartStore,
     KeyValue,
@@ -48,6 +49,7 @@ from bot.ports.store import (
 )
 
 __all__ = [
+    "AlertStore",
     "BarBatch",
     "ChannelStore",
     "ChartStore",

@@ -337,5 +337,10 @@ class StoreAdmin(Protocol):
         ...
 
 
+class AlertStore(ChannelStore, Outbox, Protocol):
+    """The alert path's roles together: find recipients, claim, deliver and settle, deactivate
+    a channel that is gone (`jobs/enqueue.py`, `jobs/deliver.py`)."""
+
+
 class Store(ChannelStore, Outbox, RunClaims, ChartStore, KeyValues, StoreAdmin, Protocol):
     """Every role: what a store implementation offers and the composition root holds."""
