@@ -3,7 +3,6 @@ schema-5 SQLite file (before the namespaces) that opens with everything it had."
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,8 +12,7 @@ from bot.domain.model import ChannelRef
 from bot.stores import Store, open_store
 from bot.stores.sqlite_schema import MIGRATIONS
 from tests.stores.conftest import REDIS_URL, RealTime, redis_store_url
-
-FIXTURES = Path(__file__).with_name("fixtures")
+from tests.stores.test_store_today import restore_sqlite
 
 
 async def test_a_value_is_set_read_replaced_and_deleted(store: Store) -> None:
@@ -112,20 +110,10 @@ async def test_redis_gives_an_expiring_value_its_time_to_live_on_the_server(
         await store.close()
 
 
-def sqlite_of_schema_5(path: Path) -> str:
-    """The schema-5 file `fixtures/write_schema_5.py` wrote, restored from its dump."""
-    conn = sqlite3.connect(path)
-    conn.executescript((FIXTURES / "sqlite_schema_5.sql").read_text())
-    conn.execute("PRAGMA user_version = 5")
-    conn.commit()
-    conn.close()
-    return f"sqlite:///{path}"
-
-
 async def test_a_schema_5_sqlite_file_gains_the_namespaces_and_keeps_everything_it_had(
     tmp_path: Path,
 ) -> None:
-    url = sqlite_of_schema_5(tmp_path / "schema5.db")
+    url = restore_sqlite(tmp_path / "schema5.db", 5)  # fixtures/write_schema_5.py wrote it
     store = await open_store(url)
     ko, en = ChannelRef("discord", "4004", "5005"), ChannelRef("slack", "T01", "C02")
     try:

@@ -25,14 +25,20 @@ EN = ChannelRef("slack", "T01", "C02")
 FIRED = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)
 
 
-def sqlite_of_today(path: Path) -> str:
-    """The schema-4 file `write_today.py` wrote, restored from its dump."""
+def restore_sqlite(path: Path, version: int) -> str:
+    """The schema-`version` file a `fixtures/write_*.py` script wrote, restored from its dump
+    (`fixtures/sqlite_schema_<version>.sql`); its store URL."""
     conn = sqlite3.connect(path)
-    conn.executescript((FIXTURES / "sqlite_schema_4.sql").read_text())
-    conn.execute("PRAGMA user_version = 4")
+    conn.executescript((FIXTURES / f"sqlite_schema_{version}.sql").read_text())
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
     return f"sqlite:///{path}"
+
+
+def sqlite_of_today(path: Path) -> str:
+    """The schema-4 file `write_today.py` wrote."""
+    return restore_sqlite(path, 4)
 
 
 def redis_of_today(prefix: str) -> str:
