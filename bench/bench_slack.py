@@ -20,12 +20,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.chat.slack.attempts import SqliteAttempts
+from bot.chat.slack.attempts import StoredAttempts
 from bot.chat.slack.config import SlackConfig
 from bot.chat.slack.sink import SlackSink, static_token
 from bot.domain.cards import Card, Severity
 from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, RetryAfter
+from bot.stores import open_store
 from tests.fakes.slack_fake import SlackFake
 
 CHANNELS = 100
@@ -66,8 +67,8 @@ async def _channel(sink: SlackSink, index: int) -> None:
 async def fan_out(paced: bool, attempts_file: str | None = None) -> Result:
     """Send the 1,000 alerts through a fresh fake; the figures.
 
-    With `attempts_file` the sink records each key in a SQLite attempt log first, as a
-    production sink on a SQLite store does.
+    With `attempts_file` the sink records each key in the attempt log of a SQLite store at
+    that path first, as a production sink on a SQLite store does.
     """
     fake = SlackFake(rate_interval=INTERVAL)
     fake.add_workspace("TBENCH", TOKEN)
@@ -78,7 +79,8 @@ async def fan_out(paced: bool, attempts_file: str | None = None) -> Result:
         rate_limit_retries=2 if paced else 100,
         timeout=30.0,
     )
-    attempts = SqliteAttempts(attempts_file) if attempts_file else None
+    store = await open_store(f"sqlite:///{attempts_file}") if attempts_file else None
+    attempts = StoredAttempts(store.keyvalue("slack")) if store else None
     sink = SlackSink(config, static_token(TOKEN), attempts=attempts)
     try:
         started = time.perf_counter()
@@ -87,6 +89,8 @@ async def fan_out(paced: bool, attempts_file: str | None = None) -> Result:
     finally:
         await sink.close()
         await fake.close()
+        if store is not None:
+            await store.close()
     lost = duplicated = out_of_order = 0
     for index in range(CHANNELS):
         keys = [p["metadata"]["event_payload"]["key"] for p in fake.posts(f"C{index:03d}")]
@@ -117,7 +121,7 @@ def main() -> None:
     logging.getLogger("slack_sdk").setLevel(logging.ERROR)
     print(f"{CHANNELS * PER_CHANNEL} alerts to {CHANNELS} channels, fake: 1 msg/s per channel")
     with tempfile.TemporaryDirectory() as directory:
-        paced = asyncio.run(fan_out(True, str(Path(directory) / "sputnik-slack.db")))
+        paced = asyncio.run(fan_out(True, str(Path(directory) / "sputnik.db")))
     _print("paced sink (per-channel pacer + 429 retry handler as the net)", paced)
     _print("retry handler alone (no pacer), for comparison", asyncio.run(fan_out(False)))
 

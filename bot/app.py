@@ -27,9 +27,9 @@ from bot.domain.markets import install_markets
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import load_presets
 from bot.ports import ChatSink, Clock, DailyBars, NewsDesk, PlatformRuntime, PriceFeed, TimedSink
+from bot.ports.store import Store
 from bot.services import Core, Services, SystemClock
 from bot.settings import DeliveryTable, Settings
-from bot.stores.port import Store
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -17,8 +17,8 @@ from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import Rule
 from bot.domain.symbols import Instrument, UnknownSymbolError
 from bot.ports import Clock, NewsDesk
+from bot.ports.store import Store
 from bot.settings import Settings
-from bot.stores.port import Store
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.domain.cards import Card, Severity
 from bot.domain.i18n import Locale, has_message, t
-from bot.stores.port import StoreError
+from bot.ports.store import StoreError
 from handlers.base import (
     MAX_ARGUMENT_LENGTH,
     MAX_COMMAND_LENGTH,

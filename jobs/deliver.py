@@ -20,7 +20,7 @@ from typing import TypeVar
 from bot.domain.cards import Card
 from bot.domain.model import UNKNOWN_OUTCOME_RETRY_SECONDS, Channel, OutboxItem, retry_delay
 from bot.ports import ChatSink, Clock, Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
-from bot.stores.port import Store, StoreError, StoreUnavailable
+from bot.ports.store import AlertStore, StoreError, StoreUnavailable
 from jobs.enqueue import Sleep, pause, retry_store
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def describe_error(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class _Round:
-    store: Store
+    store: AlertStore
     build_card: BuildCard
     worker_id: str
     clock: Clock
@@ -224,7 +224,7 @@ def check_timing(timeout: float, lease_seconds: float) -> None:
 
 
 async def deliver_outbox(
-    store: Store,
+    store: AlertStore,
     sinks: Mapping[str, ChatSink],
     build_card: BuildCard,
     worker_id: str,
@@ -301,7 +301,7 @@ async def _platform_loop(
 
 
 async def run_delivery_worker(
-    store: Store,
+    store: AlertStore,
     sinks: Mapping[str, ChatSink],
     build_card: BuildCard,
     worker_id: str,
@@ -350,7 +350,7 @@ async def run_delivery_worker(
 
 
 async def drain_outbox(
-    store: Store,
+    store: AlertStore,
     sinks: Mapping[str, ChatSink],
     build_card: BuildCard,
     worker_id: str,

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from bot.domain.model import AlertEvent, OutboxItem, Subscription
-from bot.stores.port import Store, StoreUnavailable
+from bot.ports.store import AlertStore, Outbox, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ async def retry_store(
 
 
 async def claim_with_retry(
-    store: Store,
+    store: Outbox,
     alerts: Sequence[tuple[Subscription, AlertEvent]],
     now: datetime,
     *,
@@ -83,7 +83,7 @@ async def claim_with_retry(
 
 
 async def enqueue_alert(
-    store: Store,
+    store: AlertStore,
     event: AlertEvent,
     now: datetime,
     *,

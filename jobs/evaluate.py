@@ -29,8 +29,8 @@ from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
+from bot.ports.store import ChannelStore, Outbox
 from bot.services import Services
-from bot.stores.port import Store
 from jobs.enqueue import claim_with_retry, retry_store
 from jobs.past import past_at_print
 
@@ -311,14 +311,14 @@ def _stale_inputs(outcome: RuleOutcome, stale: frozenset[str]) -> bool:
     return any(item.symbol in stale for item in outcome.inputs)
 
 
-async def _recipients(store: Store, rule_id: str, moment: datetime) -> list[Subscription]:
+async def _recipients(store: ChannelStore, rule_id: str, moment: datetime) -> list[Subscription]:
     return await retry_store(
         lambda: store.recipients(rule_id, now=moment), f"recipients of {rule_id}"
     )
 
 
 async def _rearm(
-    store: Store, rule_id: str, channels: Sequence[ChannelRef], moment: datetime
+    store: Outbox, rule_id: str, channels: Sequence[ChannelRef], moment: datetime
 ) -> None:
     await retry_store(lambda: store.observe_false(rule_id, channels, moment), f"re-arm {rule_id}")
 

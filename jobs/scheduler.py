@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from bot.ports import Clock, clock_speed
-from bot.stores.port import StoreUnavailable
+from bot.ports.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

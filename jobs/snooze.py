@@ -7,9 +7,8 @@ import logging
 from collections.abc import Collection
 from datetime import datetime
 
-from bot.domain.model import ChannelRef
+from bot.domain.model import ChannelRef, stamp
 from bot.services import Services
-from bot.stores.codec import stamp
 
 log = logging.getLogger(__name__)
 

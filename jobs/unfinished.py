@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.domain.model import OutboxItem
-from bot.stores.port import Store
+from bot.ports.store import Outbox
 from jobs.deliver import TimeSource, describe_error
 from jobs.enqueue import pause
 
@@ -72,7 +72,7 @@ def _when(epoch: float, now: float) -> str:
 
 
 async def unfinished(
-    store: Store,
+    store: Outbox,
     platforms: Collection[str] | None,
     lease_seconds: float,
     time_source: TimeSource = time.time,
@@ -87,7 +87,7 @@ async def unfinished(
 
 
 async def await_leases(
-    store: Store,
+    store: Outbox,
     platforms: Collection[str],
     *,
     lease_seconds: float,
@@ -122,7 +122,7 @@ async def await_leases(
 
 
 async def report_unfinished(
-    store: Store,
+    store: Outbox,
     platforms: Collection[str] | None,
     lease_seconds: float,
     why: str,

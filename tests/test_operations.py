@@ -74,6 +74,20 @@ def test_doctor_reports_each_check_names_tokens_without_values_and_exits_0(
     assert DISCORD not in out
 
 
+def test_doctor_says_an_in_memory_store_keeps_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SPUTNIK_CONFIG", "/dev/null")
+    monkeypatch.setenv("SPUTNIK_STORE_URL", "memory://")
+    assert main(["doctor", "--no-network"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [store] = [line for line in lines if " store: " in line]
+    [persistence] = [line for line in lines if " persistence: " in line]
+    assert store.split()[0] == "ok" and "memory" in store
+    assert persistence.split()[0] == "warn"
+    assert "nothing is kept when the process ends" in persistence
+
+
 @pytest.mark.parametrize(("appendonly", "verdict"), [(True, "ok"), (False, "warn")])
 def test_doctor_warns_when_redis_has_no_aof(
     tmp_path: Path,

@@ -6,7 +6,6 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
-from typing import cast
 
 import pytest
 
@@ -14,9 +13,8 @@ from bot.app import build_services
 from bot.redaction import REDACTED, redact, secret_values
 from bot.services import Core
 from bot.settings import build_settings
-from bot.stores.port import Store
+from bot.stores.memory import MemoryStore
 from handlers.registry import load_registry
-from tests.fakes.memory_store import MemoryStore
 
 DISCORD = "MTAxNTk5NjQ3ODU5MTAwNDc2.GhJk1a.abcdefghijklmnopqrstuvwxyz0123456789"
 INTERACTION = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"
@@ -85,8 +83,8 @@ async def test_the_chat_adapters_register_their_secrets_with_the_one_redactor(
     from bot.chat.discord.app import build_runtime as discord_runtime
     from bot.chat.slack.app import build_runtime as slack_runtime
 
-    settings = build_settings({"store": {"url": f"sqlite:///{tmp_path / 'adapters.db'}"}})
-    services = build_services(core, cast(Store, MemoryStore()))
+    settings = build_settings({})
+    services = build_services(core, MemoryStore())
     registry = load_registry()
     # Literal secrets that no token pattern matches: only their registration hides them.
     discord = discord_runtime(

@@ -13,8 +13,8 @@ import pytest
 from bot.domain.markets import KOREA, US
 from bot.feeds.replay_feed import VirtualClock
 from bot.ports import ReplayClock, clock_speed
+from bot.ports.store import StoreUnavailable
 from bot.services import SystemClock
-from bot.stores.port import StoreUnavailable
 from jobs.market_jobs import (
     SchedulerSettings,
     _closing_trigger,

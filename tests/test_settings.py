@@ -185,6 +185,11 @@ def test_a_key_nothing_resembles_lists_the_keys_the_table_knows() -> None:
         ({"aliases": {"MEMORY": {"proxy": "MU"}}}, "[aliases] MEMORY.symbol: missing (required)"),
         ({"logging": {"format": "xml"}}, '[logging] format: "xml" is not one of keyvalue, json'),
         ({"store": {"url": ""}}, "[store] url: must not be empty"),
+        (
+            {"store": {"url": "postgres://u:secret@db/x"}},
+            '[store] url: "postgres:" is not a store: use sqlite:///file.db,'
+            " redis://host:port/db or memory:// (keeps nothing)",
+        ),
         ({"replay": "SOX"}, '[replay]: "SOX" is not a table'),
         (
             {"news": {"feeds": ["https://ok.example/rss", {"url": "ftp://x", "publisher": "X"}]}},
@@ -289,8 +294,10 @@ def test_a_config_file_with_a_typo_is_refused_when_it_loads(tmp_path: Path) -> N
 
 
 def test_the_store_data_and_views_attributes_still_read_the_tables(tmp_path: Path) -> None:
-    settings = build_settings({"data": {"history_dir": str(tmp_path)}, "store": {"url": "x://"}})
-    assert settings.history_dir == tmp_path and settings.store_url == "x://"
+    settings = build_settings(
+        {"data": {"history_dir": str(tmp_path)}, "store": {"url": "memory://"}}
+    )
+    assert settings.history_dir == tmp_path and settings.store_url == "memory://"
     assert settings.views_dir == ROOT / "data" / "views"
 
 

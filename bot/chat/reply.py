@@ -18,8 +18,8 @@ from typing import Any
 from bot.domain.cards import Card, Severity
 from bot.domain.i18n import Locale
 from bot.domain.model import Channel, ChannelRef, language_zone
+from bot.ports.store import StoreError
 from bot.services import Services
-from bot.stores.port import StoreError
 from handlers.base import Command, Invocation
 from handlers.registry import CommandRegistry, dispatch_text, find_command, invoke_options
 

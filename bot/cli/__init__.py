@@ -77,7 +77,7 @@ def _bad_input_errors() -> tuple[type[Exception], ...]:
     """Errors that are bad input, not bugs (imported when one is raised: their modules
     are loaded by then)."""
     from bot.domain.history import HistoryError
-    from bot.stores.port import StoreUnavailable
+    from bot.ports.store import StoreUnavailable
 
     return (StoreUnavailable, HistoryError)
 

@@ -19,9 +19,9 @@ from bot.cli.common import load_core
 from bot.domain.i18n import Locale, LocaleError, parse_locale
 from bot.domain.model import ChannelRef, redact_url
 from bot.domain.views import ViewError
+from bot.ports.store import StoreError
 from bot.services import Core
 from bot.stores import StoreUnavailable
-from bot.stores.port import StoreError
 
 
 def register(subparsers: Any) -> None:

@@ -31,6 +31,7 @@ from bot.domain.market import MarketData
 from bot.domain.markets import MarketBook, markets
 from bot.domain.model import redact_url
 from bot.domain.views import ViewError
+from bot.ports import StoreError, StoreMissing
 from bot.services import Core
 from bot.settings import (
     ENV_OVERRIDES,
@@ -60,47 +61,30 @@ def register(subparsers: Any) -> None:
 
 
 async def store_checks(core: Core) -> list[Check]:
-    """Store reachable, its schema version, Redis persistence, outbox depth."""
+    """Store reachable, its schema version, whether it keeps anything, outbox depth — as the
+    store describes itself (`StoreAdmin.health`)."""
     url = core.settings.store_url
-    if url.startswith("sqlite:///"):
-        path = url.split("sqlite:///", 1)[1].split("?", 1)[0]
-        if path and path != ":memory:" and not os.path.exists(path):
-            return [("warn", "store", f"{redact_url(url)} not created yet (first use creates it)")]
     try:
         app = await bootstrap(core.settings, core=core, create=False)
+    except StoreMissing:
+        return [("warn", "store", f"{redact_url(url)} not created yet (first use creates it)")]
     except Exception as exc:
         return [("fail", "store", f"{redact_url(url)}: {exc}")]
     store = app.store
-    checks: list[Check] = []
     try:
-        version = getattr(store, "schema_version", None)
-        detail = f"{redact_url(url)} reachable"
-        if version is not None:
-            detail += f", schema {version() if callable(version) else version}"
-        checks.append(("ok", "store", detail))
-        checks.append(await _persistence(store, url))
+        health = await store.health()
         items = await store.list_outbox()
-        pending = sum(1 for i in items if i.state == "pending")
-        parked = len(items) - pending
-        checks.append(("warn" if parked else "ok", "outbox", f"{pending} pending, {parked} parked"))
+    except StoreError as exc:
+        return [("fail", "store", f"{redact_url(url)}: {exc}")]
     finally:
         await app.close()
-    return checks
-
-
-async def _persistence(store: Any, url: str) -> Check:
-    if not url.startswith(("redis://", "rediss://")):
-        return ("ok", "persistence", "SQLite file (durable on disk)")
-    client = getattr(store, "_redis", None) or getattr(store, "redis", None)
-    if client is None:
-        return ("warn", "persistence", "could not ask Redis for its AOF setting")
-    try:
-        info = await client.config_get("appendonly")
-    except Exception as exc:
-        return ("warn", "persistence", f"CONFIG GET refused ({type(exc).__name__})")
-    if str(info.get("appendonly", "no")) != "yes":
-        return ("warn", "persistence", "Redis AOF is off: a restart loses the outbox")
-    return ("ok", "persistence", "Redis AOF on")
+    pending = sum(1 for i in items if i.state == "pending")
+    parked = len(items) - pending
+    return [
+        ("ok", "store", f"{health.backend}: {health.detail}"),
+        (health.durability, "persistence", health.durability_detail),
+        ("warn" if parked else "ok", "outbox", f"{pending} pending, {parked} parked"),
+    ]
 
 
 def freshness_checks(

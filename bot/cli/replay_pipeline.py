@@ -10,9 +10,7 @@ the console sink. What the sink received is what the replay shows.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 from bot.app import App, bootstrap
 from bot.chat.console.sink import ConsoleSink, Delivery
@@ -31,23 +29,23 @@ async def replay_deliveries(
     core: Core, replay: Replay, channels: Sequence[Channel] = (REPLAY_CHANNEL,)
 ) -> list[Delivery]:
     """The messages `channels` (each subscribed to every preset) receive during `replay`."""
-    with tempfile.TemporaryDirectory(prefix="sputnik-replay-") as directory:
-        # Prints are stepped by hand: the custom rules are re-read at every one.
-        book = RuleBook(core.market.symbols, list(core.presets.values()))
-        clock = ManualClock(replay.steps[0].moment)
-        app = await bootstrap(
-            core.settings,
-            core=core,
-            store_url=f"sqlite:///{Path(directory) / 'replay.db'}",
-            clock=clock,
-            replay=replay.session,
-            book=book,
-            env={},
-        )
-        try:
-            return await _run(app, clock, replay, channels)
-        finally:
-            await app.close()
+    # An in-memory store: the replay keeps nothing. Prints are stepped by hand: the custom
+    # rules are re-read at every one.
+    book = RuleBook(core.market.symbols, list(core.presets.values()))
+    clock = ManualClock(replay.steps[0].moment)
+    app = await bootstrap(
+        core.settings,
+        core=core,
+        store_url="memory://",
+        clock=clock,
+        replay=replay.session,
+        book=book,
+        env={},
+    )
+    try:
+        return await _run(app, clock, replay, channels)
+    finally:
+        await app.close()
 
 
 async def _run(

@@ -2,10 +2,11 @@
 [--start-at EPOCH | --start-file PATH] [--store URL] [--deliver]]`: the bot, live or as an
 accelerated replay of one session.
 
-A replay never posts into production by accident: by default it uses a temporary store
-seeded with one console channel subscribed to every preset and to a 06:30 Seoul digest;
-`--store URL` uses that store instead, and Discord/Slack are sent to only with `--deliver`.
-`run` on SQLite is single-instance (a second one exits 2); use Redis for several.
+A replay never posts into production by accident: by default it uses an in-memory store
+(`memory://`) seeded with one console channel subscribed to every preset and to a 06:30 Seoul
+digest; `--store URL` uses that store instead, and Discord/Slack are sent to only with
+`--deliver`. A store that only one `run` may drive (SQLite) says so (`run_lock`): a second
+one exits 2; use Redis for several.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from bot.app import bootstrap, build_core
+from bot.app import App, bootstrap, build_core
 from bot.cli import UsageError
 from bot.domain.history import HistoryError
 from bot.domain.markets import primary_market
@@ -39,10 +40,10 @@ from bot.domain.views import ViewError
 from bot.feeds.replay_feed import VirtualClock
 from bot.logging_setup import configure_logging
 from bot.ports import Clock
+from bot.ports.store import Store, StoreError, StoreUnavailable
 from bot.runner import Runner
 from bot.services import Core, SystemClock
 from bot.settings import Settings, SettingsError, load_settings
-from bot.stores.port import Store, StoreError, StoreUnavailable
 
 DEFAULT_SPEED = 600.0
 MAX_SPEED = 100_000.0
@@ -127,14 +128,13 @@ def check_replay_options(args: argparse.Namespace) -> None:
         raise UsageError(f"{', '.join(given)}: only with --replay (a live run takes none of them)")
 
 
-def single_instance_lock(url: str, stack: ExitStack) -> None:
-    """Refuse a second `run` on one SQLite file (UsageError → exit 2)."""
-    if not url.startswith("sqlite:"):
+def single_instance_lock(store: Store, stack: ExitStack) -> None:
+    """Refuse a second `run` on a store only one process may drive (SQLite: UsageError →
+    exit 2); the lock is held until `stack` closes."""
+    lock_path = store.run_lock()
+    if lock_path is None:
         return
-    path = url.split("sqlite:///", 1)[-1].split("?", 1)[0]
-    if not path or path == ":memory:":
-        return
-    lock_path = Path(f"{path}.run.lock")
+    path = str(lock_path).removesuffix(".run.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     handle: IO[str] = stack.enter_context(lock_path.open("w"))
     try:
@@ -194,9 +194,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
         url = args.store or settings.store_url
         seed = False
         if session is not None and args.store is None:
-            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="sputnik-run-"))
-            url, seed = f"sqlite:///{directory}/replay.db", True
-        single_instance_lock(url, stack)
+            url, seed = "memory://", True
         cache = (
             Path(stack.enter_context(tempfile.TemporaryDirectory()))
             if session is not None
@@ -251,10 +249,17 @@ async def _main(core: Core, options: Options, env: Mapping[str, str]) -> int:
     except StoreError as exc:
         raise UsageError(f"store {redact_url(url)}: {exc}") from None
     try:
+        with ExitStack() as stack:
+            single_instance_lock(app.store, stack)
+            return await _serve(app, options)
+    finally:
+        await app.close()
+
+
+async def _serve(app: App, options: Options) -> int:
+    try:
         if options.seed:
             await seed_replay_store(app.store, app.core.presets)
         return await Runner(app, ready_file=options.ready_file, start_file=options.start_file).run()
     except (SettingsError, ViewError) as exc:  # a platform's settings, the views: before
         raise UsageError(str(exc)) from None  # the runner starts anything
-    finally:
-        await app.close()

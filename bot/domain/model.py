@@ -2,7 +2,8 @@
 
 Values only (no I/O): the durations and trigger policies users type, a channel's zone,
 the identities of prints, alerts and messages, and the outbox's retry policy. The stores
-(`bot/stores/port.py`) persist them; the domain, handlers, jobs and chat adapters read them.
+(through the role ports of `bot/ports/store.py`) persist them; the domain, handlers, jobs and
+chat adapters read them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_DURATION_SECONDS = 365 * 86400
 """The longest duration (cooldown) accepted: 365 days."""
+
+
+def stamp(moment: datetime) -> str:
+    """Fixed-width UTC ISO text: sorts as text in the order of time (stored keys, Lua)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def redact_url(url: str) -> str:

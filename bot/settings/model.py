@@ -73,10 +73,25 @@ class Table(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class StoreTable(Table):
-    """`[store]`: where subscriptions, alerts and the outbox live (SPUTNIK_STORE_URL wins)."""
+STORE_SCHEMES = ("sqlite:", "redis://", "rediss://", "unix://", "memory://")
+"""The store URLs there is a store for (`bot/stores/__init__.py` picks it)."""
 
-    url: Text = "sqlite:///sputnik.db"
+
+def _store_url(text: str) -> str:
+    if text and not text.startswith(STORE_SCHEMES):
+        scheme = text.split(":", 1)[0] if ":" in text else text
+        raise ValueError(
+            f'"{scheme}:" is not a store: use sqlite:///file.db, redis://host:port/db or'
+            " memory:// (keeps nothing)"
+        )
+    return text
+
+
+class StoreTable(Table):
+    """`[store]`: where subscriptions, alerts and the outbox live (SPUTNIK_STORE_URL wins);
+    `memory://` keeps them in the process only, for trying the bot."""
+
+    url: Annotated[Text, AfterValidator(_store_url)] = "sqlite:///sputnik.db"
 
 
 class DataTable(Table):

@@ -1,4 +1,5 @@
-"""SQLite and Redis implementations of one Store contract; `open_store(url)` picks one."""
+"""SQLite, Redis and in-memory implementations of the store roles (`bot/ports/store.py`);
+`open_store(url)` picks one — only the composition root and the CLI's store tools call it."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import time
 from collections.abc import Callable
 
 from bot.domain.model import redact_url
-from bot.stores.port import Store, StoreError, StoreUnavailable
+from bot.ports.store import Store, StoreError, StoreMissing, StoreUnavailable
 
-__all__ = ["Store", "StoreError", "StoreUnavailable", "make_store", "open_store"]
+__all__ = ["Store", "StoreError", "StoreMissing", "StoreUnavailable", "make_store", "open_store"]
 
 
 def make_store(
     url: str, *, create: bool = True, time_source: Callable[[], float] = time.time
 ) -> Store:
-    """The store for `url` (`sqlite:///path.db` or `redis://host:port/db?prefix=p:`), unopened.
+    """The store for `url` (`sqlite:///path.db`, `redis://host:port/db?prefix=p:` or
+    `memory://`), unopened.
 
     `create=False` opens an existing store only: a missing SQLite file is StoreUnavailable
     instead of a new empty database (for read-only tools such as `python -m bot outbox`).
@@ -29,8 +31,13 @@ def make_store(
         from bot.stores.redis_store import RedisStore
 
         return RedisStore(url, create=create, time_source=time_source)
+    if url.startswith("memory:"):
+        from bot.stores.memory import MemoryStore
+
+        return MemoryStore(url, time_source=time_source)
     raise StoreUnavailable(
-        f"unsupported store URL {redact_url(url)} (use sqlite:///file.db or redis://host:port/db)"
+        f"unsupported store URL {redact_url(url)}"
+        " (use sqlite:///file.db, redis://host:port/db or memory://)"
     )
 
 

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain.model import AlertEvent
 
 EVENT_VERSION = 2
 """`{"v": 2, ...}`; documents without `v` are version 1 (no print id, kind or expiry)."""
-
-
-def stamp(moment: datetime) -> str:
-    """Fixed-width UTC ISO text: sorts as text in the order of time (used inside Lua too)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def unstamp(text: str | None) -> datetime | None:

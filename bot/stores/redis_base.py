@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Callable, Coroutine
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from redis import exceptions as rexc
@@ -16,8 +17,8 @@ from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
 
 from bot.domain.model import redact_url
+from bot.ports.store import StoreError, StoreHealth, StoreUnavailable
 from bot.stores import redis_lua, redis_lua_migrate, redis_lua_outbox
-from bot.stores.port import StoreError, StoreUnavailable
 from bot.stores.redis_codec import split_redis_url
 
 P = ParamSpec("P")
@@ -151,6 +152,29 @@ class RedisBase:
                 self._client_url, socket_connect_timeout=3, socket_timeout=10
             )
         return self._raw
+
+    async def health(self) -> StoreHealth:
+        """Reachable (PING), the layout number, and whether Redis keeps the outbox across a
+        restart (AOF on)."""
+        try:
+            await self.redis.ping()
+        except (rexc.RedisError, OSError) as exc:
+            raise StoreUnavailable(f"store {redact_url(self.url)} unreachable: {exc}") from None
+        detail = f"{redact_url(self.url)} reachable, schema {self.schema_version}"
+        try:
+            info = await self.redis.config_get("appendonly")
+        except (rexc.RedisError, OSError) as exc:
+            why = f"CONFIG GET refused ({type(exc).__name__})"
+            return StoreHealth("Redis", detail, "warn", why)
+        if str(info.get("appendonly", "no")) != "yes":
+            return StoreHealth(
+                "Redis", detail, "warn", "Redis AOF is off: a restart loses the outbox"
+            )
+        return StoreHealth("Redis", detail, "ok", "Redis AOF on")
+
+    def run_lock(self) -> Path | None:
+        """None: several bot processes share one Redis."""
+        return None
 
     async def drop_connections(self) -> None:
         """Close pooled connections so the next command reconnects (after a failover)."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.domain.model import ChannelRef, Snooze, SubscriptionKind
-from bot.stores.port import StoreError
+from bot.ports.store import StoreError
 from bot.stores.redis_base import RedisBase, _translated
 
 

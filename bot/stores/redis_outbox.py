@@ -14,8 +14,9 @@ from bot.domain.model import (
     OutboxItem,
     Subscription,
     idempotency_key,
+    stamp,
 )
-from bot.stores.codec import event_from_json, event_json, stamp, unstamp
+from bot.stores.codec import event_from_json, event_json, unstamp
 from bot.stores.redis_base import RedisBase, _translated
 
 ALERT_TTL_SECONDS = 90 * 86400

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.model import Channel, ChannelRef, Language, Subscription, SubscriptionKind
-from bot.stores.codec import stamp
-from bot.stores.port import StoreError
+from bot.domain.model import Channel, ChannelRef, Language, Subscription, SubscriptionKind, stamp
+from bot.ports.store import StoreError
 from bot.stores.redis_base import _translated, unavailable
 from bot.stores.redis_codec import sub_from_json, sub_json
 from bot.stores.redis_controls import RedisControls, snooze_from, snooze_text, watch_from
+from bot.stores.redis_kv import RedisKeyValue
 from bot.stores.redis_outbox import RedisOutbox
 
 __all__ = ["RedisStore", "unavailable"]
@@ -211,6 +211,10 @@ class RedisStore(RedisOutbox, RedisControls):
         keys = await self.redis.smembers(self.k("channels"))
         found = {ChannelRef.from_key(k).workspace_id for k in keys if k.startswith(platform + ":")}
         return sorted(found)
+
+    def keyvalue(self, namespace: str) -> RedisKeyValue:
+        """An adapter's key-value namespace under the prefix (`{prefix}{namespace}:…`)."""
+        return RedisKeyValue(self, namespace)
 
     @_translated
     async def claim_run(self, job_id: str, scheduled: datetime, ttl_seconds: float) -> bool:

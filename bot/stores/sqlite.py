@@ -21,11 +21,12 @@ from bot.domain.model import (
     Subscription,
     SubscriptionKind,
     TriggerPolicy,
+    stamp,
 )
-from bot.stores.codec import stamp
-from bot.stores.port import StoreError
+from bot.ports.store import StoreError
 from bot.stores.sqlite_base import sqlite_path
 from bot.stores.sqlite_controls import SqliteControls, channel_from_row, snooze_columns
+from bot.stores.sqlite_kv import SqliteKeyValue
 from bot.stores.sqlite_leases import SqliteLeases
 from bot.stores.sqlite_outbox import SqliteOutbox
 from bot.stores.sqlite_triggers import forget_state
@@ -215,6 +216,10 @@ class SqliteStore(SqliteOutbox, SqliteLeases, SqliteControls):
     async def set_mention(self, ref: ChannelRef, mention: str | None) -> None:
         """Set (or clear) who the channel's alerts ping."""
         await self._update_channel(ref, "UPDATE channels SET mention = ? WHERE key = ?", (mention,))
+
+    def keyvalue(self, namespace: str) -> SqliteKeyValue:
+        """An adapter's key-value namespace in this file (the `kv` table)."""
+        return SqliteKeyValue(self, namespace)
 
     # -- purging, run claims, digest slots ------------------------------------------------
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.domain.model import redact_url
-from bot.stores.port import StoreError, StoreUnavailable
+from bot.ports.store import StoreError, StoreHealth, StoreMissing, StoreUnavailable
 from bot.stores.sqlite_schema import migrate
 
 T = TypeVar("T")
@@ -78,7 +78,7 @@ class SqliteBase:
         """Open the file (WAL), check it and apply pending migrations."""
         if not self.create and not Path(self.path).is_file():
             where = Path(self.path).absolute()
-            raise StoreUnavailable(f"store {redact_url(self.url)} does not exist (no file {where})")
+            raise StoreMissing(f"store {redact_url(self.url)} does not exist (no file {where})")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         loop = asyncio.get_running_loop()
         try:
@@ -107,6 +107,18 @@ class SqliteBase:
             conn.close()
             raise
         return conn
+
+    async def health(self) -> StoreHealth:
+        """Reachable (a read through the store's thread), schema, a file on disk."""
+        await self._run(lambda c: c.execute("SELECT 1").fetchone())
+        detail = f"{redact_url(self.url)} reachable, schema {self.schema_version}"
+        return StoreHealth("SQLite", detail, "ok", "SQLite file (durable on disk)")
+
+    def run_lock(self) -> Path | None:
+        """`<file>.run.lock`: SQLite is single-instance (None for an in-memory database)."""
+        if self.path == ":memory:":
+            return None
+        return Path(f"{self.path}.run.lock")
 
     async def close(self) -> None:
         """Close the connection and its thread."""

@@ -8,9 +8,9 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.domain.model import Channel, ChannelRef, Snooze, SubscriptionKind
-from bot.stores.codec import stamp, unstamp
-from bot.stores.port import StoreError
+from bot.domain.model import Channel, ChannelRef, Snooze, SubscriptionKind, stamp
+from bot.ports.store import StoreError
+from bot.stores.codec import unstamp
 from bot.stores.sqlite_base import SqliteBase
 
 

@@ -16,8 +16,9 @@ from bot.domain.model import (
     OutboxItem,
     Subscription,
     idempotency_key,
+    stamp,
 )
-from bot.stores.codec import earliest, event_from_json, event_json, stamp, unstamp
+from bot.stores.codec import earliest, event_from_json, event_json, unstamp
 from bot.stores.sqlite_base import SqliteBase
 from bot.stores.sqlite_triggers import States, load_states, save_states
 from bot.stores.triggers import TriggerState, after_fire, may_fire

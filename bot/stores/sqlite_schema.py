@@ -221,6 +221,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         PRIMARY KEY (channel_key, name)
     ) WITHOUT ROWID;
     """,
+    # 6: key-value namespaces handed to adapters (Slack's installations, OAuth states and
+    #    attempt log, which lived in a sibling file `<name>-slack.db` before)
+    """
+    CREATE TABLE kv (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        field TEXT NOT NULL,
+        value TEXT NOT NULL,
+        expires_at REAL,
+        PRIMARY KEY (namespace, key, field)
+    ) WITHOUT ROWID;
+    CREATE INDEX kv_expiry ON kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
+    """,
 )
 
 

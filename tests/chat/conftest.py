@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any, cast
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from bot.app import build_services
 from bot.chat.discord.app import DiscordRuntime, build_runtime
+from bot.domain.model import ChannelRef
 from bot.services import Core, Services
 from bot.settings import Settings, build_settings
-from bot.stores.port import Store
+from bot.stores.memory import MemoryStore
 from handlers.registry import load_registry
 from tests.fakes.discord_fake import FakeDiscord, Limits, guild_payload
-from tests.fakes.memory_store import MemoryStore
 
 TOKEN = "MTAxMDEwMTAxMDEwMTAxMDEw.GabcDE.secretsecretsecretsecretsecret12"
 GUILD = 111111111111111111
@@ -45,14 +45,34 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 @pytest.fixture
 def store() -> MemoryStore:
-    """A fresh in-memory store."""
+    """A fresh in-memory store (the real one: `[store] url = "memory://"`)."""
     return MemoryStore()
 
 
 @pytest.fixture
 def services(core: Core, store: MemoryStore) -> Services:
     """The real services over the in-memory store."""
-    return build_services(core, cast(Store, store))
+    return build_services(core, store)
+
+
+async def until(condition: Callable[[], bool | Awaitable[bool]]) -> None:
+    """Wait (at most 5 s) until `condition` holds; it may read the store (a coroutine)."""
+    async with asyncio.timeout(5):
+        while True:
+            held = condition()
+            if held if isinstance(held, bool) else await held:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def gone(store: MemoryStore, ref: ChannelRef) -> bool:
+    """Whether the store no longer knows the channel (it was purged)."""
+    return await store.get_channel(ref) is None
+
+
+async def workspace_gone(store: MemoryStore, workspace_id: int) -> bool:
+    """Whether the store keeps no channel of the Discord guild any more."""
+    return str(workspace_id) not in await store.workspaces("discord")
 
 
 async def make_runtime(fake: FakeDiscord, services: Services, **section: Any) -> DiscordRuntime:

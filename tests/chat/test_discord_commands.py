@@ -8,10 +8,10 @@ from typing import Any
 from bot.chat.discord.app import DiscordRuntime
 from bot.domain.i18n import has_message, t
 from bot.domain.model import Channel, ChannelRef, Subscription
+from bot.stores.memory import MemoryStore
 from handlers.registry import load_registry
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory, Recorded
-from tests.fakes.memory_store import MemoryStore
 
 MANAGE_CHANNELS = 1 << 4
 HERE = ChannelRef("discord", str(GUILD), str(CHANNEL))
@@ -152,7 +152,7 @@ async def test_a_member_without_manage_channels_is_refused_politely_on_subscribe
     [callback] = await run(fake, payload)
     assert callback.json["data"]["flags"] & 64
     assert "permission" in embed_text(callback.json)
-    assert not store.subscriptions
+    assert await store.list_subscriptions(HERE) == []
 
 
 async def test_a_member_without_manage_channels_is_refused_on_rules_add(
@@ -163,7 +163,8 @@ async def test_a_member_without_manage_channels_is_refused_on_rules_add(
     [callback] = await run(fake, payload)
     assert callback.json["data"]["flags"] & 64
     assert "permission" in embed_text(callback.json)
-    assert not store.subscriptions
+    assert await store.list_subscriptions(HERE) == []
+    assert await store.saved_rules(HERE) == {}
 
 
 async def test_a_channel_admin_subscribes_and_the_reply_is_visible(
@@ -176,7 +177,7 @@ async def test_a_channel_admin_subscribes_and_the_reply_is_visible(
     )
     [callback] = await run(fake, payload)
     assert not callback.json["data"].get("flags")
-    [subscription] = store.subscriptions.values()
+    [subscription] = await store.list_subscriptions(HERE)
     assert (subscription.rule_id, subscription.policy.kind) == ("deepseek", "once")
 
 

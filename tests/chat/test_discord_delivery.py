@@ -12,9 +12,9 @@ from bot.app import build_services
 from bot.chat.discord.app import DiscordRuntime
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef, OutboxItem
+from bot.ports.store import Store
 from bot.services import Core, SystemClock
 from bot.stores import open_store
-from bot.stores.port import Store
 from jobs.deliver import deliver_outbox
 from jobs.render import notice_card
 from tests.chat.conftest import GUILD, make_runtime

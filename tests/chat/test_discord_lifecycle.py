@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 import pytest
 
@@ -12,11 +11,20 @@ from bot.chat.discord.app import DiscordRuntime, build_runtime
 from bot.chat.discord.lifecycle import purge_missing_guilds
 from bot.domain.model import Channel, ChannelRef
 from bot.services import Services
+from bot.stores.memory import MemoryStore
 from handlers.registry import HANDLER_MODULES, load_registry
-from tests.chat.conftest import CHANNEL, GUILD, TOKEN, discord_settings, make_runtime
+from tests.chat.conftest import (
+    CHANNEL,
+    GUILD,
+    TOKEN,
+    discord_settings,
+    gone,
+    make_runtime,
+    until,
+    workspace_gone,
+)
 from tests.chat.test_discord_commands import embed_text, option, replies, run
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory, guild_payload
-from tests.fakes.memory_store import MemoryStore
 
 GONE_GUILD = 333333333333333333
 MARKER_GUILD = 444444444444444444
@@ -24,14 +32,6 @@ MARKER_GUILD = 444444444444444444
 
 def ref(guild: int, channel: int) -> ChannelRef:
     return ChannelRef("discord", str(guild), str(channel))
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition never held")
 
 
 async def test_guilds_removed_while_offline_are_purged_when_ready_no_longer_lists_them(
@@ -42,9 +42,9 @@ async def test_guilds_removed_while_offline_are_purged_when_ready_no_longer_list
     runtime = await make_runtime(fake, services)
     await asyncio.wait_for(runtime.start(), 10)
     try:
-        await until(lambda: bool(store.purged_workspaces))
-        assert store.purged_workspaces == [("discord", str(GONE_GUILD))]
-        assert ref(GUILD, CHANNEL) in store.channels
+        await until(lambda: workspace_gone(store, GONE_GUILD))
+        assert await store.workspaces("discord") == [str(GUILD)]
+        assert not await gone(store, ref(GUILD, CHANNEL))
     finally:
         await runtime.close()
 
@@ -54,8 +54,8 @@ async def test_removal_from_a_guild_purges_its_channels(
 ) -> None:
     await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
     await fake.dispatch("GUILD_DELETE", {"id": str(GUILD)})
-    await until(lambda: ("discord", str(GUILD)) in store.purged_workspaces)
-    assert not store.channels
+    await until(lambda: workspace_gone(store, GUILD))
+    assert await store.workspaces("discord") == []
 
 
 async def test_an_outage_is_not_a_removal(
@@ -63,14 +63,15 @@ async def test_an_outage_is_not_a_removal(
 ) -> None:
     await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
     # A marker guild the bot knows, so that its removal after the outage has a visible effect.
+    await store.upsert_channel(Channel(ref(MARKER_GUILD, 7)))
     await fake.dispatch("GUILD_CREATE", guild_payload(MARKER_GUILD, [7]))
     await until(lambda: runtime.client.get_guild(MARKER_GUILD) is not None)
     await fake.dispatch("GUILD_DELETE", {"id": str(GUILD), "unavailable": True})
     await fake.dispatch("GUILD_DELETE", {"id": str(MARKER_GUILD)})
     # Events are handled in order: once the marker's removal is purged, the outage was handled.
-    await until(lambda: ("discord", str(MARKER_GUILD)) in store.purged_workspaces)
-    assert store.purged_workspaces == [("discord", str(MARKER_GUILD))]
-    assert ref(GUILD, CHANNEL) in store.channels
+    await until(lambda: workspace_gone(store, MARKER_GUILD))
+    assert await store.workspaces("discord") == [str(GUILD)]
+    assert not await gone(store, ref(GUILD, CHANNEL))
 
 
 async def test_a_deleted_channel_is_purged(
@@ -80,8 +81,8 @@ async def test_a_deleted_channel_is_purged(
     await store.upsert_channel(Channel(ref(GUILD, CHANNEL + 1)))
     deleted = {"id": str(CHANNEL), "type": 0, "guild_id": str(GUILD), "name": "x", "position": 0}
     await fake.dispatch("CHANNEL_DELETE", deleted)
-    await until(lambda: ref(GUILD, CHANNEL) in store.purged_channels)
-    assert list(store.channels) == [ref(GUILD, CHANNEL + 1)]
+    await until(lambda: gone(store, ref(GUILD, CHANNEL)))
+    assert not await gone(store, ref(GUILD, CHANNEL + 1))
 
 
 @pytest.fixture
@@ -147,21 +148,17 @@ def _card():  # type: ignore[no-untyped-def]
 
 async def test_a_ready_without_any_guild_purges_nothing(store: MemoryStore) -> None:
     await store.upsert_channel(Channel(ref(GUILD, CHANNEL)))
-    assert await purge_missing_guilds(store, []) == []  # type: ignore[arg-type]
-    assert ref(GUILD, CHANNEL) in store.channels
+    assert await purge_missing_guilds(store, []) == []
+    assert not await gone(store, ref(GUILD, CHANNEL))
 
 
 async def test_a_process_running_some_shards_judges_only_their_guilds(store: MemoryStore) -> None:
     on_shard_0, on_shard_1 = 0 << 22, 1 << 22  # (guild_id >> 22) % 2
     for guild in (on_shard_0, on_shard_1):
         await store.upsert_channel(Channel(ref(guild, 1)))
-    purged = await purge_missing_guilds(
-        store,  # type: ignore[arg-type]
-        [GUILD],
-        shard_count=2,
-        shard_ids=[1],
-    )
+    purged = await purge_missing_guilds(store, [GUILD], shard_count=2, shard_ids=[1])
     assert purged == [str(on_shard_1)]
+    assert await store.workspaces("discord") == [str(on_shard_0)]
 
 
 async def test_any_command_still_running_after_the_deferral_delay_defers_and_follows_up(

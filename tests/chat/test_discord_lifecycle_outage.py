@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
 
 from bot.app import build_services
 from bot.domain.model import Channel, ChannelRef
+from bot.ports.store import Store
 from bot.services import Core, Services
 from bot.stores import open_store
-from bot.stores.port import Store
-from tests.chat.conftest import CHANNEL, GUILD, TOKEN, make_runtime
+from bot.stores.memory import MemoryStore
+from tests.chat.conftest import CHANNEL, GUILD, TOKEN, gone, make_runtime, until
 from tests.fakes.discord_fake import FakeDiscord
-from tests.fakes.memory_store import MemoryStore
 from tests.stores.own_redis import OwnRedis, scratch_redis
 
 OTHER_GUILD = 555555555555555555
@@ -31,12 +30,6 @@ def ref(guild: int, channel: int) -> ChannelRef:
     return ChannelRef("discord", str(guild), str(channel))
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 async def test_a_deleted_thread_that_was_subscribed_is_purged(
     fake: FakeDiscord, services: Services, store: MemoryStore
 ) -> None:
@@ -47,7 +40,7 @@ async def test_a_deleted_thread_that_was_subscribed_is_purged(
     try:
         deleted = {"id": str(thread), "guild_id": str(GUILD), "parent_id": str(CHANNEL), "type": 11}
         await fake.dispatch("THREAD_DELETE", deleted)
-        await until(lambda: ref(GUILD, thread) in store.purged_channels)
+        await until(lambda: gone(store, ref(GUILD, thread)))
     finally:
         await runtime.close()
 
@@ -80,7 +73,8 @@ async def test_a_second_ready_after_a_reconnect_purges_nothing_more(
         await fake.dispatch("GUILD_CREATE", fake.guilds[0])
         await asyncio.wait_for(seen.wait(), 5)
         assert [g.id for g in runtime.client.guilds] == [GUILD]
-        assert store.purged_workspaces == []  # reconciled once per process, at the first READY
+        # reconciled once per process, at the first READY: the later guild's channel stays
+        assert not await gone(store, ref(OTHER_GUILD, 1))
     finally:
         await runtime.close()
 

@@ -21,8 +21,8 @@ from bot.chat.discord.sink import DiscordSink
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.model import Channel, ChannelRef, OutboxItem
 from bot.ports import Delivered, Failed
+from bot.ports.store import Store
 from bot.services import Services, SystemClock
-from bot.stores.port import Store
 from handlers.registry import load_registry
 from jobs.deliver import deliver_outbox
 from jobs.render import notice_card

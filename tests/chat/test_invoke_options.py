@@ -5,11 +5,20 @@ from __future__ import annotations
 from bot.domain.cards import Severity
 from bot.domain.model import ChannelRef
 from bot.services import Services
+from bot.stores.memory import MemoryStore
 from handlers.base import Invocation
 from handlers.registry import dispatch_text, invoke_options, load_registry
-from tests.fakes.memory_store import MemoryStore
 
 HERE = ChannelRef("discord", "1", "2")
+
+
+async def mention(store: MemoryStore) -> str | None:
+    """Who the channel's alerts ping, as stored."""
+    channel = await store.get_channel(HERE)
+    assert channel is not None
+    return channel.mention
+
+
 REGISTRY = load_registry()
 
 
@@ -42,7 +51,7 @@ async def test_a_rule_with_comparison_signs_arrives_whole(
         REGISTRY.commands["subscribe alerts"], invocation(services), options
     )
     assert card.severity is not Severity.ERROR
-    [subscription] = store.subscriptions.values()
+    [subscription] = await store.list_subscriptions(HERE)
     assert subscription.expression == "SOX.pct <= -5 and DJI.pct > 0"
     assert subscription.policy.cooldown_seconds == 1800
 
@@ -62,7 +71,8 @@ async def test_an_admin_command_without_admin_rights_is_refused_in_the_callers_l
     )
     assert card.severity is Severity.ERROR
     assert "권한" in card.text
-    assert not store.subscriptions
+    assert await store.saved_rules(HERE) == {}
+    assert await store.list_subscriptions(HERE) == []
 
 
 async def test_mention_off_and_a_group_id_are_stored_for_the_channel(
@@ -70,9 +80,9 @@ async def test_mention_off_and_a_group_id_are_stored_for_the_channel(
 ) -> None:
     inv = invocation(services)
     await invoke_options(REGISTRY.commands["mention"], inv, {"role": "123456789"})
-    assert store.channels[HERE].mention == "123456789"
+    assert await mention(store) == "123456789"
     await invoke_options(REGISTRY.commands["mention"], inv, {"role": "off"})
-    assert store.channels[HERE].mention is None
+    assert await mention(store) is None
     bad = await invoke_options(REGISTRY.commands["mention"], inv, {"role": "bob"})
     assert bad.severity is Severity.ERROR
 

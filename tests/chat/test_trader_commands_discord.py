@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.chat.discord.app import DiscordRuntime
 from bot.domain.model import Channel, Subscription
+from bot.stores.memory import MemoryStore
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.chat.test_discord_commands import (
     HERE,
@@ -15,7 +16,6 @@ from tests.chat.test_discord_commands import (
     sub,
 )
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory
-from tests.fakes.memory_store import MemoryStore
 
 
 async def test_the_synced_tree_holds_snooze_mute_digest_now_and_watchlist(
@@ -56,7 +56,8 @@ async def test_an_admin_snoozes_with_drop_and_mutes_a_preset_through_interaction
     mute = make.command("mute", [option("rule", "deepseek")], permissions=MANAGE_CHANNELS)
     [callback] = await run(fake, mute)
     assert "is muted in this channel" in embed_text(callback.json)
-    assert store.subscriptions[(HERE, "alert", "deepseek")].muted
+    [muted] = await store.list_subscriptions(HERE)
+    assert muted.rule_id == "deepseek" and muted.muted
 
 
 async def test_a_member_may_show_the_watchlist_but_not_change_it(
@@ -69,4 +70,5 @@ async def test_a_member_may_show_the_watchlist_but_not_change_it(
     add = make.command("watchlist", [sub("add", [option("symbols", "AMD")])], permissions=0)
     [callback] = await run(fake, add)
     assert callback.json["data"]["flags"] & 64 and "permission" in embed_text(callback.json)
-    assert HERE not in store.channels or store.channels[HERE].watchlist is None
+    stored = await store.get_channel(HERE)
+    assert stored is None or stored.watchlist is None

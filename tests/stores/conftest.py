@@ -1,4 +1,5 @@
-"""Fixtures for the store contract: one SQLite file or one Redis key prefix per test."""
+"""Fixtures for the store contract: one SQLite file, Redis key prefix or named in-memory store
+per test."""
 
 from __future__ import annotations
 
@@ -45,9 +46,25 @@ def redis_prefix() -> Iterator[str]:
     delete_prefix(prefix)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+STORE_KINDS = ["sqlite", "redis", "memory"]
+"""Every store implementation: the contract runs against each."""
+
+
+@pytest.fixture(params=STORE_KINDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL for each store kind, isolated to this test."""
+    """A URL for each store kind, isolated to this test (`memory://NAME`: one store per test
+    that reopening the URL finds again, as it finds a file or a Redis prefix)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sputnik.db'}"
+    if request.param == "memory":
+        return f"memory://test-{uuid.uuid4().hex[:12]}"
+    prefix: str = request.getfixturevalue("redis_prefix")
+    return redis_store_url(prefix)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for each store that several processes share (not the in-memory one)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'sputnik.db'}"
     prefix: str = request.getfixturevalue("redis_prefix")
@@ -78,5 +95,13 @@ def real_time() -> RealTime:
 async def store(store_url: str, real_time: RealTime) -> AsyncIterator[Store]:
     """An open store of each kind, on the test's real-time source."""
     opened = await open_store(store_url, time_source=real_time)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def shared_store(shared_store_url: str, real_time: RealTime) -> AsyncIterator[Store]:
+    """An open store that another process can open too, on the test's real-time source."""
+    opened = await open_store(shared_store_url, time_source=real_time)
     yield opened
     await opened.close()

@@ -14,9 +14,10 @@ from bot.domain.model import (
     Subscription,
     idempotency_key,
     print_id,
+    stamp,
 )
 from bot.stores import open_store
-from bot.stores.codec import event_json, stamp
+from bot.stores.codec import event_json
 from bot.stores.redis_lua_migrate import LAYOUT
 from tests.stores.conftest import REDIS_URL, RealTime, redis_store_url
 

@@ -27,6 +27,12 @@ ALPHA = ChannelRef("discord", "guild1", "alpha")
 FIRED = datetime(2025, 1, 27, 15, 0, tzinfo=UTC)
 
 
+@pytest.fixture
+def store_url(shared_store_url: str) -> str:
+    """Several processes open these stores: SQLite and Redis (not the in-memory one)."""
+    return shared_store_url
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:

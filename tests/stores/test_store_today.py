@@ -25,14 +25,20 @@ EN = ChannelRef("slack", "T01", "C02")
 FIRED = datetime(2025, 1, 27, 21, 0, tzinfo=UTC)
 
 
-def sqlite_of_today(path: Path) -> str:
-    """The schema-4 file `write_today.py` wrote, restored from its dump."""
+def restore_sqlite(path: Path, version: int) -> str:
+    """The schema-`version` file a `fixtures/write_*.py` script wrote, restored from its dump
+    (`fixtures/sqlite_schema_<version>.sql`); its store URL."""
     conn = sqlite3.connect(path)
-    conn.executescript((FIXTURES / "sqlite_schema_4.sql").read_text())
-    conn.execute("PRAGMA user_version = 4")
+    conn.executescript((FIXTURES / f"sqlite_schema_{version}.sql").read_text())
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
     return f"sqlite:///{path}"
+
+
+def sqlite_of_today(path: Path) -> str:
+    """The schema-4 file `write_today.py` wrote."""
+    return restore_sqlite(path, 4)
 
 
 def redis_of_today(prefix: str) -> str:
@@ -104,7 +110,7 @@ async def check_defaults_and_new_fields(store: Store) -> None:
 async def test_a_schema_4_sqlite_file_opens_with_the_new_fields_defaulted(tmp_path: Path) -> None:
     store = await open_store(sqlite_of_today(tmp_path / "today.db"))
     try:
-        assert store.schema_version == len(MIGRATIONS) == 5  # type: ignore[attr-defined]
+        assert store.schema_version == len(MIGRATIONS) == 6  # type: ignore[attr-defined]
         await check_defaults_and_new_fields(store)
     finally:
         await store.close()

@@ -93,8 +93,13 @@ async def test_a_run_that_leaves_nothing_says_nothing(
 
 @pytest.mark.slow
 async def test_a_replay_end_waits_out_a_killed_workers_lease_and_delivers_its_message_once(
-    store: Store, store_url: str, platform: FakePlatform, real_time: RealTime, tmp_path: Path
+    shared_store: Store,
+    shared_store_url: str,
+    platform: FakePlatform,
+    real_time: RealTime,
+    tmp_path: Path,
 ) -> None:
+    store, store_url = shared_store, shared_store_url  # the killed worker opens it too
     await queue(store, BETA)
     [failing] = await store.lease("w-old")
     await store.mark_failed(failing, "HTTP 503", retry_in=600)  # due again in 10 minutes

@@ -25,8 +25,8 @@ from bot.chat.discord.render import render_card
 from bot.chat.reply import Caller, Options, channel_locale, reply
 from bot.domain.i18n import Locale, has_message, t
 from bot.domain.model import ChannelRef
+from bot.ports.store import StoreError
 from bot.services import Services
-from bot.stores.port import StoreError
 from handlers.base import AutocompleteSource, Command, Param
 from handlers.registry import CommandRegistry
 

@@ -15,7 +15,7 @@ import discord
 from discord.ext import commands
 
 from bot.domain.model import ChannelRef
-from bot.stores.port import Store, StoreError
+from bot.ports.store import ChannelStore, StoreError
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
@@ -27,7 +27,7 @@ def shard_of(guild_id: int, shard_count: int) -> int:
 
 
 async def purge_missing_guilds(
-    store: Store,
+    store: ChannelStore,
     listed: Collection[int],
     *,
     shard_count: int | None = None,
@@ -60,7 +60,7 @@ async def purge_missing_guilds(
 class LifecycleCog(commands.Cog):
     """Listeners that purge guilds and channels the bot has lost."""
 
-    def __init__(self, bot: commands.Bot | commands.AutoShardedBot, store: Store) -> None:
+    def __init__(self, bot: commands.Bot | commands.AutoShardedBot, store: ChannelStore) -> None:
         self.bot = bot
         self.store = store
         self.reconciled = False

@@ -22,11 +22,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from bot.chat.slack.attempts import attempt_log
+from bot.chat.slack.attempts import StoredAttempts
 from bot.chat.slack.commands import CommandContext, register_commands
 from bot.chat.slack.config import SlackConfig, SlackSecrets, make_client
 from bot.chat.slack.events import Lifecycle, register_events
-from bot.chat.slack.install import installation_stores, sqlite_sibling
+from bot.chat.slack.install import installation_stores
 from bot.chat.slack.sink import SlackSink, TokenSource, static_token
 from bot.redaction import install_redaction
 from bot.services import Services
@@ -148,9 +148,10 @@ def build_runtime(
         return None
     install_redaction(secrets.values())
     config = _mode(SlackConfig.from_settings(settings), secrets)
+    kv = services.store.keyvalue("slack")
     installations: AsyncInstallationStore | None = None
     if secrets.oauth:
-        installations, states = installation_stores(settings.store_url, secrets.client_id)
+        installations, states = installation_stores(kv, secrets.client_id)
         oauth = AsyncOAuthSettings(
             client_id=secrets.client_id,
             client_secret=secrets.client_secret,
@@ -175,6 +176,5 @@ def build_runtime(
         tokens = static_token(secrets.bot_token)
     register_commands(app, CommandContext(services, registry, config))
     register_events(app, Lifecycle(services.store, installations))
-    attempts = attempt_log(settings.store_url, str(sqlite_sibling(settings.store_url)))
-    sink = SlackSink(config, tokens, attempts=attempts)
+    sink = SlackSink(config, tokens, attempts=StoredAttempts(kv))
     return SlackRuntime(app, sink, config, secrets, installations)

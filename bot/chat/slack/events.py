@@ -16,7 +16,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
 from bot.domain.model import ChannelRef
-from bot.stores.port import Store, StoreError
+from bot.ports.store import ChannelStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _channel_id(event: dict[str, Any]) -> str:
 class Lifecycle:
     """What the lifecycle events do to the store and the installation store."""
 
-    def __init__(self, store: Store, installations: AsyncInstallationStore | None) -> None:
+    def __init__(self, store: ChannelStore, installations: AsyncInstallationStore | None) -> None:
         self.store = store
         self.installations = installations
 

@@ -1,8 +1,6 @@
-"""Where Slack installations and OAuth states live: beside the bot's own store.
-
-SQLite (`[store] url = sqlite:///sputnik.db`): slack_sdk's own SQLite stores in a sibling
-file (`sputnik-slack.db`). Redis: `RedisInstallationStore` / `RedisOAuthStateStore` below,
-under the store URL's prefix, so several bot instances share every workspace's install.
+"""Where Slack installations and OAuth states live: in the key-value namespace the bot's
+store hands the Slack adapter (`slack`), so every bot instance on that store shares every
+workspace's install. On Redis the keys are where they always were (`{prefix}slack:…`).
 """
 
 from __future__ import annotations
@@ -10,20 +8,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
-from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
-from bot.domain.model import redact_url
-from bot.stores.port import StoreUnavailable
-from bot.stores.redis_codec import split_redis_url
+from bot.ports.store import KeyValue
 
 log = logging.getLogger(__name__)
 STATE_SECONDS = 600
@@ -33,12 +25,13 @@ def _none(value: str | None) -> str:
     return value or "-"
 
 
-class RedisInstallationStore(AsyncInstallationStore):
-    """slack_sdk's async installation store on Redis: one JSON value per workspace and user."""
+class StoredInstallations(AsyncInstallationStore):
+    """slack_sdk's async installation store on the bot's store: one JSON value per workspace
+    (the latest install) and one field per installer."""
 
-    def __init__(self, redis: Redis, prefix: str, client_id: str = "") -> None:
-        self._redis = redis
-        self._prefix = f"{prefix}slack:{client_id or 'app'}:"
+    def __init__(self, kv: KeyValue, client_id: str = "") -> None:
+        self._kv = kv
+        self._prefix = f"{client_id or 'app'}:"
 
     @property
     def logger(self) -> logging.Logger:
@@ -54,14 +47,14 @@ class RedisInstallationStore(AsyncInstallationStore):
             team = None
         value = json.dumps(installation.__dict__)
         key = self._key("installation", ent, team)
-        await self._redis.set(key, value)
-        await self._redis.hset(key + ":users", _none(installation.user_id), value)
+        await self._kv.set(key, value)
+        await self._kv.set_field(key + ":users", _none(installation.user_id), value)
         await self.async_save_bot(installation.to_bot())
 
     async def async_save_bot(self, bot: Bot) -> None:
         """Save the bot installation of a workspace."""
         team = None if bot.is_enterprise_install else bot.team_id
-        await self._redis.set(self._key("bot", bot.enterprise_id, team), json.dumps(bot.__dict__))
+        await self._kv.set(self._key("bot", bot.enterprise_id, team), json.dumps(bot.__dict__))
 
     async def async_find_bot(
         self,
@@ -72,7 +65,7 @@ class RedisInstallationStore(AsyncInstallationStore):
     ) -> Bot | None:
         """The workspace's bot installation, if any."""
         team = None if is_enterprise_install else team_id
-        raw = await self._redis.get(self._key("bot", enterprise_id, team))
+        raw = await self._kv.get(self._key("bot", enterprise_id, team))
         return None if raw is None else Bot(**json.loads(raw))
 
     async def async_find_installation(
@@ -86,14 +79,12 @@ class RedisInstallationStore(AsyncInstallationStore):
         """The installer's installation (or the latest one of the workspace)."""
         team = None if is_enterprise_install else team_id
         key = self._key("installation", enterprise_id, team)
-        raw: Any = await (
-            self._redis.hget(key + ":users", user_id) if user_id else self._redis.get(key)
-        )
+        raw = await (self._kv.get_field(key + ":users", user_id) if user_id else self._kv.get(key))
         return None if raw is None else Installation(**json.loads(raw))
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """Forget the workspace's bot."""
-        await self._redis.delete(self._key("bot", enterprise_id, team_id))
+        await self._kv.delete(self._key("bot", enterprise_id, team_id))
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
@@ -101,17 +92,17 @@ class RedisInstallationStore(AsyncInstallationStore):
         """Forget one installer's installation, or all of the workspace's."""
         key = self._key("installation", enterprise_id, team_id)
         if user_id:
-            await self._redis.hdel(key + ":users", user_id)
+            await self._kv.delete_field(key + ":users", user_id)
         else:
-            await self._redis.delete(key, key + ":users")
+            await self._kv.delete(key, key + ":users")
 
 
-class RedisOAuthStateStore(AsyncOAuthStateStore):
+class StoredOAuthStates(AsyncOAuthStateStore):
     """One-time OAuth states with a 10-minute expiry, shared by every instance."""
 
-    def __init__(self, redis: Redis, prefix: str, expiration_seconds: int = STATE_SECONDS) -> None:
-        self._redis = redis
-        self._prefix = f"{prefix}slack:oauth-state:"
+    def __init__(self, kv: KeyValue, expiration_seconds: int = STATE_SECONDS) -> None:
+        self._kv = kv
+        self._prefix = "oauth-state:"
         self._expiry = expiration_seconds
 
     @property
@@ -121,35 +112,16 @@ class RedisOAuthStateStore(AsyncOAuthStateStore):
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
         """A new random state, valid once for ten minutes."""
         state = secrets.token_urlsafe(24)
-        await self._redis.set(self._prefix + state, "1", ex=self._expiry)
+        await self._kv.set(self._prefix + state, "1", ttl_seconds=self._expiry)
         return state
 
     async def async_consume(self, state: str) -> bool:
         """True once for a state we issued and that has not expired."""
-        return await self._redis.getdel(self._prefix + state) is not None
-
-
-def sqlite_sibling(store_url: str) -> Path:
-    """`sqlite:///dir/sputnik.db` → `dir/sputnik-slack.db` (`sqlite:////abs/x.db` → `/abs/…`)."""
-    path = Path(store_url.removeprefix("sqlite:///").split("?", 1)[0] or "sputnik.db")
-    return path.with_name(f"{path.stem}-slack{path.suffix or '.db'}")
+        return await self._kv.take(self._prefix + state) is not None
 
 
 def installation_stores(
-    store_url: str, client_id: str = ""
+    kv: KeyValue, client_id: str = ""
 ) -> tuple[AsyncInstallationStore, AsyncOAuthStateStore]:
-    """The installation and OAuth-state stores that follow `[store] url`."""
-    if store_url.startswith("sqlite:"):
-        path = str(sqlite_sibling(store_url))
-        return (
-            SQLite3InstallationStore(database=path, client_id=client_id or "app"),
-            SQLite3OAuthStateStore(database=path, expiration_seconds=STATE_SECONDS),
-        )
-    if store_url.startswith(("redis://", "rediss://", "unix://")):
-        client_url, prefix = split_redis_url(store_url)
-        redis = Redis.from_url(client_url, decode_responses=True)
-        return (
-            RedisInstallationStore(redis, prefix, client_id),
-            RedisOAuthStateStore(redis, prefix),
-        )
-    raise StoreUnavailable(f"no Slack installation store for {redact_url(store_url)}")
+    """The installation and OAuth-state stores in the Slack adapter's namespace `kv`."""
+    return StoredInstallations(kv, client_id), StoredOAuthStates(kv)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.chat.slack.config import SlackConfig
+from bot.ports.store import Store
 from bot.stores import open_store
-from bot.stores.port import Store
 from tests.fakes.slack_fake import SlackFake
 
 TEAM = "T1"

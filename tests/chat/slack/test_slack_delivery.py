@@ -8,7 +8,7 @@ from bot.chat.slack.config import SlackConfig
 from bot.chat.slack.sink import SlackSink, static_token
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef, OutboxItem
-from bot.stores.port import Store
+from bot.ports.store import Store
 from jobs.deliver import deliver_outbox
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.fakes.slack_fake import SlackFake

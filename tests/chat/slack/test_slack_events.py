@@ -13,10 +13,10 @@ from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.chat.slack.sink import SlackSink
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef
+from bot.ports.store import Store
 from bot.redaction import redact
 from bot.services import Core
 from bot.settings import build_settings
-from bot.stores.port import Store
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.chat.slack.slack_helpers import (
     SECRET,

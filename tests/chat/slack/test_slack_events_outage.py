@@ -16,10 +16,10 @@ import pytest
 from bot.app import build_services
 from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.domain.model import Channel, ChannelRef
+from bot.ports.store import Store
 from bot.services import Core
 from bot.settings import build_settings
 from bot.stores import open_store
-from bot.stores.port import Store
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.chat.slack.slack_helpers import SECRET, HeldCommands, post_event
 from tests.fakes.slack_fake import SlackFake

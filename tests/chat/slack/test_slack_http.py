@@ -11,9 +11,9 @@ import pytest
 from bot.app import build_services
 from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.domain.model import Channel, ChannelRef
+from bot.ports.store import Store
 from bot.services import Core
 from bot.settings import Settings, build_settings
-from bot.stores.port import Store
 from tests.chat.slack.conftest import TOKEN
 from tests.chat.slack.slack_helpers import SECRET, HeldCommands, command_body, post_signed
 from tests.fakes.slack_fake import SlackFake

@@ -16,9 +16,9 @@ from bot.app import build_services
 from bot.chat.slack.app import EVENTS_PATH, SlackRuntime, build_runtime
 from bot.domain.cards import Card
 from bot.domain.model import Channel, ChannelRef, Subscription, TriggerPolicy
+from bot.ports.store import Store
 from bot.services import Core
 from bot.settings import build_settings
-from bot.stores.port import Store
 from tests.chat.slack.slack_helpers import (
     SECRET,
     HeldCommands,

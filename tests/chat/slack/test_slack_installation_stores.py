@@ -1,27 +1,30 @@
-"""Installation and OAuth-state stores follow `[store] url`: SQLite file or shared Redis."""
+"""Installation and OAuth-state stores live in the Slack namespace of the bot's store:
+every instance on that store (SQLite file, shared Redis, one process's memory) sees them."""
 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
+import redis
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
-from bot.chat.slack.install import installation_stores, sqlite_sibling
-from tests.stores.conftest import delete_prefix, redis_store_url
+from bot.chat.slack.install import installation_stores
+from bot.ports import Store
+from bot.stores import open_store
+from tests.stores.conftest import REDIS_URL, redis_prefix, redis_store_url, store_url
+
+__all__ = ["redis_prefix", "store_url"]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'sputnik.db'}"
-        return
-    prefix = f"sputnik-test:{uuid.uuid4().hex[:12]}:"
-    yield redis_store_url(prefix)
-    delete_prefix(prefix)
+@pytest.fixture
+async def two_stores(store_url: str) -> AsyncIterator[tuple[Store, Store]]:
+    """The bot's store as two instances open it."""
+    first, second = await open_store(store_url), await open_store(store_url)
+    yield first, second
+    await first.close()
+    await second.close()
 
 
 def installation(team: str, token: str) -> Installation:
@@ -37,31 +40,48 @@ def installation(team: str, token: str) -> Installation:
     )
 
 
-def test_the_sqlite_installation_file_sits_beside_the_store() -> None:
-    assert sqlite_sibling("sqlite:///data/sputnik.db") == Path("data/sputnik-slack.db")
-    assert sqlite_sibling("sqlite:////abs/x.db") == Path("/abs/x-slack.db")
-
-
 async def test_a_second_instance_finds_the_install_the_first_saved_and_deletion_forgets_it(
-    store_url: str,
+    two_stores: tuple[Store, Store],
 ) -> None:
-    first, _ = installation_stores(store_url, "1111.2222")
-    second, _ = installation_stores(store_url, "1111.2222")
+    first, _ = installation_stores(two_stores[0].keyvalue("slack"), "1111.2222")
+    second, _ = installation_stores(two_stores[1].keyvalue("slack"), "1111.2222")
     await first.async_save(installation("T2", "xoxb-2-token"))
     bot = await second.async_find_bot(enterprise_id=None, team_id="T2")
     assert bot is not None and bot.bot_token == "xoxb-2-token"
     found = await second.async_find_installation(enterprise_id=None, team_id="T2")
     assert found is not None and found.user_id == "UINSTALLER"
+    mine = await second.async_find_installation(
+        enterprise_id=None, team_id="T2", user_id="UINSTALLER"
+    )
+    assert mine is not None and mine.bot_token == "xoxb-2-token"
     assert await second.async_find_bot(enterprise_id=None, team_id="T3") is None
     await second.async_delete_all(enterprise_id=None, team_id="T2")
     assert await first.async_find_bot(enterprise_id=None, team_id="T2") is None
     assert await first.async_find_installation(enterprise_id=None, team_id="T2") is None
 
 
-async def test_an_oauth_state_is_good_once_on_any_instance(store_url: str) -> None:
-    _, first = installation_stores(store_url)
-    _, second = installation_stores(store_url)
+async def test_an_oauth_state_is_good_once_on_any_instance(two_stores: tuple[Store, Store]) -> None:
+    _, first = installation_stores(two_stores[0].keyvalue("slack"))
+    _, second = installation_stores(two_stores[1].keyvalue("slack"))
     state = await first.async_issue()
     assert await second.async_consume(state) is True
     assert await first.async_consume(state) is False
     assert await first.async_consume("never-issued") is False
+
+
+async def test_installs_saved_on_redis_before_the_namespaces_are_found_where_they_were(
+    redis_prefix: str,
+) -> None:
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    store = await open_store(redis_store_url(redis_prefix))
+    try:
+        installs, _ = installation_stores(store.keyvalue("slack"), "1111.2222")
+        await installs.async_save(installation("T2", "xoxb-2-token"))
+        # the keys the Redis installation store of the previous release wrote and read
+        assert client.exists(f"{redis_prefix}slack:1111.2222:bot:-:T2")
+        assert client.hexists(
+            f"{redis_prefix}slack:1111.2222:installation:-:T2:users", "UINSTALLER"
+        )
+    finally:
+        await store.close()
+        client.close()

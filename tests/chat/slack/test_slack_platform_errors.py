@@ -16,12 +16,13 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.slack.attempts import SqliteAttempts
+from bot.chat.slack.attempts import StoredAttempts
 from bot.chat.slack.config import SlackConfig
 from bot.chat.slack.sink import METADATA_EVENT, SlackSink, static_token
 from bot.domain.cards import Card, CardField, Severity
 from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, Failed, Gone, RetryAfter
+from bot.stores import open_store
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.fakes.slack_fake import SlackFake
 
@@ -291,7 +292,9 @@ async def test_an_unreadable_installation_store_or_attempt_log_is_a_failure_that
 
     no_tokens = SlackSink(config, broken_tokens)
     assert await deliver(no_tokens, channel("C1"), "k") == Failed("installation store: OSError")
-    unwritable = SqliteAttempts(str(tmp_path / "missing-dir" / "attempts.db"))
+    store = await open_store(f"sqlite:///{tmp_path / 'sputnik.db'}")
+    await store.close()  # the store went away under the sink
+    unwritable = StoredAttempts(store.keyvalue("slack"))
     no_log = SlackSink(config, static_token(TOKEN), attempts=unwritable)
     outcome = await deliver(no_log, channel("C1"), "k")
     assert isinstance(outcome, Failed) and outcome.error.startswith("attempt log unavailable")

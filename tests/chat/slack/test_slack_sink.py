@@ -13,12 +13,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 
 from bot.chat.pacing import KeyedPacer
-from bot.chat.slack.attempts import SqliteAttempts
+from bot.chat.slack.attempts import StoredAttempts
 from bot.chat.slack.config import SlackConfig
 from bot.chat.slack.sink import METADATA_EVENT, SlackSink, static_token
 from bot.domain.cards import Card, Severity
 from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, Failed, Gone, RetryAfter
+from bot.stores import open_store
 from tests.chat.slack.conftest import TEAM, TOKEN
 from tests.chat.slack.test_pacing import VirtualClock
 from tests.fakes.slack_fake import SlackFake
@@ -158,19 +159,26 @@ async def test_a_timeout_is_an_unknown_outcome_and_the_resend_finds_the_first_po
 async def test_after_a_worker_died_mid_send_the_next_process_posts_nothing(
     slack: SlackFake, config: SlackConfig, tmp_path: Path
 ) -> None:
-    shared = str(tmp_path / "sputnik-slack.db")  # the attempt log both processes share
+    shared = f"sqlite:///{tmp_path / 'sputnik.db'}"  # the store both processes open
     slack.hold_posts = 1
-    dying = SlackSink(config, static_token(TOKEN), attempts=SqliteAttempts(shared))
+    dying_store, fresh_store = await open_store(shared), await open_store(shared)
+    dying = SlackSink(
+        config, static_token(TOKEN), attempts=StoredAttempts(dying_store.keyvalue("slack"))
+    )
     task = asyncio.create_task(deliver(dying, channel("C1"), ALERT, "key-died"))
     await asyncio.wait_for(slack.post_arrived.wait(), 5)
     task.cancel()  # the worker process dies with the post accepted but unanswered
-    fresh = SlackSink(config, static_token(TOKEN), attempts=SqliteAttempts(shared))
+    fresh = SlackSink(
+        config, static_token(TOKEN), attempts=StoredAttempts(fresh_store.keyvalue("slack"))
+    )
     outcome = await deliver(fresh, channel("C1"), ALERT, "key-died")
     assert isinstance(outcome, Delivered)
     assert outcome.message_id == slack.posts("C1")[0]["ts"]
     assert len(slack.posts("C1")) == 1
     await dying.close()
     await fresh.close()
+    await dying_store.close()
+    await fresh_store.close()
 
 
 async def test_a_resend_flagged_by_the_worker_is_checked_even_without_a_shared_log(

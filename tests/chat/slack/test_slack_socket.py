@@ -9,9 +9,9 @@ import pytest
 from bot.app import build_services
 from bot.chat.slack import app as slack_app
 from bot.chat.slack.app import SlackConnectError, build_runtime
+from bot.ports.store import Store
 from bot.services import Core
 from bot.settings import build_settings
-from bot.stores.port import Store
 from tests.chat.slack.conftest import TOKEN
 from tests.chat.slack.slack_helpers import APP_TOKEN, HeldCommands, command_body
 from tests.fakes.slack_fake import SlackFake

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.chat.slack.app import SlackRuntime
 from bot.domain.model import ChannelRef
-from bot.stores.port import Store
+from bot.ports.store import Store
 from tests.chat.slack.slack_helpers import command_body, post_signed
 from tests.chat.slack.test_slack_http import events_url, held, response_text, runtime
 from tests.fakes.slack_fake import SlackFake

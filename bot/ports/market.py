@@ -1,7 +1,7 @@
-"""The few Protocols through which the outside world reaches the core.
+"""The market, clock, chat and news ports (the store's roles are in `store.py`).
 
-Adapters (Discord, Slack, console, yfinance, SQLite, Redis) implement these; the core
-imports nothing platform-specific.
+Adapters (Discord, Slack, console, yfinance) implement these; the core imports nothing
+platform-specific.
 """
 
 from __future__ import annotations
@@ -354,7 +354,3 @@ class LiveQuotes(Protocol):
     async def catch_up(self, bars: DailyBars, symbols: Sequence[str] | None = None) -> None:
         """Append the closed sessions the history lacks (every symbol by default)."""
         ...
-
-
-# The Store protocol is declared in bot/stores/port.py and re-exported here.
-from bot.stores.port import Store as Store  # noqa: E402
