@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from bot.domain.trading_day import TradingDay
     from bot.feeds.live import LiveFeed
     from bot.feeds.live_market import LiveMarket
     from bot.feeds.vendors import VendorFeeds
@@ -172,12 +173,22 @@ class App:
         return build_vendor(self.settings.feed)
 
     @cached_property
+    def replay_day(self) -> TradingDay | None:
+        """A replay's trading day round the clock: every market's prints and the intraday
+        bars, from the previous close of the default market to the digest after its close."""
+        if self.replay is None:
+            return None
+        from bot.feeds.replay_day import load_trading_day
+
+        return load_trading_day(self.core, self.replay)
+
+    @cached_property
     def feed(self) -> PriceFeed:
-        """The polled prints: the vendor's (live) or the shipped history's (replay)."""
+        """The polled prints: the vendor's (live) or the replayed trading day's."""
         if self.replay is not None:
             from bot.feeds.replay_feed import ReplayFeed
 
-            return ReplayFeed(self.core.market, self.clock)
+            return ReplayFeed(self.core.market, self.clock, self.replay_day)
         return self.vendor.quotes
 
     @cached_property
@@ -207,19 +218,28 @@ class App:
 
     @cached_property
     def live(self) -> LiveFeed:
-        """The live feed: prints → guarded, joined ticks → the claimer."""
+        """The live feed: prints → guarded, joined ticks → the claimer (a replay: every
+        symbol of its trading day, each print watched for the replayed session)."""
         from bot.feeds.live import LiveFeed, extended_proxies
 
-        poll, metrics = self.feed, self.metrics
+        poll, metrics, day = self.feed, self.metrics, self.replay_day
+        symbols = self.settings.watched_symbols()
+        extended = extended_proxies(self.settings.aliases)
+        if day is not None:
+            from bot.feeds.replay_day import day_extended
+
+            symbols = list(dict.fromkeys([*symbols, *day.symbols]))
+            extended = day_extended(self.core, day)
         live = LiveFeed(
             self.market,
-            self.settings.watched_symbols(),
+            symbols,
             poll,
             stream=self.stream,
             clock=self.clock,
             settings=self.settings.feed,
-            extended=extended_proxies(self.settings.aliases),
+            extended=extended,
             on_tick=self.claimer,
+            watch_session=self.replay,
         )
 
         def on_poll(reason: str) -> None:
@@ -413,6 +433,7 @@ async def bootstrap(
     worker: DeliveryWorker | None = None,
     metrics: Metrics | None = None,
     news: NewsDesk | None = None,
+    replay_day: TradingDay | None = None,
 ) -> App:
     """The App for `settings` on `clock` (the wall clock by default).
 
@@ -434,6 +455,7 @@ async def bootstrap(
             ("worker", worker),
             ("metrics", metrics),
             ("news", news),
+            ("replay_day", replay_day),
         )
         if part is not None
     }

@@ -32,7 +32,7 @@ from bot.readiness import announce_ready
 from bot.redaction import redact, secret_values
 from jobs.deliver import describe_error
 from jobs.scheduler import daily_at, wait_until
-from jobs.unfinished import await_leases, report_unfinished
+from jobs.unfinished import ExpiryBarrier, await_leases, report_unfinished
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,10 @@ class Runner:
         scheduler = app.scheduler  # its first fire times are read from the started clock
         if app.replay is not None:  # never queue what a live worker would post later
             app.claimer.platforms = frozenset(sinks)
+            timeout, lease = app.worker_timing
+            scheduler.before_step = ExpiryBarrier(
+                app.store, app.claimer.platforms, app.report.fired, timeout + lease, self.stop
+            )
         delivery_stop = asyncio.Event()
         worker = asyncio.create_task(worker_of(sinks, delivery_stop))
         worker.add_done_callback(lambda task: self._worker_ended(task, delivery_stop))

@@ -88,6 +88,8 @@ async def run_digests(
             continue
         if closed[1] > slot:
             continue  # the session closed after this slot: the next slot covers it
+        if replay_of is not None and closed[0].date().isoformat() != replay_of:
+            continue  # a replay delivers its own session's digest, not the previous one's
         late = (now - slot).total_seconds()
         clock = services.clock
         if isinstance(clock, ReplayClock) and slot >= clock.virtual_start:

@@ -18,7 +18,9 @@ On a `SteppedClock` (a replay's `VirtualClock`) the loop is discrete-event: it s
 clock to the next due time (paced against real time by the clock) and runs the jobs due
 then, in order, to completion, with the clock reading their scheduled time. A `catch_up`
 job (the opening and closing checks, digests) runs every one of its slots, however late
-the loop is; other jobs (polls) skip a slot missed by more than their grace, as live.
+the loop is; other jobs (polls) skip a slot missed by more than their grace, as live. An
+idle stretch of the clock (no market trades) is stepped over in one move: no job runs
+inside it, and it costs no real time.
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ class SteppedClock(Protocol):
 
     def advance_to(self, moment: datetime) -> None: ...
 
+    def resume_at(self, moment: datetime) -> datetime:
+        """`moment`, or the end of the idle stretch it falls in."""
+        ...
+
     async def pace_to(self, moment: datetime, stop: asyncio.Event) -> bool: ...
 
 
@@ -106,6 +112,9 @@ class Scheduler:
     claims: RunClaims
     claim_ttl_seconds: float = 600.0
     history: list[Ran] = field(default_factory=list)
+    before_step: Callable[[datetime], Awaitable[None]] | None = None
+    """Stepped clock: awaited before the clock steps to a due time (a replay waits there for
+    the alerts that expire by then to be delivered: `jobs.unfinished.ExpiryBarrier`)."""
 
     def __post_init__(self) -> None:
         now = self.clock.now()
@@ -180,6 +189,10 @@ class Scheduler:
         due = self.next_due()
         if due is None or not isinstance(clock, SteppedClock):
             return []
+        resume = clock.resume_at(due)
+        if resume > due:
+            self._step_over(due, resume)
+            return []
         clock.advance_to(due)
         done: list[Ran] = []
         for job in self.jobs:
@@ -203,6 +216,17 @@ class Scheduler:
             done.append(await self._run(job, scheduled))
         self.history.extend(done)
         return done
+
+    def _step_over(self, due: datetime, resume: datetime) -> None:
+        """An idle stretch: every job's slots before `resume` pass without a run."""
+        for job in self.jobs:
+            if job.next_fire is not None and job.next_fire < resume:
+                job.next_fire = _as_utc(job.trigger.get_next_fire_time(None, resume))
+        log.info(
+            "scheduler idle from=%s to=%s: no market trades, nothing runs",
+            due.isoformat(),
+            resume.isoformat(),
+        )
 
     async def run(self, stop: asyncio.Event, *, until: datetime | None = None) -> None:
         """Loop until `stop` is set (or the clock passes `until`); at replay speeds the runs
@@ -253,6 +277,8 @@ class Scheduler:
                     return
                 await _wait(stop, 60.0)
                 continue
+            if self.before_step is not None:
+                await self.before_step(due)
             if not await clock.pace_to(due, stop):
                 return
             await self.step()

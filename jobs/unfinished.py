@@ -6,7 +6,8 @@ waited for — at most the lease length plus one send — while this run's deliv
 each over as its lease runs out and delivers it. Any run that stops (replay end, SIGTERM)
 with items still pending logs how many, for which channels, and when they will be retried:
 nothing ends silently with work in a dead worker's hands. Times are real time (the store's
-`time_source`), like leases.
+`time_source`), like leases. During a replay, `ExpiryBarrier` keeps the stepped clock from
+passing an alert's expiry before the worker has delivered it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.domain.model import OutboxItem
@@ -143,3 +144,47 @@ async def report_unfinished(
             left.describe(),
         )
     return left
+
+
+@dataclass
+class ExpiryBarrier:
+    """A replay's clock waits for its own alerts: before it steps to a moment, the items of
+    `platforms` that expire by then are delivered (or parked) first. At a high speed a
+    chart's render takes hours of virtual time, and an overseas warning expires at New York's
+    open: without the barrier, the 01:30 Tokyo warning would expire unsent. The store is read
+    only when an alert fired since the last look or a pending expiry is reached."""
+
+    store: Outbox
+    platforms: Collection[str]
+    fired: Collection[object]
+    """The run's firings so far (`RunReport.fired`): a new one may have queued an item."""
+    timeout: float
+    """Real seconds to wait at most at one moment (a platform that keeps failing)."""
+    stop: asyncio.Event
+    poll_seconds: float = 0.05
+    _seen: int = field(default=0, init=False)
+    _next_expiry: datetime | None = field(default=None, init=False)
+
+    async def __call__(self, moment: datetime) -> None:
+        """Wait until no pending item of `platforms` expires at or before `moment`."""
+        if len(self.fired) == self._seen and (
+            self._next_expiry is None or moment < self._next_expiry
+        ):
+            return
+        self._seen = len(self.fired)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            left = await unfinished(self.store, self.platforms, 0.0)
+            expiries = [item.expires_at for item in left.items if item.expires_at is not None]
+            due = [at for at in expiries if at <= moment]
+            if not due or self.stop.is_set() or time.monotonic() >= deadline:
+                self._next_expiry = min((at for at in expiries if at > moment), default=None)
+                if due and not self.stop.is_set():
+                    log.warning(
+                        "replay: %d item(s) not delivered in %.0f s; the clock moves on and "
+                        "they expire",
+                        len(due),
+                        self.timeout,
+                    )
+                return
+            await pause(asyncio.sleep, self.poll_seconds, self.stop)

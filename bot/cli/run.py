@@ -1,6 +1,7 @@
 """`python -m bot run [--config PATH] [--ready-file PATH] [--replay DATE --speed N
 [--start-at EPOCH | --start-file PATH] [--store URL] [--deliver]]`: the bot, live or as an
-accelerated replay of one session.
+accelerated replay of one trading day round the clock (from the previous New York close to
+DATE's digest; the stretches in which no market trades cost no real time).
 
 A replay never posts into production by accident: by default it uses an in-memory store
 (`memory://`) seeded with one console channel subscribed to every preset and to a 06:30 Seoul
@@ -22,7 +23,6 @@ import time
 from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,13 +31,13 @@ import pandas as pd
 from bot.app import App, bootstrap, build_core
 from bot.cli import UsageError
 from bot.domain.history import HistoryError
-from bot.domain.markets import primary_market
 from bot.domain.model import Channel, ChannelRef, Subscription, redact_url
 from bot.domain.replay import history_sessions
 from bot.domain.rules.presets import PresetError
 from bot.domain.sessions import SessionError, resolve_session
+from bot.domain.trading_day import TradingDay
 from bot.domain.views import ViewError
-from bot.feeds.replay_feed import VirtualClock
+from bot.feeds.replay_day import replay_clock
 from bot.logging_setup import configure_logging
 from bot.ports import Clock
 from bot.ports.store import Store, StoreError, StoreUnavailable
@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--replay",
         metavar="DATE",
-        help="replay this session of the default market (NYSE as shipped)",
+        help="replay the trading day that ends with this session's close (NYSE as shipped)",
     )
     parser.add_argument("--speed", help=f"replay speed (x real time, default {DEFAULT_SPEED:g})")
     parser.add_argument("--start-at", help="real epoch the virtual clock starts at")
@@ -180,16 +180,15 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
     except (HistoryError, PresetError) as exc:
         raise UsageError(str(exc)) from None
     session: pd.Timestamp | None = None
+    day: TradingDay | None = None
     clock: Clock = SystemClock()
     if args.replay is not None:
         try:
             session = resolve_session(args.replay, history_sessions(core.market))
         except SessionError as exc:
             raise UsageError(str(exc)) from None
-        opens = primary_market().open_of(session)
-        start = opens - timedelta(hours=5, minutes=31)  # before the 04:00 pre-market window
         speed = DEFAULT_SPEED if args.speed is None else args.speed
-        clock = VirtualClock(start, speed, real_start=args.start_at)
+        day, clock = replay_clock(core, session, speed, real_start=args.start_at)
     with ExitStack() as stack:
         url = args.store or settings.store_url
         seed = False
@@ -201,7 +200,15 @@ def run(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> int:
             else None
         )
         options = Options(
-            url, clock, session, seed, bool(args.deliver), cache, args.ready_file, args.start_file
+            url,
+            clock,
+            session,
+            seed,
+            bool(args.deliver),
+            cache,
+            args.ready_file,
+            args.start_file,
+            day,
         )
         try:
             return asyncio.run(_main(core, options, os.environ if env is None else env))
@@ -229,6 +236,8 @@ class Options:
     cache: Path | None
     ready_file: Path | None = None
     start_file: Path | None = None
+    day: TradingDay | None = None
+    """A replay's trading day round the clock."""
 
 
 async def _main(core: Core, options: Options, env: Mapping[str, str]) -> int:
@@ -243,6 +252,7 @@ async def _main(core: Core, options: Options, env: Mapping[str, str]) -> int:
             replay=session,
             deliver=session is None or options.deliver,
             cache_dir=options.cache,
+            replay_day=options.day,
         )
     except StoreUnavailable as exc:
         raise UsageError(str(exc)) from None

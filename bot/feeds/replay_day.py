@@ -6,7 +6,9 @@ intraday bars (`[data] intraday_dir`) and `[replay] stand_ins`; it ends at the d
 digest after the session's close. `walk_day` steps a manual clock from print to print
 (discrete events: nothing sleeps) through a `LiveFeed` over the `ReplayFeed`, so every
 snapshot is joined exactly as a live one is; the prints that fire or escalate a preset (in
-the sessions it may fire in) become the timeline.
+the sessions it may fire in) become the timeline. `run --replay` plays the same day through
+the running bot: `replay_clock` starts its virtual clock at the day's start, with the
+stretches in which none of the day's markets trades (`idle_stretches`) costing no real time.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -28,7 +31,7 @@ from bot.domain.trading_day import TradingDay, build_trading_day, digest_after
 from bot.feeds.backfill import BackfillCache
 from bot.feeds.live import LiveFeed, extended_proxies
 from bot.feeds.live_market import LiveMarket
-from bot.feeds.replay_feed import ReplayFeed
+from bot.feeds.replay_feed import ReplayFeed, VirtualClock
 from bot.services import Core, ManualClock
 
 _SESSION_OF_KIND = {"pre": "pre", "open": "regular", "intraday": "regular", "close": "regular"}
@@ -46,6 +49,51 @@ def load_trading_day(core: Core, session: pd.Timestamp) -> TradingDay:
     return build_trading_day(
         core.market, intraday, book, session, end, stand_ins=settings.replay.stand_ins
     )
+
+
+def idle_stretches(day: TradingDay, closing_delay: timedelta) -> list[tuple[datetime, datetime]]:
+    """The stretches of `day` in which none of its markets trades (from a pre-market's start
+    to the closing check after its close) and its digest is not due: the weekend before a
+    Monday, the hours between New York's previous close and the next reopen."""
+    busy = [(day.end, day.end + _SLACK)]
+    for item in day.markets:
+        if item.opens is None or item.closes is None:
+            continue
+        busy.append(
+            (_pre_market_start(item.market, item.opens), item.closes + closing_delay + _SLACK)
+        )
+    idle: list[tuple[datetime, datetime]] = []
+    reached = day.start
+    for start, end in sorted(busy):
+        if start > reached:
+            idle.append((reached, start))
+        reached = max(reached, end)
+    return idle
+
+
+_SLACK = timedelta(minutes=2)
+"""After a closing check or the digest: the minutes its slot may take to run."""
+
+
+def _pre_market_start(market: Market, opens: datetime) -> datetime:
+    """Where the market's pre-market window starts on the day of `opens` (else `opens`)."""
+    if market.pre_market is None:
+        return opens
+    zone = ZoneInfo(market.zone)
+    local = opens.astimezone(zone)
+    start = datetime.combine(local.date(), market.pre_market[0], tzinfo=zone)
+    return min(start, opens).astimezone(opens.tzinfo)
+
+
+def replay_clock(
+    core: Core, session: pd.Timestamp, speed: float, *, real_start: float | None = None
+) -> tuple[TradingDay, VirtualClock]:
+    """`run --replay`'s trading day and its virtual clock: from the previous close of the
+    default market, the idle stretches costing no real time."""
+    day = load_trading_day(core, session)
+    delay = timedelta(minutes=core.settings.scheduler.closing_check_delay_minutes)
+    idle = idle_stretches(day, delay)
+    return day, VirtualClock(day.start, speed, real_start=real_start, idle=idle)
 
 
 def day_extended(core: Core, day: TradingDay) -> dict[str, str]:

@@ -5,7 +5,9 @@ made, and moves only when the scheduler (or a test) steps it to the next due tim
 (`advance_to`). `--speed` only paces those steps against real time: a step waits until
 `virtual_start + (real - real_start) * speed` has reached it (`pace_to`), and a loop that
 is late simply steps on, so no check ever reads a later time than its own. Processes given
-the same `real_start` (`run --start-at EPOCH`) are paced by one clock.
+the same `real_start` (`run --start-at EPOCH`) are paced by one clock. An idle stretch (no
+market trades: the weekend before a Monday) costs no real time: pacing skips it, and the
+scheduler steps over it (`resume_at`).
 `ReplayFeed` answers a poll with what the history really has at the clock's time — the
 scheduled time of the check — each symbol's last real print: with a `TradingDay`, the last
 print of its tape (every market's opens and closes at their exchange times, intraday bars at
@@ -38,7 +40,8 @@ class VirtualClock:
 
     `now()` starts at `virtual_start` and moves only by `advance_to` (never backwards).
     `paced()` is where real time lets the replay be; `lag(moment)` how many real seconds
-    the replay is behind `moment`.
+    the replay is behind `moment`. The `idle` stretches ([from, to) of virtual time) cost no
+    real time: pacing counts only the virtual seconds outside them.
     """
 
     def __init__(
@@ -48,8 +51,10 @@ class VirtualClock:
         *,
         real_start: float | None = None,
         real_time: Callable[[], float] = time.time,
+        idle: Sequence[tuple[datetime, datetime]] = (),
     ) -> None:
         self.virtual_start = virtual_start.astimezone(UTC)
+        self.idle = tuple(sorted((a.astimezone(UTC), b.astimezone(UTC)) for a, b in idle if b > a))
         self.speed = float(speed)
         self.real_time = real_time
         self.fixed = real_start is not None
@@ -72,14 +77,39 @@ class VirtualClock:
         """Step the clock to `moment` (a time already reached is kept: never backwards)."""
         self.cursor = max(self.cursor, moment.astimezone(UTC))
 
+    def resume_at(self, moment: datetime) -> datetime:
+        """`moment`, or the end of the idle stretch it falls in (nothing runs inside one)."""
+        for start, end in self.idle:
+            if start <= moment < end:
+                return end
+        return moment
+
+    def _busy_seconds(self, moment: datetime) -> float:
+        """Virtual seconds from the virtual start to `moment`, idle stretches left out."""
+        seconds = (moment - self.virtual_start).total_seconds()
+        for start, end in self.idle:
+            overlap = (min(end, moment) - max(start, self.virtual_start)).total_seconds()
+            seconds -= max(0.0, overlap)
+        return seconds
+
     def paced(self) -> datetime:
-        """Where real time lets the replay be (before `real_start`: the virtual start)."""
-        elapsed = max(0.0, self.real_time() - self.real_start)
-        return self.virtual_start + timedelta(seconds=elapsed * self.speed)
+        """Where real time lets the replay be (before `real_start`: the virtual start;
+        idle stretches are passed at once)."""
+        budget = max(0.0, self.real_time() - self.real_start) * self.speed
+        reached = self.virtual_start
+        for start, end in self.idle:
+            if end <= reached:
+                continue
+            room = (start - reached).total_seconds()
+            if budget < room:
+                break
+            budget -= max(0.0, room)
+            reached = end
+        return reached + timedelta(seconds=budget)
 
     def lag(self, moment: datetime) -> float:
         """Real seconds since pacing reached `moment` (negative: still ahead)."""
-        due_real = self.real_start + (moment - self.virtual_start).total_seconds() / self.speed
+        due_real = self.real_start + self._busy_seconds(moment) / self.speed
         return self.real_time() - due_real
 
     async def pace_to(self, moment: datetime, stop: asyncio.Event) -> bool:
