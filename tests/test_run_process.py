@@ -33,6 +33,9 @@ TOKENS = {
 PATIENCE = 600.0
 """Seconds before a test gives up on a process: a bound against a hang, never a timing
 assumption (loading the history alone took 40 s beside two CPU burners)."""
+SPEED = "11000"
+"""The whole replays' speed: the day's 22.5 trading hours (the weekend before costs none) in
+about 7 real seconds of pacing."""
 DELIVERED = re.compile(r"delivered platform=(\w+) channel=(\S+) key=([^\s\"]+)")
 
 
@@ -69,14 +72,16 @@ def _wait_for(path_lines: list[str], process: subprocess.Popen[str], needle: str
 @pytest.mark.slow
 def test_a_replay_runs_the_whole_bot_and_leaks_no_token_at_debug_level(tmp_path: Path) -> None:
     process = _run(
-        "-v", "run", "--replay", "2025-01-27", "--speed", "6000", cwd=tmp_path, env=_env(**TOKENS)
+        "-v", "run", "--replay", "2025-01-27", "--speed", SPEED, cwd=tmp_path, env=_env(**TOKENS)
     )
     out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, err[-3000:]
+    assert "fired: tokyo_deepseek[warning] at pre 06:30Z" in out  # 01:30 New York
     assert "fired: deepseek[critical] at close" in out
     assert "fired: chip_crash[notice] at open" in out
-    assert "delivered: console=3" in out  # the open alert, the close alert, the digest
-    assert "Replay of Mon 27 Jan 2025" in out and "US market digest" in out
+    # Tokyo's warning, Amsterdam's, the open alert, the close alert, Monday's digest alone
+    assert "delivered: console=5" in out
+    assert "Replay of Mon 27 Jan 2025" in out and out.count("US market digest") == 1
     assert "SOX −9.15 %" in out
     assert "level=debug" in err
     for value in TOKENS.values():
@@ -109,9 +114,10 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
     _, second_err = second.communicate(timeout=PATIENCE)
     assert second.returncode == 2
     assert "SQLite is single-instance" in second_err
-    # Its clock starts at 14:30Z, a minute before the opening check (08:59Z → 14:30Z is
-    # 331 real seconds at 60x); the closing check is then 400 real seconds away.
-    write_atomically(start, f"{time.time() - 331:.3f}")
+    # Its clock starts at 14:30Z, a minute before the opening check: the day starts at
+    # Friday's close, the weekend costs no real time, and the CME's Sunday 23:00Z reopen →
+    # 14:30Z is 930 real seconds at 60x; the closing check is then 400 real seconds away.
+    write_atomically(start, f"{time.time() - 930:.3f}")
     _wait_for(seen, first, "delivered platform=console")  # the open alert went out
     first.send_signal(signal.SIGTERM)
     out, err = first.communicate(timeout=PATIENCE)
@@ -138,7 +144,7 @@ def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_tic
 
     asyncio.run(seed())
     start = tmp_path / "start"  # one clock for both, started once both are ready
-    args = ("run", "--replay", "2025-01-27", "--speed", "6000", "--store", url)
+    args = ("run", "--replay", "2025-01-27", "--speed", SPEED, "--store", url)
     processes = [
         _run(
             *args,
@@ -198,7 +204,7 @@ def test_a_replay_on_a_store_without_deliver_queues_nothing_for_discord_or_slack
             await store.close()
 
     asyncio.run(seed())
-    process = _run("run", "--replay", "2025-01-27", "--speed", "6000", "--store", url, cwd=tmp_path)
+    process = _run("run", "--replay", "2025-01-27", "--speed", SPEED, "--store", url, cwd=tmp_path)
     out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, err[-3000:]
     assert "delivered: console=3" in out  # the open alert, the close alert, the digest

@@ -14,18 +14,17 @@ import re
 import socket
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from bot.app import App, bootstrap
+from bot.app import App, bootstrap, build_core
 from bot.cli import main
 from bot.cli.run import seed_replay_store
-from bot.domain.calendars import session_calendar
-from bot.feeds.replay_feed import VirtualClock
+from bot.feeds.replay_day import replay_clock
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.ports import ChatSink
 from bot.prometheus import Metrics
@@ -98,16 +97,21 @@ async def replay_app(
     deliver: bool = False,
     env: Mapping[str, str] | None = None,
     real_start: float | None = None,
+    every_preset: bool = False,
     **parts: Any,
 ) -> App:
     """`run --replay 2025-01-27 --speed SPEED [--start-at REAL_START]` bootstrapped in this
-    process, its store seeded. The scheduler steps the virtual clock from one due time to the
-    next, so what runs does not depend on how fast this machine is."""
+    process, its store seeded (New York's presets, or `every_preset`). The scheduler steps
+    the virtual clock from one due time to the next, so what runs does not depend on how fast
+    this machine is."""
     session = pd.Timestamp("2025-01-27")
-    opens = pd.Timestamp(session_calendar("XNYS").session_open(session)).to_pydatetime()
-    clock = VirtualClock(opens - timedelta(hours=5, minutes=31), speed, real_start=real_start)
+    settings = settings or load_settings(env={"SPUTNIK_CONFIG": os.devnull})
+    core = build_core(settings)
+    day, clock = replay_clock(core, session, speed, real_start=real_start)
     app = await bootstrap(
-        settings or load_settings(env={"SPUTNIK_CONFIG": os.devnull}),
+        settings,
+        core=core,
+        replay_day=day,
         store_url=f"sqlite:///{tmp_path / 'r.db'}",
         clock=clock,
         env=env or {},
@@ -117,7 +121,7 @@ async def replay_app(
         out=io.StringIO(),
         **parts,
     )
-    await seed_replay_store(app.store, new_york_presets(app.core))
+    await seed_replay_store(app.store, app.core.presets if every_preset else new_york_presets(core))
     return app
 
 
@@ -166,9 +170,11 @@ DAY = [
 async def test_a_replay_whose_loop_is_hours_late_runs_each_check_with_its_own_figures_and_label(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, core: Core
 ) -> None:
-    # Its virtual clock started 80 real seconds ago at 600x: 13 hours of the day, every check
-    # of it, are already due when the loop starts (a loaded machine, an early --start-at).
-    out = await replay_in_process(tmp_path, 600, caplog, real_start=time.time() - 80)
+    # Its virtual clock started 150 real seconds ago at 600x: 25 hours of trading time, more
+    # than the whole day's (Sunday 18:00 New York, the CME's reopen, to the digest: 22.5 h;
+    # the weekend before costs none), every check of it, are already due when the loop
+    # starts (a loaded machine, an early --start-at).
+    out = await replay_in_process(tmp_path, 600, caplog, real_start=time.time() - 150)
     # New York's presets (the overseas ones fire on their own markets' prints, tested apart).
     ours = {f"fired: {name}[" for name in new_york_presets(core)}
     fired = [line for line in out.splitlines() if line.startswith("fired:")]
@@ -182,6 +188,38 @@ async def test_a_replay_whose_loop_is_hours_late_runs_each_check_with_its_own_fi
     )
     assert "Figures: SOX −9.15 % · DJI +0.65 %" in closing
     assert "US market digest" in digest and "min late" not in out
+
+
+@pytest.mark.slow
+async def test_a_monday_replay_warns_from_tokyo_at_01_30_new_york_then_alerts_then_one_digest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The trading day that ends with Monday 2025-01-27's close: from Friday's New York close
+    # (the weekend stepped over at once) through the CME's Sunday-evening reopen, Tokyo's
+    # Monday and Amsterdam's morning, to Tuesday's 06:30 Seoul digest.
+    out = await replay_in_process(tmp_path, 100_000, caplog, every_preset=True)
+    messages = [r.getMessage() for r in caplog.records]
+    assert (
+        "scheduler idle from=2025-01-24T21:00:00+00:00 to=2025-01-26T23:00:00+00:00: "
+        "no market trades, nothing runs"
+    ) in messages
+    assert "fired: tokyo_deepseek[warning] at pre 06:30Z" in out
+    assert "delivered: console=5" in out
+    tokyo, amsterdam, opening, closing, digest = out.split("→ console:replay:every-preset")[1:]
+    assert "Tokyo decoupling" in tokyo and "Print: pre-market · Mon 27 Jan 2025 15:30 KST" in tokyo
+    assert "NYSE 01:30 ET" in tokyo and "ADVANTEST −8.61 % · N225 −0.92 %" in tokyo
+    assert "Amsterdam decoupling" in amsterdam and "NYSE 03:00 ET" in amsterdam
+    assert "ASML_AS −7.66 %" in amsterdam
+    assert "alerts at the open" in opening and "SOX −6.25 %" in opening
+    assert "alerts at the close" in closing and "SOX −9.15 % · DJI +0.65 %" in closing
+    # Exactly one digest, Monday's: Friday's (Saturday 06:30 Seoul) falls inside the replay
+    # and is not sent.
+    assert "US market digest — Mon 27 Jan 2025" in digest and out.count("US market digest") == 1
+    keys = [m.split("key=")[1] for m in messages if m.startswith("delivered platform=")]
+    assert [key for key in keys if key.startswith("digest:")] == [
+        "digest:console:replay:every-preset:2025-01-27T21:30:00+00:00"
+    ]
+    assert not [m for m in messages if "expire" in m]
 
 
 @pytest.mark.slow
