@@ -3,7 +3,8 @@
 The job runs every minute (one instance, by the scheduler's claim). For each digest
 subscription it finds the latest `HH:MM` slot in the subscription's zone (a zoned
 `CronTrigger`); the slot is queued only if an NYSE session closed since the previous
-digest (`store.last_digest`), so a restart neither repeats nor skips one. A slot missed
+digest (`store.last_digest`), so a restart neither repeats nor skips one; a replay queues
+only the replayed session's digest. A slot missed
 by less than `grace_minutes` is sent once, late, and says so; an older one is dropped.
 The payload is language-neutral figures; `bot.domain.digest_card` renders it.
 """
@@ -44,7 +45,8 @@ class DigestOutcome:
     channel: str
     slot: datetime | None
     outcome: str
-    """"queued", "queued late", "already sent", "no session closed", "missed", "not due"."""
+    """"queued", "queued late", "already sent", "no session closed", "missed", "not due",
+    "not the replayed session"."""
 
 
 def latest_slot(subscription: Subscription, now: datetime, settings: DigestSettings) -> datetime:
@@ -89,7 +91,9 @@ async def run_digests(
         if closed[1] > slot:
             continue  # the session closed after this slot: the next slot covers it
         if replay_of is not None and closed[0].date().isoformat() != replay_of:
-            continue  # a replay delivers its own session's digest, not the previous one's
+            # A replay starts at the previous close: that session's digest is not its own.
+            outcomes.append(DigestOutcome(key, slot, "not the replayed session"))
+            continue
         late = (now - slot).total_seconds()
         clock = services.clock
         if isinstance(clock, ReplayClock) and slot >= clock.virtual_start:

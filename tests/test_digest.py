@@ -61,6 +61,24 @@ async def test_a_restart_neither_repeats_nor_skips_a_digest(
     assert [o.outcome for o in next_day] == ["queued"] and len(store.queued) == 2
 
 
+async def test_a_replay_sends_its_own_sessions_digest_and_not_the_previous_sessions(
+    services: Services, store: ScheduleStore
+) -> None:
+    # Replaying Tuesday 2025-01-28 starts at Monday's close, so Monday's digest slot (06:30
+    # Seoul on the 28th) falls inside the replay: it is not the replay's to send.
+    tuesday = "2025-01-28"
+    monday = await run_digests(
+        services, utc("2025-01-27T21:30:20"), DigestSettings(), replay_of=tuesday
+    )
+    assert [o.outcome for o in monday] == ["not the replayed session"] and store.queued == []
+    own = await run_digests(
+        services, utc("2025-01-28T21:30:20"), DigestSettings(), replay_of=tuesday
+    )
+    assert [o.outcome for o in own] == ["queued"]
+    [message] = store.queued
+    assert message.payload["session"] == tuesday
+
+
 async def test_no_digest_when_no_nyse_session_closed_since_the_previous_one(
     services: Services, store: ScheduleStore
 ) -> None:

@@ -8,8 +8,9 @@ order, reading the prints of its own scheduled time under its own label.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from bot.domain.snapshot import Quote
 from bot.feeds.backfill import BackfillCache
 from bot.feeds.live import FeedSettings, FeedTick, LiveFeed
 from bot.feeds.live_market import LiveMarket
+from bot.feeds.replay_day import idle_stretches, load_trading_day
 from bot.feeds.replay_feed import ReplayFeed, VirtualClock
 from bot.services import Core
 from bot.stores import Store, open_store
 from jobs.market_jobs import SchedulerSettings, market_jobs
-from jobs.scheduler import Job, Scheduler, every
+from jobs.scheduler import Job, Scheduler, daily_at, every
 
 START = datetime(2025, 1, 27, 8, 59, tzinfo=UTC)  # 03:59 New York, before the pre-market
 UNTIL = datetime(2025, 1, 27, 21, 45, tzinfo=UTC)  # after the 06:30 Seoul digest
@@ -141,3 +143,77 @@ async def test_a_replay_waits_for_real_time_then_runs_every_check_but_only_the_l
     assert checked == [START + timedelta(minutes=n) for n in (1, 2, 3)]
     assert polled == [START + timedelta(minutes=3)], "missed polls are skipped, as live"
     assert clock.now() == START + timedelta(minutes=3)
+
+
+FRIDAY_CLOSE = utc("2025-01-24T21:00")  # the day that ends with Monday's close starts here
+CME_REOPEN = utc("2025-01-26T23:00")  # Sunday 18:00 New York
+
+
+def test_the_weekend_before_a_monday_costs_no_real_time() -> None:
+    real = [1000.0]
+    clock = VirtualClock(
+        FRIDAY_CLOSE,
+        SPEED,
+        real_start=1000.0,
+        real_time=lambda: real[0],
+        idle=[(FRIDAY_CLOSE, CME_REOPEN)],
+    )
+    assert clock.paced() == CME_REOPEN and clock.lag(CME_REOPEN) == 0
+    assert clock.resume_at(utc("2025-01-25T12:00")) == CME_REOPEN
+    assert clock.resume_at(CME_REOPEN) == CME_REOPEN
+    real[0] += 6.0  # an hour of trading time at 600x
+    assert clock.paced() == CME_REOPEN + timedelta(hours=1)
+    assert clock.lag(CME_REOPEN + timedelta(hours=2)) == pytest.approx(-6.0)
+
+
+async def test_no_job_runs_inside_an_idle_stretch_and_the_first_after_it_runs_at_its_end(
+    claims: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = [1000.0]
+    clock = VirtualClock(
+        FRIDAY_CLOSE,
+        SPEED,
+        real_start=1000.0,
+        real_time=lambda: real[0],
+        idle=[(FRIDAY_CLOSE, CME_REOPEN)],
+    )
+    ran: list[tuple[str, datetime]] = []
+
+    def job(name: str) -> Callable[[datetime], Awaitable[None]]:
+        async def run(scheduled: datetime) -> None:
+            ran.append((name, clock.now()))
+
+        return run
+
+    saturday = daily_at(12, 0, "UTC", day_of_week="sat")
+    jobs = [
+        Job("check", every(60), job("check"), catch_up=True),
+        Job("saturday", saturday, job("saturday"), catch_up=True),
+        Job("poll", every(60), job("poll")),
+    ]
+    scheduler = Scheduler(jobs, clock, claims)
+    real[0] += 2 * 60 / SPEED  # two minutes of trading time: the weekend took no real time
+    with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
+        await asyncio.wait_for(
+            scheduler.run(asyncio.Event(), until=CME_REOPEN + timedelta(minutes=2)), 30
+        )
+    minutes = [CME_REOPEN + timedelta(minutes=n) for n in (0, 1, 2)]
+    assert [at for name, at in ran if name == "check"] == minutes
+    assert [at for name, at in ran if name == "poll"] == minutes[-1:]  # missed: skipped, as live
+    assert not [at for name, at in ran if name == "saturday"]
+    assert (
+        "scheduler idle from=2025-01-24T21:00:00+00:00 to=2025-01-26T23:00:00+00:00: "
+        "no market trades, nothing runs"
+    ) in [r.getMessage() for r in caplog.records]
+
+
+def test_a_monday_replay_is_idle_from_fridays_close_to_the_cmes_sunday_reopen_only(
+    core: Core,
+) -> None:
+    delay = timedelta(minutes=10)
+    monday = load_trading_day(core, pd.Timestamp("2025-01-27"))
+    assert idle_stretches(monday, delay) == [(FRIDAY_CLOSE, CME_REOPEN)]
+    # A Tuesday: Monday's close to the CME's 18:00 New York reopen (Monday's digest, at
+    # 16:30 New York, falls inside and is not the replay's).
+    tuesday = load_trading_day(core, pd.Timestamp("2025-01-28"))
+    assert idle_stretches(tuesday, delay) == [(utc("2025-01-27T21:00"), utc("2025-01-27T23:00"))]
