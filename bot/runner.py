@@ -2,10 +2,11 @@
 
 Live, the clock is the wall clock and the feeds are the vendor's (stream + polls). In a replay
 (`run --replay DATE --speed N`), the same scheduler, jobs, engine, store, outbox, delivery
-and digests run on a `VirtualClock` with the `ReplayFeed`, from before the session's
-pre-market until its digests have been delivered. The runner builds nothing: it starts the
-platforms, the clock, the delivery worker, the metrics server and the stream, runs the
-scheduler, and stops them in the reverse order.
+and digests run on a `VirtualClock` with the `ReplayFeed` over the trading day round the clock,
+from the previous New York close until DATE's digests have been delivered; the clock does not
+pass an alert's expiry before the worker has delivered it (`ExpiryBarrier`). The runner
+builds nothing: it starts the platforms, the clock, the delivery worker, the metrics server
+and the stream, runs the scheduler, and stops them in the reverse order.
 """
 
 from __future__ import annotations
