@@ -303,9 +303,15 @@ class App:
             # summary (or are dropped). One job, so a fast replay claims no extra run a minute.
             await release_ended_snoozes(services, scheduled, platforms=claimer.platforms)
 
-        return market_jobs(
+        jobs = market_jobs(
             self.live, self.daily_bars, self.scheduler_settings, extra={"digests": digest_job}
         )
+        day = self.replay_day
+        if day is not None:  # a replay's intraday bars, each at its end
+            from jobs.market_jobs import tape_job
+
+            jobs.append(tape_job(self.live, day.bar_prints()))
+        return jobs
 
     @cached_property
     def scheduler(self) -> Scheduler:

@@ -13,7 +13,7 @@ no vendor: they read the `LiveQuotes` and `DailyBars` ports.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ import pandas as pd
 from bot.domain.markets import Market, MarketBook, markets
 from bot.ports import DailyBars, FeedTick, LiveQuotes
 from bot.settings import Settings
-from jobs.scheduler import Job, daily_at, every
+from jobs.scheduler import AtMoments, Job, daily_at, every
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,22 @@ def market_jobs(
     for job_id, function in (extra or {}).items():  # idempotent jobs
         jobs.append(Job(job_id, every(60), function, grace_seconds=3600, catch_up=True))
     return jobs
+
+
+def tape_job(
+    live: LiveQuotes, prints: Mapping[datetime, Sequence[str]], book: MarketBook | None = None
+) -> Job:
+    """A replay's intraday bars as events: at each bar's end, a poll of the symbols that print
+    then (a minute's poll may be passed over at a high speed; a bar may not). The default
+    market's opening minute is left to the opening check, as the poll leaves it."""
+    primary = (book or markets()).default
+
+    async def run(scheduled: datetime) -> None:
+        symbols = prints.get(scheduled)
+        if symbols and opening_session(scheduled, primary) is None:
+            await live.poll_tick(symbols=symbols)
+
+    return Job("tape", AtMoments(list(prints)), run, grace_seconds=3600, catch_up=True)
 
 
 def _at(clock: time, market: Market) -> Any:

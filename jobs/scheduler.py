@@ -26,6 +26,7 @@ inside it, and it costs no real time.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -321,6 +322,20 @@ def every(seconds: float) -> Any:
     from apscheduler.triggers.interval import IntervalTrigger
 
     return IntervalTrigger(seconds=seconds, start_date=GRID_START, timezone="UTC")
+
+
+class AtMoments:
+    """A trigger that fires at given moments (a replay's intraday bars), with the public
+    maths of APScheduler's triggers: `get_next_fire_time(previous, now)`."""
+
+    def __init__(self, moments: Sequence[datetime]) -> None:
+        self.moments = sorted({moment.astimezone(UTC) for moment in moments})
+
+    def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime | None:
+        """The first moment at or after `now` (and after `previous`, if given)."""
+        floor = now if previous is None else max(now, previous + timedelta(microseconds=1))
+        position = bisect.bisect_left(self.moments, floor)
+        return self.moments[position] if position < len(self.moments) else None
 
 
 def daily_at(hour: int, minute: int, zone: str, day_of_week: str = "mon-fri") -> Any:

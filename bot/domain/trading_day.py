@@ -97,6 +97,14 @@ class TradingDay:
         """Every distinct print time inside the day, in order."""
         return sorted({item.at for item in self.prints if self.start < item.at <= self.end})
 
+    def bar_prints(self) -> dict[datetime, list[str]]:
+        """Each intraday bar's end inside the day, and the symbols whose bar ends then."""
+        found: dict[datetime, list[str]] = {}
+        for item in self.prints:
+            if item.stage == "bar" and self.start < item.at <= self.end:
+                found.setdefault(item.at, []).append(item.symbol)
+        return found
+
     def market_of(self, name: str) -> MarketDay | None:
         """The day of the market called `name`."""
         return next((day for day in self.markets if day.market.name == name), None)
