@@ -79,8 +79,9 @@ def test_a_replay_runs_the_whole_bot_and_leaks_no_token_at_debug_level(tmp_path:
     assert "fired: tokyo_deepseek[warning] at pre 06:30Z" in out  # 01:30 New York
     assert "fired: deepseek[critical] at close" in out
     assert "fired: chip_crash[notice] at open" in out
-    # Tokyo's warning, Amsterdam's, the open alert, the close alert, Monday's digest alone
-    assert "delivered: console=5" in out
+    # Tokyo's warning, Amsterdam's, SMH's pre-market chip crash and its escalation, the open
+    # alert, the close alert, Monday's digest alone
+    assert "delivered: console=7" in out
     assert "Replay of Mon 27 Jan 2025" in out and out.count("US market digest") == 1
     assert "SOX −9.15 %" in out
     assert "level=debug" in err
@@ -118,12 +119,13 @@ def test_sigterm_stops_a_run_cleanly_and_a_second_run_on_the_same_sqlite_file_ex
     # Friday's close, the weekend costs no real time, and the CME's Sunday 23:00Z reopen →
     # 14:30Z is 930 real seconds at 60x; the closing check is then 400 real seconds away.
     write_atomically(start, f"{time.time() - 930:.3f}")
-    _wait_for(seen, first, "delivered platform=console")  # the open alert went out
+    for _ in range(3):  # SMH's pre-market chip crash, its escalation, then the open alert
+        _wait_for(seen, first, "delivered platform=console")
     first.send_signal(signal.SIGTERM)
     out, err = first.communicate(timeout=PATIENCE)
     assert first.returncode == 0, err[-2000:]
     assert "shutdown requested signal=SIGTERM" in "".join(seen) + err
-    assert "delivered: console=1" in out
+    assert "delivered: console=3" in out
     assert re.search(
         r"run stopping \(stopped\) with 1 item\(s\) undelivered for console:replay:"
         r"every-preset: 1 due again from \S+Z \(in 3\d\d\d s\)",  # the notice, due in an hour
@@ -172,7 +174,7 @@ def test_two_instances_on_one_redis_deliver_each_message_once_and_both_claim_tic
         assert process.returncode == 0, err[-2000:]
     keys = Counter(m[2] for _, err in results for m in DELIVERED.findall(err))
     fired = [line for _, err in results for line in err.splitlines() if "fired=" in line]
-    assert len(keys) == 3 and set(keys.values()) == {1}, (keys, fired)
+    assert len(keys) == 5 and set(keys.values()) == {1}, (keys, fired)
     claimed = [int(re.search(r"(\d+) scheduled run", out).group(1)) for out, _ in results]  # type: ignore[union-attr]
     assert all(count > 0 for count in claimed), claimed
 
@@ -207,5 +209,6 @@ def test_a_replay_on_a_store_without_deliver_queues_nothing_for_discord_or_slack
     process = _run("run", "--replay", "2025-01-27", "--speed", SPEED, "--store", url, cwd=tmp_path)
     out, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 0, err[-3000:]
-    assert "delivered: console=3" in out  # the open alert, the close alert, the digest
+    # SMH's pre-market chip crash and its escalation, the open and close alerts, the digest
+    assert "delivered: console=5" in out
     assert [item.channel for item in asyncio.run(outbox())] == []

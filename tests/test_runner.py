@@ -146,13 +146,15 @@ async def test_at_the_highest_speed_the_open_and_close_alerts_and_then_the_diges
     out = await replay_in_process(tmp_path, 100_000, caplog)
     assert "fired: chip_crash[notice] at open" in out
     assert "fired: deepseek[critical] at close" in out
-    assert "delivered: console=3" in out
+    # SMH's pre-market chip crash and its escalation, the open, the close, then the digest
+    assert "delivered: console=5" in out
     keys = [r.getMessage().split("key=")[1] for r in caplog.records if "key=" in r.getMessage()]
-    assert len(keys) == 3 and keys[2].startswith("digest:") and not keys[0].startswith("digest:")
-    opening = out.index("Chip crash")
+    assert len(keys) == 5 and [key.startswith("digest:") for key in keys] == [False] * 4 + [True]
+    premarket = out.index("Chip crash")
+    opening = out.index("NVIDIA decouples")
     closing = out.index("DeepSeek-style shock")
     digest = out.index("US market digest")
-    assert opening < closing < digest
+    assert premarket < opening < closing < digest
     assert "min late" not in out
 
 
@@ -177,12 +179,18 @@ async def test_a_replay_whose_loop_is_hours_late_runs_each_check_with_its_own_fi
     out = await replay_in_process(tmp_path, 600, caplog, real_start=time.time() - 150)
     # New York's presets (the overseas ones fire on their own markets' prints, tested apart).
     ours = {f"fired: {name}[" for name in new_york_presets(core)}
-    fired = [line for line in out.splitlines() if line.startswith("fired:")]
-    assert [line for line in fired if line.startswith(tuple(ours))] == DAY
-    assert "delivered: console=3" in out
-    opening, closing, digest = out.split("→ console:replay:every-preset")[1:]
-    assert "alerts at the open" in opening and "Print: open · Mon 27 Jan 2025 23:30 KST" in opening
-    assert "Figures: SOX −6.25 %" in opening and "NVDA −12.49 %" in opening  # the open prints
+    fired = [line for line in out.splitlines() if line.startswith(tuple(ours))]
+    premarket = [line for line in fired if " at pre " in line]
+    assert [line for line in fired if line not in premarket] == DAY
+    # Each of SMH's 5-minute bars (SOX's pre-market stand-in) at its end, however late.
+    assert premarket[0] == "fired: chip_crash[notice] at pre 09:40Z"
+    assert "fired: chip_crash[warning] at pre 10:10Z" in premarket
+    assert premarket[-1] == "fired: chip_crash[notice] at pre 14:25Z"
+    assert "delivered: console=5" in out
+    smh, escalated, opening, closing, digest = out.split("→ console:replay:every-preset")[1:]
+    assert "[notice] Chip crash" in smh and "[WARNING] Chip crash" in escalated
+    assert "NVIDIA decouples" in opening and "Print: open · Mon 27 Jan 2025 23:30 KST" in opening
+    assert "NVDA −12.49 % · SPX −2.17 %" in opening  # the open prints
     assert (
         "alerts at the close" in closing and "Print: close · Tue 28 Jan 2025 06:00 KST" in closing
     )
@@ -204,13 +212,19 @@ async def test_a_monday_replay_warns_from_tokyo_at_01_30_new_york_then_alerts_th
         "no market trades, nothing runs"
     ) in messages
     assert "fired: tokyo_deepseek[warning] at pre 06:30Z" in out
-    assert "delivered: console=5" in out
-    tokyo, amsterdam, opening, closing, digest = out.split("→ console:replay:every-preset")[1:]
+    assert "delivered: console=7" in out
+    tokyo, amsterdam, smh, escalated, opening, closing, digest = out.split(
+        "→ console:replay:every-preset"
+    )[1:]
     assert "Tokyo decoupling" in tokyo and "Print: pre-market · Mon 27 Jan 2025 15:30 KST" in tokyo
     assert "NYSE 01:30 ET" in tokyo and "ADVANTEST −8.61 % · N225 −0.92 %" in tokyo
     assert "Amsterdam decoupling" in amsterdam and "NYSE 03:00 ET" in amsterdam
     assert "ASML_AS −7.66 %" in amsterdam
-    assert "alerts at the open" in opening and "SOX −6.25 %" in opening
+    # SOX's pre-market stand-in is SMH, whose 5-minute bars print at each bar's end.
+    assert "[notice] Chip crash" in smh and "NYSE 04:40 ET" in smh and "−5.87 %" in smh
+    assert "[WARNING] Chip crash" in escalated and "NYSE 05:10 ET" in escalated
+    assert "−7.08 %" in escalated
+    assert "NVIDIA decouples" in opening and "NVDA −12.49 %" in opening
     assert "alerts at the close" in closing and "SOX −9.15 % · DJI +0.65 %" in closing
     # Exactly one digest, Monday's: Friday's (Saturday 06:30 Seoul) falls inside the replay
     # and is not sent.
@@ -238,7 +252,7 @@ async def test_a_platform_that_cannot_start_is_one_redacted_warning_and_the_run_
     finally:
         await app.close()
     assert isinstance(app.out, io.StringIO)
-    assert "delivered: console=3" in app.out.getvalue()
+    assert "delivered: console=5" in app.out.getvalue()
     assert discord.platform == "discord" and discord.client.is_closed()  # type: ignore[attr-defined]
     [warning] = [
         r for r in caplog.records if r.levelno == logging.WARNING and r.name == "bot.runner"
@@ -287,7 +301,7 @@ async def test_with_metrics_off_the_outbox_depth_is_never_sampled(
     metrics = Metrics()
     metrics.outbox_depth.set(-1)  # any sample would set it to the pending count
     out = await replay_in_process(tmp_path, 100_000, caplog, metrics=metrics)
-    assert "delivered: console=3" in out
+    assert "delivered: console=5" in out
     assert metrics.registry.get_sample_value("sputnik_outbox_depth") == -1
 
 
