@@ -16,9 +16,9 @@ from bot.domain.markets import KOREA, US, Market, SessionCorrection, markets
 from bot.domain.model import PrintKind
 from bot.ports import DailyBars, FeedTick
 from bot.settings import build_settings, load_settings
+from bot.stores.memory import MemoryStore
 from jobs.market_jobs import SchedulerSettings, market_jobs
 from jobs.scheduler import Scheduler
-from tests.fakes.schedule_store import ScheduleStore
 from tests.feeds.conftest import StepClock
 
 SHIPPED = load_settings(env={"SPUTNIK_CONFIG": os.devnull}).market_book()
@@ -226,7 +226,7 @@ async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
         "xasx-close",
     ]
     sydney_open = [job for job in jobs if job.id == "xasx-open"]
-    scheduler = Scheduler(sydney_open, clock, ScheduleStore())
+    scheduler = Scheduler(sydney_open, clock, MemoryStore())
     assert scheduler.next_due() == utc("2025-01-05T23:01")  # 10:01 AEDT
     clock.current = utc("2025-01-05T23:01:02")
     assert [o.outcome for o in await scheduler.run_due()] == ["ran"]

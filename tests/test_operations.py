@@ -65,12 +65,15 @@ def test_doctor_reports_each_check_names_tokens_without_values_and_exits_0(
     monkeypatch.setenv("SPUTNIK_CONFIG", "/dev/null")
     monkeypatch.setenv("SPUTNIK_STORE_URL", f"sqlite:///{tmp_path / 'doctor.db'}")
     monkeypatch.setenv("DISCORD_TOKEN", DISCORD)
+    monkeypatch.delenv("SLACK_CLIENT_SECRET", raising=False)
     assert main(["doctor", "--no-network"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert any(line.startswith("presets: deepseek") for line in lines)  # the data checks
     assert any(line.startswith("warn  store") and "not created yet" in line for line in lines)
-    assert any("set: DISCORD_TOKEN" in line for line in lines)
+    [tokens] = [line for line in lines if "set: DISCORD_TOKEN" in line]
+    # The names come from the platform registry (bot/chat/platforms.py), Slack's OAuth too.
+    assert "SLACK_CLIENT_SECRET" in tokens.split("unset: ")[1]
     assert DISCORD not in out
 
 

@@ -15,6 +15,7 @@ from bot.feeds.replay_feed import VirtualClock
 from bot.ports import ReplayClock, clock_speed
 from bot.ports.store import StoreUnavailable
 from bot.services import SystemClock
+from bot.stores.memory import MemoryStore
 from jobs.market_jobs import (
     SchedulerSettings,
     _closing_trigger,
@@ -23,7 +24,6 @@ from jobs.market_jobs import (
     should_poll,
 )
 from jobs.scheduler import Job, Scheduler, daily_at, every, slots_between
-from tests.fakes.schedule_store import ScheduleStore, SharedClaims
 from tests.feeds.conftest import StepClock
 
 
@@ -78,8 +78,10 @@ def test_a_cron_trigger_keeps_its_time_zone() -> None:
     ]
 
 
-async def test_two_instances_on_one_claim_table_run_each_tick_once_and_both_claim() -> None:
-    store = ScheduleStore()
+async def test_two_instances_on_one_claim_table_run_each_tick_once_and_both_claim(
+    request: pytest.FixtureRequest,
+) -> None:
+    shared = f"memory://{request.node.name}"  # both processes' view of one store
     ran: list[tuple[str, datetime]] = []
     clocks = [StepClock(utc("2025-01-27T14:30:30")), StepClock(utc("2025-01-27T14:30:30"))]
     schedulers = []
@@ -88,9 +90,8 @@ async def test_two_instances_on_one_claim_table_run_each_tick_once_and_both_clai
         async def job(scheduled: datetime, name: str = name) -> None:
             ran.append((name, scheduled))
 
-        schedulers.append(
-            Scheduler([Job("poll", every(60), job)], clock, SharedClaims(store, name))
-        )
+        store = MemoryStore(shared, time_source=lambda clock=clock: clock.now().timestamp())
+        schedulers.append(Scheduler([Job("poll", every(60), job)], clock, store))
     for tick in range(20):
         for clock in clocks:
             clock.advance(60)
@@ -109,7 +110,7 @@ async def test_after_a_pause_only_the_latest_slot_runs_and_a_stale_one_is_skippe
     async def job(scheduled: datetime) -> None:
         ran.append(scheduled)
 
-    scheduler = Scheduler([Job("poll", every(60), job, grace_seconds=30)], clock, ScheduleStore())
+    scheduler = Scheduler([Job("poll", every(60), job, grace_seconds=30)], clock, MemoryStore())
     clock.advance(600 - 20)  # down for ten minutes; wakes 10 s after a slot
     outcomes = await scheduler.run_due()
     assert [o.outcome for o in outcomes] == ["ran"] and ran == [utc("2025-01-27T14:40")]
@@ -179,7 +180,7 @@ async def test_on_an_accelerated_clock_lateness_is_judged_in_real_seconds() -> N
         ran.append(scheduled)
 
     opening = Job("open", daily_at(9, 31, "America/New_York"), job, grace_seconds=900)
-    scheduler = Scheduler([opening], clock, ScheduleStore())
+    scheduler = Scheduler([opening], clock, MemoryStore())
     clock.advance(30 + 3600)  # an hour of virtual lag: 36 ms real, well within the grace
     outcomes = await scheduler.run_due()
     assert [o.outcome for o in outcomes] == ["ran"] and ran == [utc("2025-01-27T14:31")]
@@ -197,7 +198,7 @@ async def test_at_replay_speed_the_runs_passed_over_are_one_summary_line_at_the_
         pass
 
     jobs = [Job("poll", every(60), job), Job("digests", every(60), job, grace_seconds=3600)]
-    scheduler = Scheduler(jobs, clock, ScheduleStore())
+    scheduler = Scheduler(jobs, clock, MemoryStore())
     with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
         real[0] += 5.0  # fifty minutes of trading time pass before the loop turns
         await scheduler.run(asyncio.Event(), until=utc("2025-01-27T15:20"))
@@ -213,7 +214,7 @@ async def test_on_the_wall_clock_each_pass_over_is_its_own_line(
     async def job(scheduled: datetime) -> None:
         pass
 
-    scheduler = Scheduler([Job("poll", every(60), job, grace_seconds=30)], clock, ScheduleStore())
+    scheduler = Scheduler([Job("poll", every(60), job, grace_seconds=30)], clock, MemoryStore())
     with caplog.at_level(logging.INFO, logger="jobs.scheduler"):
         clock.advance(600 - 20)
         await scheduler.run_due()

@@ -37,6 +37,9 @@ class Platform:
     """Imports the adapter and builds its runtime (None when its tokens are not set)."""
     tokens: str = ""
     """The environment variables that turn it on, as an operator reads them."""
+    variables: tuple[str, ...] = ()
+    """Every secret environment variable it reads (`doctor` says which are set, never their
+    values)."""
 
 
 def _discord(
@@ -65,12 +68,19 @@ def _slack_configured(env: Env) -> bool:
 
 
 PLATFORMS: tuple[Platform, ...] = (
-    Platform("discord", _discord_configured, _discord, "DISCORD_TOKEN"),
+    Platform("discord", _discord_configured, _discord, "DISCORD_TOKEN", ("DISCORD_TOKEN",)),
     Platform(
         "slack",
         _slack_configured,
         _slack,
         "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)",
+        (
+            "SLACK_BOT_TOKEN",
+            "SLACK_APP_TOKEN",
+            "SLACK_SIGNING_SECRET",
+            "SLACK_CLIENT_ID",
+            "SLACK_CLIENT_SECRET",
+        ),
     ),
 )
 

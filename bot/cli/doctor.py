@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import bootstrap
+from bot.chat.platforms import PLATFORMS
 from bot.cli import UsageError
 from bot.cli.common import load_core
 from bot.domain.calendars import session_calendar
@@ -42,7 +43,6 @@ from bot.settings import (
     load_settings,
 )
 
-TOKEN_NAMES = ("DISCORD_TOKEN", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 YAHOO_PROBE = "https://query2.finance.yahoo.com/v8/finance/chart/SPY?range=1d&interval=1d"
 
 Check = tuple[str, str, str]
@@ -118,8 +118,9 @@ def market_checks(settings: Settings, now: datetime, book: MarketBook | None = N
         when = "none in the calendar"
         if opens is not None:
             when = f"{opens.astimezone(ZoneInfo(market.zone)):%a %Y-%m-%d %H:%M} {market.zone}"
+        noun = "symbol" if count == 1 else "symbols"
         cost = (
-            f"{count} symbols: {count * polls:,.0f} Yahoo requests/h while it trades "
+            f"{count} {noun}: {count * polls:,.0f} Yahoo requests/h while it trades "
             f"(a poll every {feed.poll_seconds:g} s)"
         )
         if feed.stream:
@@ -147,9 +148,10 @@ def config_check(env: Mapping[str, str]) -> tuple[Check, Settings | None]:
 
 
 def token_checks(env: Mapping[str, str]) -> list[Check]:
-    """Which tokens are present — never their values."""
-    present = [name for name in TOKEN_NAMES if env.get(name)]
-    missing = [name for name in TOKEN_NAMES if not env.get(name)]
+    """Which of the registered chat platforms' secrets are set — never their values."""
+    names = [name for platform in PLATFORMS for name in platform.variables]
+    present = [name for name in names if env.get(name)]
+    missing = [name for name in names if not env.get(name)]
     detail = f"set: {', '.join(present) or 'none'}; unset: {', '.join(missing) or 'none'}"
     return [("ok" if present else "warn", "tokens", detail)]
 

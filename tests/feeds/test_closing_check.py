@@ -12,9 +12,9 @@ from bot.feeds.live import FeedSettings, LiveFeed
 from bot.feeds.live_market import LiveMarket
 from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.services import Core
+from bot.stores.memory import MemoryStore
 from jobs.market_jobs import SchedulerSettings, closing_check, market_jobs
 from jobs.scheduler import Scheduler
-from tests.fakes.schedule_store import ScheduleStore
 from tests.fakes.yahoo_fake import Bar, SymbolData, YahooFake, minute_bars
 
 from .conftest import StepClock, at
@@ -52,7 +52,7 @@ async def test_the_scheduler_runs_the_closing_check_once_at_close_plus_ten(
     market = LiveMarket(core.market, BackfillCache(cache_dir))
     live = LiveFeed(market, ["NVDA"], poll_feed, stream=None, clock=clock, settings=FeedSettings())
     jobs = market_jobs(live, poll_feed, SchedulerSettings())
-    scheduler = Scheduler([j for j in jobs if j.id == "nyse-close"], clock, ScheduleStore())
+    scheduler = Scheduler([j for j in jobs if j.id == "nyse-close"], clock, MemoryStore())
     assert scheduler.next_due() == at("2026-08-24T20:10:00")
     clock.current = at("2026-08-24T20:10:01")
     outcomes = await scheduler.run_due()

@@ -39,50 +39,21 @@ from tests.fakes.yahoo_fake import (
 from .conftest import StepClock
 
 ROOM = ChannelRef("console", "local", "room")
-DAILY = {  # Yahoo daily closes, 20–24 January 2025
+DAILY = {  # Yahoo daily closes, 20–24 January 2025 (data/history)
     "6857.T": [9325.25, 9394.92, 9772.11, 10002.01, 10002.01],
+    "8035.T": [25774.89, 26147.25, 26587.31, 26529.28, 26243.96],
     "^N225": [38902.5, 39027.98, 39646.25, 39958.87, 39931.98],
     "ASML.AS": [738.16, 722.77, 738.26, 705.89, 691.48],
 }
+# The shipped markets (tokyo, europe …) and presets: tokyo_deepseek (the weaker of Tokyo
+# Electron and Advantest ≤ −5.5 % while the Nikkei holds above −1 %) and europe_chip_crash
+# (ASML in Amsterdam ≤ −6.5 %); only Amsterdam's staleness limit is the test's own.
 CONFIG: dict[str, Any] = {
     "universe": {"symbols": ["NVDA"]},
-    "aliases": {
-        "ADVANTEST": {"symbol": "6857.T"},
-        "N225": {"symbol": "^N225"},
-        "ASML_AS": {"symbol": "ASML.AS"},
-    },
-    "markets": {
-        "tokyo": {
-            "calendar": "XTKS",
-            "zone": "Asia/Tokyo",
-            "label": "TSE",
-            "suffixes": [".T"],
-            "symbols": ["^N225"],
-            "open_check": "09:01",
-            "close_checks": ["15:30"],
-        },
-        "europe": {
-            "calendar": "XAMS",
-            "zone": "Europe/Amsterdam",
-            "label": "AMS",
-            "suffixes": [".AS"],
-            "stale_seconds": 600,
-            "close_checks": ["17:30"],
-        },
-    },
-    "presets": {
-        "tokyo_test": {
-            "expr": "ADVANTEST.pct <= -5 and N225.pct > -2",
-            "description_en": "Test: Advantest falls 5 % while the Nikkei holds",
-            "description_ko": "시험: 닛케이가 버티는데 어드반테스트 5 % 하락",
-        },
-        "amsterdam_test": {
-            "expr": "ASML_AS.pct <= -5",
-            "description_en": "Test: ASML in Amsterdam falls 5 %",
-            "description_ko": "시험: 암스테르담 ASML 5 % 하락",
-        },
-    },
+    "markets": {"europe": {"stale_seconds": 600}},
 }
+TOKYO_PRESET, AMSTERDAM_PRESET = "tokyo_deepseek", "europe_chip_crash"
+TOKYO = ["6857.T", "8035.T", "^N225"]
 
 
 def utc(text: str) -> datetime:
@@ -95,7 +66,7 @@ def epoch(text: str) -> int:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
-    """The shipped settings plus Tokyo, Amsterdam and a rule for each; the process's
+    """The shipped settings (Amsterdam's staleness limit the test's own); the process's
     markets are put back afterwards."""
     shipped = markets()
     config = {**CONFIG, "feed": {"stream_url": "ws://127.0.0.1:9/"}}
@@ -129,7 +100,7 @@ async def _app(
     )
     app.__dict__.update(given)
     await app.store.upsert_channel(Channel(ROOM))
-    for preset in ("tokyo_test", "amsterdam_test"):
+    for preset in (TOKYO_PRESET, AMSTERDAM_PRESET):
         await app.store.add_subscription(Subscription(ROOM, preset))
     await app.live.catch_up(poll)  # each market's closed sessions, from the fake's daily bars
     return app
@@ -169,18 +140,20 @@ async def test_a_tokyo_print_streamed_at_1_29_new_york_fires_the_tokyo_preset(
         task = asyncio.create_task(app.live.run_stream(stop))
         await stream.wait_connections(1)
         # the push stream subscribes to every configured market's symbols
-        assert {"NVDA", "000660.KS", "6857.T", "^N225", "ASML.AS"} <= set(stream.subscriptions[0])
+        watched = {"NVDA", "000660.KS", *TOKYO, "ASML.AS", "NQ=F", "JPY=X"}
+        assert watched <= set(stream.subscriptions[0])
         printed = epoch("2025-01-27T15:29:00+09:00") * 1000
         await stream.send(
             [
                 pricing_frame("^N225", 39565.80, printed),
                 pricing_frame("6857.T", 9141.14, printed),
+                pricing_frame("8035.T", 24957.64, printed),
             ]
         )
-        await _until(lambda: app.report.ticks == 2)
+        await _until(lambda: app.report.ticks == 3)
         stop.set()
         await task
-        assert _fired(app) == ["tokyo_test"]
+        assert _fired(app) == [TOKYO_PRESET]
         [item] = await app.store.list_outbox()
         assert item.channel == ROOM
     finally:
@@ -207,11 +180,11 @@ async def test_after_amsterdam_closes_its_closing_check_fires_on_a_fresh_quote_n
     app = await _app(settings, tmp_path, clock, poll_feed)
     try:
         assert markets().for_symbol("ASML.AS").phase(clock.now()) == "closed"
-        [check] = [job for job in app.jobs if job.id == "ams-close"]
+        [check] = [job for job in app.jobs if job.id == "euronext-close"]
         await check.run(clock.now())  # forces a poll of Amsterdam's symbols
         assert app.report.ticks == 1
         assert ("ASML.AS" in app.live.state.stale) is not fires  # judged as it stood at 17:30
-        assert ("amsterdam_test" in _fired(app)) is fires
+        assert (AMSTERDAM_PRESET in _fired(app)) is fires
     finally:
         await app.close()
 
@@ -223,22 +196,23 @@ async def test_tokyos_lunch_break_is_neither_stale_nor_a_close_and_is_not_polled
     morning = epoch("2025-01-27T11:28:00+09:00")  # the last minutes before the 11:30 break
     fresh_yahoo.symbols["6857.T"].bars["1m"] = minute_bars(morning, [9500.0, 9400.0])
     fresh_yahoo.symbols["^N225"].bars["1m"] = minute_bars(morning, [39700.0, 39650.0])
+    fresh_yahoo.symbols["8035.T"].bars["1m"] = minute_bars(morning, [25600.0, 25500.0])
     clock = StepClock(utc("2025-01-27T12:25:00+09:00"))  # 55 minutes into the break
     app = await _app(settings, tmp_path, clock, poll_feed)
     try:
         tokyo = markets().for_symbol("6857.T")
         assert tokyo.phase(clock.now()) == "break"
-        tick = await app.live.poll_tick(force=True, symbols=["6857.T", "^N225"])
+        tick = await app.live.poll_tick(force=True, symbols=TOKYO)
         assert tick is not None and not tick.stale  # 55 minutes old, but only 1 of trading
         quote = tick.snapshot.quote("6857.T")
         assert quote is not None and quote.state == "open"  # the break closes nothing
-        assert _fired(app) == ["tokyo_test"]  # −6.0 % while the Nikkei is −0.7 %
+        assert _fired(app) == [TOKYO_PRESET]  # −6.0 % while the Nikkei is −0.7 %
 
         # the poll job leaves Tokyo alone during its break (the CME and FX, open at 22:25
         # New York on Sunday, may be polled)
         def tokyo_requests() -> int:
             return sum(
-                any(f"/chart/{quote_plus(symbol)}" in path for symbol in ("6857.T", "^N225"))
+                any(f"/chart/{quote_plus(symbol)}" in path for symbol in TOKYO)
                 for path in fresh_yahoo.chart_requests()
             )
 
@@ -250,12 +224,12 @@ async def test_tokyos_lunch_break_is_neither_stale_nor_a_close_and_is_not_polled
         assert tokyo_requests() == requests
         # after the break the same print is two trading minutes old: still fresh
         clock.current = utc("2025-01-27T12:31:00+09:00")
-        await app.live.poll_tick(force=True, symbols=["6857.T", "^N225"])  # the same prints
+        await app.live.poll_tick(force=True, symbols=TOKYO)  # the same prints
         assert app.live.state.prints["6857.T"].at == utc("2025-01-27T11:29:00+09:00")
         assert not app.live.state.stale
         # ... and a regular-session limit (5 min) later it is stale
         clock.current = utc("2025-01-27T12:35:00+09:00")
-        await app.live.poll_tick(force=True, symbols=["6857.T", "^N225"])
-        assert set(app.live.state.stale) == {"6857.T", "^N225"}
+        await app.live.poll_tick(force=True, symbols=TOKYO)
+        assert set(app.live.state.stale) == set(TOKYO)
     finally:
         await app.close()

@@ -17,7 +17,6 @@ from bot.ports import Print, PrintBatch, PrintHandler, QuoteFeed
 from bot.settings import load_settings
 from jobs.market_jobs import SchedulerSettings, market_jobs
 from jobs.scheduler import Scheduler
-from tests.fakes.schedule_store import ScheduleStore
 
 from .conftest import StepClock
 
@@ -78,7 +77,7 @@ async def test_the_opening_check_on_an_in_memory_quotes_adapter_claims_the_deeps
         await app.store.upsert_channel(Channel(ROOM))
         await app.store.add_subscription(Subscription(ROOM, "deepseek"))
         jobs = market_jobs(app.live, None, SchedulerSettings())
-        scheduler = Scheduler([j for j in jobs if j.id == "nyse-open"], clock, ScheduleStore())
+        scheduler = Scheduler([j for j in jobs if j.id == "nyse-open"], clock, app.store)
         assert scheduler.next_due() == datetime(2025, 1, 27, 14, 31, tzinfo=UTC)
         clock.current = datetime(2025, 1, 27, 14, 31, 5, tzinfo=UTC)
         outcomes = await scheduler.run_due()

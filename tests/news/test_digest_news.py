@@ -11,9 +11,9 @@ from bot.app import build_services
 from bot.domain.digest_card import build_digest_card
 from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, ManualClock, Services
+from bot.stores.memory import MemoryStore
 from jobs.digest import DigestSettings, run_digests
 from tests.fakes.news_fakes import YahooNewsFake, ticker_item
-from tests.fakes.schedule_store import ScheduleStore
 from tests.news.conftest import PRINT, MakeDesk
 
 SEOUL = ChannelRef("discord", "4004", "5005")
@@ -23,20 +23,23 @@ SLOT = datetime(2025, 1, 27, 21, 30, 20, tzinfo=UTC)
 
 
 @pytest.fixture
-def store() -> ScheduleStore:
-    return ScheduleStore(
-        subscriptions=[
-            Subscription(
-                SEOUL, "digest", kind="digest", digest_time="06:30", digest_zone="Asia/Seoul"
-            ),
-            Subscription(LONDON, "digest", kind="digest", digest_time="21:30", digest_zone="UTC"),
-        ]
+async def store() -> MemoryStore:
+    """The in-memory store: a Seoul channel on the 06:30 digest, a London one on 21:30 UTC."""
+    store = MemoryStore()
+    await store.upsert_channel(Channel(SEOUL, "ko", "Asia/Seoul"))
+    await store.upsert_channel(Channel(LONDON, "en", "Europe/London"))
+    await store.add_subscription(
+        Subscription(SEOUL, "digest", kind="digest", digest_time="06:30", digest_zone="Asia/Seoul")
     )
+    await store.add_subscription(
+        Subscription(LONDON, "digest", kind="digest", digest_time="21:30", digest_zone="UTC")
+    )
+    return store
 
 
 @pytest.fixture
-def services(core: Core, store: ScheduleStore) -> Services:
-    return build_services(core, store, clock=ManualClock(SLOT))  # type: ignore[arg-type]
+def services(core: Core, store: MemoryStore) -> Services:
+    return build_services(core, store, clock=ManualClock(SLOT))
 
 
 def serve(yahoo: YahooNewsFake) -> None:
@@ -60,13 +63,13 @@ def serve(yahoo: YahooNewsFake) -> None:
 
 
 async def test_the_digest_carries_the_three_most_recent_headlines_since_the_close(
-    services: Services, store: ScheduleStore, yahoo: YahooNewsFake, make_desk: MakeDesk
+    services: Services, store: MemoryStore, yahoo: YahooNewsFake, make_desk: MakeDesk
 ) -> None:
     serve(yahoo)
     services.news = make_desk()
     outcomes = await run_digests(services, SLOT, DigestSettings())
     assert [o.outcome for o in outcomes] == ["queued", "queued"]
-    seoul, london = store.queued
+    seoul, london = await store.list_outbox()
     titles = [item["title"] for item in seoul.payload["news"]["items"]]
     assert titles == [
         "Marvell's loss in numbers",
@@ -92,13 +95,14 @@ async def test_the_digest_carries_the_three_most_recent_headlines_since_the_clos
 
 
 async def test_a_replayed_digest_fetches_nothing_and_says_why(
-    services: Services, store: ScheduleStore, yahoo: YahooNewsFake, make_desk: MakeDesk
+    services: Services, store: MemoryStore, yahoo: YahooNewsFake, make_desk: MakeDesk
 ) -> None:
     serve(yahoo)
     services.news = make_desk()
     await run_digests(services, SLOT, DigestSettings(), replay_of="2025-01-27")
     assert yahoo.news_asked == []
-    payload = store.queued[0].payload
+    seoul, _london = await store.list_outbox()
+    payload = seoul.payload
     assert "news" not in payload
     card = build_digest_card(services, Channel(SEOUL, "en", "Asia/Seoul"), payload, chart=False)
     assert {f.name: f.value for f in card.fields}[

@@ -44,12 +44,13 @@ Autocompleter = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[Ch
 
 @dataclass(frozen=True)
 class CommandContext:
-    """What answering a command needs: the services, the registry, which commands defer."""
+    """What answering a command needs: the services, the registry, which commands defer
+    (both from `[discord]`: `defer` and `defer_after_seconds`, decided there only)."""
 
     services: Services
     registry: CommandRegistry
-    slow: frozenset[str] = frozenset({"shock", "rules test", "digest now"})
-    defer_after: float = 1.5
+    slow: frozenset[str]
+    defer_after: float
     """Any other command still running after this many seconds defers (Discord allows 3 s)."""
 
 
