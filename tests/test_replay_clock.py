@@ -149,15 +149,20 @@ FRIDAY_CLOSE = utc("2025-01-24T21:00")  # the day that ends with Monday's close 
 CME_REOPEN = utc("2025-01-26T23:00")  # Sunday 18:00 New York
 
 
-def test_the_weekend_before_a_monday_costs_no_real_time() -> None:
-    real = [1000.0]
-    clock = VirtualClock(
+def weekend_clock(real: list[float]) -> VirtualClock:
+    """A Monday replay's clock from Friday's close, the weekend idle; real time is `real[0]`."""
+    return VirtualClock(
         FRIDAY_CLOSE,
         SPEED,
         real_start=1000.0,
         real_time=lambda: real[0],
         idle=[(FRIDAY_CLOSE, CME_REOPEN)],
     )
+
+
+def test_the_weekend_before_a_monday_costs_no_real_time() -> None:
+    real = [1000.0]
+    clock = weekend_clock(real)
     assert clock.paced() == CME_REOPEN and clock.lag(CME_REOPEN) == 0
     assert clock.resume_at(utc("2025-01-25T12:00")) == CME_REOPEN
     assert clock.resume_at(CME_REOPEN) == CME_REOPEN
@@ -170,13 +175,7 @@ async def test_no_job_runs_inside_an_idle_stretch_and_the_first_after_it_runs_at
     claims: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     real = [1000.0]
-    clock = VirtualClock(
-        FRIDAY_CLOSE,
-        SPEED,
-        real_start=1000.0,
-        real_time=lambda: real[0],
-        idle=[(FRIDAY_CLOSE, CME_REOPEN)],
-    )
+    clock = weekend_clock(real)
     ran: list[tuple[str, datetime]] = []
 
     def job(name: str) -> Callable[[datetime], Awaitable[None]]:
