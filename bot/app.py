@@ -220,16 +220,12 @@ class App:
     def live(self) -> LiveFeed:
         """The live feed: prints → guarded, joined ticks → the claimer (a replay: every
         symbol of its trading day, each print watched for the replayed session)."""
-        from bot.feeds.live import LiveFeed, extended_proxies
+        from bot.feeds.live import LiveFeed
 
         poll, metrics, day = self.feed, self.metrics, self.replay_day
         symbols = self.settings.watched_symbols()
-        extended = extended_proxies(self.settings.aliases)
         if day is not None:
-            from bot.feeds.replay_day import day_extended
-
             symbols = list(dict.fromkeys([*symbols, *day.symbols]))
-            extended = day_extended(self.core, day)
         live = LiveFeed(
             self.market,
             symbols,
@@ -237,7 +233,7 @@ class App:
             stream=self.stream,
             clock=self.clock,
             settings=self.settings.feed,
-            extended=extended,
+            extended=self.extended,
             on_tick=self.claimer,
             watch_session=self.replay,
         )
@@ -249,6 +245,19 @@ class App:
         live.on_rate_limit = metrics.rate_limits.labels(self.settings.feed.vendor).inc
         return live
 
+    @cached_property
+    def extended(self) -> dict[str, str]:
+        """Index → the symbol standing in for it outside the session: the configured
+        extended proxies, and in a replay the chip ETF with intraday bars that day."""
+        day = self.replay_day
+        if day is not None:
+            from bot.feeds.replay_day import day_extended
+
+            return day_extended(self.core, day)
+        from bot.feeds.live import extended_proxies
+
+        return extended_proxies(self.settings.aliases)
+
     # ---------------------------------------------------------------- alerts
 
     @cached_property
@@ -258,7 +267,11 @@ class App:
 
         refresh = self.settings.feed.custom_rules_refresh_seconds
         presets = list(self.core.presets.values())
-        return RuleBook(self.core.market.symbols, presets, refresh_seconds=refresh)
+        # A replay's stand-ins (SMH for SOX on 2025-01-27) are no instrument's own proxy.
+        stand_ins = self.extended if self.replay is not None else {}
+        return RuleBook(
+            self.core.market.symbols, presets, refresh_seconds=refresh, stand_ins=stand_ins
+        )
 
     @cached_property
     def claimer(self) -> AlertClaimer:

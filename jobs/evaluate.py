@@ -112,8 +112,12 @@ class RuleBook:
     presets: Sequence[Rule]
     refresh_seconds: float = 0.0
     real_time: Callable[[], float] = time.monotonic
+    stand_ins: Mapping[str, str] = field(default_factory=dict)
+    """Symbol → the one standing in for it outside the session (`^SOX` → `SMH` in a replay
+    of 2025-01-27): outside the session, a rule reading the symbol reads the stand-in's."""
     _compiled: dict[str, tuple[Rule, CompiledRules]] = field(default_factory=dict)
     _by_symbol: dict[str, set[str]] = field(default_factory=dict)
+    _by_stand_in: dict[str, set[str]] = field(default_factory=dict)
     _custom_text: dict[str, str] = field(default_factory=dict)
     _custom: list[Subscription] = field(default_factory=list)
     _read_at: float | None = None
@@ -150,11 +154,14 @@ class RuleBook:
         self._compiled[rule.id] = (rule, CompiledRules([rule]))
         for symbol in _symbols_read(rule):
             self._by_symbol.setdefault(symbol, set()).add(rule.id)
+            helper = self.stand_ins.get(symbol)
+            if helper is not None:
+                self._by_stand_in.setdefault(helper, set()).add(rule.id)
 
     def _remove(self, rule_id: str) -> None:
         self._compiled.pop(rule_id, None)
         self._custom_text.pop(rule_id, None)
-        for ids in self._by_symbol.values():
+        for ids in (*self._by_symbol.values(), *self._by_stand_in.values()):
             ids.discard(rule_id)
 
     def sync_custom(self, subscriptions: Iterable[Subscription]) -> None:
@@ -176,11 +183,16 @@ class RuleBook:
             self._add(rule)
             self._custom_text[rule_id] = text
 
-    def reading(self, changed: Iterable[str]) -> list[tuple[Rule, CompiledRules]]:
-        """The rules that read any of `changed`, presets first in config order."""
+    def reading(
+        self, changed: Iterable[str], *, outside_session: bool = False
+    ) -> list[tuple[Rule, CompiledRules]]:
+        """The rules that read any of `changed` (outside the session, through a stand-in
+        too), presets first in config order."""
         ids: set[str] = set()
         for symbol in changed:
             ids |= self._by_symbol.get(symbol, set())
+            if outside_session:
+                ids |= self._by_stand_in.get(symbol, set())
         order = self._preset_order
         chosen = sorted(ids, key=lambda rule_id: (order.get(rule_id, len(order)), rule_id))
         return [self._compiled[rule_id] for rule_id in chosen if rule_id in self._compiled]
@@ -341,7 +353,8 @@ def evaluate_print(services: Services, tick: PrintTick, book: RuleBook) -> Print
     skipped: list[str] = []
     evaluated = 0
     grace = timedelta(minutes=services.core.settings.scheduler.closing_check_delay_minutes)
-    for rule, compiled in book.reading(tick.changed):
+    outside = tick.market_session != "regular"
+    for rule, compiled in book.reading(tick.changed, outside_session=outside):
         if _session_for(rule, tick, grace) not in rule.sessions:
             continue
         outcome = compiled.evaluate(tick.snapshot)[0]

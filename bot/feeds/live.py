@@ -248,12 +248,9 @@ class LiveFeed:
                         self._dirty.add(symbol)
         if not changed and kind is None and self.on_tick is not None:
             return None  # nothing moved: no snapshot to build, no rule to evaluate
-        tick_kind = kind or self.kind_at(now)
-        if tick_kind in ("pre", "post"):  # a stand-in's print moves the index it stands for
-            changed |= {index for index, helper in self.extended.items() if helper in changed}
         tick = FeedTick(
             self.snapshot(now),
-            tick_kind,
+            kind or self.kind_at(now),
             frozenset(changed),
             frozenset(state.stale),
             batch.source,
