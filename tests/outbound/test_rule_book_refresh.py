@@ -79,3 +79,13 @@ async def test_a_firing_lets_the_next_false_print_re_arm_at_once(harness: Harnes
     quiet = await evaluate_and_claim(harness.services, tick_of(harness, "2024-08-05"), book=book)
     assert [e.rule_id for e in fired.fired] == ["chip_crash"]
     assert "chip_crash" in quiet.rearmed
+
+
+def test_outside_the_session_a_stand_ins_print_is_read_by_the_rules_on_its_index(
+    core: Core,
+) -> None:
+    # A replay of 2025-01-27: SMH's 5-minute bars stand in for SOX before the open.
+    book = RuleBook(core.market.symbols, list(core.presets.values()), stand_ins={"^SOX": "SMH"})
+    in_session = {rule.id for rule, _ in book.reading({"SMH"})}
+    outside = {rule.id for rule, _ in book.reading({"SMH"}, outside_session=True)}
+    assert "chip_crash" not in in_session and {"chip_crash", "deepseek"} <= outside
