@@ -73,12 +73,17 @@ def _stage(alert: DayAlert, primary: Market) -> str:
     return market.phase(at)
 
 
+def alert_where(alert: DayAlert) -> str:
+    """The market and stage an alert's print came from: "TSE close", "NYSE pre-market"."""
+    return f"{_name(alert.market)} {_stage(alert, markets().default)}"
+
+
 def _alert_line(alert: DayAlert, stand_ins: dict[str, str]) -> list[str]:
     primary = markets().default
     outcome = alert.outcome
     verb = "ESCALATED" if alert.escalated else "FIRED"
     tier = outcome.tier.name if outcome.tier is not None else ""
-    where = f"{_name(alert.market)} {_stage(alert, primary)}"
+    where = alert_where(alert)
     lines = [
         f"  {_at(alert.at, primary.zone)} · {_at(alert.at, alert.market.zone)} · {where:<16} "
         f"{verb} {outcome.rule.id} [{tier}] {_figures(outcome)}"
@@ -130,7 +135,7 @@ def timeline_lines(
         return lines
     lines.append(
         f"First warning: {_at(first.at, zone)} ({_at(first.at, first.market.zone)}) from "
-        f"{_name(first.market)} {_stage(first, primary)}: {first.outcome.rule.id} "
+        f"{alert_where(first)}: {first.outcome.rule.id} "
         f"[{first.outcome.tier.name if first.outcome.tier else ''}] {_figures(first.outcome)} "
         f"— {lead_text(first.lead)} ({_name(primary)} opens {_at(day.opens, zone)})"
     )

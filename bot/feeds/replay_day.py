@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from bot.domain.intraday import load_intraday
+from bot.domain.intraday import IntradayBook, load_intraday
 from bot.domain.markets import Market, market_for_symbol, markets
 from bot.domain.model import PrintKind
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
@@ -34,13 +34,23 @@ from bot.services import Core, ManualClock
 _SESSION_OF_KIND = {"pre": "pre", "open": "regular", "intraday": "regular", "close": "regular"}
 
 
-def load_trading_day(core: Core, session: pd.Timestamp) -> TradingDay:
-    """The trading day that ends with `session`'s close, to the default digest after it."""
+def load_day_intraday(core: Core) -> IntradayBook:
+    """The shipped intraday bars (`[data] intraday_dir`), read once for any number of days."""
+    return load_intraday(
+        core.settings.data.intraday_dir, lambda symbol: market_for_symbol(symbol).zone
+    )
+
+
+def load_trading_day(
+    core: Core, session: pd.Timestamp, intraday: IntradayBook | None = None
+) -> TradingDay:
+    """The trading day that ends with `session`'s close, to the default digest after it.
+
+    `intraday`: the bars already read (`load_day_intraday`) when walking many days."""
     settings = core.settings
     book = markets()
-    intraday = load_intraday(
-        settings.data.intraday_dir, lambda symbol: market_for_symbol(symbol).zone
-    )
+    if intraday is None:
+        intraday = load_day_intraday(core)
     close = book.default.close_of(session)
     end = digest_after(close, settings.digest.default_time, settings.digest.default_zone)
     return build_trading_day(
