@@ -170,6 +170,9 @@ class Print:
     high: float | None = None
     low: float | None = None
     previous_close: float | None = None
+    basis_close: float | None = None
+    """The previous regular close on this print's own price basis (a replayed intraday bar:
+    the unadjusted close); when set, the print's move is measured against it."""
 
 
 @dataclass(frozen=True)

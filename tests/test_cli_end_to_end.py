@@ -48,6 +48,11 @@ def test_make_demo_replays_the_deepseek_day_with_the_real_figures() -> None:
     assert positions == sorted(positions)
     assert "Figures: SOX −9.15 % · DJI +0.65 %" in second
     assert "Replay of Mon 27 Jan 2025 (not live)" in second
+    # The trading day round the clock: its timeline and its first warning, before the bell.
+    day = out[out.index("Round the clock") : out.index("Delivered to a channel")]
+    assert "KRX (XKRX): closed on Mon 2025-01-27" in day
+    assert "04:40 EST · 04:40 EST · NYSE pre-market  FIRED chip_crash [notice]" in day
+    assert "First warning: 04:40 EST" in day and "4 h 50 m before the open" in day
 
 
 def test_replay_works_for_any_session_in_the_history() -> None:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, time
 import pandas as pd
 import pytest
 
-from bot.domain import markets as shipped
 from bot.domain.markets import KOREA, US, Market, SessionCorrection, markets
 from bot.domain.model import PrintKind
 from bot.ports import DailyBars, FeedTick
@@ -21,10 +20,8 @@ from jobs.scheduler import Scheduler
 from tests.fakes.schedule_store import ScheduleStore
 from tests.feeds.conftest import StepClock
 
-TOKYO = Market("tokyo", "XTKS", "Asia/Tokyo", suffixes=(".T",), open_check=time(9, 1))
-CME = Market(
-    "cme", "CMES", "America/Chicago", correction=SessionCorrection(time(17, 0), time(16, 0))
-)
+SHIPPED = load_settings(env={"SPUTNIK_CONFIG": os.devnull}).market_book()
+TOKYO, EUROPE, CME = (SHIPPED.markets[name] for name in ("tokyo", "europe", "cme"))
 
 
 def utc(text: str) -> datetime:
@@ -77,13 +74,49 @@ def test_tokyo_has_a_lunch_break_inside_its_regular_session() -> None:
     assert TOKYO.phase(utc("2025-01-06T07:00")) == "closed"  # no post-market configured
 
 
+def test_tokyo_closed_at_three_until_2024_11_05_and_at_half_past_three_since() -> None:
+    before, since = pd.Timestamp("2024-11-01"), pd.Timestamp("2024-11-05")
+    assert TOKYO.close_of(before) == utc("2024-11-01T06:00")  # 15:00 JST
+    assert TOKYO.close_of(since) == utc("2024-11-05T06:30")  # 15:30 JST
+    assert TOKYO.phase(utc("2024-11-01T06:15")) == "closed"  # 15:15 JST: after the close
+    assert TOKYO.phase(utc("2024-11-05T06:15")) == "regular"  # 15:15 JST: still trading
+    assert TOKYO.last_closed_session(utc("2024-11-05T06:20")) == (
+        before,
+        utc("2024-11-01T06:00"),
+    )
+    assert TOKYO.close_of(pd.Timestamp("2025-01-27")) == utc("2025-01-27T06:30")  # 01:30 ET
+
+
+def test_cme_futures_trade_from_six_in_the_evening_to_five_new_york_time() -> None:
+    monday = pd.Timestamp("2025-01-27")
+    assert CME.open_of(monday) == utc("2025-01-26T23:00")  # Sunday 18:00 New York
+    assert CME.close_of(monday) == utc("2025-01-27T22:00")  # Monday 17:00 New York
+    assert CME.session_of(utc("2025-01-26T23:30")) == monday
+    assert CME.phase(utc("2025-01-26T23:30")) == "regular"
+    assert CME.phase(utc("2025-01-27T14:30")) == "regular"  # New York's open
+    assert CME.phase(utc("2025-01-27T22:30")) == "closed"  # the 17:00-18:00 maintenance halt
+    assert CME.session_of(utc("2025-01-27T23:00")) == pd.Timestamp("2025-01-28")
+    assert CME.phase(utc("2025-01-25T15:00")) == "closed"  # Saturday
+    assert CME.next_open(utc("2025-01-24T22:30")) == utc("2025-01-26T23:00")  # Friday's halt
+
+
+def test_amsterdam_opens_at_three_new_york_time_in_winter() -> None:
+    monday = pd.Timestamp("2025-01-27")
+    assert EUROPE.open_of(monday) == utc("2025-01-27T08:00")  # 09:00 CET = 03:00 ET
+    assert EUROPE.close_of(monday) == utc("2025-01-27T16:30")  # 17:30 CET = 11:30 ET
+    assert EUROPE.phase(utc("2025-01-27T08:00")) == "regular"
+
+
 def test_a_session_correction_opens_the_evening_before_and_keeps_the_halt_closed() -> None:
+    chicago = Market(
+        "cme", "CMES", "America/Chicago", correction=SessionCorrection(time(17, 0), time(16, 0))
+    )
     evening = utc("2025-01-27T23:30")  # 17:30 Chicago on Monday: Tuesday's session
-    assert CME.session_of(evening) == pd.Timestamp("2025-01-28")
-    assert CME.open_of(pd.Timestamp("2025-01-28")) == utc("2025-01-27T23:00")
-    assert CME.close_of(pd.Timestamp("2025-01-28")) == utc("2025-01-28T22:00")
-    assert CME.phase(evening) == "regular"
-    assert CME.phase(utc("2025-01-28T22:30")) == "closed"  # the 16:00-17:00 halt
+    assert chicago.session_of(evening) == pd.Timestamp("2025-01-28")
+    assert chicago.open_of(pd.Timestamp("2025-01-28")) == utc("2025-01-27T23:00")
+    assert chicago.close_of(pd.Timestamp("2025-01-28")) == utc("2025-01-28T22:00")
+    assert chicago.phase(evening) == "regular"
+    assert chicago.phase(utc("2025-01-28T22:30")) == "closed"  # the 16:00-17:00 halt
 
 
 def test_prints_are_labelled_by_their_own_market() -> None:
@@ -95,35 +128,29 @@ def test_prints_are_labelled_by_their_own_market() -> None:
 
 
 def test_the_shipped_markets_are_the_ones_the_settings_validate() -> None:
-    book = load_settings(env={"SPUTNIK_CONFIG": os.devnull}).market_book()
-    assert book.markets == {
-        "us": US,
-        "korea": KOREA,
-        "tokyo": shipped.TOKYO,
-        "europe": shipped.EUROPE,
-        "xetra": shipped.XETRA,
-        "cme": shipped.CME,
-        "fx": shipped.FX,
-    }
-    assert book.default == US
+    assert list(SHIPPED.markets) == ["us", "korea", "tokyo", "europe", "xetra", "cme", "fx"]
+    assert SHIPPED.markets["us"] == US and SHIPPED.markets["korea"] == KOREA
+    assert SHIPPED.default == US
 
 
-def test_each_history_symbol_belongs_to_the_market_whose_calendar_its_file_follows() -> None:
-    calendars = {
-        s: markets().for_symbol(s).calendar
-        for s in ("8035.T", "^N225", "ASML.AS", "^STOXX50E", "^GDAXI", "NQ=F", "JPY=X", "^KS11")
+def test_each_shipped_symbol_trades_on_its_own_market() -> None:
+    symbols = ["NVDA", "ASML", "^KS11", "000660.KS", "^N225", "6857.T", "ASML.AS", "^GDAXI"]
+    symbols += ["^STOXX50E", "NQ=F", "YM=F", "JPY=X"]
+    where = {symbol: SHIPPED.for_symbol(symbol).name for symbol in symbols}
+    assert where == {
+        "NVDA": "us",
+        "ASML": "us",  # the New York listing
+        "^KS11": "korea",
+        "000660.KS": "korea",
+        "^N225": "tokyo",
+        "6857.T": "tokyo",
+        "ASML.AS": "europe",
+        "^GDAXI": "xetra",
+        "^STOXX50E": "europe",
+        "NQ=F": "cme",
+        "YM=F": "cme",
+        "JPY=X": "fx",
     }
-    assert calendars == {
-        "8035.T": "XTKS",
-        "^N225": "XTKS",
-        "ASML.AS": "XAMS",
-        "^STOXX50E": "XAMS",
-        "^GDAXI": "XETR",
-        "NQ=F": "CMES",
-        "JPY=X": "24/5",
-        "^KS11": "XKRX",
-    }
-    assert markets().for_symbol("^DJI") == US
 
 
 def test_an_unknown_calendar_is_refused_with_the_known_ones() -> None:
@@ -165,19 +192,19 @@ async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
     settings = build_settings(
         {
             "markets": {
-                "tokyo": {
-                    "calendar": "XTKS",
-                    "zone": "Asia/Tokyo",
-                    "suffixes": [".T"],
-                    "open_check": "09:01",
-                    "close_checks": ["15:30"],
+                "hongkong": {
+                    "calendar": "XHKG",
+                    "zone": "Asia/Hong_Kong",
+                    "suffixes": [".HK"],
+                    "open_check": "09:31",
+                    "close_checks": ["16:00"],
                 }
             }
         }
     )
     book = settings.market_book()
     clock = StepClock(utc("2025-01-06T00:00:30"))
-    live = RecordingQuotes(["NVDA", "7203.T", "000660.KS"], clock)
+    live = RecordingQuotes(["NVDA", "0700.HK", "000660.KS"], clock)
     jobs = market_jobs(live, None, SchedulerSettings(), book=book)
     assert [job.id for job in jobs] == [
         "nyse-open",
@@ -185,15 +212,19 @@ async def test_a_market_added_in_config_gets_its_checks_without_code() -> None:
         "nyse-close",
         "krx-open",
         "krx-close",
-        "xtks-open",
-        "xtks-close",
+        "tse-open",
+        "tse-close",
+        "euronext-open",
+        "euronext-close",
+        "xhkg-open",
+        "xhkg-close",
     ]
-    tokyo_open = [job for job in jobs if job.id == "xtks-open"]
-    scheduler = Scheduler(tokyo_open, clock, ScheduleStore())
-    assert scheduler.next_due() == utc("2025-01-06T00:01")  # 09:01 JST
-    clock.current = utc("2025-01-06T00:01:02")
+    hong_kong_open = [job for job in jobs if job.id == "xhkg-open"]
+    scheduler = Scheduler(hong_kong_open, clock, ScheduleStore())
+    assert scheduler.next_due() == utc("2025-01-06T01:31")  # 09:31 HKT
+    clock.current = utc("2025-01-06T01:31:02")
     assert [o.outcome for o in await scheduler.run_due()] == ["ran"]
-    assert live.polls == [["7203.T"]]  # the Tokyo symbols only
+    assert live.polls == [["0700.HK"]]  # the Hong Kong symbols only
 
 
 async def test_a_symbol_is_polled_while_its_own_market_trades_and_a_closed_one_is_not() -> None:

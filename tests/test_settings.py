@@ -325,7 +325,7 @@ def test_doctor_gives_the_config_one_verdict_line(
     assert main(["doctor", "--no-network"]) == 0
     [line] = [line for line in capsys.readouterr().out.splitlines() if "config:" in line]
     assert line == (
-        f"ok    config: defaults + {os.devnull} + SPUTNIK_STORE_URL valid: 7 presets, 8 aliases"
+        f"ok    config: defaults + {os.devnull} + SPUTNIK_STORE_URL valid: 7 presets, 21 aliases"
     )
 
 

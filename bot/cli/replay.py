@@ -21,7 +21,10 @@ from bot.domain.symbols import Instrument
 from bot.domain.tiers import tier_name
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from bot.chat.console.sink import Delivery
+    from bot.services import Core
 
 NEW_YORK = ZoneInfo("America/New_York")
 STAGE_NAMES = {"previous_close": "previous close", "open": "open", "close": "close"}
@@ -50,11 +53,23 @@ def run(args: argparse.Namespace) -> int:
     rules = CompiledRules(list(core.presets.values()))
     replay = replay_session(core.market, rules, session, core.watchlist(), sessions)
     print("\n".join(render_replay(replay)))
+    print("\n".join(round_the_clock(core, session)))
     # Imported here: the delivery pipeline (charts, matplotlib) is not needed to start the CLI.
     from bot.cli.replay_pipeline import replay_deliveries
 
     print("\n".join(delivered_lines(asyncio.run(replay_deliveries(core, replay)))))
     return 0
+
+
+def round_the_clock(core: Core, session: pd.Timestamp) -> list[str]:
+    """The trading day round the clock: its markets, its timeline and first warning."""
+    from bot.cli.replay_timeline import timeline_lines
+    from bot.feeds.replay_day import day_extended, load_trading_day, walk_day
+
+    day = load_trading_day(core, session)
+    walked = asyncio.run(walk_day(core, day, list(core.presets.values())))
+    zone = core.settings.digest.default_zone
+    return timeline_lines(walked, day_extended(core, day), zone)
 
 
 def delivered_lines(deliveries: list[Delivery]) -> list[str]:

@@ -48,6 +48,9 @@ class Market:
     """What cards and digests compare against (aliases; SOX first as shipped)."""
     chart_benchmarks: tuple[str, ...] = ()
     """What alert and /shock charts draw beside their subject."""
+    watch: tuple[str, ...] = ()
+    """What `/quote` without arguments shows of it, and what `/shock` lists of it before
+    New York's open (aliases or Yahoo symbols)."""
     pre_market: tuple[time, time] | None = None
     post_market: tuple[time, time] | None = None
     correction: SessionCorrection | None = None
@@ -84,6 +87,10 @@ class Market:
         if fix is not None and fix.open > fix.close and local.time() >= fix.open:
             local = local + pd.Timedelta(days=1)  # the evening opens the next session
         return _session_on(self.calendar, local.date())
+
+    def is_session(self, day: pd.Timestamp) -> bool:
+        """True when the market trades a session dated `day` (its own calendar)."""
+        return _session_on(self.calendar, pd.Timestamp(day).date()) is not None
 
     def open_of(self, session: pd.Timestamp) -> datetime:
         """The session's regular open (UTC)."""
@@ -259,6 +266,7 @@ US = Market(
     "America/New_York",
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
+    watch=("SOX", "NVDA", "SPX", "COMP", "DJI"),
     pre_market=(time(4, 0), time(9, 30)),
     post_market=(time(16, 0), time(20, 0)),
     open_check=time(9, 31),
@@ -275,6 +283,7 @@ KOREA = Market(
     suffixes=(".KS", ".KQ"),
     benchmarks=("SOX", "SPX", "COMP", "DJI"),
     chart_benchmarks=("SOX", "DJI"),
+    watch=("KOSPI", "HYNIX", "SAMSUNG"),
     open_check=time(9, 1),
     close_checks=(time(15, 30),),
     label="KRX",

@@ -64,8 +64,12 @@ class LiveFeed:
         settings: FeedSettings,
         extended: Mapping[str, str] | None = None,
         on_tick: TickHandler | None = None,
+        watch_session: pd.Timestamp | None = None,
     ) -> None:
         self.market = market
+        self.watch_session = watch_session
+        """A replay's session: every print of its trading day is watched for it (live: the
+        default market's reference session at each moment)."""
         self.symbols = list(dict.fromkeys(symbols))
         self.poll_feed = poll
         self.stream_feed = stream
@@ -258,8 +262,14 @@ class LiveFeed:
     # ------------------------------------------------------------ outputs
 
     def kind_at(self, now: datetime) -> PrintKind:
-        """pre / intraday / post, by where the primary market's day stands at `now`."""
-        session = primary_market().print_session(now)
+        """pre / intraday / post, by where the primary market's day stands at `now` (in a
+        replay: against the replayed session's open and close)."""
+        primary = primary_market()
+        if self.watch_session is not None:
+            if now < primary.open_of(self.watch_session):
+                return "pre"
+            return "intraday" if now < primary.close_of(self.watch_session) else "post"
+        session = primary.print_session(now)
         return "intraday" if session == "regular" else session
 
     def snapshot(self, now: datetime) -> Snapshot:
@@ -270,8 +280,9 @@ class LiveFeed:
         """
         extended = self.extended if self.kind_at(now) in ("pre", "post") else {}
         book = markets()
-        reference = book.default.reference_session(now)
+        reference = self.watch_session or book.default.reference_session(now)
         watched = {market.name: book.watched_session(market, now) for market in book}
+        watched[book.default.name] = reference
         state = self.state
         key = (reference, tuple(watched.values()), self._generation)
         if key != self._view_key:

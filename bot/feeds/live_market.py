@@ -11,7 +11,7 @@ fires a rule.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -166,6 +166,8 @@ class LiveMarket:
         if base is None:
             return Unavailable("no_data", f"no daily history for {symbol}")
         metrics: dict[str, Reading] = {"last": latest.price}
+        if latest.basis_close is not None:  # the print's own price basis (intraday bars)
+            base = replace(base, prev_close=latest.basis_close)
         if base.prev_close is None:
             missing = Unavailable(
                 "missing_previous",

@@ -7,9 +7,10 @@ made, and moves only when the scheduler (or a test) steps it to the next due tim
 is late simply steps on, so no check ever reads a later time than its own. Processes given
 the same `real_start` (`run --start-at EPOCH`) are paced by one clock.
 `ReplayFeed` answers a poll with what the history really has at the clock's time — the
-scheduled time of the check — each symbol's last real print (its session's open once the
-session opened, its official close once it closed). No intraday path and no pre-market
-print are invented.
+scheduled time of the check — each symbol's last real print: with a `TradingDay`, the last
+print of its tape (every market's opens and closes at their exchange times, intraday bars at
+each bar's end); without one, its session's open once the session opened, its official close
+once it closed. No intraday path and no pre-market print are invented.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import pandas as pd
 
 from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
+from bot.domain.markets import market_for_symbol
+from bot.domain.trading_day import TradingDay
 from bot.ports import Clock, Print, PrintBatch, PrintHandler
 
 SOURCE = "replay"
@@ -97,13 +100,18 @@ class ReplayFeed:
 
     name = "replay"
 
-    def __init__(self, market: MarketData, clock: Clock) -> None:
+    def __init__(self, market: MarketData, clock: Clock, day: TradingDay | None = None) -> None:
         self.market = market
         self.clock = clock
+        self.day = day
+        """The trading day round the clock (every market's prints and the intraday bars);
+        without one, each symbol's own session's open and close."""
         self.fetches = 0
 
     def print_at(self, symbol: str, now: datetime) -> Print | None:
-        """The symbol's latest real print at `now` (open or close), or None."""
+        """The symbol's latest real print at `now` (open, close or bar), or None."""
+        if self.day is not None:
+            return self._tape_print(symbol, now)
         table = self.market.table(symbol)
         if table is None:
             return None
@@ -135,6 +143,22 @@ class ReplayFeed:
             if not closed:
                 continue  # opened, no opening print: the previous close is the last print
         return None
+
+    def _tape_print(self, symbol: str, now: datetime) -> Print | None:
+        assert self.day is not None
+        found = self.day.latest(symbol, now)
+        if found is None:
+            return None
+        if found.stage != "bar":
+            return Print(
+                symbol, found.price, found.at, "regular", SOURCE,
+                open=found.open, high=found.high, low=found.low,
+            )  # fmt: skip
+        session = market_for_symbol(symbol).print_session(found.at)
+        return Print(
+            symbol, found.price, found.at, session, f"{SOURCE}, {found.source}",
+            basis_close=found.basis_close,
+        )  # fmt: skip
 
     async def fetch(self, symbols: Sequence[str]) -> PrintBatch:
         """Every symbol's last real print at the clock's time: on the stepped `VirtualClock`,

@@ -84,6 +84,7 @@ class DataTable(Table):
 
     history_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "history"
     views_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "views"
+    intraday_dir: Annotated[Path, Field(strict=False)] = PROJECT_ROOT / "data" / "intraday"
 
 
 class Alias(Table):
@@ -169,6 +170,9 @@ class ReplayTable(Table):
     """`[replay]`: what a replay prints for a session, in order."""
 
     watch: list[Text] = []
+    stand_ins: dict[str, list[Text]] = {}
+    """Index alias → the ETFs that stand in for it outside the session in a replay: the
+    first with intraday bars that day."""
 
 
 class DiscordTable(Table):
@@ -277,6 +281,7 @@ class MarketTable(Table):
     suffixes: list[Text] = []
     benchmarks: list[Text] = []
     chart_benchmarks: list[Text] = []
+    watch: list[Text] = []
     pre_market: Window | None = None
     post_market: Window | None = None
     session: Window | None = None
@@ -323,6 +328,7 @@ class MarketTable(Table):
             suffixes=tuple(self.suffixes),
             benchmarks=tuple(self.benchmarks),
             chart_benchmarks=tuple(self.chart_benchmarks),
+            watch=tuple(self.watch),
             pre_market=window(self.pre_market),
             post_market=window(self.post_market),
             correction=correction,

@@ -1,0 +1,159 @@
+"""A trading day replayed round the clock: the tape's prints through the live feed's joins,
+the presets evaluated at every print, and the alerts as a timeline with its first warning.
+
+`load_trading_day` builds the day (`bot.domain.trading_day`) from the shipped history, the
+intraday bars (`[data] intraday_dir`) and `[replay] stand_ins`; it ends at the default
+digest after the session's close. `walk_day` steps a manual clock from print to print
+(discrete events: nothing sleeps) through a `LiveFeed` over the `ReplayFeed`, so every
+snapshot is joined exactly as a live one is; the prints that fire or escalate a preset (in
+the sessions it may fire in) become the timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from bot.domain.intraday import load_intraday
+from bot.domain.markets import Market, market_for_symbol, markets
+from bot.domain.model import PrintKind
+from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
+from bot.domain.rules.presets import Rule
+from bot.domain.snapshot import Snapshot
+from bot.domain.trading_day import TradingDay, build_trading_day, digest_after
+from bot.feeds.backfill import BackfillCache
+from bot.feeds.live import LiveFeed, extended_proxies
+from bot.feeds.live_market import LiveMarket
+from bot.feeds.replay_feed import ReplayFeed
+from bot.services import Core, ManualClock
+
+_SESSION_OF_KIND = {"pre": "pre", "open": "regular", "intraday": "regular", "close": "regular"}
+
+
+def load_trading_day(core: Core, session: pd.Timestamp) -> TradingDay:
+    """The trading day that ends with `session`'s close, to the default digest after it."""
+    settings = core.settings
+    book = markets()
+    intraday = load_intraday(
+        settings.data.intraday_dir, lambda symbol: market_for_symbol(symbol).zone
+    )
+    close = book.default.close_of(session)
+    end = digest_after(close, settings.digest.default_time, settings.digest.default_zone)
+    return build_trading_day(
+        core.market, intraday, book, session, end, stand_ins=settings.replay.stand_ins
+    )
+
+
+def day_extended(core: Core, day: TradingDay) -> dict[str, str]:
+    """The stand-ins outside the session: the configured extended proxies, and for an
+    index whose chip ETF ships intraday bars that day, that ETF."""
+    return {**extended_proxies(core.settings.aliases), **day.stand_ins}
+
+
+@dataclass(frozen=True)
+class DayAlert:
+    """A preset that fired, or escalated, at one print of the day."""
+
+    at: datetime
+    market: Market
+    kind: PrintKind
+    outcome: RuleOutcome
+    escalated: bool
+    undecided: tuple[RuleOutcome, ...]
+    """Presets that could not be decided at this print (an input has no print yet)."""
+    opens: datetime
+    """The default market's open that day."""
+
+    @property
+    def lead(self) -> timedelta:
+        """How long before the default market's open the alert came (negative: after)."""
+        return self.opens - self.at
+
+
+@dataclass(frozen=True)
+class DayReplay:
+    """The timeline of one trading day."""
+
+    day: TradingDay
+    alerts: tuple[DayAlert, ...]
+    moments: int
+
+    @property
+    def first_warning(self) -> DayAlert | None:
+        """The day's first alert."""
+        return self.alerts[0] if self.alerts else None
+
+
+async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayReplay:
+    """Every print of `day` through the live joins; each preset's firings and escalations."""
+    clock = ManualClock(day.start)
+    stale = (day.end - day.start).total_seconds()  # a replay's last print stays its last
+    feed_settings = core.settings.feed.model_copy(
+        update={"stale_seconds": stale, "stale_extended_seconds": stale}
+    )
+    symbols = list(dict.fromkeys([*core.settings.watched_symbols(), *day.symbols]))
+    live = LiveFeed(
+        LiveMarket(core.market, BackfillCache(core.settings.feed.cache_path)),
+        symbols,
+        ReplayFeed(core.market, clock, day),
+        stream=None,
+        clock=clock,
+        settings=feed_settings,
+        extended=day_extended(core, day),
+        watch_session=day.session,
+    )
+    compiled = CompiledRules(list(rules))
+    primary = markets().default
+    closes = primary.close_of(day.session)
+    best: dict[str, int] = {}
+    alerts: list[DayAlert] = []
+    moments = day.moments()
+    for moment in moments:
+        clock.set(moment)
+        kind: PrintKind | None = (
+            "open" if moment == day.opens else "close" if moment == closes else None
+        )
+        tick = await live.poll_tick(kind, force=True)
+        if tick is None:
+            continue
+        allowed = [
+            outcome
+            for outcome in compiled.evaluate(tick.snapshot)
+            if _SESSION_OF_KIND.get(tick.kind, "post") in outcome.rule.sessions
+        ]
+        undecided = tuple(o for o in allowed if o.truth is None and _reads(o, tick.changed))
+        for outcome in allowed:
+            if not outcome.fired or outcome.tier is None:
+                continue
+            rank, rule_id = outcome.tier.rank, outcome.rule.id
+            if rule_id in best and rank <= best[rule_id]:
+                continue
+            escalated = rule_id in best
+            best[rule_id] = rank
+            alerts.append(
+                DayAlert(
+                    moment,
+                    _market_of(outcome, tick.changed, tick.snapshot),
+                    tick.kind,
+                    outcome,
+                    escalated,
+                    undecided,
+                    day.opens,
+                )
+            )
+    return DayReplay(day, tuple(alerts), len(moments))
+
+
+def _reads(outcome: RuleOutcome, changed: frozenset[str]) -> bool:
+    return any(item.symbol in changed for item in outcome.inputs)
+
+
+def _market_of(outcome: RuleOutcome, changed: frozenset[str], snapshot: Snapshot) -> Market:
+    """The market whose print fired the rule: of the inputs that changed, the first."""
+    for item in outcome.inputs:
+        if item.symbol in changed:
+            return market_for_symbol(item.symbol)
+    return market_for_symbol(outcome.inputs[0].symbol) if outcome.inputs else markets().default
