@@ -8,9 +8,10 @@ nothing here imports sqlite3 or redis. The contract is pinned down by
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
+from bot.domain.chain import ChainLink
 from bot.domain.model import (
     AlertEvent,
     Channel,
@@ -238,3 +239,11 @@ class Store(Protocol):
     ) -> datetime | None:
         """Record an on-demand request (`digest_now`) at `now` unless the channel made one
         less than `min_interval_seconds` before; None when recorded, else that earlier time."""
+
+    # --- the early-warning chain (issue 19): the alerts of one trading day ---------------
+
+    async def add_chain(self, day: date, links: Sequence[ChainLink]) -> None:
+        """Keep the day's alerts (each link once by its key, whichever instance adds it)."""
+
+    async def chain(self, day: date) -> list[ChainLink]:
+        """The day's alerts, time-ordered (then by preset)."""

@@ -221,6 +221,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         PRIMARY KEY (channel_key, name)
     ) WITHOUT ROWID;
     """,
+    # 6: the early-warning chain: the alerts of one trading day, shared by every instance
+    """
+    CREATE TABLE chain (
+        day TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (day, key)
+    ) WITHOUT ROWID;
+    """,
 )
 
 
