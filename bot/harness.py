@@ -15,7 +15,7 @@ import pandas as pd
 
 from bot.app import App, bootstrap
 from bot.chat.console.sink import ConsoleSink, Delivery
-from bot.chat.session import run_command_line
+from bot.chat.reply import Caller, reply
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale
 from bot.domain.market import Stage
@@ -95,15 +95,9 @@ class Harness:
         channel: ChannelRef | None = None,
     ) -> Card:
         """Run one command line as `user_id` (in this channel, or another one)."""
-        return await run_command_line(
-            self.services,
-            self.registry,
-            channel or self.channel,
-            text,
-            user_id=user_id,
-            can_admin=can_admin,
-            default_locale=self.locale,
-        )
+        caller = Caller(user_id, can_admin, self.locale)
+        answer = await reply(self.services, self.registry, channel or self.channel, text, caller)
+        return answer.card
 
     async def claim_print(self, session: str, stage: Stage) -> ClaimReport:
         """Evaluate and claim one of the history's real prints (`open` or `close`)."""

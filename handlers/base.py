@@ -90,6 +90,8 @@ class Command:
     params: tuple[Param, ...]
     description: str
     admin_only: bool
+    private: bool = False
+    """Its replies are shown to the caller only (`/help`); errors always are."""
 
     def usage(self, locale: Locale = "en") -> str:
         """`/shock SYMBOL [DATE]` (Korean: `/shock 종목 [날짜]`)."""
@@ -104,13 +106,17 @@ class Command:
 class _Marker:
     name: str
     admin_only: bool
+    private: bool
 
 
-def command(name: str, *, admin_only: bool = False) -> Callable[[Handler], Handler]:
-    """Mark an async function as the command `name` (words separated by spaces)."""
+def command(
+    name: str, *, admin_only: bool = False, private: bool = False
+) -> Callable[[Handler], Handler]:
+    """Mark an async function as the command `name` (words separated by spaces);
+    `private`: its replies are shown to the caller only."""
 
     def mark(function: Handler) -> Handler:
-        setattr(function, _ATTRIBUTE, _Marker(name, admin_only))
+        setattr(function, _ATTRIBUTE, _Marker(name, admin_only, private))
         return function
 
     return mark
@@ -159,4 +165,6 @@ def command_from(function: Handler) -> Command | None:
         for name, parameter in list(signature.parameters.items())[1:]
     )
     doc = inspect.getdoc(function) or marker.name
-    return Command(marker.name, function, params, doc.splitlines()[0], marker.admin_only)
+    return Command(
+        marker.name, function, params, doc.splitlines()[0], marker.admin_only, marker.private
+    )

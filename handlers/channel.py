@@ -154,35 +154,27 @@ def settings_fields(channel: Channel | None, locale: Locale) -> tuple[CardField,
     return tuple(fields)
 
 
-_DISCORD_ROLE = re.compile(r"^<@&(\d{5,25})>$")
-_SLACK_GROUP = re.compile(r"^<!subteam\^([A-Z0-9]{4,20})(?:\|[^>]*)?>$")
+_GROUP_ID = re.compile(r"(?=[A-Z]*[0-9])[A-Z0-9]{5,25}")
 _OFF = {"off", "none", "nobody", "끄기", "없음"}
 
 
 def parse_mention(text: str) -> str | None:
-    """Who alerts ping: a Discord role (`<@&id>` or its id), a Slack user group
-    (`<!subteam^ID>` or `S…` id), `@here`; None for `off`."""
+    """Who alerts ping: `@here`, a group's id (a Discord role, a Slack user group: upper-case
+    letters and digits, as the adapter hands it over after reading its platform's mention
+    markup); None for `off`."""
     cleaned = text.strip()
     if cleaned.lower() in _OFF:
         return None
     if cleaned.lower() in ("@here", "here"):
         return "@here"
-    if match := _DISCORD_ROLE.match(cleaned):
-        return match.group(1)
-    if match := _SLACK_GROUP.match(cleaned):
-        return f"subteam^{match.group(1)}"
-    if cleaned.isdigit() and 5 <= len(cleaned) <= 25:
+    if _GROUP_ID.fullmatch(cleaned):
         return cleaned
-    if re.fullmatch(r"S[A-Z0-9]{4,20}", cleaned):
-        return f"subteam^{cleaned}"
     raise UserError("error.bad_mention", text=cleaned[:40])
 
 
 def mention_label(mention: str) -> str:
     """How a stored mention is shown back (no ping: cards carry plain text)."""
-    if mention.startswith("subteam^"):
-        return f"@{mention.removeprefix('subteam^')}"
-    return mention if mention == "@here" else f"@role {mention}"
+    return mention if mention == "@here" else f"@{mention.removeprefix('subteam^')}"
 
 
 @command("mention", admin_only=True)

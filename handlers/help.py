@@ -27,7 +27,7 @@ def _param_name(name: str, locale: Locale) -> str:
     return t(key, locale) if has_message(key) else name.upper()
 
 
-@command("help")
+@command("help", private=True)
 async def help_command(
     inv: Invocation, *command: Annotated[str, "A command, e.g. shock or rules test"]
 ) -> Card:

@@ -225,6 +225,16 @@ async def invoke_options(
     return await invoke(command, invocation, words)
 
 
+def find_command(registry: CommandRegistry, text: str) -> Command | None:
+    """The command a command line names (None when it names none or does not parse)."""
+    try:
+        words = split_command(text)
+    except UserError:
+        return None
+    found = registry.match(words)
+    return found[0] if found is not None else None
+
+
 async def dispatch_text(registry: CommandRegistry, invocation: Invocation, text: str) -> Card:
     """Run a command line such as `/shock NVDA 2025-01-27`."""
     locale = invocation.locale

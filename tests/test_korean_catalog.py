@@ -24,8 +24,9 @@ ALLOWED_LATIN = {
     *("timezone", "help", "HH", "MM", "YYYY-MM-DD", "Ctrl-D"),
     *("subscribe", "unsubscribe", "alerts", "mute", "unmute", "snooze", "drop", "tomorrow"),
     *("digest", "now", "watchlist", "add", "remove", "show", "h"),
+    "invite",  # Slack's own `/invite @Sputnik`
     # proper names and zone names
-    *("Yahoo", "Finance", "Asia", "Seoul", "America", "New_York", "KST", "ET"),
+    *("Yahoo", "Finance", "Asia", "Seoul", "America", "New_York", "KST", "ET", "Sputnik"),
     # a path shown in a source line
     "data",
 }

@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 from bot.chat.discord.app import DiscordRuntime
+from bot.domain.i18n import has_message, t
 from bot.domain.model import Channel, ChannelRef, Subscription
+from handlers.registry import load_registry
 from tests.chat.conftest import CHANNEL, GUILD
 from tests.fakes.discord_fake import FakeDiscord, InteractionFactory, Recorded
 from tests.fakes.memory_store import MemoryStore
@@ -239,3 +241,36 @@ async def test_rules_autocomplete_offers_this_channels_own_rules(
     )
     [callback] = await run(fake, subscribe)
     assert [c["value"] for c in callback.json["data"]["choices"]] == ["sox_gap"], "saved rules too"
+
+
+async def test_every_option_registered_with_discord_carries_its_description_and_choices(
+    runtime: DiscordRuntime, fake: FakeDiscord
+) -> None:
+    """The tree built with discord.py's decorators: each registry param's English description
+    from the catalog, its Korean name and description, its closed set as choices and its
+    open set as autocomplete, on every command and sub-command Discord receives."""
+    await runtime.sync()
+    synced: dict[str, dict[str, Any]] = {}
+    for item in fake.commands["global"]:
+        subs = [o for o in item.get("options", []) if o["type"] == 1]
+        if not subs:
+            synced[item["name"]] = item
+        synced |= {f"{item['name']} {s['name']}": s for s in subs}
+    registry = load_registry()
+    assert set(synced) == set(registry.commands)
+    for command in registry:
+        key = command.name.replace(" ", "_")
+        options = {o["name"]: o for o in synced[command.name].get("options", [])}
+        assert set(options) == {p.name for p in command.params}, command.name
+        for param in command.params:
+            found = options[param.name]
+            described = f"param.{key}.{param.name}"
+            if has_message(described):
+                assert found["description"] == t(described, "en")[:100]
+                assert found["description_localizations"]["ko"] == t(described, "ko")[:100]
+            else:
+                assert found["description"] == (param.description or "…")[:100]
+            assert found["required"] is param.required, (command.name, param.name)
+            values = [c["value"] for c in found.get("choices", [])]
+            assert values == list(param.choices), (command.name, param.name)
+            assert found.get("autocomplete", False) is bool(param.autocomplete and not values)

@@ -65,13 +65,21 @@ async def test_an_admin_command_without_admin_rights_is_refused_in_the_callers_l
     assert not store.subscriptions
 
 
-async def test_mention_off_and_a_role_are_stored_for_the_channel(
+async def test_mention_off_and_a_group_id_are_stored_for_the_channel(
     services: Services, store: MemoryStore
 ) -> None:
     inv = invocation(services)
-    await invoke_options(REGISTRY.commands["mention"], inv, {"role": "<@&123456789>"})
+    await invoke_options(REGISTRY.commands["mention"], inv, {"role": "123456789"})
     assert store.channels[HERE].mention == "123456789"
     await invoke_options(REGISTRY.commands["mention"], inv, {"role": "off"})
     assert store.channels[HERE].mention is None
     bad = await invoke_options(REGISTRY.commands["mention"], inv, {"role": "bob"})
     assert bad.severity is Severity.ERROR
+
+
+async def test_the_handler_reads_no_platform_mention_markup(services: Services) -> None:
+    """`<@&id>` and `<!subteam^ID>` are each adapter's to read, not the handler's."""
+    inv = invocation(services)
+    for markup in ("<@&123456789>", "<!subteam^S0123ABC|@traders>"):
+        card = await invoke_options(REGISTRY.commands["mention"], inv, {"role": markup})
+        assert card.severity is Severity.ERROR, markup

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.chat.session import run_command_line, stored_channel
+from bot.chat.reply import Caller, reply
 from bot.chat.text import render_text
 from bot.domain.cards import Card
 from bot.domain.i18n import Locale, t
-from bot.domain.model import Channel, ChannelRef, language_zone
+from bot.domain.model import Channel, ChannelRef
 from bot.services import Services
 from handlers.registry import CommandRegistry
 
@@ -74,12 +74,9 @@ async def run_console(
         if text in ("exit", "quit", "/exit", "/quit"):
             return 0
         user = "console" if channel == CONSOLE_CHANNEL else "operator"
-        card = await run_command_line(
-            services, registry, channel, text, user_id=user, can_admin=True
-        )
-        stored = await stored_channel(services, channel)  # after the command: it may set them
-        locale = stored.language if stored is not None else language or "en"
-        zone = stored.zone_name if stored is not None else language_zone(locale)
-        shown = render_text(card, locale, save_chart(card, chart_dir), zone=zone)
+        caller = Caller(user, can_admin=True, locale=language)
+        answer = await reply(services, registry, channel, text, caller)
+        card = answer.card
+        shown = render_text(card, answer.locale, save_chart(card, chart_dir), zone=answer.zone)
         print(shown, file=out, flush=True)
         print(file=out)

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -22,13 +22,13 @@ from discord.app_commands import Choice, locale_str
 from discord.ext import commands
 
 from bot.chat.discord.render import render_card
-from bot.domain.cards import Severity
+from bot.chat.reply import Caller, Options, channel_locale, reply
 from bot.domain.i18n import Locale, has_message, t
-from bot.domain.model import Channel, ChannelRef, language_zone
+from bot.domain.model import ChannelRef
 from bot.services import Services
 from bot.stores.port import StoreError
-from handlers.base import AutocompleteSource, Command, Invocation, Param
-from handlers.registry import CommandRegistry, invoke_options
+from handlers.base import AutocompleteSource, Command, Param
+from handlers.registry import CommandRegistry
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ POLICY_SUGGESTIONS = ("session", "once", "cooldown=30m", "cooldown=2h", "cooldow
 _NAME_RE = re.compile(r"^[-_\w]{1,32}$")
 _LOCALES: dict[str, Locale] = {"ko": "ko", "en-US": "en", "en-GB": "en"}
 AnyBot = commands.Bot | commands.AutoShardedBot
-Autocompleter = Callable[[discord.Interaction, str], Awaitable[list[Choice[str]]]]
+Autocompleter = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[Choice[str]]]]
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,8 @@ def language_of(locale: discord.Locale | None) -> Locale | None:
     return _LOCALES.get(locale.value) if locale is not None else None
 
 
-def reply_locale(stored: Channel | None, interaction: discord.Interaction) -> Locale:
-    """The channel's stored language, else the user's if ko/en, else the guild's, else en."""
-    if stored is not None:
-        return stored.language
+def caller_language(interaction: discord.Interaction) -> Locale:
+    """The user's language if Korean or English, else the guild's, else English."""
     return language_of(interaction.locale) or language_of(interaction.guild_locale) or "en"
 
 
@@ -71,12 +69,13 @@ def channel_ref(interaction: discord.Interaction) -> ChannelRef:
     return ChannelRef("discord", guild, str(interaction.channel_id))
 
 
-async def _stored(services: Services, ref: ChannelRef) -> Channel | None:
-    try:
-        return await services.store.get_channel(ref)
-    except StoreError as exc:
-        log.warning("channel %s: store unavailable (%s); replying without its settings", ref, exc)
-        return None
+_ROLE = re.compile(r"<@&(\d{5,25})>")
+
+
+def plain_mentions(value: Any) -> Any:
+    """A role mention typed into an option (`<@&123>`) as the handlers read it: the role's
+    id (`123`); other values as they are."""
+    return _ROLE.sub(r"\1", value) if isinstance(value, str) else value
 
 
 async def answer(
@@ -85,7 +84,8 @@ async def answer(
     interaction: discord.Interaction,
     options: dict[str, Any],
 ) -> None:
-    """Run `command` for an interaction and reply: visible, or ephemeral for errors and help.
+    """Run `command` for an interaction and send the reply: visible, or ephemeral when
+    private (errors, help).
 
     Slow commands defer first and follow up; any other that is still running after
     `defer_after` seconds defers then (Discord wants an answer within 3 s).
@@ -93,35 +93,31 @@ async def answer(
     deferred = command.name in ctx.slow
     if deferred:
         await interaction.response.defer(thinking=True)
-    ref = channel_ref(interaction)
-    stored = await _stored(ctx.services, ref)
-    locale = reply_locale(stored, interaction)
     permissions = interaction.permissions
-    invocation = Invocation(
-        user_id=str(interaction.user.id),
-        channel=ref,
-        locale=locale,
+    caller = Caller(
+        str(interaction.user.id),
         can_admin=bool(permissions.manage_channels or permissions.administrator),
-        services=ctx.services,
-        user_name=interaction.user.display_name,
+        locale=caller_language(interaction),
+        name=interaction.user.display_name,
     )
-    running = asyncio.ensure_future(invoke_options(command, invocation, options))
+    request = Options(command, {name: plain_mentions(v) for name, v in options.items()})
+    running = asyncio.ensure_future(
+        reply(ctx.services, ctx.registry, channel_ref(interaction), request, caller)
+    )
     if not deferred:
         done, _ = await asyncio.wait({running}, timeout=ctx.defer_after)
         if not done:
             log.info("/%s is taking long: deferring", command.name)
             await interaction.response.defer(thinking=True)
             deferred = True
-    card = await running
-    # Read again: the command may have created the channel or changed its time zone.
-    current = await _stored(ctx.services, ref) or stored
-    message = render_card(card, locale, current.zone_name if current else language_zone(locale))
-    private = card.severity is Severity.ERROR or command.name == "help"
-    kwargs: dict[str, Any] = message.send_kwargs()
+    answered = await running
+    kwargs: dict[str, Any] = render_card(
+        answered.card, answered.locale, answered.zone
+    ).send_kwargs()
     if not deferred:
-        await interaction.response.send_message(ephemeral=private, **kwargs)
-    elif private:
-        # The deferred "thinking" message is public; an error replaces it privately.
+        await interaction.response.send_message(ephemeral=answered.private, **kwargs)
+    elif answered.private:
+        # The deferred "thinking" message is public; a private reply replaces it privately.
         await interaction.delete_original_response()
         await interaction.followup.send(ephemeral=True, **kwargs)
     else:
@@ -162,7 +158,8 @@ def autocompleter(ctx: CommandContext, source: AutocompleteSource) -> Autocomple
             saved = {}
         pairs = [(f"{name} — {text}", name) for name, text in saved.items()]
         if source == "presets":  # a preset or a saved rule, by its name
-            locale = reply_locale(await _stored(services, channel_ref(interaction)), interaction)
+            ref = channel_ref(interaction)
+            locale = await channel_locale(services, ref, caller_language(interaction))
             presets = services.core.presets.values()
             pairs = [(f"{p.id} — {p.description(locale)}", p.id) for p in presets] + pairs
         return _matches(current, pairs)
@@ -195,15 +192,20 @@ def _choices(param: Param) -> list[Choice[str]]:
 
 
 def app_command(ctx: CommandContext, command: Command, leaf: str) -> app_commands.Command:  # type: ignore[type-arg]
-    """The discord.py command for one registry command (options from its params)."""
+    """The discord.py command for one registry command (options from its params).
+
+    The callback's signature lists the params (typed, optional with a None default);
+    discord.py's own decorators add their descriptions, Korean names, choices and
+    autocomplete callbacks.
+    """
 
     async def callback(interaction: discord.Interaction, **options: Any) -> None:
         await answer(ctx, command, interaction, options)
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     parameters = [inspect.Parameter("interaction", kind, annotation=discord.Interaction)]
-    descriptions: dict[str, locale_str] = {}
-    renames: dict[str, locale_str] = {}
+    descriptions: dict[str, str | locale_str] = {}
+    renames: dict[str, str | locale_str] = {}
     completers: dict[str, Autocompleter] = {}
     closed: dict[str, list[Choice[str]]] = {}
     for param in command.params:
@@ -219,15 +221,15 @@ def app_command(ctx: CommandContext, command: Command, leaf: str) -> app_command
         elif param.autocomplete:
             completers[param.name] = autocompleter(ctx, param.autocomplete)
     callback.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_description__ = descriptions  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_rename__ = renames  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_autocomplete__ = completers  # type: ignore[attr-defined]
-    callback.__discord_app_commands_param_choices__ = closed  # type: ignore[attr-defined]
+    decorated = app_commands.describe(**descriptions)(callback)
+    decorated = app_commands.rename(**renames)(decorated)
+    decorated = app_commands.choices(**closed)(decorated)
+    decorated = app_commands.autocomplete(**completers)(decorated)
     key = f"command.{_key(command)}"
     built: app_commands.Command = app_commands.Command(  # type: ignore[type-arg]
         name=leaf,
         description=locale_str(_english(key, command.description), key=key),
-        callback=callback,
+        callback=decorated,
         extras={"registry_name": command.name},
     )
     return built

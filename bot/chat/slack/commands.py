@@ -20,13 +20,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.session import run_command_line, stored_channel
+from bot.chat.reply import Caller, reply
 from bot.chat.slack.config import SlackConfig
-from bot.chat.slack.render import render_blocks, slack_text
+from bot.chat.slack.render import render_blocks
 from bot.chat.slack.sink import NOT_IN_CHANNEL, slack_error, upload_chart
-from bot.domain.cards import Card, CardField, Severity
-from bot.domain.i18n import Locale
-from bot.domain.model import ChannelRef, language_zone
+from bot.domain.cards import Card, CardField
+from bot.domain.i18n import Locale, t
+from bot.domain.model import ChannelRef
 from bot.services import Services
 from handlers.registry import CommandRegistry, error_card
 
@@ -118,10 +118,27 @@ def slack_command_names(card: Card, roots: set[str], short: tuple[str, ...]) -> 
     )
 
 
+_USER_GROUP = re.compile(r"<!subteam\^([A-Z0-9]{4,20})(?:\|[^>]*)?>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([A-Z0-9]{4,20})(?:\|([^>]*))?>")
+_USER = re.compile(r"<@([A-Z0-9]{4,20})(?:\|([^>]*))?>")
+
+
+def plain_mentions(text: str) -> str:
+    """Slack's escaped mentions as the handlers read them: a user group `<!subteam^S1|@x>`
+    → its id `S1`, `<!here>` → `@here`, a channel `<#C1|name>` → `#name`, a user
+    `<@U1|name>` → `@name` (the bare id where Slack gives no name)."""
+    text = _USER_GROUP.sub(r"\1", text)
+    text = _SPECIAL.sub(r"@\1", text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
+    return _USER.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
+
+
 def command_line(command: str, text: str) -> str:
     """The registry's command line for `/sputnik shock NVDA` or the short `/shock NVDA`."""
     name = command.lstrip("/").lower()
-    line = text.strip() if name == UMBRELLA else f"{name} {text.strip()}"
+    text = plain_mentions(text.strip())
+    line = text if name == UMBRELLA else f"{name} {text}"
     return line.strip() or "help"
 
 
@@ -138,23 +155,12 @@ async def run_slash_command(
     try:
         user = await ctx.users.lookup(client, team_id, user_id)
         locale = user.locale
-        card = await run_command_line(
-            ctx.services,
-            ctx.registry,
-            ref,
-            line,
-            user_id=user_id,
-            can_admin=user.is_admin or ctx.allowed(team_id, user_id),
-            default_locale=user.locale,
-            user_name=user.name,
-        )
-        stored = await stored_channel(ctx.services, ref)
-        locale = stored.language if stored is not None else user.locale
-        zone = stored.zone_name if stored is not None else language_zone(locale)
+        caller = Caller(user_id, user.is_admin or ctx.allowed(team_id, user_id), locale, user.name)
+        answer = await reply(ctx.services, ctx.registry, ref, line, caller)
+        locale, zone = answer.locale, answer.zone
         roots = {c.name.split()[0] for c in ctx.registry}
-        card = slack_command_names(card, roots, ctx.config.short_commands)
-        ephemeral = card.severity is Severity.ERROR or line.split()[0].lower() == "help"
-        await reply(client, respond, ref, card, locale, zone, ephemeral=ephemeral)
+        card = slack_command_names(answer.card, roots, ctx.config.short_commands)
+        await send_reply(client, respond, ref, card, locale, zone, ephemeral=answer.private)
     except Exception:
         reference = uuid.uuid4().hex[:8]
         log.exception("slack command %r failed (ref %s)", line[:60], reference)
@@ -163,7 +169,7 @@ async def run_slash_command(
         await respond(response_type="ephemeral", text=text, blocks=blocks)
 
 
-async def reply(
+async def send_reply(
     client: AsyncWebClient,
     respond: Respond,
     ref: ChannelRef,
@@ -187,7 +193,7 @@ async def reply(
     except SlackApiError as exc:
         if slack_error(exc) not in NOT_IN_CHANNEL:
             raise
-        hinted, text = render_blocks(card, locale, zone=zone, notes=(slack_text("invite", locale),))
+        hinted, text = render_blocks(card, locale, zone=zone, notes=(t("slack.invite", locale),))
         await respond(response_type="in_channel", text=text, blocks=hinted)
         return
     ts = str(posted.get("ts"))

@@ -13,7 +13,7 @@ from typing import Any
 from bot.chat.limits import take, trim, trim_lines
 from bot.chat.text import footer_parts, render_text
 from bot.domain.cards import Card, CardField, CardSection, Direction, Severity
-from bot.domain.i18n import Locale
+from bot.domain.i18n import Locale, t
 from bot.domain.tiers import severity_colour, severity_mark
 
 MAX_BLOCKS = 50
@@ -35,18 +35,6 @@ _EMOJI = {
 }
 _RALLY_EMOJI = ":chart_with_upwards_trend: "
 """A rally's tiers (a card whose direction is "up") instead of the alarm emoji."""
-_TEXT: dict[str, dict[Locale, str]] = {
-    "invite": {
-        "en": "/invite @Sputnik to see charts",
-        "ko": "차트를 보려면 /invite @Sputnik 으로 봇을 초대하세요",
-    },
-    "more": {"en": "… {n} more not shown", "ko": "… {n}개 더 있음(표시 생략)"},
-}
-
-
-def slack_text(key: str, locale: Locale, **params: object) -> str:
-    """A Slack-only message (the invite hint) in `locale`."""
-    return _TEXT[key][locale].format(**params)
 
 
 def escape(text: str) -> str:
@@ -55,10 +43,11 @@ def escape(text: str) -> str:
 
 
 def mention_markup(mention: str | None) -> str:
-    """`<!here>` or `<!subteam^ID>` for a Card's mention; empty when there is none."""
+    """`<!here>` or `<!subteam^ID>` for a Card's mention (a user group id, or the
+    `subteam^ID` older versions stored); empty when there is none."""
     if not mention:
         return ""
-    cleaned = mention.strip().lstrip("@")
+    cleaned = mention.strip().lstrip("@").removeprefix("subteam^")
     if cleaned in ("here", "channel", "everyone"):
         return "<!here>" if cleaned == "here" else f"<!{cleaned}>"
     if cleaned.replace("_", "").isalnum():
@@ -149,7 +138,7 @@ def render_blocks(
             break
         body += blocks
     if left_out:
-        more = slack_text("more", locale, n=left_out)
+        more = t("slack.more", locale, n=left_out)
         body.append({"type": "context", "elements": [_mrkdwn(more)]})
     blocks = (head + body + tail)[:MAX_BLOCKS]
     fallback = escape(render_text(card, locale, zone=zone))

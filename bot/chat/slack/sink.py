@@ -21,9 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat.pacing import KeyedPacer, WindowBudget
 from bot.chat.slack.attempts import AttemptLog, MemoryAttempts
 from bot.chat.slack.config import SlackConfig, make_client
-from bot.chat.slack.render import colour_attachments, render_blocks, slack_text
+from bot.chat.slack.render import colour_attachments, render_blocks
 from bot.domain.cards import Card
-from bot.domain.i18n import Locale
+from bot.domain.i18n import Locale, t
 from bot.domain.model import Channel, ChannelRef
 from bot.ports import Delivered, DeliveryOutcome, Failed, Gone, RetryAfter
 
@@ -81,7 +81,7 @@ async def upload_chart(
             log.warning("chart upload to %s failed: %s", ref.key, slack_error(exc))
             return
         try:
-            await hint(slack_text("invite", locale))
+            await hint(t("slack.invite", locale))
         except (SlackApiError, TimeoutError, aiohttp.ClientError) as hint_exc:
             log.warning("invite hint to %s failed: %s", ref.key, type(hint_exc).__name__)
     except (TimeoutError, aiohttp.ClientError) as exc:
