@@ -95,7 +95,7 @@ async def test_the_deepseek_day_warns_from_tokyo_and_every_later_alert_links_to_
     seoul = [d.card for d in bot.received(SEOUL)]
     assert seoul[0].title.startswith("조기 경보 · 도쿄 디커플링")
     seen = render_text(seoul[1], "ko", zone="Asia/Seoul")
-    assert "첫 경고: 01:30 ET / 15:30 KST TSE: ADVANTEST −8.61 %" in seen
+    assert "첫 경고: 01:30 ET / 15:30 KST TSE 시장에서: ADVANTEST −8.61 %" in seen
 
 
 async def test_the_chain_keeps_each_link_once_whichever_instance_adds_it(
