@@ -15,6 +15,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.cards import Card, CardField, CardSection, Direction, Footer, Severity, clip
+from bot.domain.chain_card import chain_fields, is_early, outlook_field
 from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.library import library_of
@@ -234,6 +235,9 @@ def build_alert_card(
     when: list[CardField] = [CardField(t("alert.print", locale), print_text(top, locale, zone))]
     if top.payload.get("market_session") == "pre":
         when.append(CardField(t("alert.session", locale), t("alert.pre_market", locale)))
+    early = outlook_field(top.payload, locale)
+    when += [early] if early is not None else []
+    when += chain_fields(top.payload, locale, zone)
     when += news_section(top.payload, locale, zone, replay=context.replay_of is not None)
     closing: list[CardField] = []
     similar = _similar_text(top, locale)
@@ -265,6 +269,8 @@ def build_alert_card(
         fields = []
         lines = "\n".join(f"{field.name}: {field.value}" for field in when)
         text = f"{lines}\n\n{text}" if text else lines
+    if is_early(top.payload):
+        title = clip(t("alert.early_title", locale, title=title), TITLE_BUDGET)
     lead = str(top.payload.get("lead", "chart"))
     return Card(
         title=title,
