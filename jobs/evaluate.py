@@ -21,7 +21,7 @@ import pandas as pd
 
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
-from bot.domain.chain import CHAIN_SUBSCRIPTION
+from bot.domain.chain import CHAIN_SUBSCRIPTION, rule_market
 from bot.domain.markets import markets, primary_market
 from bot.domain.model import AlertEvent, ChannelRef, OutboxItem, PrintKind, Subscription, print_id
 from bot.domain.price_metrics import Unavailable
@@ -255,6 +255,11 @@ def event_payload(
         "market_session": tick.market_session,
         "print_at": tick.snapshot.moment.isoformat(),
     }
+    own = rule_market(rule, markets())
+    if own is not markets().default:  # its print is that market's (Tokyo's close), not New York's
+        payload["market"] = own.name
+        stage = own.stage_at(tick.at)
+        payload.update({"stage": stage} if stage else {})
     if not rule.description_en:  # a custom rule: its text is its title
         payload["expression"] = rule.text
     labels = [rule.lead_label, *primary_market().chart_benchmarks]
