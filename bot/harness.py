@@ -8,7 +8,7 @@ received = await harness.replay_print("2025-01-27", "close")   # through the rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -122,22 +122,15 @@ class Harness:
     async def replay_day(self, session: str) -> list[Delivery]:
         """The trading day that ends with `session`'s close, round the clock: each print of
         its tape (every market's opens and closes, the intraday bars) joined as live, then
-        evaluated, claimed and delivered at its own minute on the manual clock."""
-        from bot.feeds.replay_day import day_feed, day_kind, load_trading_day
+        evaluated, claimed and delivered at its own minute on the manual clock; then the day's
+        digest at its slot (06:30 Seoul as shipped) to the channels subscribed to one."""
+        from bot.cli.replay_pipeline import play_day
+        from bot.feeds.replay_day import load_trading_day
 
         day = load_trading_day(self.services.core, pd.Timestamp(session))
-        live = day_feed(self.services.core, day, self.clock)
-        delivered: list[Delivery] = []
-        for moment in day.moments():
-            self.clock.set(moment)
-            tick = await live.poll_tick(day_kind(day, moment), force=True)
-            if tick is not None:
-                # an index whose stand-in printed is read by the rules on that index
-                stood = {i for i, etf in live.extended.items() if etf in tick.changed}
-                tick = replace(tick, changed=tick.changed | stood)
-                await evaluate_and_claim(self.services, PrintTick.from_feed(tick), book=self.book)
-                delivered += await self.deliver()
-        return delivered
+        before = len(self.sink.delivered)
+        await play_day(self.services, self.book, self.clock, day, self.deliver, {HARNESS_PLATFORM})
+        return self.sink.delivered[before:]
 
     def received(self, channel: ChannelRef | None = None) -> list[Delivery]:
         """Every message a channel (this one by default) received so far, in order."""

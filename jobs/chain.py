@@ -52,7 +52,9 @@ async def link_events(
         rule = rule_of(event.rule_id)
         if rule is not None:
             tier = (event.severity, event.severity_rank)
-            links[event.alert_id] = link_of(rule, event.payload, event.fired_at, tier, book)
+            links[event.alert_id] = link_of(
+                rule, event.payload, event.fired_at, tier, book, event.print_kind
+            )
     day = events[0].session
     before = await retry_store(lambda: store.chain(day), f"chain of {day}")
     found = [link for link in links.values() if escalates(link, before)]

@@ -48,15 +48,22 @@ class ChainLink:
     market_label: str = ""
     rank: int = 0
     """The tier's rank: a later link of the same preset is kept only when it escalates."""
+    stage: str = ""
+    """The print's stage in its own market: `close` for Tokyo's 15:30, `pre` for New York's
+    pre-market ("" when unknown: a link stored before stages)."""
 
     @property
     def key(self) -> str:
         """Its identity within the day: one link per (print time, preset)."""
         return f"{self.at.isoformat()}|{self.rule_id}"
 
+    def to_doc(self) -> dict[str, Any]:
+        """The link as a JSON-ready dict (times as ISO strings), as payloads carry it."""
+        return {**asdict(self), "at": self.at.isoformat()}
+
     def to_json(self) -> str:
-        """The link as JSON (times as ISO strings)."""
-        return json.dumps({**asdict(self), "at": self.at.isoformat()}, sort_keys=True)
+        """The link as JSON (`to_doc`)."""
+        return json.dumps(self.to_doc(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> ChainLink:
@@ -92,8 +99,10 @@ def link_of(
     at: datetime,
     severity: tuple[str, int],
     book: MarketBook,
+    kind: str = "",
 ) -> ChainLink:
-    """The chain link of one firing (its payload's inputs and direction)."""
+    """The chain link of one firing (its payload's inputs and direction; `kind`: the
+    default market's print, the stage of a link on it)."""
     market = rule_market(rule, book)
     item = headline_input(list(payload.get("inputs", [])), payload.get("direction"))
     value = item.get("value")
@@ -112,6 +121,7 @@ def link_of(
         value=None if value is None else float(value),
         early=at < book.default.open_of(session),
         market_label=market.label or market.name,
+        stage=str(payload.get("stage", "")) if market is not book.default else kind,
     )
 
 
@@ -124,8 +134,8 @@ def chain_for(links: Sequence[ChainLink], at: datetime) -> dict[str, Any] | None
     if first is None:
         return None
     return {
-        "first": json.loads(first.to_json()),
-        "earlier": [json.loads(link.to_json()) for link in earlier[-CHAIN_LINES:]],
+        "first": first.to_doc(),
+        "earlier": [link.to_doc() for link in earlier[-CHAIN_LINES:]],
         "count": len(earlier),
     }
 

@@ -40,6 +40,43 @@ def _at(link: Mapping[str, Any]) -> datetime:
     return datetime.fromisoformat(str(link["at"]))
 
 
+def _where(link: Mapping[str, Any], locale: Locale) -> str:
+    """`TSE close`, `NYSE pre-market`: the link's market and its stage there."""
+    stage = str(link.get("stage") or "")
+    named = t(f"alert.print_{stage}", locale) if stage else ""
+    return " ".join(filter(None, (str(link.get("market_label") or link["market"]), named)))
+
+
+def _alert(link: Mapping[str, Any], locale: Locale) -> str:
+    return f"{link['rule_id']} [{link['severity']}] {_figure(link, locale)}"
+
+
+def link_line(link: Mapping[str, Any], locale: Locale, zone: ZoneInfo) -> str:
+    """One alert of the chain: `01:30 ET / 15:30 JST · TSE close · tokyo_deepseek [warning]
+    ADVANTEST −8.61 %` (its times, its market and stage there, its preset and figure)."""
+    when = link_time(_at(link), zone, str(link["zone"]))
+    return f"{when} · {_where(link, locale)} · {_alert(link, locale)}"
+
+
+def digest_chain_text(links: Sequence[Mapping[str, Any]], locale: Locale, zone: ZoneInfo) -> str:
+    """The day's chain on its digest, in time order, one line per print (its alerts joined):
+    ≤ 5 lines, the first warning first and the latest prints last, how many between."""
+    prints: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for link in links:
+        prints.setdefault((str(link["at"]), str(link["market"])), []).append(link)
+    lines = [
+        f"{link_line(group[0], locale, zone)}"
+        + "".join(f"; {_alert(other, locale)}" for other in group[1:])
+        for group in prints.values()
+    ]
+    if len(lines) <= CHAIN_LINES:
+        return "\n".join(lines)
+    tail = CHAIN_LINES - 2
+    between = sum(len(group) for group in list(prints.values())[1:-tail])
+    more = t("snooze.summary_more", locale, count=between)
+    return "\n".join([lines[0], more, *lines[-tail:]])
+
+
 def chain_fields(payload: Mapping[str, Any], locale: Locale, zone: ZoneInfo) -> list[CardField]:
     """Part 3's "first warning" line and part 4's earlier alerts (≤ 5 lines, time-ordered)."""
     chain = payload.get("chain")
@@ -50,17 +87,12 @@ def chain_fields(payload: Mapping[str, Any], locale: Locale, zone: ZoneInfo) -> 
         "alert.first_warning_text",
         locale,
         when=link_time(_at(first), zone, str(first["zone"])),
-        market=first.get("market_label") or first["market"],
+        market=_where(first, locale),
         figure=_figure(first, locale),
     )
     fields = [CardField(t("alert.first_warning", locale), first_text, inline=False)]
     earlier: Sequence[Mapping[str, Any]] = chain.get("earlier", [])
-    lines = [
-        f"{link_time(_at(link), zone, str(link['zone']))} · "
-        f"{link.get('market_label') or link['market']} · {link['rule_id']} "
-        f"[{link['severity']}] {_figure(link, locale)}"
-        for link in earlier[-CHAIN_LINES:]
-    ]
+    lines = [link_line(link, locale, zone) for link in earlier[-CHAIN_LINES:]]
     hidden = int(chain.get("count", len(earlier))) - len(lines)
     if hidden > 0:  # the oldest make way, the first warning is on its own line above
         lines[0] = t("alert.chain_more", locale, n=hidden + 1)
