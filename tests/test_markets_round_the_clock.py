@@ -132,6 +132,21 @@ async def test_shock_works_for_the_symbols_aliases_and_korean_names_of_every_mar
     assert fields_of(card)["Move"].endswith("%")
 
 
+async def test_an_overseas_shock_judges_its_own_markets_presets_on_its_own_session(
+    english: Harness,
+) -> None:
+    tokyo = fields_of(await english.run(f"/shock ADVANTEST {DEEPSEEK_MONDAY}"))
+    assert tokyo["Presets on ADVANTEST"].startswith("• tokyo_deepseek [warning]")
+    amsterdam = fields_of(await english.run(f"/shock ASML_AS {DEEPSEEK_MONDAY}"))
+    fired = [line.split(" ")[1] for line in amsterdam["Presets on ASML_AS"].splitlines()]
+    assert fired == ["europe_deepseek", "europe_chip_crash"]
+    # New York's presets still read the US session behind Tokyo's Monday (Friday's).
+    assert not any(
+        "deepseek" in line and "tokyo" not in line
+        for line in tokyo["Presets on ADVANTEST"].splitlines()
+    )
+
+
 async def test_asml_in_amsterdam_is_compared_with_the_euro_stoxx_and_the_dax(
     english: Harness,
 ) -> None:

@@ -118,8 +118,9 @@ def market_checks(settings: Settings, now: datetime, book: MarketBook | None = N
         when = "none in the calendar"
         if opens is not None:
             when = f"{opens.astimezone(ZoneInfo(market.zone)):%a %Y-%m-%d %H:%M} {market.zone}"
+        noun = "symbol" if count == 1 else "symbols"
         cost = (
-            f"{count} symbols: {count * polls:,.0f} Yahoo requests/h while it trades "
+            f"{count} {noun}: {count * polls:,.0f} Yahoo requests/h while it trades "
             f"(a poll every {feed.poll_seconds:g} s)"
         )
         if feed.stream:

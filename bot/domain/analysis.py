@@ -18,9 +18,10 @@ from bot.domain.benchmarks import (
 )
 from bot.domain.calendars import session_calendar
 from bot.domain.market import MarketData
-from bot.domain.markets import market_for_calendar, primary_market
+from bot.domain.markets import market_for_calendar, markets, primary_market
 from bot.domain.price_metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
+from bot.domain.rules.parser import metric_refs
 from bot.domain.severity import TIER_RANKS as TIER_RANKS
 from bot.domain.severity import card_tier as card_tier
 from bot.domain.severity import loudest as loudest
@@ -206,6 +207,42 @@ def _window_outcomes(
     return list(best.values())
 
 
+def _outcomes(
+    market: MarketData,
+    presets: CompiledRules,
+    calendar: str,
+    session: pd.Timestamp,
+    window: pd.DatetimeIndex,
+) -> list[RuleOutcome]:
+    """The default market's presets over `window`; a foreign subject's own market's presets
+    on its own session instead of over the window."""
+    outcomes = _window_outcomes(market, presets, window)
+    if calendar == primary_market().calendar:
+        return outcomes
+    own = _own_market_outcomes(market, presets, calendar, session)
+    mine = {outcome.rule.id for outcome in own}
+    return [outcome for outcome in outcomes if outcome.rule.id not in mine] + own
+
+
+def _own_market_outcomes(
+    market: MarketData, presets: CompiledRules, calendar: str, session: pd.Timestamp
+) -> list[RuleOutcome]:
+    """The outcomes of the presets that read only `calendar`'s market (Tokyo's presets for a
+    Tokyo subject), on that market's own session."""
+    book = markets()
+    return [
+        outcome
+        for outcome in presets.evaluate(market.snapshot(session, "close"))
+        if (
+            home := book.common_market(
+                ref.instrument.symbol for ref in metric_refs(outcome.rule.tree)
+            )
+        )
+        is not None
+        and home.calendar == calendar
+    ]
+
+
 def analyse_shock(
     market: MarketData,
     presets: CompiledRules,
@@ -254,7 +291,7 @@ def analyse_shock(
         quote=found,
         metrics=metrics,
         rows=rows,
-        outcomes=_window_outcomes(market, presets, window),
+        outcomes=_outcomes(market, presets, calendar, session, window),
         similar=similar,
         forward=forward,
         similar_pool=pool,

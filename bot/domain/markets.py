@@ -334,6 +334,7 @@ TOKYO = Market(
     open_check=time(9, 1),
     close_checks=(time(15, 0), time(15, 30)),
     label="TSE",
+    freshness="^N225",
 )
 EUROPE = Market(
     "europe",
@@ -347,8 +348,11 @@ EUROPE = Market(
     open_check=time(9, 1),
     close_checks=(time(17, 30),),
     label="Euronext",
+    freshness="ASML.AS",
 )
-XETRA = Market("xetra", "XETR", "Europe/Berlin", ("^GDAXI",), checks=False, label="Xetra")
+XETRA = Market(
+    "xetra", "XETR", "Europe/Berlin", ("^GDAXI",), checks=False, label="Xetra", freshness="^GDAXI"
+)
 CME = Market(
     "cme",
     "CMES",
@@ -360,8 +364,9 @@ CME = Market(
     correction=SessionCorrection(time(17, 0), time(16, 0)),
     checks=False,
     label="CME",
+    freshness="NQ=F",
 )
-FX = Market("fx", "24/5", "UTC", ("JPY=X",), checks=False, label="FX")
+FX = Market("fx", "24/5", "UTC", ("JPY=X",), checks=False, label="FX", freshness="JPY=X")
 
 
 class MarketBook:
