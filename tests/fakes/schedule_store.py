@@ -1,7 +1,7 @@
 """The few Store methods the scheduler and the digest job use, in memory (runs, digests).
 
 Fast, and it lets the tests look at what was queued; the real SQLite and Redis
-`claim_run`, `last_digest` and `record_digest` are covered by the store contract tests and
+`claim_run`, `last_digest`, `record_digest` and `chain` are covered by the store contract tests and
 by the `run` subprocess tests.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from bot.domain.chain import ChainLink
 from bot.domain.model import Channel, ChannelRef, Subscription
 
 
@@ -79,6 +80,11 @@ class ScheduleStore:
         return object()
 
     async def alert_history(self, ref: ChannelRef, limit: int = 20) -> list[Any]:
+        return []
+
+    async def chain(self, day: date) -> list[ChainLink]:
+        """The day's early-warning chain: these tests' days have none (the chain on a
+        digest is covered by tests/stores/test_early_warning_chain.py on every store)."""
         return []
 
 
