@@ -105,10 +105,7 @@ class AlertClaimer:
         self.report.ticks += 1
         self.metrics.printed(tick.source, len(tick.changed))
         times = [q.as_of for q in map(tick.snapshot.quote, tick.changed) if isinstance(q, Quote)]
-        printed_at = min(max(times), tick.snapshot.moment) if times else None
-        print_tick = PrintTick(
-            tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale, printed_at
-        )
+        print_tick = PrintTick.from_feed(tick)
         outcome = await evaluate_and_claim(
             self.services, print_tick, book=self.book, platforms=self.platforms, news=self.live
         )

@@ -63,14 +63,7 @@ def _stage(alert: DayAlert, primary: Market) -> str:
     open), else its phase then."""
     if alert.market is primary:
         return _KIND.get(alert.kind, alert.kind)
-    market, at = alert.market, alert.at
-    closed = market.last_closed_session(at)
-    if closed is not None and closed[1] == at:
-        return "close"
-    session = market.session_of(at)
-    if session is not None and market.open_of(session) == at:
-        return "open"
-    return market.phase(at)
+    return alert.market.stage_at(alert.at) or alert.market.phase(alert.at)
 
 
 def alert_where(alert: DayAlert) -> str:

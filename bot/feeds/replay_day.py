@@ -98,15 +98,15 @@ class DayReplay:
         return self.alerts[0] if self.alerts else None
 
 
-async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayReplay:
-    """Every print of `day` through the live joins; each preset's firings and escalations."""
-    clock = ManualClock(day.start)
+def day_feed(core: Core, day: TradingDay, clock: ManualClock) -> LiveFeed:
+    """The live feed over `day`'s tape on `clock`: every print joined as a live one is (a
+    replay's last print of a symbol stays its last for the whole day)."""
     stale = (day.end - day.start).total_seconds()  # a replay's last print stays its last
     feed_settings = core.settings.feed.model_copy(
         update={"stale_seconds": stale, "stale_extended_seconds": stale}
     )
     symbols = list(dict.fromkeys([*core.settings.watched_symbols(), *day.symbols]))
-    live = LiveFeed(
+    return LiveFeed(
         LiveMarket(core.market, BackfillCache(core.settings.feed.cache_path)),
         symbols,
         ReplayFeed(core.market, clock, day),
@@ -116,19 +116,26 @@ async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayRep
         extended=day_extended(core, day),
         watch_session=day.session,
     )
+
+
+def day_kind(day: TradingDay, moment: datetime) -> PrintKind | None:
+    """The default market's open or close print at `moment` (None: another print)."""
+    closes = markets().default.close_of(day.session)
+    return "open" if moment == day.opens else "close" if moment == closes else None
+
+
+async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayReplay:
+    """Every print of `day` through the live joins; each preset's firings and escalations."""
+    clock = ManualClock(day.start)
+    live = day_feed(core, day, clock)
     compiled = CompiledRules(list(rules))
-    primary = markets().default
-    closes = primary.close_of(day.session)
     grace = timedelta(minutes=core.settings.scheduler.closing_check_delay_minutes)
     best: dict[str, int] = {}
     alerts: list[DayAlert] = []
     moments = day.moments()
     for moment in moments:
         clock.set(moment)
-        kind: PrintKind | None = (
-            "open" if moment == day.opens else "close" if moment == closes else None
-        )
-        tick = await live.poll_tick(kind, force=True)
+        tick = await live.poll_tick(day_kind(day, moment), force=True)
         if tick is None:
             continue
         session = _SESSION_OF_KIND.get(tick.kind, "post")
