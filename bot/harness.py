@@ -119,6 +119,19 @@ class Harness:
         await self.claim_print(session, stage)
         return await self.deliver()
 
+    async def replay_day(self, session: str) -> list[Delivery]:
+        """The trading day that ends with `session`'s close, round the clock: each print of
+        its tape (every market's opens and closes, the intraday bars) joined as live, then
+        evaluated, claimed and delivered at its own minute on the manual clock; then the day's
+        digest at its slot (06:30 Seoul as shipped) to the channels subscribed to one."""
+        from bot.cli.replay_pipeline import play_day
+        from bot.feeds.replay_day import load_trading_day
+
+        day = load_trading_day(self.services.core, pd.Timestamp(session))
+        before = len(self.sink.delivered)
+        await play_day(self.services, self.book, self.clock, day, self.deliver, {HARNESS_PLATFORM})
+        return self.sink.delivered[before:]
+
     def received(self, channel: ChannelRef | None = None) -> list[Delivery]:
         """Every message a channel (this one by default) received so far, in order."""
         ref = channel or self.channel

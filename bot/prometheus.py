@@ -47,6 +47,28 @@ class Metrics:
             registry=r,
         )
 
+    def printed(self, source: str, count: int) -> None:
+        """`count` symbols changed in one print from `source`."""
+        self.prints.labels(source).inc(count)
+
+    def fired(self, rule_id: str) -> None:
+        """A rule fired."""
+        self.rules_fired.labels(rule_id).inc()
+
+    def persisted(self, seconds: float) -> None:
+        """Print timestamp → outbox commit."""
+        self.print_to_persisted.observe(seconds)
+
+    def delivered(self, platform: str, outcome: str, queued_seconds: float | None) -> None:
+        """A sink's answer, and commit → delivery when it delivered."""
+        self.deliveries.labels(platform, outcome).inc()
+        if queued_seconds is not None:
+            self.persisted_to_delivered.observe(queued_seconds)
+
+    def rate_limited(self, service: str) -> None:
+        """A 429 from `service`."""
+        self.rate_limits.labels(service).inc()
+
     def exposition(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)

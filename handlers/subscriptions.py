@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated
 
 from bot.domain.cards import Card, Severity
+from bot.domain.chain import CHAIN_SUBSCRIPTION
 from bot.domain.i18n import Locale, format_date, t
 from bot.domain.model import Channel, Subscription, TriggerPolicy, language_zone
 from bot.domain.rules.canonical import canonical_text, custom_rule_id
@@ -111,6 +112,9 @@ async def subscribe_alerts(
     if rule in presets:
         subscription = Subscription(inv.channel, rule, policy=trigger, expires=expires)
         text, shown = canonical_text(presets[rule].tree), rule
+    elif rule == CHAIN_SUBSCRIPTION:  # the whole early-warning chain, as one subscription
+        subscription = Subscription(inv.channel, rule, policy=trigger, expires=expires)
+        text = shown = rule
     elif rule in book.saved:
         checked = parse_user_rule(inv, book.saved[rule])
         text, shown = checked.text, f"{rule}: {checked.text}"

@@ -198,6 +198,7 @@ async def digest_payload(
         topics = list(services.core.settings.shock.topics)
     kinds = [event.rule_id for event in events]
     past = _past(services, snapshot, session, fired=bool(kinds))
+    chain = await services.store.chain(session.date())  # the day's alerts, every market's
     return {
         "session": session.date().isoformat(),
         "slot": slot.isoformat(),
@@ -206,6 +207,7 @@ async def digest_payload(
         "benchmarks": benchmarks,
         "movers": movers[: settings.top_movers],
         "fired": fired,
+        "chain": [link.to_doc() for link in chain] if any(link.early for link in chain) else [],
         "past": past,
         "kinds": kinds,
         "topics": topics,

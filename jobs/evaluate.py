@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
+from bot.domain.chain import CHAIN_SUBSCRIPTION, rule_market
 from bot.domain.markets import markets, primary_market
 from bot.domain.model import AlertEvent, ChannelRef, OutboxItem, PrintKind, Subscription, print_id
 from bot.domain.price_metrics import Unavailable
@@ -29,8 +30,10 @@ from bot.domain.rules.parser import RuleError, metric_refs
 from bot.domain.rules.presets import Rule, custom_rule
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
+from bot.ports import FeedTick
 from bot.ports.store import ChannelStore, Outbox
 from bot.services import Services
+from jobs.chain import in_chain, link_events
 from jobs.enqueue import claim_with_retry, retry_store
 from jobs.past import past_at_print
 
@@ -72,6 +75,13 @@ class PrintTick:
         """A print of the shipped history (an open or a close), every symbol changed."""
         kind: PrintKind = "open" if stage == "open" else "close"
         return cls(snapshot, kind, frozenset(snapshot.quotes))
+
+    @classmethod
+    def from_feed(cls, tick: FeedTick) -> PrintTick:
+        """A live join's tick, printed when the newest of its changed quotes printed."""
+        times = [q.as_of for q in map(tick.snapshot.quote, tick.changed) if isinstance(q, Quote)]
+        printed_at = min(max(times), tick.snapshot.moment) if times else None
+        return cls(tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale, printed_at)
 
     @property
     def market_session(self) -> str:
@@ -183,6 +193,11 @@ class RuleBook:
             self._add(rule)
             self._custom_text[rule_id] = text
 
+    def rule(self, rule_id: str) -> Rule | None:
+        """The compiled rule of that id (a preset or a custom rule), if the book has it."""
+        found = self._compiled.get(rule_id)
+        return found[0] if found else None
+
     def reading(
         self, changed: Iterable[str], *, outside_session: bool = False
     ) -> list[tuple[Rule, CompiledRules]]:
@@ -252,6 +267,11 @@ def event_payload(
         "market_session": tick.market_session,
         "print_at": tick.snapshot.moment.isoformat(),
     }
+    own = rule_market(rule, markets())
+    if own is not markets().default:  # its print is that market's (Tokyo's close), not New York's
+        payload["market"] = own.name
+        stage = own.stage_at(tick.at)
+        payload.update({"stage": stage} if stage else {})
     if not rule.description_en:  # a custom rule: its text is its title
         payload["expression"] = rule.text
     labels = [rule.lead_label, *primary_market().chart_benchmarks]
@@ -453,13 +473,19 @@ async def evaluate_and_claim(
         if recipients:
             await _rearm(store, rule_id, [s.channel for s in recipients], moment)
             rearmed.append(rule_id)
+    # the day's chain first (in the store, shared by every instance), then the claims: a
+    # channel on the whole chain gets each of its alerts under the alert's own trigger state
+    linked = await link_events(services, verdict.fired, rules.rule)
     claims: list[tuple[Subscription, AlertEvent]] = []
-    for event in verdict.fired:
+    chained = await recipients_of(CHAIN_SUBSCRIPTION) if any(map(in_chain, linked)) else []
+    for event in linked:
         claims += [(subscription, event) for subscription in await recipients_of(event.rule_id)]
+        if in_chain(event):
+            claims += [(replace(s, rule_id=event.rule_id), event) for s in chained]
     if news and claims:
         claims = await _with_news(services, claims, tick)
     items = await claim_with_retry(store, claims, moment) if claims else []
-    fired = verdict.fired
+    fired = linked
     if fired:
         log.info(
             "print=%s fired=%s queued=%d",

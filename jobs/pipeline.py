@@ -17,7 +17,7 @@ from bot.domain.cards import Card
 from bot.domain.model import Channel
 from bot.domain.snapshot import Quote
 from bot.ports import ChatSink, Delivered, DeliveryOutcome, Failed, FeedTick, Gone, RetryAfter
-from bot.prometheus import Metrics
+from bot.ports.metrics import PipelineMetrics
 from bot.services import Services
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 
@@ -55,7 +55,7 @@ class CountingSink:
 
     inner: ChatSink
     report: RunReport
-    metrics: Metrics
+    metrics: PipelineMetrics
     platform: str = ""
 
     def __post_init__(self) -> None:
@@ -68,12 +68,14 @@ class CountingSink:
     async def send(self, channel: Channel, card: Card, idempotency_key: str) -> DeliveryOutcome:
         """Send through the inner sink and count the outcome."""
         outcome = await self.inner.send(channel, card, idempotency_key)
-        self.metrics.deliveries.labels(self.platform, outcome_label(outcome)).inc()
+        queued_seconds: float | None = None
         if isinstance(outcome, Delivered):
             self.report.delivered[self.platform] += 1
             queued = self.report.queued_at.pop(idempotency_key, None)
             if queued is not None:
-                self.metrics.persisted_to_delivered.observe(max(0.0, time.time() - queued))
+                queued_seconds = max(0.0, time.time() - queued)
+        self.metrics.delivered(self.platform, outcome_label(outcome), queued_seconds)
+        if isinstance(outcome, Delivered):
             log.info(
                 "delivered platform=%s channel=%s key=%s",
                 self.platform,
@@ -81,7 +83,7 @@ class CountingSink:
                 idempotency_key,
             )
         elif isinstance(outcome, RetryAfter):
-            self.metrics.rate_limits.labels(self.platform).inc()
+            self.metrics.rate_limited(self.platform)
         return outcome
 
 
@@ -93,7 +95,7 @@ class AlertClaimer:
     services: Services
     book: RuleBook
     report: RunReport
-    metrics: Metrics
+    metrics: PipelineMetrics
     live: bool = True
     """A live run measures print → persisted latency (a replay's prints are history)."""
     platforms: frozenset[str] | None = None
@@ -101,21 +103,18 @@ class AlertClaimer:
     async def __call__(self, tick: FeedTick) -> None:
         """Evaluate and claim one tick; count it."""
         self.report.ticks += 1
-        self.metrics.prints.labels(tick.source).inc(len(tick.changed))
+        self.metrics.printed(tick.source, len(tick.changed))
         times = [q.as_of for q in map(tick.snapshot.quote, tick.changed) if isinstance(q, Quote)]
-        printed_at = min(max(times), tick.snapshot.moment) if times else None
-        print_tick = PrintTick(
-            tick.snapshot, tick.kind, tick.changed, tick.expires_at, tick.stale, printed_at
-        )
+        print_tick = PrintTick.from_feed(tick)
         outcome = await evaluate_and_claim(
             self.services, print_tick, book=self.book, platforms=self.platforms, news=self.live
         )
         if self.live and outcome.items and times:
             latency = max(0.0, time.time() - max(times).timestamp())
-            self.metrics.print_to_persisted.observe(latency)
+            self.metrics.persisted(latency)
         for item in outcome.items:
             self.report.queued_at[item.idempotency_key] = item.created_at or time.time()
         for event in outcome.fired:
-            self.metrics.rules_fired.labels(event.rule_id).inc()
+            self.metrics.fired(event.rule_id)
             line = f"{event.rule_id}[{event.severity}] at {tick.kind} {print_tick.at:%H:%M}Z"
             self.report.fired.append(line)

@@ -38,20 +38,39 @@ def test_make_demo_replays_the_deepseek_day_with_the_real_figures() -> None:
     assert "Next session Tue 2025-01-28: SOX +1.11 %, NVDA +8.93 %" in out
     # The prints come in order and the open is evaluated before the close.
     assert out.index("[1/3] previous close") < out.index("[2/3] open") < out.index("[3/3] close")
-    # It ends with what a channel subscribed to every preset received: two messages.
+    # It ends with what a channel subscribed to every preset and the digest received over
+    # the trading day, round the clock: the chain from Tokyo's close to the 06:30 digest.
     delivered = out[out.index("Delivered to a channel subscribed to every preset") :]
-    assert "2 messages" in delivered.splitlines()[0]
-    first, second = delivered.split("── message 1/2 ──")[1].split("── message 2/2 ──")
-    # At New York's open Amsterdam is trading (ASML −7.66 %): europe_deepseek and
-    # europe_chip_crash join the US two. Tokyo is closed then — its presets are judged in
-    # Tokyo's own session (01:30 New York, the round-the-clock timeline), not at this print.
-    assert "4 alerts at the open" in first and "4 alerts at the close" in second
-    assert "Amsterdam decoupling" in first and "Tokyo decoupling" not in first
-    order = ["DeepSeek-style shock", "NVIDIA decouples", "AI-power unwind", "Chip crash"]
-    positions = [second.index(f"] {title}") for title in order]
+    assert "7 messages" in delivered.splitlines()[0]
+    messages = delivered.split("── message ")[1:]
+    tokyo, amsterdam, pre_1, pre_2, opening, closing, digest = messages
+    assert "Early warning · Tokyo decoupling" in tokyo and "ADVANTEST −8.61 %" in tokyo
+    assert "Print: Mon 27 Jan 2025 01:30 EST · TSE close 15:30 JST" in tokyo
+    assert "NYSE opens in 8 h 00 m; `deepseek` watches SOX, DJI at the open" in tokyo
+    assert "Early warning · 2 alerts at the Euronext open" in amsterdam
+    assert "Print: Mon 27 Jan 2025 03:00 EST · Euronext open 09:00 CET" in amsterdam
+    assert "ASML_AS −7.66 % · SX5E −0.12 %" in amsterdam
+    assert "Figures: SOX (proxy SMH) −5.87 %" in pre_1 and "NYSE opens in 4 h 50 m" in pre_1
+    assert "Figures: SOX (proxy SMH) −7.08 %" in pre_2  # escalated to a warning
+    assert "Figures: NVDA −12.49 % · SPX −2.17 %" in opening
+    first = "First warning: 01:30 ET / 15:30 JST from TSE close: ADVANTEST −8.61 %"
+    assert all(first in message for message in (amsterdam, pre_1, pre_2, opening, closing))
+    assert "3 alerts at the close" in closing
+    order = ["DeepSeek-style shock", "NVIDIA decouples", "AI-power unwind"]
+    positions = [closing.index(f"] {title}") for title in order]
     assert positions == sorted(positions)
-    assert "Figures: SOX −9.15 % · DJI +0.65 %" in second
-    assert "Replay of Mon 27 Jan 2025 (not live)" in second
+    assert "Figures: SOX −9.15 % · DJI +0.65 %" in closing
+    assert "Replay of Mon 27 Jan 2025 (not live)" in closing
+    assert "US market digest — Mon 27 Jan 2025" in digest
+    chain = digest[digest.index("The early-warning chain") :].splitlines()[1:6]
+    assert [line.strip() for line in chain] == [
+        "01:30 ET / 15:30 JST · TSE close · tokyo_deepseek [warning] ADVANTEST −8.61 %",
+        "… and 3 more",
+        "05:10 ET · NYSE pre-market · chip_crash [warning] SOX (SMH) −7.08 %",
+        "09:30 ET · NYSE open · nvda_decoupling [warning] NVDA −12.49 %",
+        "16:00 ET · NYSE close · ai_power_unwind [critical] VST −28.27 %; "
+        "deepseek [critical] SOX −9.15 %; nvda_decoupling [critical] NVDA −16.97 %",
+    ]
     # The trading day round the clock: its timeline and its first warning, before the bell.
     day = out[out.index("Round the clock") : out.index("Delivered to a channel")]
     assert "KRX (XKRX): closed on Mon 2025-01-27" in day

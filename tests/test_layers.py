@@ -79,8 +79,8 @@ def _rules(module: str) -> list[tuple[tuple[str, ...], str]]:
     if _within(module, ("jobs", "handlers")):
         rules.append(
             (
-                ("bot.stores", "bot.chat", *YAHOO_MODULES, *COMPOSITION_ROOT),
-                "jobs and handlers reach stores, chat and vendors through the ports",
+                ("bot.stores", "bot.chat", "bot.prometheus", *YAHOO_MODULES, *COMPOSITION_ROOT),
+                "jobs and handlers reach stores, chat, vendors and metrics through the ports",
             )
         )
     if _within(module, ("bot.chat",)):
@@ -91,6 +91,7 @@ def _rules(module: str) -> list[tuple[tuple[str, ...], str]]:
         "slack_bolt": ("bot.chat.slack",),
         "slack_sdk": ("bot.chat.slack",),
         "redis": ("bot.stores",),
+        "prometheus_client": ("bot.prometheus",),
     }
     for library, owners in libraries.items():
         if not _within(module, owners):
@@ -122,6 +123,8 @@ def test_no_import_runs_back_up_the_layers() -> None:
         ("bot.chat.slack.sink", "bot.stores.sqlite"),
         ("bot.domain.analysis", "yfinance"),
         ("jobs.deliver", "discord"),
+        ("jobs.pipeline", "bot.prometheus"),
+        ("handlers.quote", "prometheus_client"),
     ],
 )
 def test_the_rules_catch_an_import_that_runs_back_up(module: str, imported: str) -> None:

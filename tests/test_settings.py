@@ -48,6 +48,10 @@ TYPOS: dict[str, tuple[dict[str, Any], str]] = {
         "[universe] symbol: unknown key — did you mean symbols?",
     ),
     "replay": ({"replay": {"wach": ["SOX"]}}, "[replay] wach: unknown key — did you mean watch?"),
+    "chain": (
+        {"chain": {"exposd": ["NVDA"]}},
+        "[chain] exposd: unknown key — did you mean exposed?",
+    ),
     "discord": (
         {"discord": {"gatewy": False}},
         "[discord] gatewy: unknown key — did you mean gateway?",
@@ -273,7 +277,7 @@ def test_the_model_defaults_are_the_shipped_defaults() -> None:
     built_in = Settings()
     # defined in defaults.toml only
     data_tables = {"aliases", "presets", "universe", "replay", "figure_names", "news_names"}
-    data_tables |= {"markets"}
+    data_tables |= {"markets", "chain"}
     for table in set(Settings.model_fields) - data_tables:
         assert getattr(shipped, table) == getattr(built_in, table), table
 

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     # Imported here: the delivery pipeline (charts, matplotlib) is not needed to start the CLI.
     from bot.cli.replay_pipeline import replay_deliveries
 
-    print("\n".join(delivered_lines(asyncio.run(replay_deliveries(core, replay)))))
+    print("\n".join(delivered_lines(asyncio.run(replay_deliveries(core, session)))))
     return 0
 
 

@@ -1,23 +1,31 @@
-"""`python -m bot replay`'s deliveries: a replayed session through the real outbound pipeline,
-as a subscribed channel receives it.
+"""`python -m bot replay`'s deliveries: the replayed trading day through the real outbound
+pipeline, round the clock, as a subscribed channel receives it.
 
-The app is bootstrapped on a manual clock with a temporary store and one console channel
-subscribed to every preset; each of the session's
-prints (open, close) is claimed by `evaluate_and_claim` on a clock set to the print's time,
-queued in the outbox, leased by the delivery worker, rendered for the channel and handed to
-the console sink. What the sink received is what the replay shows.
+The app is bootstrapped on a manual clock with an in-memory store and one console channel
+subscribed to every preset and to the digest. Each print of the day's tape (every market's
+opens and closes, the intraday bars: Tokyo's close at 01:30 New York, Amsterdam's open, the
+US pre-market, the open, the close) is joined as a live one is, then claimed by
+`evaluate_and_claim` on a clock set to the print's time (the day's early-warning chain kept in
+the store), queued in the outbox, leased by the delivery worker, rendered for the channel and
+handed to the console sink; at the day's end (its 06:30 Seoul digest) the digest job queues
+the day's digest, which lists the chain. What the sink received is what the replay shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import replace
+
+import pandas as pd
 
 from bot.app import App, bootstrap
 from bot.chat.console.sink import ConsoleSink, Delivery
 from bot.domain.model import Channel, ChannelRef, Subscription
-from bot.domain.replay import Replay
-from bot.services import Core, ManualClock
+from bot.domain.trading_day import TradingDay
+from bot.feeds.replay_day import day_feed, day_kind, load_trading_day
+from bot.services import Core, ManualClock, Services
 from jobs.deliver import drain_outbox
+from jobs.digest import run_digests
 from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
 
 REPLAY_CHANNEL = Channel(
@@ -25,41 +33,75 @@ REPLAY_CHANNEL = Channel(
 )
 
 
+async def play_day(
+    services: Services,
+    book: RuleBook,
+    clock: ManualClock,
+    day: TradingDay,
+    drain: Callable[[], Awaitable[object]],
+    platforms: Collection[str],
+    replay_of: str | None = None,
+) -> None:
+    """Each print of `day`'s tape at its own minute on `clock`: joined as live, evaluated
+    and claimed, then `drain()` delivers what it queued; at the day's end its digest to the
+    channels on `platforms` (`replay_of`: the banner of a replay)."""
+    live = day_feed(services.core, day, clock)
+    for moment in day.moments():
+        clock.set(moment)
+        tick = await live.poll_tick(day_kind(day, moment), force=True)
+        if tick is None:
+            continue
+        # an index whose stand-in printed is read by the rules on that index
+        stood = {index for index, etf in live.extended.items() if etf in tick.changed}
+        tick = replace(tick, changed=tick.changed | stood)
+        await evaluate_and_claim(services, PrintTick.from_feed(tick), book=book)
+        await drain()
+    clock.set(day.end)  # the day's digest, at its slot
+    digest = services.core.settings.digest
+    await run_digests(services, day.end, digest, replay_of=replay_of, platforms=platforms)
+    await drain()
+
+
 async def replay_deliveries(
-    core: Core, replay: Replay, channels: Sequence[Channel] = (REPLAY_CHANNEL,)
+    core: Core, session: pd.Timestamp, channels: Sequence[Channel] = (REPLAY_CHANNEL,)
 ) -> list[Delivery]:
-    """The messages `channels` (each subscribed to every preset) receive during `replay`."""
+    """The messages `channels` (each subscribed to every preset and to the digest at its
+    configured time) receive during the trading day that ends with `session`'s close."""
     # An in-memory store: the replay keeps nothing. Prints are stepped by hand: the custom
     # rules are re-read at every one.
+    day = load_trading_day(core, session)
     book = RuleBook(core.market.symbols, list(core.presets.values()))
-    clock = ManualClock(replay.steps[0].moment)
+    clock = ManualClock(day.start)
     app = await bootstrap(
         core.settings,
         core=core,
         store_url="memory://",
         clock=clock,
-        replay=replay.session,
+        replay=session,
         book=book,
         env={},
     )
     try:
-        return await _run(app, clock, replay, channels)
+        return await _run(app, clock, day, channels)
     finally:
         await app.close()
 
 
 async def _run(
-    app: App, clock: ManualClock, replay: Replay, channels: Sequence[Channel]
+    app: App, clock: ManualClock, day: TradingDay, channels: Sequence[Channel]
 ) -> list[Delivery]:
-    store = app.store
+    store, digest = app.store, app.core.settings.digest
     for channel in channels:
         await store.upsert_channel(channel)
         for preset in app.core.presets:
             await store.add_subscription(Subscription(channel.ref, preset))
+        daily = Subscription(channel.ref, "digest", kind="digest", digest_zone=digest.default_zone)
+        await store.add_subscription(daily)
     sink = ConsoleSink()
-    for step in replay.steps[1:]:  # the previous close belongs to the previous session
-        clock.set(step.moment)
-        tick = PrintTick.from_history(step.snapshot, step.stage)
-        await evaluate_and_claim(app.services, tick, book=app.book)
+
+    async def drain() -> None:
         await drain_outbox(store, {sink.platform: sink}, app.renderer, "replay", clock=clock)
+
+    replay_of = day.session.date().isoformat()
+    await play_day(app.services, app.book, clock, day, drain, {sink.platform}, replay_of)
     return sink.delivered

@@ -63,14 +63,12 @@ def _stage(alert: DayAlert, primary: Market) -> str:
     open), else its phase then."""
     if alert.market is primary:
         return _KIND.get(alert.kind, alert.kind)
-    market, at = alert.market, alert.at
-    closed = market.last_closed_session(at)
-    if closed is not None and closed[1] == at:
-        return "close"
-    session = market.session_of(at)
-    if session is not None and market.open_of(session) == at:
-        return "open"
-    return market.phase(at)
+    return alert.market.stage_at(alert.at) or alert.market.phase(alert.at)
+
+
+def alert_where(alert: DayAlert) -> str:
+    """The market and stage an alert's print came from: "TSE close", "NYSE pre-market"."""
+    return f"{_name(alert.market)} {_stage(alert, markets().default)}"
 
 
 def _alert_line(alert: DayAlert, stand_ins: dict[str, str]) -> list[str]:
@@ -78,7 +76,7 @@ def _alert_line(alert: DayAlert, stand_ins: dict[str, str]) -> list[str]:
     outcome = alert.outcome
     verb = "ESCALATED" if alert.escalated else "FIRED"
     tier = outcome.tier.name if outcome.tier is not None else ""
-    where = f"{_name(alert.market)} {_stage(alert, primary)}"
+    where = alert_where(alert)
     lines = [
         f"  {_at(alert.at, primary.zone)} · {_at(alert.at, alert.market.zone)} · {where:<16} "
         f"{verb} {outcome.rule.id} [{tier}] {_figures(outcome)}"
@@ -130,7 +128,7 @@ def timeline_lines(
         return lines
     lines.append(
         f"First warning: {_at(first.at, zone)} ({_at(first.at, first.market.zone)}) from "
-        f"{_name(first.market)} {_stage(first, primary)}: {first.outcome.rule.id} "
+        f"{alert_where(first)}: {first.outcome.rule.id} "
         f"[{first.outcome.tier.name if first.outcome.tier else ''}] {_figures(first.outcome)} "
         f"— {lead_text(first.lead)} ({_name(primary)} opens {_at(day.opens, zone)})"
     )

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.domain.cards import Card, CardField, CardSection, Direction, Footer, Severity, clip
+from bot.domain.chain_card import chain_fields, is_early, outlook_field
 from bot.domain.formatting import format_metric, localized_source
 from bot.domain.i18n import Locale, channel_zone, format_date, format_datetime, format_pct, t
 from bot.domain.library import library_of
 from bot.domain.market import MarketData
-from bot.domain.markets import market_for_symbol
+from bot.domain.markets import Market, market_for_symbol, markets
 from bot.domain.model import AlertEvent
 from bot.domain.news_section import news_section
 from bot.domain.rules.presets import Rule
@@ -98,11 +99,31 @@ def rule_title(event: AlertEvent, presets: Mapping[str, Rule], locale: Locale) -
 
 def print_text(event: AlertEvent, locale: Locale, zone: ZoneInfo) -> str:
     """Which print it was and when, in the channel's zone, then the print's market with its
-    own clock where it differs: `시가 · 2025년 1월 27일 (월) 23:30 KST · NYSE 09:30 ET`,
-    `종가 · … 15:30 KST · TSE 15:30 JST`."""
-    kind = t(f"alert.print_{event.print_kind}", locale)
-    lead = str(event.payload.get("lead_symbol") or event.payload.get("lead") or "")
-    return f"{kind} · {market_time(event.fired_at, lead, locale, zone)}"
+    own clock where it differs: `시가 · 2025년 1월 27일 (월) 23:30 KST · NYSE 09:30 ET`; a
+    rule on another market names the print's stage there, not the default market's:
+    `2025년 1월 27일 (월) 15:30 KST · TSE 종가`, `… 01:30 EST · TSE close 15:30 JST`."""
+    own = _own_market(event)
+    if own is None:
+        lead = str(event.payload.get("lead_symbol") or event.payload.get("lead") or "")
+        return f"{stage_text(event, locale)} · {market_time(event.fired_at, lead, locale, zone)}"
+    parts = (stage_text(event, locale), exchange_clock(event.fired_at, zone, own.zone))
+    return f"{format_datetime(event.fired_at, locale, tz=zone)} · {' '.join(filter(None, parts))}"
+
+
+def _own_market(event: AlertEvent) -> Market | None:
+    """The market of a rule on another market than the default one (None otherwise)."""
+    return markets().markets.get(str(event.payload.get("market", "")))
+
+
+def stage_text(event: AlertEvent, locale: Locale) -> str:
+    """The print's stage: the default market's print (`pre-market`, `open`), or another
+    market's own (`TSE close`, `Euronext open`)."""
+    own = _own_market(event)
+    if own is None:
+        return t(f"alert.print_{event.print_kind}", locale)
+    stage = event.payload.get("stage")
+    named = t(f"alert.print_{stage}", locale) if stage else ""
+    return " ".join(filter(None, (own.label or own.name, named)))
 
 
 def market_time(moment: datetime, symbol: str, locale: Locale, zone: ZoneInfo) -> str:
@@ -232,8 +253,11 @@ def build_alert_card(
     top = group[0]
     # The card-layout contract's order: figures, when, views, what followed.
     when: list[CardField] = [CardField(t("alert.print", locale), print_text(top, locale, zone))]
-    if top.payload.get("market_session") == "pre":
+    if top.payload.get("market_session") == "pre" and "market" not in top.payload:
         when.append(CardField(t("alert.session", locale), t("alert.pre_market", locale)))
+    early = outlook_field(top.payload, locale)
+    when += [early] if early is not None else []
+    when += chain_fields(top.payload, locale, zone)
     when += news_section(top.payload, locale, zone, replay=context.replay_of is not None)
     closing: list[CardField] = []
     similar = _similar_text(top, locale)
@@ -258,13 +282,15 @@ def build_alert_card(
             "alert.group_title",
             locale,
             n=len(group),
-            print=t(f"alert.print_{top.print_kind}", locale),
+            print=stage_text(top, locale),
         )
         sections = tuple(_section(event, context) for event in group)
         # Each section holds its figures; the shared "when" follows them, before the view.
         fields = []
         lines = "\n".join(f"{field.name}: {field.value}" for field in when)
         text = f"{lines}\n\n{text}" if text else lines
+    if is_early(top.payload):
+        title = clip(t("alert.early_title", locale, title=title), TITLE_BUDGET)
     lead = str(top.payload.get("lead", "chart"))
     return Card(
         title=title,

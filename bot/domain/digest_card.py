@@ -12,6 +12,7 @@ import pandas as pd
 from bot.domain.alert_card import SEVERITIES
 from bot.domain.analysis import chart_series
 from bot.domain.cards import Card, CardField, Footer, Severity
+from bot.domain.chain_card import digest_chain_text
 from bot.domain.chart import render_shock_chart
 from bot.domain.i18n import Locale, format_date, format_pct, t
 from bot.domain.library import library_of
@@ -178,6 +179,10 @@ def build_digest_card(
             inline=False,
         )
     )
+    chain = payload.get("chain", [])
+    if chain:  # a day that warned before the bell: its chain, from the first warning
+        text = digest_chain_text(chain, locale, ZoneInfo(channel.zone_name))
+        fields.append(CardField(t("digest.chain", locale), text, inline=False))
     fields += news_section(
         payload,
         locale,

@@ -187,6 +187,15 @@ class Market:
         session = pd.Timestamp(closes.index[position - 1])
         return session, self.close_of(session)
 
+    def stage_at(self, moment: datetime) -> Literal["open", "close"] | None:
+        """`close` or `open` when `moment` is one of this market's closes or opens (Tokyo's
+        15:30 print is its close, Amsterdam's 09:00 its open); None between them."""
+        closed = self.last_closed_session(moment)
+        if closed is not None and closed[1] == moment:
+            return "close"
+        session = self.session_of(moment)
+        return "open" if session is not None and self.open_of(session) == moment else None
+
     def next_open(self, moment: datetime) -> datetime | None:
         """The first regular open strictly after `moment` (None past the calendar)."""
         stamp = pd.Timestamp(moment).floor("min")

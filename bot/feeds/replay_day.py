@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from bot.domain.intraday import load_intraday
+from bot.domain.intraday import IntradayBook, load_intraday
 from bot.domain.markets import Market, market_for_symbol, markets
 from bot.domain.model import PrintKind
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
@@ -37,13 +37,23 @@ from bot.services import Core, ManualClock
 _SESSION_OF_KIND = {"pre": "pre", "open": "regular", "intraday": "regular", "close": "regular"}
 
 
-def load_trading_day(core: Core, session: pd.Timestamp) -> TradingDay:
-    """The trading day that ends with `session`'s close, to the default digest after it."""
+def load_day_intraday(core: Core) -> IntradayBook:
+    """The shipped intraday bars (`[data] intraday_dir`), read once for any number of days."""
+    return load_intraday(
+        core.settings.data.intraday_dir, lambda symbol: market_for_symbol(symbol).zone
+    )
+
+
+def load_trading_day(
+    core: Core, session: pd.Timestamp, intraday: IntradayBook | None = None
+) -> TradingDay:
+    """The trading day that ends with `session`'s close, to the default digest after it.
+
+    `intraday`: the bars already read (`load_day_intraday`) when walking many days."""
     settings = core.settings
     book = markets()
-    intraday = load_intraday(
-        settings.data.intraday_dir, lambda symbol: market_for_symbol(symbol).zone
-    )
+    if intraday is None:
+        intraday = load_day_intraday(core)
     close = book.default.close_of(session)
     end = digest_after(close, settings.digest.default_time, settings.digest.default_zone)
     return build_trading_day(
@@ -136,15 +146,15 @@ class DayReplay:
         return self.alerts[0] if self.alerts else None
 
 
-async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayReplay:
-    """Every print of `day` through the live joins; each preset's firings and escalations."""
-    clock = ManualClock(day.start)
+def day_feed(core: Core, day: TradingDay, clock: ManualClock) -> LiveFeed:
+    """The live feed over `day`'s tape on `clock`: every print joined as a live one is (a
+    replay's last print of a symbol stays its last for the whole day)."""
     stale = (day.end - day.start).total_seconds()  # a replay's last print stays its last
     feed_settings = core.settings.feed.model_copy(
         update={"stale_seconds": stale, "stale_extended_seconds": stale}
     )
     symbols = list(dict.fromkeys([*core.settings.watched_symbols(), *day.symbols]))
-    live = LiveFeed(
+    return LiveFeed(
         LiveMarket(core.market, BackfillCache(core.settings.feed.cache_path)),
         symbols,
         ReplayFeed(core.market, clock, day),
@@ -154,19 +164,26 @@ async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayRep
         extended=day_extended(core, day),
         watch_session=day.session,
     )
+
+
+def day_kind(day: TradingDay, moment: datetime) -> PrintKind | None:
+    """The default market's open or close print at `moment` (None: another print)."""
+    closes = markets().default.close_of(day.session)
+    return "open" if moment == day.opens else "close" if moment == closes else None
+
+
+async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayReplay:
+    """Every print of `day` through the live joins; each preset's firings and escalations."""
+    clock = ManualClock(day.start)
+    live = day_feed(core, day, clock)
     compiled = CompiledRules(list(rules))
-    primary = markets().default
-    closes = primary.close_of(day.session)
     grace = timedelta(minutes=core.settings.scheduler.closing_check_delay_minutes)
     best: dict[str, int] = {}
     alerts: list[DayAlert] = []
     moments = day.moments()
     for moment in moments:
         clock.set(moment)
-        kind: PrintKind | None = (
-            "open" if moment == day.opens else "close" if moment == closes else None
-        )
-        tick = await live.poll_tick(kind, force=True)
+        tick = await live.poll_tick(day_kind(day, moment), force=True)
         if tick is None:
             continue
         session = _SESSION_OF_KIND.get(tick.kind, "post")

@@ -2,8 +2,9 @@
 
 `market.py`: the clock, quotes and daily bars, news, chat sinks and platform runtimes;
 `store.py`: the store's roles (channels, claims and outbox, run claims, charts, a key-value
-namespace per adapter). Adapters implement them; handlers, jobs and chat adapters import
-these and the domain, never an adapter package.
+namespace per adapter); `metrics.py`: what the pipeline measures (Prometheus implements it).
+Adapters implement them; handlers, jobs and chat adapters import these and the domain, never
+an adapter package.
 """
 
 from bot.ports.market import (

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from bot.domain.chain import ChainLink
 from bot.domain.model import (
     AlertEvent,
     Channel,
@@ -240,6 +241,17 @@ class RunClaims(Protocol):
         less than `min_interval_seconds` before; None when recorded, else that earlier time."""
 
 
+class WarningChain(Protocol):
+    """The early-warning chain (issue 19): the alerts of one trading day, shared by every
+    instance on the store (`jobs/chain.py`, the digest)."""
+
+    async def add_chain(self, day: date, links: Sequence[ChainLink]) -> None:
+        """Keep the day's alerts (each link once by its key, whichever instance adds it)."""
+
+    async def chain(self, day: date) -> list[ChainLink]:
+        """The day's alerts, time-ordered (then by key)."""
+
+
 class ChartStore(Protocol):
     """Rendered charts, stored once per key and shared by every worker."""
 
@@ -342,5 +354,7 @@ class AlertStore(ChannelStore, Outbox, Protocol):
     a channel that is gone (`jobs/enqueue.py`, `jobs/deliver.py`)."""
 
 
-class Store(ChannelStore, Outbox, RunClaims, ChartStore, KeyValues, StoreAdmin, Protocol):
+class Store(
+    ChannelStore, Outbox, RunClaims, WarningChain, ChartStore, KeyValues, StoreAdmin, Protocol
+):
     """Every role: what a store implementation offers and the composition root holds."""

@@ -190,6 +190,17 @@ class ReplayTable(Table):
     first with intraday bars that day."""
 
 
+class ChainTable(Table):
+    """`[chain]`: what an early warning says of New York (the early-warning chain)."""
+
+    exposed: list[Text] = []
+    """The New York names an early warning ranks by how their session followed the
+    alerting series over the shipped history (correlation of daily moves)."""
+    exposed_top: Count = 3
+    min_sessions: Count = 60
+    """Paired sessions a correlation needs before a name is ranked."""
+
+
 class DiscordTable(Table):
     """`[discord]` (the token comes from DISCORD_TOKEN only)."""
 
@@ -462,6 +473,7 @@ class Settings(Table):
     figure for a move or a close a view quotes."""
     universe: UniverseTable = UniverseTable()
     replay: ReplayTable = ReplayTable()
+    chain: ChainTable = ChainTable()
     discord: DiscordTable = DiscordTable()
     slack: SlackTable = SlackTable()
     feed: FeedSettings = FeedSettings()

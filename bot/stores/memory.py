@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from bot.domain.chain import ChainLink
 from bot.domain.model import (
     Channel,
     ChannelRef,
@@ -44,6 +45,7 @@ class MemoryData:
     runs: dict[str, float] = field(default_factory=dict)
     values: dict[tuple[str, str], tuple[str, float | None]] = field(default_factory=dict)
     fields: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    chains: dict[date, dict[str, str]] = field(default_factory=dict)
     out: OutboundData = field(default_factory=OutboundData)
 
 
@@ -358,3 +360,14 @@ class MemoryStore(MemoryOutbox):
             return False
         self.data.digests[key] = text
         return True
+
+    async def add_chain(self, day: date, links: Sequence[ChainLink]) -> None:
+        """Keep the day's alerts (each link once by its key, as JSON like the others)."""
+        kept = self.data.chains.setdefault(day, {})
+        for link in links:
+            kept.setdefault(link.key, link.to_json())
+
+    async def chain(self, day: date) -> list[ChainLink]:
+        """The day's alerts, time-ordered (then by key)."""
+        links = [ChainLink.from_json(doc) for doc in self.data.chains.get(day, {}).values()]
+        return sorted(links, key=lambda link: (link.at, link.key))

@@ -8,8 +8,10 @@ set scored by when they are due (or when their lease runs out). The outbound pat
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
+from bot.domain.chain import ChainLink
 from bot.domain.model import Channel, ChannelRef, Language, Subscription, SubscriptionKind, stamp
 from bot.ports.store import StoreError
 from bot.stores.redis_base import _translated, unavailable
@@ -19,6 +21,10 @@ from bot.stores.redis_kv import RedisKeyValue
 from bot.stores.redis_outbox import RedisOutbox
 
 __all__ = ["RedisStore", "unavailable"]
+
+
+CHAIN_TTL_SECONDS = 40 * 86400
+"""How long a trading day's chain is kept (the digest reads it the next morning)."""
 
 
 class RedisStore(RedisOutbox, RedisControls):
@@ -235,3 +241,20 @@ class RedisStore(RedisOutbox, RedisControls):
         """Remember that slot `at` was queued; False if it (or a later one) already was."""
         field = f"{subscription.channel.key}|{subscription.rule_id}"
         return bool(await self.script("record_digest", [self.prefix, field, stamp(at)]))
+
+    @_translated
+    async def add_chain(self, day: date, links: Sequence[ChainLink]) -> None:
+        """Keep the day's alerts: one hash per day, each link once (HSETNX), kept 40 days."""
+        key = self.k("chain", day.isoformat())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for link in links:
+                pipe.hsetnx(key, link.key, link.to_json())
+            pipe.expire(key, CHAIN_TTL_SECONDS)
+            await pipe.execute()
+
+    @_translated
+    async def chain(self, day: date) -> list[ChainLink]:
+        """The day's alerts, time-ordered (then by key)."""
+        found = await self.redis.hgetall(self.k("chain", day.isoformat()))
+        links = [ChainLink.from_json(found[key]) for key in sorted(found)]
+        return sorted(links, key=lambda link: (link.at, link.key))

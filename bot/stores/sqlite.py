@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+from bot.domain.chain import ChainLink
 from bot.domain.model import (
     Channel,
     ChannelRef,
@@ -285,3 +287,18 @@ class SqliteStore(SqliteOutbox, SqliteLeases, SqliteControls):
             return bool(cursor.rowcount)
 
         return await self._tx(record)
+
+    async def add_chain(self, day: date, links: Sequence[ChainLink]) -> None:
+        """Keep the day's alerts (each link once by its key)."""
+        rows = [(day.isoformat(), link.key, stamp(link.at), link.to_json()) for link in links]
+
+        def add(c: sqlite3.Connection) -> None:
+            c.executemany("INSERT OR IGNORE INTO chain VALUES (?,?,?,?)", rows)
+
+        await self._tx(add)
+
+    async def chain(self, day: date) -> list[ChainLink]:
+        """The day's alerts, time-ordered (then by key)."""
+        sql = "SELECT doc FROM chain WHERE day = ? ORDER BY at, key"
+        rows = await self._run(lambda c: c.execute(sql, (day.isoformat(),)).fetchall())
+        return [ChainLink.from_json(row[0]) for row in rows]

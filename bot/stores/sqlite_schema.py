@@ -234,6 +234,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX kv_expiry ON kv (namespace, expires_at) WHERE expires_at IS NOT NULL;
     """,
+    # 7: the early-warning chain: the alerts of one trading day, shared by every instance
+    """
+    CREATE TABLE chain (
+        day TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (day, key)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

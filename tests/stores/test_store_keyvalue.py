@@ -117,7 +117,7 @@ async def test_a_schema_5_sqlite_file_gains_the_namespaces_and_keeps_everything_
     store = await open_store(url)
     ko, en = ChannelRef("discord", "4004", "5005"), ChannelRef("slack", "T01", "C02")
     try:
-        assert store.schema_version == len(MIGRATIONS) == 6  # type: ignore[attr-defined]
+        assert store.schema_version == len(MIGRATIONS) == 7  # type: ignore[attr-defined]
         channel = await store.get_channel(ko)
         assert channel is not None and channel.watchlist == ("NVDA", "AMD")
         assert await store.saved_rules(ko) == {"mine": "NVDA.pct <= -10"}

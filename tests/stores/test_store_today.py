@@ -110,7 +110,7 @@ async def check_defaults_and_new_fields(store: Store) -> None:
 async def test_a_schema_4_sqlite_file_opens_with_the_new_fields_defaulted(tmp_path: Path) -> None:
     store = await open_store(sqlite_of_today(tmp_path / "today.db"))
     try:
-        assert store.schema_version == len(MIGRATIONS) == 6  # type: ignore[attr-defined]
+        assert store.schema_version == len(MIGRATIONS) == 7  # type: ignore[attr-defined]
         await check_defaults_and_new_fields(store)
     finally:
         await store.close()

@@ -108,5 +108,5 @@ async def test_a_version_1_file_gains_lease_counts_and_its_pending_items_still_d
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 7
         assert conn.execute("SELECT leases FROM deliveries").fetchone()[0] == 1
