@@ -188,7 +188,8 @@ async def test_a_replay_whose_loop_is_hours_late_runs_each_check_with_its_own_fi
     assert premarket[-1] == "fired: chip_crash[notice] at pre 14:25Z"
     assert "delivered: console=5" in out
     smh, escalated, opening, closing, digest = out.split("→ console:replay:every-preset")[1:]
-    assert "[notice] Chip crash" in smh and "[WARNING] Chip crash" in escalated
+    assert "Chip crash" in smh and "NYSE 04:40 ET" in smh
+    assert "Chip crash" in escalated and "NYSE 05:10 ET" in escalated
     assert "NVIDIA decouples" in opening and "Print: open · Mon 27 Jan 2025 23:30 KST" in opening
     assert "NVDA −12.49 % · SPX −2.17 %" in opening  # the open prints
     assert (
@@ -216,14 +217,17 @@ async def test_a_monday_replay_warns_from_tokyo_at_01_30_new_york_then_alerts_th
     tokyo, amsterdam, smh, escalated, opening, closing, digest = out.split(
         "→ console:replay:every-preset"
     )[1:]
-    assert "Tokyo decoupling" in tokyo and "Print: pre-market · Mon 27 Jan 2025 15:30 KST" in tokyo
-    assert "NYSE 01:30 ET" in tokyo and "ADVANTEST −8.61 % · N225 −0.92 %" in tokyo
-    assert "Amsterdam decoupling" in amsterdam and "NYSE 03:00 ET" in amsterdam
-    assert "ASML_AS −7.66 %" in amsterdam
+    assert "Early warning · Tokyo decoupling" in tokyo
+    assert "Print: Mon 27 Jan 2025 15:30 KST · TSE close 15:30 JST" in tokyo  # 01:30 New York
+    assert "ADVANTEST −8.61 % · N225 −0.92 %" in tokyo and "NYSE opens in 8 h 00 m" in tokyo
+    assert "2 alerts at the Euronext open" in amsterdam and "ASML_AS −7.66 %" in amsterdam
+    first = "First warning: 01:30 ET / 15:30 KST from TSE close: ADVANTEST −8.61 %"
+    assert first in amsterdam
     # SOX's pre-market stand-in is SMH, whose 5-minute bars print at each bar's end.
-    assert "[notice] Chip crash" in smh and "NYSE 04:40 ET" in smh and "−5.87 %" in smh
-    assert "[WARNING] Chip crash" in escalated and "NYSE 05:10 ET" in escalated
-    assert "−7.08 %" in escalated
+    assert "[notice] Early warning · Chip crash" in smh and "NYSE 04:40 ET" in smh
+    assert "SOX (proxy SMH) −5.87 %" in smh and first in smh
+    assert "[WARNING] Early warning · Chip crash" in escalated and "NYSE 05:10 ET" in escalated
+    assert "SOX (proxy SMH) −7.08 %" in escalated
     assert "NVIDIA decouples" in opening and "NVDA −12.49 %" in opening
     assert "alerts at the close" in closing and "SOX −9.15 % · DJI +0.65 %" in closing
     # Exactly one digest, Monday's: Friday's (Saturday 06:30 Seoul) falls inside the replay
