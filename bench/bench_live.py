@@ -33,7 +33,8 @@ from bot.feeds.yahoo_poll import YahooPollFeed
 from bot.feeds.yahoo_stream import YahooStreamFeed
 from bot.settings import PROJECT_ROOT, load_settings
 from bot.stores import open_store
-from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim, evaluate_print
+from jobs.evaluate import evaluate_and_claim, evaluate_print
+from jobs.rule_book import PrintTick, RuleBook
 
 SYMBOLS = 500
 RULES = 10_000

@@ -28,8 +28,9 @@ from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, ManualClock
 from bot.settings import load_settings
 from bot.stores import Store, open_store
-from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
+from jobs.evaluate import evaluate_and_claim
 from jobs.render import CardRenderer
+from jobs.rule_book import PrintTick, RuleBook
 
 CHANNELS = 10_000
 ZONES = ("Asia/Seoul", "America/New_York", "Europe/London")

@@ -7,7 +7,8 @@ feeds, live feed, rule book, scheduler and its jobs, renderer, delivery worker, 
 platform runtimes, metrics. A part handed in is used as given (the way cosmicpython's
 `bootstrap` takes its fakes); a part nobody reads is never built, so `console` imports no
 chat platform, `outbox` reads no market history, and `backtest` does not bootstrap at all.
-`bot/runner.py` only starts and stops what the App holds.
+`bot/runner.py` only starts and stops what the App holds; the market-data parts (feeds, live
+market, live feed) are wired in `bot/app_market.py`, a base of the App.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from bot.app_market import MarketParts
 from bot.domain.library import load_library
 from bot.domain.market import MarketData
 from bot.domain.markets import install_markets
 from bot.domain.rules.evaluate import CompiledRules
 from bot.domain.rules.presets import load_presets
-from bot.ports import ChatSink, Clock, DailyBars, NewsDesk, PlatformRuntime, PriceFeed, TimedSink
+from bot.ports import ChatSink, Clock, NewsDesk, PlatformRuntime, PriceFeed, TimedSink
 from bot.ports.store import Store
 from bot.services import Core, Services, SystemClock
 from bot.settings import DeliveryTable, Settings
@@ -37,15 +39,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from bot.domain.trading_day import TradingDay
-    from bot.feeds.live import LiveFeed
-    from bot.feeds.live_market import LiveMarket
-    from bot.feeds.vendors import VendorFeeds
     from bot.prometheus import Metrics
     from handlers.registry import CommandRegistry
-    from jobs.evaluate import RuleBook
     from jobs.market_jobs import SchedulerSettings
     from jobs.pipeline import AlertClaimer, RunReport
     from jobs.render import CardRenderer
+    from jobs.rule_book import RuleBook
     from jobs.scheduler import Job, Scheduler
 
 
@@ -99,7 +98,7 @@ def delivery_timing(sinks: Mapping[str, ChatSink], config: DeliveryTable) -> tup
     return timeout, lease
 
 
-class App:
+class App(MarketParts):
     """Every part of one bot process. Each part is built on first use from the settings,
     the clock and the parts it needs, unless `bootstrap` was handed it."""
 
@@ -163,107 +162,12 @@ class App:
 
         return load_registry()
 
-    # ---------------------------------------------------------------- market data
-
-    @cached_property
-    def vendor(self) -> VendorFeeds:
-        """The adapters of `[feed] vendor` behind the quotes and daily-bars ports."""
-        from bot.feeds.vendors import build_vendor
-
-        return build_vendor(self.settings.feed)
-
-    @cached_property
-    def replay_day(self) -> TradingDay | None:
-        """A replay's trading day round the clock: every market's prints and the intraday
-        bars, from the previous close of the default market to the digest after its close."""
-        if self.replay is None:
-            return None
-        from bot.feeds.replay_day import load_trading_day
-
-        return load_trading_day(self.core, self.replay)
-
-    @cached_property
-    def feed(self) -> PriceFeed:
-        """The polled prints: the vendor's (live) or the replayed trading day's."""
-        if self.replay is not None:
-            from bot.feeds.replay_feed import ReplayFeed
-
-            return ReplayFeed(self.core.market, self.clock, self.replay_day)
-        return self.vendor.quotes
-
-    @cached_property
-    def daily_bars(self) -> DailyBars | None:
-        """Where the backfill and the closing check fetch daily bars (live only): the
-        polled feed when it serves daily bars too, else the vendor's."""
-        if self.replay is not None:
-            return None
-        feed = self.feed
-        return feed if isinstance(feed, DailyBars) else self.vendor.bars
-
-    @cached_property
-    def stream(self) -> PriceFeed | None:
-        """The vendor's push stream (live, unless `[feed] stream = false`)."""
-        if self.replay is not None or not self.settings.feed.stream:
-            return None
-        return self.vendor.stream
-
-    @cached_property
-    def market(self) -> LiveMarket:
-        """The shipped history joined with the backfilled daily bars."""
-        from bot.feeds.backfill import BackfillCache
-        from bot.feeds.live_market import LiveMarket
-
-        directory = self.cache_dir or self.settings.feed.cache_path
-        return LiveMarket(self.core.market, BackfillCache(directory))
-
-    @cached_property
-    def live(self) -> LiveFeed:
-        """The live feed: prints → guarded, joined ticks → the claimer (a replay: every
-        symbol of its trading day, each print watched for the replayed session)."""
-        from bot.feeds.live import LiveFeed
-
-        poll, metrics, day = self.feed, self.metrics, self.replay_day
-        symbols = self.settings.watched_symbols()
-        if day is not None:
-            symbols = list(dict.fromkeys([*symbols, *day.symbols]))
-        live = LiveFeed(
-            self.market,
-            symbols,
-            poll,
-            stream=self.stream,
-            clock=self.clock,
-            settings=self.settings.feed,
-            extended=self.extended,
-            on_tick=self.claimer,
-            watch_session=self.replay,
-        )
-
-        def on_poll(reason: str) -> None:
-            metrics.polls.labels(poll.name, reason.replace(" ", "_")).inc()
-
-        live.on_poll = on_poll
-        live.on_rate_limit = metrics.rate_limits.labels(self.settings.feed.vendor).inc
-        return live
-
-    @cached_property
-    def extended(self) -> dict[str, str]:
-        """Index → the symbol standing in for it outside the session: the configured
-        extended proxies, and in a replay the chip ETF with intraday bars that day."""
-        day = self.replay_day
-        if day is not None:
-            from bot.feeds.replay_day import day_extended
-
-            return day_extended(self.core, day)
-        from bot.feeds.live import extended_proxies
-
-        return extended_proxies(self.settings.aliases)
-
     # ---------------------------------------------------------------- alerts
 
     @cached_property
     def book(self) -> RuleBook:
         """The presets and the channels' custom rules, compiled."""
-        from jobs.evaluate import RuleBook
+        from jobs.rule_book import RuleBook
 
         refresh = self.settings.feed.custom_rules_refresh_seconds
         presets = list(self.core.presets.values())

@@ -24,8 +24,9 @@ from bot.ports import NewsDesk
 from bot.services import Core, ManualClock, Services
 from handlers.registry import CommandRegistry
 from jobs.deliver import drain_outbox
-from jobs.evaluate import ClaimReport, PrintTick, RuleBook, evaluate_and_claim
+from jobs.evaluate import ClaimReport, evaluate_and_claim
 from jobs.render import CardRenderer
+from jobs.rule_book import PrintTick, RuleBook
 
 HARNESS_PLATFORM = "test"
 

@@ -19,7 +19,8 @@ from bot.domain.snapshot import Quote
 from bot.ports import ChatSink, Delivered, DeliveryOutcome, Failed, FeedTick, Gone, RetryAfter
 from bot.ports.metrics import PipelineMetrics
 from bot.services import Services
-from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
+from jobs.evaluate import evaluate_and_claim
+from jobs.rule_book import PrintTick, RuleBook
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "handlers", "jobs")
-COMPOSITION_ROOT = ("bot.app", "bot.runner", "bot.harness", "bot.cli", "bot.__main__")
+COMPOSITION_ROOT = (
+    "bot.app",
+    "bot.app_market",
+    "bot.runner",
+    "bot.harness",
+    "bot.cli",
+    "bot.__main__",
+)
 YAHOO_MODULES = (
     "bot.feeds.yahoo_poll",
     "bot.feeds.yahoo_stream",

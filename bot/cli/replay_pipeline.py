@@ -26,7 +26,8 @@ from bot.feeds.replay_day import day_feed, day_kind, load_trading_day
 from bot.services import Core, ManualClock, Services
 from jobs.deliver import drain_outbox
 from jobs.digest import run_digests
-from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
+from jobs.evaluate import evaluate_and_claim
+from jobs.rule_book import PrintTick, RuleBook
 
 REPLAY_CHANNEL = Channel(
     ChannelRef("console", "replay", "every-preset"), language="en", timezone="America/New_York"

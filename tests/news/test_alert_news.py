@@ -18,8 +18,9 @@ from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.services import Core, ManualClock, Services
 from bot.stores import open_store
 from jobs.deliver import drain_outbox
-from jobs.evaluate import ClaimReport, PrintTick, evaluate_and_claim
+from jobs.evaluate import ClaimReport, evaluate_and_claim
 from jobs.render import CardRenderer
+from jobs.rule_book import PrintTick
 from tests.fakes.news_fakes import FeedFake, Route, YahooNewsFake, rss, search_item, ticker_item
 from tests.news.conftest import PRINT, MakeDesk
 from tests.stores.conftest import redis_prefix, store_url

@@ -15,8 +15,9 @@ from bot.chat.text import render_text
 from bot.domain.alert_card import AlertContext, build_alert_card
 from bot.domain.model import AlertEvent
 from bot.services import Core, ManualClock, Services
-from jobs.evaluate import PrintTick, RuleBook, evaluate_print
+from jobs.evaluate import evaluate_print
 from jobs.news import attach_news, event_views
+from jobs.rule_book import PrintTick, RuleBook
 from tests.fakes.news_fakes import Answer, ModelFake, YahooNewsFake, ticker_item
 from tests.news.conftest import PRINT, MakeDesk
 

@@ -13,7 +13,8 @@ from bot.domain.alert_card import AlertContext, build_alert_card, figures_text
 from bot.domain.cards import Severity
 from bot.domain.model import AlertEvent, PrintKind
 from bot.services import Core, Services
-from jobs.evaluate import PrintTick, RuleBook, evaluate_print
+from jobs.evaluate import evaluate_print
+from jobs.rule_book import PrintTick, RuleBook
 from tests.conftest import new_york_presets
 
 

@@ -8,7 +8,8 @@ import pytest
 from bot.app import build_services
 from bot.domain.model import ChannelRef, PrintKind, Subscription
 from bot.services import Core, Services
-from jobs.evaluate import PrintTick, RuleBook, evaluate_print
+from jobs.evaluate import evaluate_print
+from jobs.rule_book import PrintTick, RuleBook
 from tests.conftest import new_york_presets
 
 DEEPSEEK_DAY = pd.Timestamp("2025-01-27")

@@ -10,7 +10,8 @@ import pytest
 
 from bot.harness import Harness
 from bot.services import Core
-from jobs.evaluate import PrintTick, RuleBook, evaluate_and_claim
+from jobs.evaluate import evaluate_and_claim
+from jobs.rule_book import PrintTick, RuleBook
 
 
 class Seconds:
