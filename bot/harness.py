@@ -125,12 +125,14 @@ class Harness:
         its tape (every market's opens and closes, the intraday bars) joined as live, then
         evaluated, claimed and delivered at its own minute on the manual clock; then the day's
         digest at its slot (06:30 Seoul as shipped) to the channels subscribed to one."""
-        from bot.cli.replay_pipeline import play_day
+        from bot.cli.replay_pipeline import day_rule_book, play_day
         from bot.feeds.replay_day import load_trading_day
 
-        day = load_trading_day(self.services.core, pd.Timestamp(session))
+        core = self.services.core
+        day = load_trading_day(core, pd.Timestamp(session))
+        book = day_rule_book(core, day)
         before = len(self.sink.delivered)
-        await play_day(self.services, self.book, self.clock, day, self.deliver, {HARNESS_PLATFORM})
+        await play_day(self.services, book, self.clock, day, self.deliver, {HARNESS_PLATFORM})
         return self.sink.delivered[before:]
 
     def received(self, channel: ChannelRef | None = None) -> list[Delivery]:

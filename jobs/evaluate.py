@@ -21,12 +21,11 @@ import pandas as pd
 
 from bot.domain.analysis import similar_sessions
 from bot.domain.backtest import rule_thresholds
-from bot.domain.chain import CHAIN_SUBSCRIPTION, rule_market
+from bot.domain.chain import CHAIN_SUBSCRIPTION
 from bot.domain.markets import markets, primary_market
 from bot.domain.model import AlertEvent, ChannelRef, OutboxItem, Subscription
 from bot.domain.price_metrics import Unavailable
 from bot.domain.rules.evaluate import RuleOutcome
-from bot.domain.rules.parser import metric_refs
 from bot.domain.rules.presets import Rule
 from bot.domain.snapshot import Quote, Snapshot
 from bot.domain.symbols import SymbolBook
@@ -57,8 +56,7 @@ def _session_for(rule: Rule, tick: PrintTick, grace: timedelta) -> str:
     """The session a rule is judged in: its own market's phase at the print when every
     symbol it reads trades on one market besides the default one (Tokyo's rules in Tokyo's
     hours, its close print and closing check included); the tick's otherwise."""
-    symbols = (ref.instrument.symbol for ref in metric_refs(rule.tree))
-    phase = markets().judged_phase(symbols, tick.at, grace)
+    phase = markets().judged_phase(rule, tick.at, grace)
     return tick.market_session if phase is None else phase
 
 
@@ -97,7 +95,7 @@ def event_payload(
         "market_session": tick.market_session,
         "print_at": tick.snapshot.moment.isoformat(),
     }
-    own = rule_market(rule, markets())
+    own = markets().rule_market(rule)
     if own is not markets().default:  # its print is that market's (Tokyo's close), not New York's
         payload["market"] = own.name
         stage = own.stage_at(tick.at)

@@ -14,7 +14,6 @@ the day's digest, which lists the chain. What the sink received is what the repl
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import replace
 
 import pandas as pd
 
@@ -22,7 +21,7 @@ from bot.app import App, bootstrap
 from bot.chat.console.sink import ConsoleSink, Delivery
 from bot.domain.model import Channel, ChannelRef, Subscription
 from bot.domain.trading_day import TradingDay
-from bot.feeds.replay_day import day_feed, day_kind, load_trading_day
+from bot.feeds.replay_day import day_extended, day_feed, day_kind, load_trading_day
 from bot.services import Core, ManualClock, Services
 from jobs.deliver import drain_outbox
 from jobs.digest import run_digests
@@ -32,6 +31,14 @@ from jobs.rule_book import PrintTick, RuleBook
 REPLAY_CHANNEL = Channel(
     ChannelRef("console", "replay", "every-preset"), language="en", timezone="America/New_York"
 )
+
+
+def day_rule_book(core: Core, day: TradingDay) -> RuleBook:
+    """The presets compiled for a replayed day: outside the session an index's rules read its
+    stand-in's prints (SMH for SOX on 2025-01-27). Stepped by hand, so custom rules are
+    re-read at every print."""
+    stand_ins = day_extended(core, day)
+    return RuleBook(core.market.symbols, list(core.presets.values()), stand_ins=stand_ins)
 
 
 async def play_day(
@@ -52,9 +59,6 @@ async def play_day(
         tick = await live.poll_tick(day_kind(day, moment), force=True)
         if tick is None:
             continue
-        # an index whose stand-in printed is read by the rules on that index
-        stood = {index for index, etf in live.extended.items() if etf in tick.changed}
-        tick = replace(tick, changed=tick.changed | stood)
         await evaluate_and_claim(services, PrintTick.from_feed(tick), book=book)
         await drain()
     clock.set(day.end)  # the day's digest, at its slot
@@ -71,7 +75,7 @@ async def replay_deliveries(
     # An in-memory store: the replay keeps nothing. Prints are stepped by hand: the custom
     # rules are re-read at every one.
     day = load_trading_day(core, session)
-    book = RuleBook(core.market.symbols, list(core.presets.values()))
+    book = day_rule_book(core, day)
     clock = ManualClock(day.start)
     app = await bootstrap(
         core.settings,

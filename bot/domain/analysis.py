@@ -21,7 +21,6 @@ from bot.domain.market import MarketData
 from bot.domain.markets import market_for_calendar, markets, primary_market
 from bot.domain.price_metrics import FORWARD_HORIZONS, Unavailable
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
-from bot.domain.rules.parser import metric_refs
 from bot.domain.severity import TIER_RANKS as TIER_RANKS
 from bot.domain.severity import card_tier as card_tier
 from bot.domain.severity import loudest as loudest
@@ -230,17 +229,8 @@ def _own_market_outcomes(
     """The outcomes of the presets that read only `calendar`'s market (Tokyo's presets for a
     Tokyo subject), on that market's own session."""
     book = markets()
-    return [
-        outcome
-        for outcome in presets.evaluate(market.snapshot(session, "close"))
-        if (
-            home := book.common_market(
-                ref.instrument.symbol for ref in metric_refs(outcome.rule.tree)
-            )
-        )
-        is not None
-        and home.calendar == calendar
-    ]
+    evaluated = presets.evaluate(market.snapshot(session, "close"))
+    return [outcome for outcome in evaluated if book.rule_market(outcome.rule).calendar == calendar]
 
 
 def analyse_shock(

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bot.domain.market import MarketData
-from bot.domain.markets import Market, MarketBook
+from bot.domain.markets import MarketBook
 from bot.domain.rules.parser import metric_refs
 from bot.domain.rules.presets import Rule
 
@@ -81,12 +81,6 @@ def headline_input(inputs: Sequence[Mapping[str, Any]], direction: str | None) -
     return max(moves, key=lambda item: sign * float(item["value"]))
 
 
-def rule_market(rule: Rule, book: MarketBook) -> Market:
-    """The market a rule watches: the one all its symbols trade on (default: the default's)."""
-    market = book.common_market(ref.instrument.symbol for ref in metric_refs(rule.tree))
-    return market or book.default
-
-
 def escalates(link: ChainLink, chain: Sequence[ChainLink]) -> bool:
     """True when the day has no link of the same preset at this tier or above (a preset
     that stays fired at every bar is one link, plus one per escalation)."""
@@ -103,7 +97,7 @@ def link_of(
 ) -> ChainLink:
     """The chain link of one firing (its payload's inputs and direction; `kind`: the
     default market's print, the stage of a link on it)."""
-    market = rule_market(rule, book)
+    market = book.rule_market(rule)
     item = headline_input(list(payload.get("inputs", [])), payload.get("direction"))
     value = item.get("value")
     label = str(item.get("label", rule.lead_label))
@@ -146,7 +140,7 @@ def watching_presets(rule: Rule, presets: Mapping[str, Rule], book: MarketBook) 
     topics = set(rule.topics)
     ranked = []
     for other in presets.values():
-        if other.id == rule.id or rule_market(other, book) is not book.default:
+        if other.id == rule.id or book.rule_market(other) is not book.default:
             continue
         shared = len(topics & set(other.topics))
         if shared and "regular" in other.sessions and other.direction == rule.direction:

@@ -15,12 +15,16 @@ import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
 from bot.domain.calendars import session_calendar
+from bot.domain.rules.parser import metric_refs
+
+if TYPE_CHECKING:
+    from bot.domain.rules.presets import Rule
 
 Phase = Literal["pre", "regular", "break", "post", "closed"]
 PrintSession = Literal["pre", "regular", "post"]
@@ -393,14 +397,18 @@ class MarketBook:
         found = {self.for_symbol(symbol).name for symbol in symbols}
         return self.markets[found.pop()] if len(found) == 1 else None
 
-    def judged_phase(
-        self, symbols: Iterable[str], moment: datetime, grace: timedelta
-    ) -> Phase | None:
-        """The phase a rule reading `symbols` is judged in: its own market's (see
-        `Market.judged_phase`) when they all trade on one market besides the default one
-        (Tokyo's rules in Tokyo's hours); None: the default market's, the print's own."""
-        market = self.common_market(symbols)
-        if market is None or market is self.default:
+    def rule_market(self, rule: Rule) -> Market:
+        """The market a rule watches: the one every symbol it reads trades on (the default
+        market when they span several)."""
+        found = self.common_market(ref.instrument.symbol for ref in metric_refs(rule.tree))
+        return found or self.default
+
+    def judged_phase(self, rule: Rule, moment: datetime, grace: timedelta) -> Phase | None:
+        """The phase `rule` is judged in: its own market's (see `Market.judged_phase`) when
+        every symbol it reads trades on one market besides the default one (Tokyo's rules in
+        Tokyo's hours); None: the default market's, the print's own."""
+        market = self.rule_market(rule)
+        if market is self.default:
             return None
         return market.judged_phase(moment, grace)
 

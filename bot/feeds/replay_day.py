@@ -24,7 +24,6 @@ from bot.domain.intraday import IntradayBook, load_intraday
 from bot.domain.markets import Market, market_for_symbol, markets
 from bot.domain.model import PrintKind
 from bot.domain.rules.evaluate import CompiledRules, RuleOutcome
-from bot.domain.rules.parser import metric_refs
 from bot.domain.rules.presets import Rule
 from bot.domain.snapshot import Snapshot
 from bot.domain.trading_day import TradingDay, build_trading_day, digest_after
@@ -218,8 +217,7 @@ async def walk_day(core: Core, day: TradingDay, rules: Sequence[Rule]) -> DayRep
 def _judged_in(outcome: RuleOutcome, moment: datetime, session: str, grace: timedelta) -> str:
     """The session a rule is judged in: its own market's phase (a Tokyo rule at Tokyo's
     close print), or the replayed New York day's (`session`) for the default market's."""
-    symbols = (ref.instrument.symbol for ref in metric_refs(outcome.rule.tree))
-    phase = markets().judged_phase(symbols, moment, grace)
+    phase = markets().judged_phase(outcome.rule, moment, grace)
     return session if phase is None else phase
 
 
